@@ -1,0 +1,5 @@
+"""Benchmarks behind ``mvmocap bench ...``: each returns one JSON-ready dict."""
+
+from mvmocap.bench.triangulate import bench_triangulate
+
+__all__ = ["bench_triangulate"]

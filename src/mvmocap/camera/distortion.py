@@ -1,0 +1,72 @@
+"""OpenCV lens distortion on normalised image coordinates.
+
+Coefficients ``(k1, k2, p1, p2[, k3[, k4, k5, k6]])`` as in ``cv2.projectPoints``: radial part
+``(1 + k1 r^2 + k2 r^4 + k3 r^6) / (1 + k4 r^2 + k5 r^4 + k6 r^6)`` plus tangential ``p1, p2``.
+Normalised coordinates are ``x_cam[:2] / x_cam[2]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_COEFFS = 8
+
+
+def padded_coefficients(dist) -> np.ndarray:
+    """``dist`` (0, 4, 5 or 8 values) -> (8,) float64 with zeros appended."""
+    d = np.asarray(dist, dtype=np.float64).reshape(-1)
+    if d.size not in (0, 4, 5, 8):
+        raise ValueError(
+            f"distortion must have 0, 4, 5 or 8 coefficients (k1 k2 p1 p2 [k3 [k4 k5 k6]]), got {d.size}"
+        )
+    return np.concatenate([d, np.zeros(MAX_COEFFS - d.size)])
+
+
+def _radial_and_derivative(r2: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    k1, k2, _, _, k3, k4, k5, k6 = c
+    num = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+    den = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6))
+    dnum = k1 + r2 * (2.0 * k2 + 3.0 * r2 * k3)
+    dden = k4 + r2 * (2.0 * k5 + 3.0 * r2 * k6)
+    return num / den, (dnum * den - num * dden) / den**2
+
+
+def distort(xy: np.ndarray, dist) -> np.ndarray:
+    """Apply distortion. ``xy`` (..., 2) normalised -> (..., 2) distorted normalised."""
+    c = padded_coefficients(dist)
+    x, y = xy[..., 0], xy[..., 1]
+    r2 = x * x + y * y
+    radial, _ = _radial_and_derivative(r2, c)
+    p1, p2 = c[2], c[3]
+    xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
+    yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
+    return np.stack([xd, yd], -1)
+
+
+def undistort(xy_distorted: np.ndarray, dist, iterations: int = 8) -> np.ndarray:
+    """Invert :func:`distort` by Newton's method. (..., 2) -> (..., 2), vectorised.
+
+    Converges to machine precision within the lens's valid field of view; points where the
+    distortion model folds over (far outside the image) keep the best iterate.
+    """
+    c = padded_coefficients(dist)
+    target = np.asarray(xy_distorted, dtype=np.float64)
+    if not np.any(c):
+        return target.copy()
+    p1, p2 = c[2], c[3]
+    xy = target.copy()
+    for _ in range(iterations):
+        x, y = xy[..., 0], xy[..., 1]
+        r2 = x * x + y * y
+        radial, dradial = _radial_and_derivative(r2, c)
+        res = distort(xy, c) - target
+        j00 = radial + 2.0 * x * x * dradial + 2.0 * p1 * y + 6.0 * p2 * x
+        j11 = radial + 2.0 * y * y * dradial + 6.0 * p1 * y + 2.0 * p2 * x
+        j01 = 2.0 * x * y * dradial + 2.0 * p1 * x + 2.0 * p2 * y
+        det = j00 * j11 - j01 * j01
+        ok = np.abs(det) > 1e-12
+        det = np.where(ok, det, 1.0)
+        dx = (j11 * res[..., 0] - j01 * res[..., 1]) / det
+        dy = (j00 * res[..., 1] - j01 * res[..., 0]) / det
+        xy = xy - np.where(ok[..., None], np.stack([dx, dy], -1), 0.0)
+    return xy

@@ -1,0 +1,1 @@
+"""Calibration file formats: EasyMocap YAML, anipose/Pose2Sim TOML, Qualisys ``.qca.txt``."""

@@ -1,0 +1,134 @@
+"""EasyMocap calibration: ``intri.yml`` + ``extri.yml`` (OpenCV FileStorage YAML).
+
+intri.yml: ``names`` (list of camera names), ``K_<cam>`` 3x3, ``dist_<cam>`` 1x5, optional
+``H_<cam>`` / ``W_<cam>`` image height and width. extri.yml: ``names``, ``R_<cam>`` 3x1
+Rodrigues vector, ``Rot_<cam>`` 3x3 (same rotation), ``T_<cam>`` 3x1, all ``cam <- world``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mvmocap.camera.camera import Camera, CameraRig
+from mvmocap.camera.errors import CalibrationError
+from mvmocap.utils import atomic_path
+
+__all__ = ["read_easymocap", "write_easymocap"]
+
+
+def _open(path: Path) -> cv2.FileStorage:
+    if not path.is_file():
+        raise CalibrationError(path, "file not found; EasyMocap calibration needs intri.yml and extri.yml")
+    try:
+        fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+    except cv2.error as err:
+        raise CalibrationError(path, f"not a readable OpenCV YAML file ({err.msg.strip()})") from None
+    if not fs.isOpened():
+        raise CalibrationError(path, "not a readable OpenCV YAML file")
+    return fs
+
+
+def _names(fs: cv2.FileStorage, path: Path) -> list[str]:
+    node = fs.getNode("names")
+    if node.empty() or not node.isSeq():
+        raise CalibrationError(path, "field 'names' (the list of camera names) is missing")
+    names = []
+    for i in range(node.size()):
+        item = node.at(i)
+        if item.isString():
+            names.append(item.string())
+        elif item.isInt():
+            names.append(str(int(item.real())))
+        else:
+            raise CalibrationError(path, f"field 'names' entry {i} is not a string")
+    return names
+
+
+def _matrix(fs: cv2.FileStorage, path: Path, key: str, size: int | None, required: bool = True) -> np.ndarray | None:
+    node = fs.getNode(key)
+    if node.empty() or node.isNone():
+        if required:
+            raise CalibrationError(path, f"field '{key}' is missing")
+        return None
+    mat = node.mat()
+    if mat is None:
+        raise CalibrationError(path, f"field '{key}' is not an OpenCV matrix (!!opencv-matrix)")
+    mat = np.asarray(mat, dtype=np.float64)
+    if size is not None and mat.size != size:
+        raise CalibrationError(path, f"field '{key}' must have {size} values, got shape {mat.shape}")
+    if not np.all(np.isfinite(mat)):
+        raise CalibrationError(path, f"field '{key}' contains NaN or infinite values")
+    return mat
+
+
+def _scalar(fs: cv2.FileStorage, key: str) -> float | None:
+    node = fs.getNode(key)
+    if node.empty() or node.isNone():
+        return None
+    if node.isInt() or node.isReal():
+        return node.real()
+    mat = node.mat()
+    return None if mat is None else float(np.asarray(mat).reshape(-1)[0])
+
+
+def read_easymocap(intri: str | Path, extri: str | Path) -> CameraRig:
+    """Read ``intri.yml`` and ``extri.yml``. Camera order is the order of ``names`` in intri.yml."""
+    intri, extri = Path(intri), Path(extri)
+    fi, fe = _open(intri), _open(extri)
+    try:
+        names = _names(fi, intri)
+        extri_names = set(_names(fe, extri))
+        missing = [n for n in names if n not in extri_names]
+        if missing:
+            raise CalibrationError(extri, f"cameras {missing} are in {intri.name} but have no extrinsics here")
+        cameras = []
+        for name in names:
+            K = _matrix(fi, intri, f"K_{name}", 9).reshape(3, 3)
+            dist = _matrix(fi, intri, f"dist_{name}", None, required=False)
+            dist = np.zeros(5) if dist is None else dist.reshape(-1)
+            if dist.size not in (4, 5, 8):
+                raise CalibrationError(intri, f"field 'dist_{name}' must have 4, 5 or 8 values, got {dist.size}")
+            w, h = _scalar(fi, f"W_{name}"), _scalar(fi, f"H_{name}")
+            size = (w, h) if w and h else None
+            rvec = _matrix(fe, extri, f"R_{name}", 3, required=False)
+            if rvec is not None:
+                cam = Camera.from_rvec(name, K, dist, rvec, _matrix(fe, extri, f"T_{name}", 3), size)
+            else:
+                rot = _matrix(fe, extri, f"Rot_{name}", 9, required=False)
+                if rot is None:
+                    raise CalibrationError(extri, f"field 'R_{name}' (or 'Rot_{name}') is missing")
+                try:
+                    cam = Camera(name, K, dist, rot.reshape(3, 3), _matrix(fe, extri, f"T_{name}", 3), size)
+                except ValueError as err:
+                    raise CalibrationError(extri, str(err)) from None
+            cameras.append(cam)
+    finally:
+        fi.release()
+        fe.release()
+    return CameraRig(cameras)
+
+
+def write_easymocap(rig: CameraRig, intri: str | Path, extri: str | Path) -> None:
+    """Write ``intri.yml`` and ``extri.yml`` (atomically; full float64 precision)."""
+    with atomic_path(intri, suffix=".yml") as tmp:
+        fs = cv2.FileStorage(str(tmp), cv2.FILE_STORAGE_WRITE)
+        fs.write("names", rig.names)
+        for cam in rig:
+            fs.write(f"K_{cam.name}", cam.K)
+            dist = np.zeros(5) if cam.dist.size == 0 else cam.dist
+            fs.write(f"dist_{cam.name}", dist.reshape(1, -1))
+            if cam.image_size is not None:
+                fs.write(f"H_{cam.name}", int(cam.image_size[1]))
+                fs.write(f"W_{cam.name}", int(cam.image_size[0]))
+        fs.release()
+    with atomic_path(extri, suffix=".yml") as tmp:
+        fs = cv2.FileStorage(str(tmp), cv2.FILE_STORAGE_WRITE)
+        fs.write("names", rig.names)
+        for cam in rig:
+            fs.write(f"R_{cam.name}", cam.rvec.reshape(3, 1))
+            fs.write(f"Rot_{cam.name}", cam.R)
+            fs.write(f"T_{cam.name}", cam.t.reshape(3, 1))
+        fs.release()

@@ -1,0 +1,140 @@
+"""``mvmocap``: command-line entry point (argparse sub-commands, one function each)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from mvmocap.camera import CalibrationError, load_calibration, save_calibration
+from mvmocap.io import DataError
+
+log = logging.getLogger("mvmocap")
+
+
+def _cmd_calib_convert(args: argparse.Namespace) -> int:
+    rig = load_calibration(args.input)
+    written = save_calibration(rig, args.output)
+    log.info("wrote %d cameras %s to %s", len(rig), rig.names, ", ".join(map(str, written)))
+    return 0
+
+
+def _cmd_triangulate(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline import run_triangulation
+
+    run_triangulation(
+        args.data, args.keypoints, args.out, calib=args.calib, cameras=args.cams, person=args.person,
+        common_frames=args.common_frames, robust=not args.plain, threshold_px=args.threshold,
+        min_views=args.min_views,
+    )
+    return 0
+
+
+def _spec_from(args: argparse.Namespace):
+    from mvmocap.synthetic import CaptureSpec
+
+    return CaptureSpec(frames=args.frames, cameras=args.cameras, radius=args.radius, motion=args.motion,
+                       noise_px=args.noise, outlier_ratio=args.outliers, dropout_ratio=args.dropouts, seed=args.seed)
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from mvmocap.synthetic import make_capture, write_capture
+
+    root = write_capture(make_capture(_spec_from(args)), args.out, args.format)
+    log.info("wrote a synthetic capture to %s", root)
+    return 0
+
+
+def _cmd_bench_triangulate(args: argparse.Namespace) -> int:
+    from mvmocap.bench import bench_triangulate
+
+    print(json.dumps(bench_triangulate(_spec_from(args), repeats=args.repeats)))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from mvmocap.demo import run_demo
+
+    run_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
+    return 0
+
+
+def _add_synth_options(p: argparse.ArgumentParser, frames: int) -> None:
+    from mvmocap.synthetic import MOTIONS
+
+    p.add_argument("--frames", type=int, default=frames)
+    p.add_argument("--cameras", type=int, default=4, help="cameras on the ring")
+    p.add_argument("--radius", type=float, default=3.5, help="ring radius in metres")
+    p.add_argument("--motion", choices=MOTIONS, default="mixed")
+    p.add_argument("--noise", type=float, default=2.0, help="2D noise, pixels (standard deviation)")
+    p.add_argument("--outliers", type=float, default=0.1, help="fraction of observations replaced by outliers")
+    p.add_argument("--dropouts", type=float, default=0.05, help="fraction of observations dropped")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mvmocap", description="Multi-view markerless motion capture.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    calib = sub.add_parser("calib", help="calibration files").add_subparsers(dest="calib_command", required=True)
+    conv = calib.add_parser("convert", help="convert between intri/extri.yml, .toml and .qca.txt")
+    conv.add_argument("input", help="dataset folder with intri.yml + extri.yml, a .toml or a .qca.txt")
+    conv.add_argument("output", help="folder (writes intri.yml + extri.yml), .toml or .qca.txt")
+    conv.set_defaults(func=_cmd_calib_convert)
+
+    tri = sub.add_parser("triangulate", help="2D keypoints of several cameras -> keypoints3d/<frame>.json")
+    tri.add_argument("--data", required=True, help="dataset root (holds intri.yml + extri.yml unless --calib)")
+    tri.add_argument("--keypoints", required=True, help="folder of <cam>/<frame>.json (EasyMocap annots or OpenPose)")
+    tri.add_argument("--out", required=True, help="output folder")
+    tri.add_argument("--calib", help="calibration file or folder (default: --data)")
+    tri.add_argument("--cams", nargs="+", help="cameras to use (default: every camera with keypoints)")
+    tri.add_argument("--person", type=int, help="person id (default: the most confidently detected)")
+    tri.add_argument("--threshold", type=float, default=20.0, help="outlier threshold, pixels")
+    tri.add_argument("--min-views", type=int, default=2)
+    tri.add_argument("--plain", action="store_true", help="plain weighted DLT, no outlier rejection")
+    tri.add_argument("--common-frames", action="store_true",
+                     help="cameras with different frame counts: use the common range")
+    tri.set_defaults(func=_cmd_triangulate)
+
+    syn = sub.add_parser("synth", help="write a synthetic keypoint capture with ground truth")
+    syn.add_argument("out")
+    syn.add_argument("--format", choices=["annots", "openpose"], default="annots")
+    _add_synth_options(syn, frames=300)
+    syn.set_defaults(func=_cmd_synth)
+
+    bench = sub.add_parser("bench", help="benchmarks; the last line printed is one JSON object")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    btri = bench_sub.add_parser("triangulate", help="robust vs plain triangulation, accuracy and speed")
+    _add_synth_options(btri, frames=1000)
+    btri.add_argument("--repeats", type=int, default=5)
+    btri.set_defaults(func=_cmd_bench_triangulate)
+
+    demo = sub.add_parser("demo", help="synthetic capture -> files -> triangulation -> accuracy table")
+    demo.add_argument("--out", default="demo_out")
+    demo.add_argument("--frames", type=int, default=600)
+    demo.add_argument("--cameras", type=int, default=4)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    start = time.perf_counter()
+    try:
+        code = args.func(args)
+    except (CalibrationError, DataError) as err:
+        log.error("%s", err)
+        return 2
+    log.debug("done in %.2f s", time.perf_counter() - start)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

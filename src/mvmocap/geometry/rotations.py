@@ -1,0 +1,88 @@
+"""Batched rotation conversions in NumPy (float64 inside, any leading batch dims).
+
+Axis-angle vectors ``(..., 3)`` have the rotation angle in radians as their norm (the
+Rodrigues / SMPL convention). Matrices are ``(..., 3, 3)`` and act on column vectors.
+The 6D representation ``(..., 6)`` is the first two columns of the matrix, column by column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_SMALL = 1e-12
+
+
+def _check_last(x: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"{name}: expected shape (..., {', '.join(map(str, shape))}), got {x.shape}")
+    return x
+
+
+def _skew(v: np.ndarray) -> np.ndarray:
+    """(..., 3) -> (..., 3, 3) cross-product matrices."""
+    zero = np.zeros_like(v[..., 0])
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack(
+        [np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1), np.stack([-y, x, zero], -1)], -2
+    )
+
+
+def axis_angle_to_matrix(axis_angle: np.ndarray) -> np.ndarray:
+    """Rodrigues' formula. ``(..., 3) -> (..., 3, 3)``; exact at zero angle."""
+    aa = _check_last(axis_angle, (3,), "axis_angle")
+    theta = np.linalg.norm(aa, axis=-1)[..., None, None]
+    k = _skew(aa)
+    small = theta < 1e-6
+    safe = np.where(small, 1.0, theta)
+    # sin(t)/t and (1-cos(t))/t^2 with their Taylor expansions near zero.
+    a = np.where(small, 1.0 - theta**2 / 6.0, np.sin(safe) / safe)
+    b = np.where(small, 0.5 - theta**2 / 24.0, (1.0 - np.cos(safe)) / safe**2)
+    return np.eye(3) + a * k + b * (k @ k)
+
+
+def matrix_to_axis_angle(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`axis_angle_to_matrix`. ``(..., 3, 3) -> (..., 3)``, angle in [0, pi].
+
+    Stable at 0 and near pi (where the axis is read from the symmetric part).
+    """
+    m = _check_last(matrix, (3, 3), "matrix")
+    cos = np.clip((np.trace(m, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
+    theta = np.arccos(cos)
+    vee = np.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1)
+    sin = np.sin(theta)
+    general = vee * np.where(sin > 1e-6, theta / np.maximum(2.0 * sin, _SMALL), 0.5)[..., None]
+    # Near pi: R = 2 n n^T - I (+ O(pi - theta)); take the largest column of R + I.
+    sym = (m + np.eye(3)) / 2.0
+    col = np.argmax(np.diagonal(sym, axis1=-2, axis2=-1), axis=-1)
+    n = np.take_along_axis(sym, col[..., None, None].repeat(3, -2), axis=-1)[..., 0]
+    n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), _SMALL)
+    # Orient the axis to agree with the (small) antisymmetric part where it is informative.
+    sign = np.where(np.sum(n * vee, -1) < 0, -1.0, 1.0)[..., None]
+    near_pi = (theta > np.pi - 1e-3)[..., None]
+    return np.where(near_pi, n * sign * theta[..., None], general)
+
+
+def rotation_about_axis(angle: np.ndarray, axis: str) -> np.ndarray:
+    """Rotation by ``angle`` (..., radians) about the world axis ``'x'``, ``'y'`` or ``'z'``."""
+    angle = np.asarray(angle, dtype=np.float64)
+    index = "xyz".index(axis)
+    aa = np.zeros(angle.shape + (3,))
+    aa[..., index] = angle
+    return axis_angle_to_matrix(aa)
+
+
+def rot6d_to_matrix(rot6d: np.ndarray) -> np.ndarray:
+    """Gram-Schmidt of two columns. ``(..., 6) -> (..., 3, 3)``."""
+    r = _check_last(rot6d, (6,), "rot6d")
+    a, b = r[..., 0:3], r[..., 3:6]
+    c0 = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), _SMALL)
+    b = b - np.sum(c0 * b, -1, keepdims=True) * c0
+    c1 = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), _SMALL)
+    return np.stack([c0, c1, np.cross(c0, c1)], -1)
+
+
+def matrix_to_rot6d(matrix: np.ndarray) -> np.ndarray:
+    """First two columns. ``(..., 3, 3) -> (..., 6)``."""
+    m = _check_last(matrix, (3, 3), "matrix")
+    return np.concatenate([m[..., :, 0], m[..., :, 1]], -1)

@@ -1,0 +1,250 @@
+"""Multi-view 2D keypoint files: OpenPose JSON and EasyMocap ``annots`` folders.
+
+Layout on disk: ``DIR/<cam>/<frame>.json`` (EasyMocap ``annots``) or
+``DIR/<cam>/<name>_<frame>_keypoints.json`` (OpenPose), one file per frame. In memory a
+sequence is ``(F, V, J, 3)`` per person: x, y in pixels and confidence, 0 where missing.
+
+- OpenPose: ``people[i].pose_keypoints_2d`` (flat x, y, c), ``hand_left_keypoints_2d``,
+  ``hand_right_keypoints_2d``. The person id is ``person_id`` when set (>= 0), otherwise the
+  position in the list (OpenPose does not track identities; pick the person you want).
+- EasyMocap: ``annots[i].keypoints`` ([[x, y, c], ...]), ``bbox`` ([x1, y1, x2, y2, c]),
+  ``personID``, hands in ``handl2d`` / ``handr2d``.
+
+Frames are ordered by natural sort of the file names; cameras keep the order given (or the
+natural order of the folder names), never plain string order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mvmocap.io.errors import DataError
+from mvmocap.skeletons import get_format, guess_format
+from mvmocap.utils import atomic_write_text, natural_sorted
+
+__all__ = ["MultiViewKeypoints", "read_keypoints2d", "write_openpose", "write_annots", "list_camera_folders"]
+
+log = logging.getLogger(__name__)
+
+_DIGITS = re.compile(r"\d+")
+
+PARTS = {
+    # part: (OpenPose field, EasyMocap field)
+    "body": ("pose_keypoints_2d", "keypoints"),
+    "handl": ("hand_left_keypoints_2d", "handl2d"),
+    "handr": ("hand_right_keypoints_2d", "handr2d"),
+}
+
+
+@dataclass
+class MultiViewKeypoints:
+    """2D keypoints of one or more people seen by several cameras.
+
+    Attributes:
+        cameras: (V,) camera names, in the order of the view axis.
+        frames: (F,) frame numbers (the last number in each file name of the first camera,
+            e.g. 12 for ``000012.json`` or ``cam1_000000000012_keypoints.json``).
+        people: person id -> (F, V, J, 3) array of x, y, confidence (0 = not seen).
+        skeleton: keypoint format name, e.g. ``"body25"``.
+    """
+
+    cameras: list[str]
+    frames: list[int]
+    people: dict[int, np.ndarray]
+    skeleton: str
+
+    def person(self, pid: int | None = None) -> np.ndarray:
+        """(F, V, J, 3) for ``pid``; by default the person with the largest total confidence."""
+        if not self.people:
+            return np.zeros((len(self.frames), len(self.cameras), get_format(self.skeleton).num_joints, 3))
+        if pid is None:
+            pid = max(self.people, key=lambda k: float(self.people[k][..., 2].sum()))
+        if pid not in self.people:
+            raise KeyError(f"no person {pid}; ids present: {sorted(self.people)}")
+        return self.people[pid]
+
+    def select_cameras(self, names: list[str]) -> MultiViewKeypoints:
+        """The same sequence restricted to ``names``, in that order."""
+        idx = [self.cameras.index(n) for n in names]
+        people = {k: v[:, idx] for k, v in self.people.items()}
+        return MultiViewKeypoints(list(names), self.frames, people, self.skeleton)
+
+
+def list_camera_folders(root: str | Path) -> list[str]:
+    """Sub-folder names of ``root`` in natural order (``cam2`` before ``cam10``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(root, "keypoint folder not found; expected one sub-folder of JSON files per camera")
+    names = natural_sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not names:
+        raise DataError(root, "no camera sub-folders found; expected <cam>/<frame>.json files")
+    return names
+
+
+def _load_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(path, f"not valid JSON ({err}); delete or regenerate this file") from None
+
+
+def _as_points(values, path: Path, field: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(path, f"field '{field}' is not a list of numbers") from None
+    if arr.size == 0:
+        return np.zeros((0, 3))
+    if arr.ndim == 1:
+        if arr.size % 3:
+            raise DataError(path, f"field '{field}' has {arr.size} values, not a multiple of 3 (x, y, c)")
+        arr = arr.reshape(-1, 3)
+    if arr.ndim != 2 or arr.shape[1] < 3:
+        raise DataError(path, f"field '{field}' must be J x 3 (x, y, confidence), got shape {arr.shape}")
+    arr = arr[:, :3].copy()
+    bad = ~np.all(np.isfinite(arr), axis=1)
+    arr[bad] = 0.0  # NaN entries mean 'not detected'
+    arr[arr[:, 2] <= 0] = 0.0
+    return arr
+
+
+def _parse_people(data, path: Path, part: str) -> dict[int, np.ndarray]:
+    """One frame file -> {person id: (J, 3)}."""
+    op_field, emc_field = PARTS[part]
+    if isinstance(data, dict) and "people" in data:
+        out = {}
+        for i, person in enumerate(data["people"] or []):
+            pid = person.get("person_id", -1)
+            pid = pid[0] if isinstance(pid, list) and pid else pid
+            pid = int(pid) if isinstance(pid, (int, float)) and pid >= 0 else i
+            out[pid] = _as_points(person.get(op_field, []), path, op_field)
+        return out
+    annots = data.get("annots") if isinstance(data, dict) else data
+    if not isinstance(annots, list):
+        raise DataError(path, "neither OpenPose ('people') nor EasyMocap ('annots') keypoint JSON")
+    out = {}
+    for i, person in enumerate(annots):
+        if not isinstance(person, dict):
+            raise DataError(path, f"annots[{i}] is not an object")
+        pid = int(person.get("personID", person.get("id", i)))
+        out[pid] = _as_points(person.get(emc_field, []), path, emc_field)
+    return out
+
+
+def read_keypoints2d(
+    root: str | Path,
+    cameras: list[str] | None = None,
+    part: str = "body",
+    skeleton: str | None = None,
+    common_frames: bool = False,
+) -> MultiViewKeypoints:
+    """Read ``root/<cam>/*.json`` for every camera into per-person ``(F, V, J, 3)`` arrays.
+
+    Args:
+        root: folder with one sub-folder per camera.
+        cameras: camera names in view order (default: sub-folders in natural order).
+        part: ``"body"``, ``"handl"`` or ``"handr"``.
+        skeleton: keypoint format; guessed from the joint count when None.
+        common_frames: cameras with different frame counts are an error unless True, when the
+            first ``min`` frames of each camera are used (and a warning says so).
+    """
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {sorted(PARTS)}, got {part!r}")
+    root = Path(root)
+    cameras = list_camera_folders(root) if cameras is None else list(cameras)
+    files = {}
+    for cam in cameras:
+        folder = root / cam
+        if not folder.is_dir():
+            raise DataError(folder, f"no keypoint folder for camera '{cam}'")
+        names = natural_sorted(p.name for p in folder.glob("*.json"))
+        if not names:
+            raise DataError(folder, f"camera '{cam}' has no .json keypoint files")
+        files[cam] = [folder / n for n in names]
+    counts = {cam: len(f) for cam, f in files.items()}
+    num_frames = min(counts.values())
+    if len(set(counts.values())) > 1:
+        detail = ", ".join(f"{c}: {n}" for c, n in counts.items())
+        if not common_frames:
+            raise DataError(root, f"cameras have different frame counts ({detail}); "
+                                  "fix the folders or use the common range (--common-frames)")
+        log.warning("cameras have different frame counts (%s); using the first %d frames", detail, num_frames)
+
+    per_frame: list[list[dict[int, np.ndarray]]] = [
+        [_parse_people(_load_json(files[cam][f]), files[cam][f], part) for cam in cameras] for f in range(num_frames)
+    ]
+    sizes = {len(p) for frame in per_frame for view in frame for p in view.values() if len(p)}
+    if len(sizes) > 1:
+        raise DataError(root, f"files disagree on the number of joints ({sorted(sizes)}); mixed keypoint formats?")
+    if skeleton is None:
+        fmt = guess_format(sizes.pop()) if sizes else get_format("hand21" if part != "body" else "body25")
+    else:
+        fmt = get_format(skeleton)
+        if sizes and sizes != {fmt.num_joints}:
+            raise DataError(root, f"files have {sizes.pop()} joints but format {fmt.name} has {fmt.num_joints}")
+    ids = sorted({pid for frame in per_frame for view in frame for pid, p in view.items() if len(p)})
+    people = {pid: np.zeros((num_frames, len(cameras), fmt.num_joints, 3)) for pid in ids}
+    for f, frame in enumerate(per_frame):
+        for v, view in enumerate(frame):
+            for pid, points in view.items():
+                if len(points):
+                    people[pid][f, v] = points
+    if all(not np.any(p[..., 2] > 0) for p in people.values()):
+        log.warning("%s: no keypoint has a confidence above 0; nothing can be triangulated", root)
+    frames = [_frame_number(p.name, i) for i, p in enumerate(files[cameras[0]][:num_frames])]
+    return MultiViewKeypoints(cameras, frames, people, fmt.name)
+
+
+def _frame_number(filename: str, position: int) -> int:
+    numbers = _DIGITS.findall(filename)
+    return int(numbers[-1]) if numbers else position
+
+
+def _bbox(points: np.ndarray) -> list[float]:
+    seen = points[points[:, 2] > 0]
+    if not len(seen):
+        return [0.0, 0.0, 0.0, 0.0, 0.0]
+    lo, hi = seen[:, :2].min(0), seen[:, :2].max(0)
+    return [float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]), float(seen[:, 2].mean())]
+
+
+def write_annots(
+    root: str | Path, seq: MultiViewKeypoints, image_sizes: dict[str, tuple[int, int]] | None = None
+) -> None:
+    """Write EasyMocap ``annots/<cam>/<frame>.json`` files (atomically, one per frame)."""
+    root = Path(root)
+    image_sizes = image_sizes or {}
+    num_frames = len(seq.frames)
+    for v, cam in enumerate(seq.cameras):
+        w, h = image_sizes.get(cam, (0, 0))
+        for f in range(num_frames):
+            name = f"{seq.frames[f]:06d}"
+            annots = [
+                {"personID": int(pid), "bbox": _bbox(kp[f, v]), "keypoints": kp[f, v].tolist(), "isKeyframe": False}
+                for pid, kp in seq.people.items()
+                if np.any(kp[f, v, :, 2] > 0)
+            ]
+            doc = {"filename": f"images/{cam}/{name}.jpg", "height": int(h), "width": int(w),
+                   "annots": annots, "isKeyframe": False}
+            atomic_write_text(root / cam / f"{name}.json", json.dumps(doc))
+
+
+def write_openpose(root: str | Path, seq: MultiViewKeypoints) -> None:
+    """Write OpenPose ``<cam>/<cam>_<frame>_keypoints.json`` files (atomically)."""
+    root = Path(root)
+    for v, cam in enumerate(seq.cameras):
+        for f in range(len(seq.frames)):
+            people = [
+                {"person_id": [int(pid)], "pose_keypoints_2d": kp[f, v].reshape(-1).tolist(),
+                 "face_keypoints_2d": [], "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": []}
+                for pid, kp in seq.people.items()
+                if np.any(kp[f, v, :, 2] > 0)
+            ]
+            doc = {"version": 1.3, "people": people}
+            atomic_write_text(root / cam / f"{cam}_{seq.frames[f]:012d}_keypoints.json", json.dumps(doc))

@@ -1,0 +1,26 @@
+"""Accuracy metrics against ground truth (knows nothing of the rest of the package)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["mpjpe"]
+
+
+def mpjpe(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Mean per-joint position error over the joints ``pred`` reconstructed.
+
+    Args:
+        pred: (..., J, 4) x, y, z, confidence (confidence 0 = missing, not counted).
+        truth: (..., J, 3) true positions.
+    Returns:
+        (mean error in the units of the input, fraction of joints missing in ``pred``).
+    """
+    pred, truth = np.asarray(pred), np.asarray(truth)
+    if pred.shape[:-1] != truth.shape[:-1]:
+        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ in (..., J)")
+    found = pred[..., 3] > 0
+    if not found.any():
+        return float("nan"), 1.0
+    err = np.linalg.norm(pred[..., :3] - truth[..., :3], axis=-1)
+    return float(err[found].mean()), float(1.0 - found.mean())

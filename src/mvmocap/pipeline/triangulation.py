@@ -1,0 +1,97 @@
+"""The triangulation stage over files: calibration + 2D keypoint folders -> keypoints3d/."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mvmocap.camera import CameraRig, load_calibration
+from mvmocap.io import DataError, MultiViewKeypoints, list_camera_folders, read_keypoints2d, write_keypoints3d
+from mvmocap.skeletons import get_format
+from mvmocap.triangulate import Triangulation, reprojection_report, triangulate
+from mvmocap.utils import atomic_write_text
+
+__all__ = ["TriangulationRun", "match_cameras", "run_triangulation"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TriangulationRun:
+    """What :func:`run_triangulation` produced."""
+
+    rig: CameraRig
+    keypoints: MultiViewKeypoints
+    result: Triangulation
+    report: dict
+    out: Path
+
+
+def match_cameras(
+    rig: CameraRig, keypoint_cameras: list[str], calib_path: Path, requested: list[str] | None
+) -> list[str]:
+    """Cameras to use, in rig order when not requested explicitly.
+
+    A camera with keypoints but no calibration is an error (it cannot be used); a calibrated
+    camera without keypoints is skipped with a warning.
+    """
+    if requested:
+        unknown = [c for c in requested if c not in rig]
+        if unknown:
+            raise DataError(calib_path, f"cameras {unknown} requested but not calibrated; calibrated: {rig.names}")
+        absent = [c for c in requested if c not in keypoint_cameras]
+        if absent:
+            raise DataError(calib_path.parent, f"cameras {absent} requested but have no keypoint folder")
+        return list(requested)
+    uncalibrated = [c for c in keypoint_cameras if c not in rig]
+    if uncalibrated:
+        raise DataError(
+            calib_path,
+            f"keypoint folders {uncalibrated} have no calibration here (calibrated: {rig.names}); "
+            "add them to the calibration or pick cameras with --cams",
+        )
+    unused = [c for c in rig.names if c not in keypoint_cameras]
+    if unused:
+        log.warning("calibrated cameras %s have no keypoint folder; triangulating without them", unused)
+    return [c for c in rig.names if c in keypoint_cameras]
+
+
+def run_triangulation(
+    data: str | Path,
+    keypoints: str | Path,
+    out: str | Path,
+    calib: str | Path | None = None,
+    cameras: list[str] | None = None,
+    person: int | None = None,
+    common_frames: bool = False,
+    robust: bool = True,
+    threshold_px: float = 20.0,
+    min_views: int = 2,
+) -> TriangulationRun:
+    """Read calibration and 2D keypoints, triangulate, write ``out/keypoints3d/<frame>.json`` and
+    ``out/triangulation_report.json``. Returns the arrays and report for further stages."""
+    data, keypoints, out = Path(data), Path(keypoints), Path(out)
+    calib_path = Path(calib) if calib is not None else data
+    rig = load_calibration(calib_path)
+    names = match_cameras(rig, list_camera_folders(keypoints), calib_path, cameras)
+    if len(names) < 2:
+        raise DataError(keypoints, f"need at least 2 cameras with keypoints and calibration, found {names}")
+    rig = rig.subset(names)
+    seq = read_keypoints2d(keypoints, names, common_frames=common_frames)
+    kp2d = seq.person(person)
+    fmt = get_format(seq.skeleton)
+    start = time.perf_counter()
+    result = triangulate(rig, kp2d, robust=robust, threshold_px=threshold_px, min_views=min_views)
+    seconds = time.perf_counter() - start
+    report = reprojection_report(result, names, list(fmt.joints))
+    report.update({"skeleton": fmt.name, "cameras": names, "seconds": seconds, "robust": robust,
+                   "threshold_px": threshold_px})
+    write_keypoints3d(out / "keypoints3d", result.keypoints3d, seq.frames)
+    atomic_write_text(out / "triangulation_report.json", json.dumps(report, indent=2))
+    log.info("triangulated %d frames x %d joints from %d cameras in %.2f s; mean reprojection error %.2f px, "
+             "%.1f%% joints missing", len(kp2d), fmt.num_joints, len(names), seconds,
+             report["mean_reprojection_error_px"], 100 * report["missing_fraction"])
+    return TriangulationRun(rig, seq, result, report, out)

@@ -1,0 +1,181 @@
+"""Multi-view triangulation of 2D keypoints: plain weighted DLT and a robust variant.
+
+Robust mode, for every point at once (vectorised; no loop over frames or joints):
+
+1. every pair of views that both see the point proposes a 3D point (two-view DLT);
+2. each proposal is scored over all views by a truncated quadratic of its pixel reprojection
+   error (MSAC: ``sum min(e^2, threshold^2)``), so the proposal that most views agree with,
+   and agree with closely, wins; pairs are O(V^2), not the 2^V subsets of exhaustive search;
+3. the views within ``threshold_px`` of the winner are the inliers; the point is re-solved from
+   them with confidence weights and depth reweighting (pixel-error least squares), inliers are
+   re-checked against the refined point, and it is solved once more.
+
+A point seen by fewer than ``min_views`` consistent views is reported missing (confidence 0,
+coordinates 0): it is never invented.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from mvmocap.camera import CameraRig
+from mvmocap.triangulate.dlt import (
+    observation_matrices,
+    pixel_errors,
+    project_normalized,
+    reweighted_dlt,
+    solve_weighted,
+)
+
+__all__ = ["Triangulation", "triangulate", "triangulate_dlt"]
+
+_CHUNK_ELEMENTS = 2_000_000  # bound on points x hypotheses x views held at once
+
+
+@dataclass
+class Triangulation:
+    """Result of :func:`triangulate` for keypoints of shape ``(..., V, J, 3)``.
+
+    Attributes:
+        keypoints3d: (..., J, 4) x, y, z in metres and confidence (mean confidence of the views
+            used; 0 where the joint is missing).
+        views_used: (..., V, J) bool, the observations the point was solved from.
+        reprojection_error: (..., V, J) pixel distance between the observation and the
+            projection of the point (with distortion); NaN where either is missing.
+    """
+
+    keypoints3d: np.ndarray
+    views_used: np.ndarray
+    reprojection_error: np.ndarray
+
+    @property
+    def joint_error(self) -> np.ndarray:
+        """(..., J) mean reprojection error over the views used; NaN for missing joints."""
+        err = np.where(self.views_used, self.reprojection_error, 0.0).sum(-2)
+        count = self.views_used.sum(-2)
+        return np.where(count > 0, err / np.maximum(count, 1), np.nan)
+
+    @property
+    def missing(self) -> np.ndarray:
+        """(..., J) True where the joint could not be triangulated."""
+        return self.keypoints3d[..., 3] <= 0
+
+
+def _check_inputs(rig: CameraRig, keypoints2d: np.ndarray) -> np.ndarray:
+    kp = np.asarray(keypoints2d, dtype=np.float64)
+    if kp.ndim < 3 or kp.shape[-1] != 3:
+        raise ValueError(f"keypoints2d must be (..., V, J, 3) with x, y, confidence; got shape {kp.shape}")
+    if kp.shape[-3] != len(rig):
+        raise ValueError(
+            f"keypoints2d has {kp.shape[-3]} views but the rig has {len(rig)} cameras ({rig.names}); "
+            "select the same cameras in the same order"
+        )
+    return kp
+
+
+def triangulate_dlt(rig: CameraRig, keypoints2d: np.ndarray, min_views: int = 2) -> Triangulation:
+    """Plain confidence-weighted DLT over every view that sees the point (no outlier rejection)."""
+    return triangulate(rig, keypoints2d, robust=False, min_views=min_views, refine_iterations=0)
+
+
+def triangulate(
+    rig: CameraRig,
+    keypoints2d: np.ndarray,
+    *,
+    robust: bool = True,
+    threshold_px: float = 20.0,
+    min_views: int = 2,
+    refine_iterations: int = 2,
+) -> Triangulation:
+    """Triangulate ``(..., V, J, 3)`` keypoints (views in rig order) to ``(..., J, 4)``.
+
+    Args:
+        rig: the calibrated cameras, in the order of the view axis.
+        keypoints2d: distorted pixel coordinates and confidences; confidence <= 0 is missing.
+        robust: reject outlier observations (see module docstring); False is plain weighted DLT.
+        threshold_px: inlier threshold on the reprojection error, in pixels.
+        min_views: fewer consistent views than this leaves the joint missing (>= 2).
+        refine_iterations: depth-reweighting passes after the weighted DLT.
+    """
+    if min_views < 2:
+        raise ValueError(f"min_views must be at least 2, got {min_views}")
+    kp = _check_inputs(rig, keypoints2d)
+    lead, (V, J) = kp.shape[:-3], kp.shape[-3:-1]
+    # (..., V, J, 3) -> (N, V, 3) with N = prod(lead) * J.
+    obs = np.moveaxis(kp, -3, -2).reshape(-1, V, 3)
+    N = obs.shape[0]
+    conf = np.where(np.isfinite(obs[..., 2]) & (obs[..., 2] > 0), obs[..., 2], 0.0)
+    conf = np.where(np.all(np.isfinite(obs[..., :2]), -1), conf, 0.0)
+    uv = np.where(conf[..., None] > 0, obs[..., :2], 0.0)
+    xn = np.moveaxis(rig.undistort_points(np.moveaxis(uv, 1, 0), normalized=True), 0, 1)  # (N, V, 2)
+
+    Rt = np.stack([c.Rt for c in rig]) if V else np.zeros((0, 3, 4))
+    K = np.stack([c.K for c in rig]) if V else np.zeros((0, 3, 3))
+    focal = np.sqrt(K[:, 0, 0] * K[:, 1, 1])
+    pairs = np.array(list(itertools.combinations(range(V), 2)), dtype=np.intp).reshape(-1, 2)
+
+    X = np.zeros((N, 3))
+    used = np.zeros((N, V), dtype=bool)
+    chunk = max(256, _CHUNK_ELEMENTS // max(1, len(pairs) * V)) if robust else max(N, 1)
+    for start in range(0, N, chunk):
+        s = slice(start, start + chunk)
+        X[s], used[s] = _solve_chunk(xn[s], conf[s], Rt, K, focal, pairs, robust, threshold_px, min_views,
+                                     refine_iterations)
+
+    found = used.sum(-1) >= min_views
+    point_conf = np.where(found, (conf * used).sum(-1) / np.maximum(used.sum(-1), 1), 0.0)
+    X = np.where(found[:, None], X, 0.0)
+    used &= found[:, None]
+    reproj = np.moveaxis(rig.project(X), 0, 1)  # (N, V, 2)
+    err = np.linalg.norm(reproj - uv, axis=-1)
+    err = np.where((conf > 0) & found[:, None], err, np.nan)
+
+    def per_view(a: np.ndarray) -> np.ndarray:  # (N, V) -> (..., V, J)
+        return np.moveaxis(a.reshape(lead + (J, V)), -1, -2)
+
+    keypoints3d = np.concatenate([X, point_conf[:, None]], -1).reshape(lead + (J, 4))
+    return Triangulation(keypoints3d, per_view(used), per_view(err))
+
+
+def _solve_chunk(xn, conf, Rt, K, focal, pairs, robust, threshold_px, min_views, refine_iterations):
+    """Triangulate one chunk. xn (n, V, 2), conf (n, V) -> X (n, 3), used (n, V)."""
+    A = observation_matrices(xn, Rt)
+    seen = conf > 0
+    if robust and len(pairs):
+        inliers = _best_pair_inliers(A, xn, seen, Rt, K, pairs, threshold_px)
+    else:
+        inliers = seen
+    X, ok = reweighted_dlt(A, conf * inliers, Rt, focal, refine_iterations)
+    if robust:
+        # Re-admit views consistent with the refined point, drop those that are not; solve again.
+        proj, z = project_normalized(X, Rt)
+        inliers = seen & (pixel_errors(proj, xn, K) < threshold_px) & (z > 0) & ok[:, None]
+        X, ok = reweighted_dlt(A, conf * inliers, Rt, focal, refine_iterations)
+    _, z = project_normalized(X, Rt)
+    used = inliers & ok[:, None] & (z > 0)
+    return X, used & (used.sum(-1, keepdims=True) >= min_views)
+
+
+def _best_pair_inliers(A, xn, seen, Rt, K, pairs, threshold_px):
+    """Score every two-view proposal over all views; return (n, V) inliers of the best one."""
+    n, V = seen.shape
+    H = len(pairs)
+    w = np.zeros((n, H, V))
+    rows = np.arange(H)
+    both = seen[:, pairs[:, 0]] & seen[:, pairs[:, 1]]  # (n, H)
+    w[:, rows, pairs[:, 0]] = both
+    w[:, rows, pairs[:, 1]] = both
+    X_h, ok_h = solve_weighted(A, w)  # (n, H, 3)
+    proj, z = project_normalized(X_h, Rt)  # (n, H, V, 2), (n, H, V)
+    err = pixel_errors(proj, xn, K)
+    thr2 = threshold_px**2
+    truncated = np.where(seen[:, None, :] & (z > 0), np.minimum(err * err, thr2), thr2)
+    cost = np.where(seen[:, None, :], truncated, 0.0).sum(-1)
+    cost = np.where(both & ok_h, cost, np.inf)
+    best = np.argmin(cost, axis=1)
+    pick = np.arange(n)
+    inliers = seen & (err[pick, best] < threshold_px) & (z[pick, best] > 0)
+    return inliers & np.isfinite(cost[pick, best])[:, None]

@@ -1,0 +1,55 @@
+"""Small helpers every layer may use: natural ordering of names and atomic file writes.
+
+Knows nothing of the rest of the package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text"]
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders ``cam2`` before ``cam10`` (digit runs compare as numbers)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in _DIGITS.split(name))
+
+
+def natural_sorted(names) -> list[str]:
+    """``names`` in natural order (see :func:`natural_key`)."""
+    return sorted(names, key=natural_key)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
+
+    A crash or exception leaves the previous file untouched and removes the temporary one.
+    ``suffix`` (default: the target's own suffixes) lets writers that pick a format from the
+    file extension, such as OpenCV's FileStorage, see the right one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(target.suffixes) if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
