@@ -36,6 +36,8 @@ def load_calibration(path: str | Path) -> CameraRig:
     ``.qca.txt`` file.
     """
     path = Path(path)
+    if not path.exists():
+        raise CalibrationError(path, f"not found; expected {FORMATS_HELP}")
     if path.is_dir() and not (path / "intri.yml").exists():
         found = sorted(path.glob("*.toml")) + sorted(path.glob("*.qca.txt"))
         if len(found) != 1:

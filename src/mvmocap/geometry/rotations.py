@@ -47,15 +47,18 @@ def matrix_to_axis_angle(matrix: np.ndarray) -> np.ndarray:
     Stable at 0 and near pi (where the axis is read from the symmetric part).
     """
     m = _check_last(matrix, (3, 3), "matrix")
-    cos = np.clip((np.trace(m, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
-    theta = np.arccos(cos)
     vee = np.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1)
-    sin = np.sin(theta)
+    cos = np.clip((np.trace(m, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
+    sin = np.linalg.norm(vee, axis=-1) / 2.0
+    theta = np.arctan2(sin, cos)  # well conditioned at 0 and pi, unlike arccos
     general = vee * np.where(sin > 1e-6, theta / np.maximum(2.0 * sin, _SMALL), 0.5)[..., None]
-    # Near pi: R = 2 n n^T - I (+ O(pi - theta)); take the largest column of R + I.
-    sym = (m + np.eye(3)) / 2.0
-    col = np.argmax(np.diagonal(sym, axis1=-2, axis2=-1), axis=-1)
-    n = np.take_along_axis(sym, col[..., None, None].repeat(3, -2), axis=-1)[..., 0]
+    # Near pi the axis comes from the symmetric part, (R + R^T) / 2 = cos I + (1 - cos) n n^T:
+    # the largest column of n n^T is parallel to n.
+    nnt = ((m + np.swapaxes(m, -1, -2)) / 2.0 - cos[..., None, None] * np.eye(3)) / np.maximum(1.0 - cos, _SMALL)[
+        ..., None, None
+    ]
+    col = np.argmax(np.diagonal(nnt, axis1=-2, axis2=-1), axis=-1)
+    n = np.take_along_axis(nnt, col[..., None, None].repeat(3, -2), axis=-1)[..., 0]
     n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), _SMALL)
     # Orient the axis to agree with the (small) antisymmetric part where it is informative.
     sign = np.where(np.sum(n * vee, -1) < 0, -1.0, 1.0)[..., None]

@@ -118,14 +118,15 @@ BODY25 = register_format(
 # COCO 17 (also the first 17 joints of the Halpe 26 / COCO-with-feet layout).
 _COCO17 = ["Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow",
            "LWrist", "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle"]
-_COCO_LIMBS = [*_FACE, ("LShoulder", "RShoulder"), ("LHip", "RHip"), ("LShoulder", "LHip"),
-               ("RShoulder", "RHip"), *_LIMBS_SIDED]
+_COCO_LIMBS = [*_FACE, ("LEar", "LShoulder"), ("REar", "RShoulder"), ("LShoulder", "RShoulder"), ("LHip", "RHip"),
+               ("LShoulder", "LHip"), ("RShoulder", "RHip"), *_LIMBS_SIDED]
 COCO17 = register_format("coco17", _COCO17, _COCO_LIMBS)
 
 HALPE26 = register_format(
     "halpe26",
     [*_COCO17, "Head", "Neck", "MidHip", "LBigToe", "RBigToe", "LSmallToe", "RSmallToe", "LHeel", "RHeel"],
-    [*_COCO_LIMBS, ("Neck", "Head"), ("Neck", "MidHip"),
+    [*_COCO_LIMBS, ("Neck", "Head"), ("Neck", "MidHip"), ("Neck", "LShoulder"), ("Neck", "RShoulder"),
+     ("MidHip", "LHip"), ("MidHip", "RHip"),
      ("LAnkle", "LBigToe"), ("LBigToe", "LSmallToe"), ("LAnkle", "LHeel"),
      ("RAnkle", "RBigToe"), ("RBigToe", "RSmallToe"), ("RAnkle", "RHeel")],
 )
@@ -137,7 +138,9 @@ BLAZEPOSE33 = register_format(
      "LMouth", "RMouth", "LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist", "RWrist",
      "LPinky", "RPinky", "LIndex", "RIndex", "LThumb", "RThumb", "LHip", "RHip", "LKnee", "RKnee",
      "LAnkle", "RAnkle", "LHeel", "RHeel", "LFootIndex", "RFootIndex"],
-    [*_COCO_LIMBS, ("LWrist", "LPinky"), ("LWrist", "LIndex"), ("LWrist", "LThumb"),
+    [*_COCO_LIMBS, ("Nose", "LEyeInner"), ("LEyeInner", "LEye"), ("LEye", "LEyeOuter"), ("LEyeOuter", "LEar"),
+     ("Nose", "REyeInner"), ("REyeInner", "REye"), ("REye", "REyeOuter"), ("REyeOuter", "REar"),
+     ("LWrist", "LPinky"), ("LWrist", "LIndex"), ("LWrist", "LThumb"),
      ("RWrist", "RPinky"), ("RWrist", "RIndex"), ("RWrist", "RThumb"),
      ("LAnkle", "LHeel"), ("LHeel", "LFootIndex"), ("LAnkle", "LFootIndex"),
      ("RAnkle", "RHeel"), ("RHeel", "RFootIndex"), ("RAnkle", "RFootIndex"), ("LMouth", "RMouth")],

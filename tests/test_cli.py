@@ -1,0 +1,91 @@
+import json
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from mvmocap.cli.main import main
+from mvmocap.io import read_keypoints3d
+from mvmocap.metrics import mpjpe
+from mvmocap.synthetic import CaptureSpec, make_capture, write_capture
+
+
+@pytest.fixture
+def capture_root(tmp_path):
+    cap = make_capture(CaptureSpec(frames=40, seed=11))
+    return write_capture(cap, tmp_path / "data"), cap
+
+
+@pytest.mark.parametrize("fmt", ["annots", "openpose"])
+def test_triangulate_command_writes_accurate_keypoints3d(tmp_path, fmt):
+    cap = make_capture(CaptureSpec(frames=40, seed=11))
+    root = write_capture(cap, tmp_path / "data", keypoint_format=fmt)
+    out = tmp_path / "out"
+    assert main(["triangulate", "--data", str(root), "--keypoints", str(root / fmt), "--out", str(out)]) == 0
+    kp3d, frames = read_keypoints3d(out / "keypoints3d")
+    assert frames == list(range(40)) and kp3d.shape == (40, 25, 4)
+    err, missing = mpjpe(kp3d, cap.points3d)
+    assert err < 0.02 and missing < 0.05
+    report = json.loads((out / "triangulation_report.json").read_text())
+    assert report["cameras"] == ["cam1", "cam2", "cam3", "cam4"] and report["skeleton"] == "body25"
+    assert set(report["per_joint"]) >= {"Nose", "RHeel"}
+
+
+def test_camera_with_keypoints_but_no_calibration_is_an_error(tmp_path, capture_root, caplog):
+    root, _ = capture_root
+    shutil.copytree(root / "annots" / "cam1", root / "annots" / "cam9")
+    with caplog.at_level(logging.ERROR):
+        code = main(["triangulate", "--data", str(root), "--keypoints", str(root / "annots"), "--out", str(tmp_path)])
+    assert code == 2
+    assert "keypoint folders ['cam9'] have no calibration" in caplog.text and "--cams" in caplog.text
+    # Picking cameras explicitly works around it.
+    assert main(["triangulate", "--data", str(root), "--keypoints", str(root / "annots"), "--out", str(tmp_path),
+                 "--cams", "cam1", "cam2", "cam3"]) == 0
+    assert json.loads((tmp_path / "triangulation_report.json").read_text())["cameras"] == ["cam1", "cam2", "cam3"]
+
+
+def test_calibrated_camera_without_keypoints_is_skipped_with_a_warning(tmp_path, capture_root, caplog):
+    root, cap = capture_root
+    shutil.rmtree(root / "annots" / "cam3")
+    with caplog.at_level(logging.WARNING):
+        assert main(["triangulate", "--data", str(root), "--keypoints", str(root / "annots"),
+                     "--out", str(tmp_path / "o")]) == 0
+    assert "['cam3'] have no keypoint folder" in caplog.text
+    kp3d, _ = read_keypoints3d(tmp_path / "o" / "keypoints3d")
+    assert mpjpe(kp3d, cap.points3d)[0] < 0.03
+
+
+def test_missing_calibration_and_frame_mismatch(tmp_path, capture_root, caplog):
+    root, _ = capture_root
+    args = ["triangulate", "--data", str(root), "--keypoints", str(root / "annots"), "--out", str(tmp_path / "o")]
+    (root / "annots" / "cam2" / "000039.json").unlink()
+    with caplog.at_level(logging.ERROR):
+        assert main(args) == 2
+    assert "different frame counts" in caplog.text
+    assert main(args + ["--common-frames"]) == 0
+    assert read_keypoints3d(tmp_path / "o" / "keypoints3d")[0].shape[0] == 39
+    (root / "extri.yml").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        assert main(args + ["--common-frames"]) == 2
+    assert "extri.yml: file not found" in caplog.text
+
+
+def test_bench_prints_one_json_object_last(capsys):
+    assert main(["bench", "triangulate", "--frames", "60", "--repeats", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"mpjpe_mm", "dlt_mpjpe_mm", "seconds", "frames", "views", "joints"} <= set(result)
+    assert result["frames"] == 60 and result["views"] == 4 and result["joints"] == 25
+    assert result["mpjpe_mm"] < 20 and result["dlt_mpjpe_mm"] > 2 * result["mpjpe_mm"]
+
+
+def test_synth_and_demo_commands(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "s"), "--frames", "5", "--cameras", "3", "--format", "openpose"]) == 0
+    assert len(list((tmp_path / "s" / "openpose" / "cam3").glob("*_keypoints.json"))) == 5
+    assert json.loads((tmp_path / "s" / "gt" / "meta.json").read_text())["cameras"] == 3
+    assert main(["demo", "--out", str(tmp_path / "d"), "--frames", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "robust MPJPE" in out
+    robust_mm = float(out.split("robust MPJPE")[1].split("mm")[0])
+    assert np.isfinite(robust_mm) and robust_mm < 20

@@ -1,0 +1,123 @@
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from mvmocap.io import (
+    DataError,
+    MultiViewKeypoints,
+    read_keypoints2d,
+    read_keypoints3d,
+    write_annots,
+    write_keypoints3d,
+    write_openpose,
+)
+
+
+def _sequence(rng, cameras=("cam1", "cam2", "cam10"), frames=5, people=(0, 3)):
+    data = {}
+    for pid in people:
+        kp = np.concatenate([rng.uniform(0, 1000, (frames, len(cameras), 25, 2)),
+                             rng.uniform(0.1, 1.0, (frames, len(cameras), 25, 1))], -1)
+        kp[rng.random(kp.shape[:-1]) < 0.2] = 0.0  # missing detections
+        data[pid] = kp
+    return MultiViewKeypoints(list(cameras), list(range(10, 10 + frames)), data, "body25")
+
+
+@pytest.mark.parametrize("writer", [write_annots, write_openpose])
+def test_round_trip_keeps_people_frames_and_camera_order(tmp_path, rng, writer):
+    seq = _sequence(rng)
+    writer(tmp_path, seq)
+    back = read_keypoints2d(tmp_path)
+    assert back.cameras == ["cam1", "cam2", "cam10"]  # natural order, not string order
+    assert back.frames == seq.frames
+    assert back.skeleton == "body25"
+    assert sorted(back.people) == [0, 3]
+    for pid in seq.people:
+        np.testing.assert_array_equal(back.people[pid], seq.people[pid])
+    assert back.person().shape == (5, 3, 25, 3)
+    assert back.select_cameras(["cam10", "cam1"]).person(3).shape == (5, 2, 25, 3)
+
+
+def test_reads_easymocap_annots_with_hands(tmp_path):
+    doc = {"filename": "images/01/000000.jpg", "height": 1080, "width": 1920,
+           "annots": [{"personID": 2, "bbox": [0, 0, 10, 10, 0.9],
+                       "keypoints": [[float(j), 2.0 * j, 0.5] for j in range(25)],
+                       "handl2d": [[1.0, 1.0, 0.7]] * 21, "handr2d": [[2.0, 2.0, 0.8]] * 21}]}
+    for cam in ("01", "02"):
+        (tmp_path / cam).mkdir()
+        (tmp_path / cam / "000000.json").write_text(json.dumps(doc))
+    body = read_keypoints2d(tmp_path)
+    np.testing.assert_allclose(body.person(2)[0, 1, 7], [7.0, 14.0, 0.5])
+    hand = read_keypoints2d(tmp_path, part="handr")
+    assert hand.skeleton == "hand21"
+    np.testing.assert_allclose(hand.person(2)[0, 0, 20], [2.0, 2.0, 0.8])
+
+
+def test_openpose_nan_and_zero_confidence_are_missing(tmp_path):
+    flat = [100.0, 200.0, 0.9] * 25
+    flat[3:6] = [float("nan"), float("nan"), 0.8]
+    flat[6:9] = [55.0, 66.0, 0.0]
+    for cam in ("a", "b"):
+        (tmp_path / cam).mkdir()
+        (tmp_path / cam / f"{cam}_000000000000_keypoints.json").write_text(
+            json.dumps({"version": 1.3, "people": [{"person_id": [-1], "pose_keypoints_2d": flat}]}))
+    kp = read_keypoints2d(tmp_path).person()
+    assert np.all(kp[0, :, 1] == 0) and np.all(kp[0, :, 2] == 0)
+    np.testing.assert_allclose(kp[0, 0, 0], [100, 200, 0.9])
+
+
+def test_different_frame_counts_error_or_common_range(tmp_path, rng, caplog):
+    seq = _sequence(rng, frames=4)
+    write_annots(tmp_path, seq)
+    (tmp_path / "cam2" / "000013.json").unlink()
+    with pytest.raises(DataError, match=r"different frame counts \(cam1: 4, cam2: 3, cam10: 4\).*--common-frames"):
+        read_keypoints2d(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        back = read_keypoints2d(tmp_path, common_frames=True)
+    assert back.person(0).shape[0] == 3 and "using the first 3 frames" in caplog.text
+
+
+def test_bad_files_name_the_file(tmp_path, rng):
+    write_annots(tmp_path, _sequence(rng, frames=2))
+    (tmp_path / "cam2" / "000011.json").write_text("{not json")
+    with pytest.raises(DataError, match=r"cam2/000011\.json: not valid JSON"):
+        read_keypoints2d(tmp_path)
+    (tmp_path / "cam2" / "000011.json").write_text(json.dumps({"annots": [{"keypoints": [1, 2]}]}))
+    with pytest.raises(DataError, match=r"000011\.json: field 'keypoints' has 2 values"):
+        read_keypoints2d(tmp_path)
+    (tmp_path / "cam2" / "000011.json").write_text(json.dumps({"something": 1}))
+    with pytest.raises(DataError, match="neither OpenPose"):
+        read_keypoints2d(tmp_path)
+    with pytest.raises(DataError, match="no keypoint folder for camera 'cam7'"):
+        read_keypoints2d(tmp_path, cameras=["cam1", "cam7"])
+    with pytest.raises(DataError, match="no camera sub-folders"):
+        read_keypoints2d(tmp_path / "cam1")
+
+
+def test_all_zero_confidences_warn_and_read_as_missing(tmp_path, rng, caplog):
+    seq = _sequence(rng, frames=2)
+    for kp in seq.people.values():
+        kp[..., 2] = 0.0
+    write_openpose(tmp_path, seq)  # people with nothing detected are not written
+    with caplog.at_level(logging.WARNING):
+        back = read_keypoints2d(tmp_path)
+    assert back.people == {} and "no keypoint has a confidence above 0" in caplog.text
+    assert back.person().shape == (2, 3, 25, 3) and not back.person().any()
+
+
+def test_keypoints3d_round_trip(tmp_path, rng):
+    kp = np.concatenate([rng.normal(size=(6, 25, 3)), rng.uniform(0, 1, (6, 25, 1))], -1)
+    kp[2, 4, 3] = 0.0
+    write_keypoints3d(tmp_path, kp, frames=[0, 1, 2, 5, 6, 10], pid=1)
+    assert sorted(p.name for p in tmp_path.iterdir())[:2] == ["000000.json", "000001.json"]
+    back, frames = read_keypoints3d(tmp_path, pid=1)
+    assert frames == [0, 1, 2, 5, 6, 10]
+    expected = kp.copy()
+    expected[2, 4] = 0.0  # a missing joint is written as zeros
+    np.testing.assert_array_equal(back, expected)
+    with pytest.raises(DataError, match="no file holds person 4"):
+        read_keypoints3d(tmp_path, pid=4)
+    with pytest.raises(ValueError, match=r"must be \(F, J, 4\)"):
+        write_keypoints3d(tmp_path, kp[..., :3])
