@@ -114,3 +114,18 @@ def test_report_counts_per_camera_and_joint(rig):
     assert report["per_camera"]["cam1"]["reprojection_error_px"] < 1e-4
     assert report["per_joint"]["Nose"]["missing_frames"] == 0
     assert report["mean_reprojection_error_px"] < 1e-4
+
+
+def test_many_cameras_confident_outliers_still_rejected():
+    from mvmocap.synthetic import ring_rig
+
+    rig = ring_rig(10, seed=8)
+    X = generate_motion("turn", 6, seed=6)
+    kp = _observe_exact(rig, X)
+    kp[..., 2] = 0.6
+    # The two most confident views of every joint are false detections far from the truth.
+    kp[:, [0, 5], :, :2] += [150.0, -90.0]
+    kp[:, [0, 5], :, 2] = 0.99
+    res = triangulate(rig, kp, proposal_views=6)
+    assert not res.views_used[:, [0, 5]].any() and res.views_used[:, 1:5].all()
+    np.testing.assert_allclose(res.keypoints3d[..., :3], X, atol=1e-6)

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["observation_matrices", "solve_weighted", "reweighted_dlt", "project_normalized", "pixel_errors"]
+__all__ = [
+    "observation_matrices",
+    "pixel_errors",
+    "project_normalized",
+    "reweighted_dlt",
+    "solve_summed",
+    "solve_weighted",
+]
 
 
 def observation_matrices(xn: np.ndarray, Rt: np.ndarray) -> np.ndarray:
@@ -44,7 +51,14 @@ def solve_weighted(A: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.n
     """
     extra = weights.ndim - 2
     A = A.reshape(A.shape[:1] + (1,) * extra + A.shape[1:])
-    M = np.einsum("...v,...vij->...ij", weights, A)
+    return solve_summed(np.einsum("...v,...vij->...ij", weights, A))
+
+
+def solve_summed(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Point from a summed (..., 4, 4) DLT matrix: the normal equations with w = 1.
+
+    Returns X (..., 3) and ok (...,); X is 0 where ok is False (singular system).
+    """
     return _solve3(M[..., :3, :3], -M[..., :3, 3])
 
 

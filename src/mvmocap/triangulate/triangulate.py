@@ -2,10 +2,11 @@
 
 Robust mode, for every point at once (vectorised; no loop over frames or joints):
 
-1. every pair of views that both see the point proposes a 3D point (two-view DLT);
+1. every pair among the (at most ``proposal_views``) most confident views that see the point
+   proposes a 3D point (two-view DLT): at most 15 proposals by default, however many cameras;
 2. each proposal is scored over all views by a truncated quadratic of its pixel reprojection
    error (MSAC: ``sum min(e^2, threshold^2)``), so the proposal that most views agree with,
-   and agree with closely, wins; pairs are O(V^2), not the 2^V subsets of exhaustive search;
+   and agree with closely, wins; no 2^V subsets are ever enumerated;
 3. the views within ``threshold_px`` of the winner are the inliers; the point is re-solved from
    them with confidence weights and depth reweighting (pixel-error least squares), inliers are
    re-checked against the refined point, and it is solved once more.
@@ -27,7 +28,7 @@ from mvmocap.triangulate.dlt import (
     pixel_errors,
     project_normalized,
     reweighted_dlt,
-    solve_weighted,
+    solve_summed,
 )
 
 __all__ = ["Triangulation", "triangulate", "triangulate_dlt"]
@@ -89,6 +90,7 @@ def triangulate(
     threshold_px: float = 20.0,
     min_views: int = 2,
     refine_iterations: int = 2,
+    proposal_views: int = 6,
 ) -> Triangulation:
     """Triangulate ``(..., V, J, 3)`` keypoints (views in rig order) to ``(..., J, 4)``.
 
@@ -99,6 +101,7 @@ def triangulate(
         threshold_px: inlier threshold on the reprojection error, in pixels.
         min_views: fewer consistent views than this leaves the joint missing (>= 2).
         refine_iterations: depth-reweighting passes after the weighted DLT.
+        proposal_views: two-view proposals come from pairs among this many most confident views.
     """
     if min_views < 2:
         raise ValueError(f"min_views must be at least 2, got {min_views}")
@@ -115,7 +118,8 @@ def triangulate(
     Rt = np.stack([c.Rt for c in rig]) if V else np.zeros((0, 3, 4))
     K = np.stack([c.K for c in rig]) if V else np.zeros((0, 3, 3))
     focal = np.sqrt(K[:, 0, 0] * K[:, 1, 1])
-    pairs = np.array(list(itertools.combinations(range(V), 2)), dtype=np.intp).reshape(-1, 2)
+    # Pairs of positions in each point's confidence ranking of the views.
+    pairs = np.array(list(itertools.combinations(range(min(V, proposal_views)), 2)), dtype=np.intp).reshape(-1, 2)
 
     X = np.zeros((N, 3))
     used = np.zeros((N, V), dtype=bool)
@@ -145,7 +149,7 @@ def _solve_chunk(xn, conf, Rt, K, focal, pairs, robust, threshold_px, min_views,
     A = observation_matrices(xn, Rt)
     seen = conf > 0
     if robust and len(pairs):
-        inliers = _best_pair_inliers(A, xn, seen, Rt, K, pairs, threshold_px)
+        inliers = _best_pair_inliers(A, xn, conf, Rt, K, pairs, threshold_px)
     else:
         inliers = seen
     X, ok = reweighted_dlt(A, conf * inliers, Rt, focal, refine_iterations)
@@ -159,16 +163,18 @@ def _solve_chunk(xn, conf, Rt, K, focal, pairs, robust, threshold_px, min_views,
     return X, used & (used.sum(-1, keepdims=True) >= min_views)
 
 
-def _best_pair_inliers(A, xn, seen, Rt, K, pairs, threshold_px):
-    """Score every two-view proposal over all views; return (n, V) inliers of the best one."""
-    n, V = seen.shape
-    H = len(pairs)
-    w = np.zeros((n, H, V))
-    rows = np.arange(H)
-    both = seen[:, pairs[:, 0]] & seen[:, pairs[:, 1]]  # (n, H)
-    w[:, rows, pairs[:, 0]] = both
-    w[:, rows, pairs[:, 1]] = both
-    X_h, ok_h = solve_weighted(A, w)  # (n, H, 3)
+def _best_pair_inliers(A, xn, conf, Rt, K, pairs, threshold_px):
+    """Score two-view proposals over all views; return (n, V) inliers of the best one.
+
+    ``pairs`` (H, 2) index positions in each point's ranking of views by confidence.
+    """
+    n = len(conf)
+    seen = conf > 0
+    ranking = np.argsort(-conf, axis=1, kind="stable")
+    point = np.arange(n)[:, None]
+    view_i, view_j = ranking[:, pairs[:, 0]], ranking[:, pairs[:, 1]]  # (n, H)
+    both = seen[point, view_i] & seen[point, view_j]
+    X_h, ok_h = solve_summed(A[point, view_i] + A[point, view_j])  # (n, H, 3)
     proj, z = project_normalized(X_h, Rt)  # (n, H, V, 2), (n, H, V)
     err = pixel_errors(proj, xn, K)
     thr2 = threshold_px**2
