@@ -1,4 +1,8 @@
-"""Rotations and small batched math. Knows nothing of the rest of the package."""
+"""Rotations and small batched math. Knows nothing of the rest of the package.
+
+NumPy functions are here (cameras, files); the PyTorch ones for solvers and body models live in
+:mod:`mvmocap.geometry.torch_rotations`, imported explicitly so NumPy-only users never load torch.
+"""
 
 from mvmocap.geometry.rotations import (
     axis_angle_to_matrix,

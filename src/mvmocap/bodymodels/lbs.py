@@ -1,0 +1,73 @@
+"""Linear blend skinning pieces shared by the body models (PyTorch, batched, differentiable).
+
+A skeleton is a ``parents`` array (J,) with -1 for the root, every parent listed before its
+children. Rest joints ``(B, J, 3)`` and per-joint rotations ``(B, J, 3, 3)`` relative to the
+parent give global transforms; skinning blends them per vertex with weights ``(N, J)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["check_parents", "forward_kinematics", "skin_points", "pose_feature"]
+
+
+def check_parents(parents) -> np.ndarray:
+    """Validate a parents array: one root (-1) first, every parent before its child."""
+    parents = np.asarray(parents, dtype=np.int64).reshape(-1)
+    if parents.size == 0 or parents[0] != -1 or np.any(parents[1:] < 0):
+        raise ValueError(f"parents must start with the root (-1) and have one root only; got {parents.tolist()}")
+    if np.any(parents[1:] >= np.arange(1, parents.size)):
+        raise ValueError("every parent must come before its child in the joint order")
+    return parents
+
+
+def forward_kinematics(
+    rotations: torch.Tensor, rest_joints: torch.Tensor, parents: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Posed joints and rest-to-posed transforms.
+
+    Args:
+        rotations: (B, J, 3, 3) local rotations (root: relative to the world).
+        rest_joints: (B, J, 3) joint positions in the rest pose.
+        parents: (J,) from :func:`check_parents`.
+    Returns:
+        posed_joints: (B, J, 3); transforms: (B, J, 3, 4) mapping a rest-pose point attached
+        to joint j to its posed position, ``x' = A[:, j, :, :3] @ x + A[:, j, :, 3]``.
+    """
+    offsets = rest_joints.clone()
+    offsets[:, 1:] = rest_joints[:, 1:] - rest_joints[:, parents[1:]]
+    glob_rot = [rotations[:, 0]]
+    glob_pos = [rest_joints[:, 0]]
+    for j in range(1, len(parents)):  # a chain: each joint needs its parent's global pose
+        p = parents[j]
+        glob_rot.append(glob_rot[p] @ rotations[:, j])
+        glob_pos.append(glob_pos[p] + (glob_rot[p] @ offsets[:, j, :, None])[..., 0])
+    rot = torch.stack(glob_rot, 1)
+    pos = torch.stack(glob_pos, 1)
+    trans = pos - (rot @ rest_joints[..., None])[..., 0]
+    return pos, torch.cat([rot, trans[..., None]], -1)
+
+
+def skin_points(points: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
+    """Blend joint transforms per point.
+
+    Args:
+        points: (B, N, 3) rest-pose points (after blend shapes).
+        weights: (N, J) skinning weights.
+        transforms: (B, J, 3, 4) from :func:`forward_kinematics`.
+    Returns:
+        (B, N, 3) posed points.
+    """
+    blended = torch.einsum("nj,bjkl->bnkl", weights, transforms)
+    return (blended[..., :3] @ points[..., None])[..., 0] + blended[..., 3]
+
+
+def pose_feature(rotations: torch.Tensor) -> torch.Tensor:
+    """SMPL pose blend-shape input: ``(R_j - I)`` of every non-root joint, flattened.
+
+    (B, J, 3, 3) -> (B, (J - 1) * 9).
+    """
+    eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
+    return (rotations[:, 1:] - eye).reshape(rotations.shape[0], (rotations.shape[1] - 1) * 9)

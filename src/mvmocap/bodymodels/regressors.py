@@ -1,0 +1,133 @@
+"""Keypoint regressors: linear maps from a posed body to keypoints of a named format.
+
+A keypoint is a weighted sum of posed joints and posed vertices,
+``K = Wj @ joints + Wv @ vertices[support]``. Keeping the vertex part on its few support
+vertices lets a keypoints-only forward skin those vertices and nothing else.
+
+Built-in definitions for the SMPL family follow the published models: body25 takes joints where
+OpenPose's and SMPL's agree (shoulders, elbows, wrists, hips, knees, ankles, neck; MidHip as the
+mean of the hips) and the commonly used vertex indices for nose, eyes, ears, toes and heels;
+hand21 takes MANO's 16 joints and one vertex at each fingertip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mvmocap.skeletons import get_format
+
+__all__ = ["KeypointMap", "smpl_family_keypoint_maps", "regressor_from_matrix", "load_regressor_file"]
+
+# Vertex indices of the SMPL/SMPL-H mesh (6890 vertices) and of SMPL-X (10475 vertices).
+_HEAD_FEET = {
+    "smpl": {"Nose": 332, "REye": 6260, "LEye": 2800, "REar": 4071, "LEar": 583, "LBigToe": 3216, "LSmallToe": 3226,
+             "LHeel": 3387, "RBigToe": 6617, "RSmallToe": 6624, "RHeel": 6787},
+    "smplx": {"Nose": 9120, "REye": 9929, "LEye": 9448, "REar": 616, "LEar": 6, "LBigToe": 5770, "LSmallToe": 5780,
+              "LHeel": 8846, "RBigToe": 8463, "RSmallToe": 8474, "RHeel": 8635},
+}
+_HEAD_FEET["smplh"] = _HEAD_FEET["smpl"]
+# Fingertip vertices, thumb/index/middle/ring/pinky.
+_TIPS = {
+    "mano": {"": (744, 320, 443, 554, 671)},
+    "smplh": {"left_": (2746, 2319, 2445, 2556, 2673), "right_": (6191, 5782, 5905, 6016, 6133)},
+    "smplx": {"left_": (5361, 4933, 5058, 5169, 5286), "right_": (8079, 7669, 7794, 7905, 8022)},
+}
+_BODY25_JOINTS = {
+    "Neck": ("neck",), "MidHip": ("left_hip", "right_hip"),
+    **{f"{s}{part}": (f"{side}_{smpl}",) for s, side in (("R", "right"), ("L", "left"))
+       for part, smpl in (("Shoulder", "shoulder"), ("Elbow", "elbow"), ("Wrist", "wrist"), ("Hip", "hip"),
+                          ("Knee", "knee"), ("Ankle", "ankle"))},
+}
+_FINGERS = ("Thumb", "Index", "Middle", "Ring", "Pinky")
+
+
+@dataclass
+class KeypointMap:
+    """Keypoints as ``joint_weights @ joints + vertex_weights @ vertices[vertex_ids]``.
+
+    Attributes:
+        format: keypoint format name (its joint order is the row order).
+        joint_weights: (K, J) weights on the posed model joints.
+        vertex_ids: (S,) support vertices.
+        vertex_weights: (K, S) weights on the posed support vertices.
+    """
+
+    format: str
+    joint_weights: np.ndarray
+    vertex_ids: np.ndarray
+    vertex_weights: np.ndarray
+
+    def apply(self, joints: torch.Tensor, support_vertices: torch.Tensor | None) -> torch.Tensor:
+        """(B, J, 3) joints and (B, S, 3) posed support vertices -> (B, K, 3) keypoints."""
+        jw = torch.as_tensor(self.joint_weights, dtype=joints.dtype, device=joints.device)
+        out = torch.einsum("kj,bjc->bkc", jw, joints)
+        if len(self.vertex_ids):
+            vw = torch.as_tensor(self.vertex_weights, dtype=joints.dtype, device=joints.device)
+            out = out + torch.einsum("ks,bsc->bkc", vw, support_vertices)
+        return out
+
+
+def _map_from_spec(fmt: str, joint_names: list[str], spec: dict[str, tuple[str, ...] | int]) -> KeypointMap:
+    """spec: keypoint name -> joint names to average, or a single vertex index."""
+    names = get_format(fmt).joints
+    jw = np.zeros((len(names), len(joint_names)))
+    vertex_rows: list[tuple[int, int]] = []
+    for k, name in enumerate(names):
+        source = spec[name]
+        if isinstance(source, tuple):
+            for joint in source:
+                jw[k, joint_names.index(joint)] = 1.0 / len(source)
+        else:
+            vertex_rows.append((k, int(source)))
+    ids = np.array(sorted({v for _, v in vertex_rows}), dtype=np.int64)
+    vw = np.zeros((len(names), len(ids)))
+    for k, v in vertex_rows:
+        vw[k, np.searchsorted(ids, v)] = 1.0
+    return KeypointMap(fmt, jw, ids, vw)
+
+
+def _hand_spec(joint_prefix: str, wrist: str, tips: tuple[int, ...]) -> dict:
+    spec: dict = {"Wrist": (wrist,)}
+    for finger, tip in zip(_FINGERS, tips, strict=True):
+        for k in (1, 2, 3):
+            spec[f"{finger}{k}"] = (f"{joint_prefix}{finger.lower()}{k}",)
+        spec[f"{finger}4"] = tip
+    return spec
+
+
+def smpl_family_keypoint_maps(kind: str, joint_names: list[str]) -> dict[str, KeypointMap]:
+    """Built-in keypoint maps for a SMPL-family model: body25 (bodies), hand21 / handl21 / handr21."""
+    maps = {}
+    if kind in _HEAD_FEET:
+        maps["body25"] = _map_from_spec("body25", joint_names, {**_BODY25_JOINTS, **_HEAD_FEET[kind]})
+    if kind == "mano":
+        maps["hand21"] = _map_from_spec("hand21", joint_names, _hand_spec("", "wrist", _TIPS["mano"][""]))
+    elif kind in _TIPS:
+        for side, key in (("left_", "handl21"), ("right_", "handr21")):
+            maps[key] = _map_from_spec("hand21", joint_names, _hand_spec(side, f"{side}wrist", _TIPS[kind][side]))
+    return maps
+
+
+def regressor_from_matrix(fmt: str, matrix: np.ndarray, num_joints: int, source: str = "regressor") -> KeypointMap:
+    """A user's ``(K, V)`` vertex regressor for format ``fmt`` (K must match the format)."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    expected = get_format(fmt).num_joints
+    if matrix.ndim != 2 or matrix.shape[0] != expected:
+        raise ValueError(f"{source}: a {fmt} regressor must be ({expected}, num_vertices), got {matrix.shape}")
+    ids = np.flatnonzero(np.any(matrix != 0, axis=0))
+    return KeypointMap(fmt, np.zeros((expected, num_joints)), ids, matrix[:, ids])
+
+
+def load_regressor_file(path: str | Path, fmt: str, num_vertices: int, num_joints: int) -> KeypointMap:
+    """Read a ``.npy`` (K, V) regressor, e.g. a body25 regressor made for SMPL meshes."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: keypoint regressor not found")
+    matrix = np.load(path, allow_pickle=False)
+    if matrix.ndim != 2 or matrix.shape[1] != num_vertices:
+        raise ValueError(f"{path}: regressor must be (K, {num_vertices}) for this model, got {matrix.shape}")
+    return regressor_from_matrix(fmt, matrix, num_joints, source=str(path))

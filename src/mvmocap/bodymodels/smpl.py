@@ -1,0 +1,163 @@
+"""SMPL, SMPL-H, SMPL-X and MANO from the published model arrays (one class for all four).
+
+Model definition (Loper et al. 2015): ``T(beta, theta) = T_bar + S beta + P (R(theta) - I)``,
+rest joints ``J(beta) = J_regressor @ (T_bar + S beta)``, then linear blend skinning with the
+kinematic tree. SMPL-X's expression blend shapes extend ``S`` (``expression`` argument).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mvmocap.bodymodels.base import BodyModel, BodyOutput
+from mvmocap.bodymodels.joint_names import joint_names_for
+from mvmocap.bodymodels.lbs import check_parents, forward_kinematics, pose_feature, skin_points
+from mvmocap.bodymodels.model_files import find_model_file, read_model_file
+from mvmocap.bodymodels.regressors import KeypointMap, load_regressor_file, smpl_family_keypoint_maps
+from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
+
+__all__ = ["SMPLFamilyModel", "load_smpl_family"]
+
+SMPLX_BETAS = 300  # SMPL-X stores 300 shape then 100 expression directions
+
+
+class SMPLFamilyModel(BodyModel):
+    """A SMPL-family body or hand model built from its arrays.
+
+    Args:
+        arrays: ``v_template`` (V, 3), ``shapedirs`` (V, 3, S), ``posedirs`` (V, 3, 9 (J-1)),
+            ``J_regressor`` (J, V), ``weights`` (V, J), ``kintree_table`` (2, J), ``f`` (F, 3).
+        num_shapes: shape coefficients used (at most those in the file).
+        num_expression: SMPL-X expression coefficients (ignored by other models).
+        name: label for messages.
+        dtype: precision the arrays are stored in (inputs of another dtype get cast copies).
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], num_shapes: int = 10, num_expression: int = 10,
+                 name: str | None = None, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        v_template = np.asarray(arrays["v_template"], dtype=np.float64)
+        J_regressor = np.asarray(arrays["J_regressor"], dtype=np.float64)
+        num_joints = J_regressor.shape[0]
+        self.kind, self.joint_names = joint_names_for(num_joints)
+        self.name = name or self.kind
+        V = v_template.shape[0]
+        shapedirs = np.asarray(arrays["shapedirs"], dtype=np.float64).reshape(V, 3, -1)
+        if self.kind == "smplx":
+            expr = shapedirs[..., SMPLX_BETAS:SMPLX_BETAS + num_expression]
+            shapedirs = shapedirs[..., :SMPLX_BETAS]
+            self.num_expression = expr.shape[-1]
+        else:
+            expr = np.zeros((V, 3, 0))
+            self.num_expression = 0
+        if num_shapes > shapedirs.shape[-1]:
+            raise ValueError(f"{self.name}: {num_shapes} shape coefficients asked, the file has {shapedirs.shape[-1]}")
+        dirs = np.concatenate([shapedirs[..., :num_shapes], expr], -1)  # (V, 3, S + E)
+        posedirs = np.asarray(arrays["posedirs"], dtype=np.float64).reshape(V, 3, -1)
+        if posedirs.shape[-1] != 9 * (num_joints - 1):
+            raise ValueError(f"{self.name}: posedirs has {posedirs.shape[-1]} columns, expected {9 * (num_joints - 1)}")
+        parents = np.asarray(arrays["kintree_table"], dtype=np.int64)[0].copy()
+        parents[(parents < 0) | (parents >= num_joints)] = -1
+        self.parents = check_parents(parents)
+        self.num_shapes = num_shapes
+        self.num_vertices = V
+        self.pose_dim = 3 * num_joints
+        store = dict(dtype=dtype)
+        self.register_buffer("v_template", torch.tensor(v_template, **store))
+        self.register_buffer("shapedirs", torch.tensor(dirs.transpose(2, 0, 1).copy(), **store))  # (S+E, V, 3)
+        self.register_buffer("posedirs", torch.tensor(posedirs.transpose(2, 0, 1).copy(), **store))  # (P, V, 3)
+        self.register_buffer("lbs_weights", torch.tensor(np.asarray(arrays["weights"]), **store))
+        self.register_buffer("J_template", torch.tensor(J_regressor @ v_template, **store))
+        self.register_buffer("J_shapedirs", torch.tensor(np.einsum("jv,vcs->sjc", J_regressor, dirs), **store))
+        self.register_buffer("faces", torch.tensor(np.asarray(arrays["f"], dtype=np.int64)))
+        self.regressors: dict[str, KeypointMap] = smpl_family_keypoint_maps(self.kind, self.joint_names)
+        self._support_cache: dict = {}
+
+    @property
+    def keypoint_formats(self) -> list[str]:
+        return sorted(self.regressors)
+
+    def add_regressor(self, name: str, keypoint_map: KeypointMap) -> None:
+        """Register a keypoint regressor under ``name`` (e.g. a user's body25 ``.npy``)."""
+        if keypoint_map.joint_weights.shape[1] != self.num_joints or (
+            len(keypoint_map.vertex_ids) and keypoint_map.vertex_ids.max() >= self.num_vertices
+        ):
+            raise ValueError(f"{self.name}: regressor {name!r} does not fit this model's joints/vertices")
+        self.regressors[name] = keypoint_map
+
+    def _blend_input(self, shapes: torch.Tensor, expression: torch.Tensor | None) -> torch.Tensor:
+        if not self.num_expression:
+            return shapes
+        if expression is None:
+            expression = shapes.new_zeros(shapes.shape[0], self.num_expression)
+        expression = torch.as_tensor(expression).to(shapes).expand(shapes.shape[0], -1)
+        if expression.shape[1] != self.num_expression:
+            raise ValueError(f"{self.name}: expression must be (B, {self.num_expression})")
+        return torch.cat([shapes, expression], 1)
+
+    def rest_root(self, shapes: torch.Tensor) -> torch.Tensor:
+        coeffs = self._blend_input(shapes, None)
+        return self.cast("J_template", shapes)[0] + coeffs @ self.cast("J_shapedirs", shapes)[:, 0]
+
+    def _rest_and_skin(self, coeffs, rot, transforms, ids: np.ndarray | None) -> torch.Tensor:
+        """Blend shapes then skinning, for all vertices (ids None) or the subset ``ids``."""
+        like = coeffs
+        template, shapedirs, posedirs, weights = (
+            self.cast(n, like) for n in ("v_template", "shapedirs", "posedirs", "lbs_weights")
+        )
+        B = coeffs.shape[0]
+        if ids is not None:
+            key = (ids.tobytes(), like.dtype, like.device)
+            if key not in self._support_cache:
+                idx = torch.as_tensor(ids, device=like.device)
+                self._support_cache[key] = (template[idx], shapedirs[:, idx], posedirs[:, idx], weights[idx])
+            template, shapedirs, posedirs, weights = self._support_cache[key]
+        n = template.shape[0]
+        offsets = coeffs @ shapedirs.reshape(-1, n * 3) + pose_feature(rot) @ posedirs.reshape(-1, n * 3)
+        return skin_points(template + offsets.reshape(B, n, 3), weights, transforms)
+
+    def posed(self, poses, shapes, keypoints, vertices, expression=None) -> BodyOutput:
+        B = poses.shape[0]
+        coeffs = self._blend_input(shapes, expression)
+        rot = axis_angle_to_matrix_t(poses.reshape(B, self.num_joints, 3))
+        rest_joints = self.cast("J_template", poses) + torch.einsum(
+            "bs,sjc->bjc", coeffs, self.cast("J_shapedirs", poses)
+        )
+        joints, transforms = forward_kinematics(rot, rest_joints, self.parents)
+        kmap = self.regressors[keypoints] if keypoints else None
+        verts = support = None
+        if vertices:
+            verts = self._rest_and_skin(coeffs, rot, transforms, None)
+            if kmap is not None:
+                support = verts[:, torch.as_tensor(kmap.vertex_ids, device=verts.device)]
+        elif kmap is not None and len(kmap.vertex_ids):
+            support = self._rest_and_skin(coeffs, rot, transforms, kmap.vertex_ids)
+        kps = kmap.apply(joints, support) if kmap is not None else None
+        return BodyOutput(joints, verts, kps)
+
+    def _apply(self, fn, recurse=True):
+        self._support_cache = {}
+        return super()._apply(fn, recurse)
+
+
+def load_smpl_family(
+    kind: str = "smpl",
+    variant: str = "neutral",
+    path: str | Path | None = None,
+    num_shapes: int = 10,
+    regressor: str | Path | None = None,
+    regressor_format: str = "body25",
+) -> SMPLFamilyModel:
+    """Find and load a model file (see :func:`find_model_file`); optionally add a user
+    ``.npy`` keypoint regressor (K x V) under ``regressor_format``, replacing the built-in one."""
+    file = find_model_file(kind, variant, path)
+    model = SMPLFamilyModel(read_model_file(file), num_shapes=num_shapes, name=f"{kind} ({file.name})")
+    if model.kind != kind:
+        raise ValueError(f"{file}: this is a {model.kind} model file, not {kind}")
+    if regressor is not None:
+        model.add_regressor(regressor_format,
+                            load_regressor_file(regressor, regressor_format, model.num_vertices, model.num_joints))
+    return model
