@@ -225,3 +225,16 @@ def test_model_search_order_and_helpful_error(tmp_path, monkeypatch, smpl_arrays
     assert find_model_file("smpl", "female", explicit) == explicit
     with pytest.raises(ValueError, match="this is a smpl model file, not mano"):
         load_smpl_family("mano", "right", path=explicit)
+
+
+def test_load_body_model_specs(tmp_path, monkeypatch, smpl_arrays):
+    from mvmocap.bodymodels import load_body_model
+
+    write_model_file(smpl_arrays, tmp_path / "SMPL_MALE.pkl", "chumpy")
+    write_model_file(make_model_arrays("mano", seed=0), tmp_path / "mano" / "MANO_LEFT.pkl", "chumpy")
+    monkeypatch.setenv("MVMOCAP_MODELS", str(tmp_path))
+    assert load_body_model("smpl:male").kind == "smpl"
+    assert load_body_model(f"smpl:{tmp_path / 'SMPL_MALE.pkl'}", dtype=torch.float64).v_template.dtype == torch.float64
+    assert load_body_model("mano:left").keypoint_formats == ["hand21"]
+    with pytest.raises(ModelFileError, match="no smpl model file \\(neutral\\) found"):
+        load_body_model("smpl")

@@ -89,3 +89,11 @@ def test_synth_and_demo_commands(tmp_path, capsys):
     assert "robust MPJPE" in out
     robust_mm = float(out.split("robust MPJPE")[1].split("mm")[0])
     assert np.isfinite(robust_mm) and robust_mm < 20
+
+
+def test_bench_bodymodel_prints_throughput(capsys):
+    assert main(["bench", "bodymodel", "--frames", "40", "--repeats", "1"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("smpl_kp_fps", "smpl_mesh_fps", "anny_kp_fps", "anny_mesh_fps"):
+        assert result[key] > 0
+    assert result["smpl_kp_fps"] > result["smpl_mesh_fps"]

@@ -67,7 +67,8 @@ class BodyModel(nn.Module):
         raise NotImplementedError
 
     def rest_root(self, shapes: torch.Tensor) -> torch.Tensor:
-        """(B, 3) root joint position in the rest pose for ``shapes`` (B, S)."""
+        """(B, 3) root joint position ``J0`` with all poses zero, for ``shapes`` (B, S): the
+        centre the root rotation turns about."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ shared

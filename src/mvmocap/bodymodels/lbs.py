@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["check_parents", "forward_kinematics", "skin_points", "pose_feature"]
+__all__ = ["check_parents", "forward_kinematics", "pose_feature", "skin_points"]
 
 
 def check_parents(parents) -> np.ndarray:
@@ -71,3 +71,4 @@ def pose_feature(rotations: torch.Tensor) -> torch.Tensor:
     """
     eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
     return (rotations[:, 1:] - eye).reshape(rotations.shape[0], (rotations.shape[1] - 1) * 9)
+

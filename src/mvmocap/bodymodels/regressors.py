@@ -20,7 +20,13 @@ import torch
 
 from mvmocap.skeletons import get_format
 
-__all__ = ["KeypointMap", "smpl_family_keypoint_maps", "regressor_from_matrix", "load_regressor_file"]
+__all__ = [
+    "FoldedRegressor",
+    "KeypointMap",
+    "load_regressor_file",
+    "regressor_from_matrix",
+    "smpl_family_keypoint_maps",
+]
 
 # Vertex indices of the SMPL/SMPL-H mesh (6890 vertices) and of SMPL-X (10475 vertices).
 _HEAD_FEET = {
@@ -131,3 +137,54 @@ def load_regressor_file(path: str | Path, fmt: str, num_vertices: int, num_joint
     if matrix.ndim != 2 or matrix.shape[1] != num_vertices:
         raise ValueError(f"{path}: regressor must be (K, {num_vertices}) for this model, got {matrix.shape}")
     return regressor_from_matrix(fmt, matrix, num_joints, source=str(path))
+
+
+@dataclass
+class FoldedRegressor:
+    """A vertex regressor folded through linear blend skinning and linear shape blend shapes.
+
+    With posed vertices ``v_i = sum_b w_ib T_b [t_i + sum_a c_a B_ai; 1]`` (no pose correctives),
+    a keypoint ``sum_i R_ki v_i`` equals ``sum_b T_b [X_kb; M_kb]`` with
+    ``M_kb = sum_i R_ki w_ib``, ``X_kb = sum_i R_ki w_ib (t_i + sum_a c_a B_ai)``. Keypoints then
+    cost K x bones per frame, whatever the mesh size, and are exact.
+
+    Attributes:
+        mass: (K, J); template: (K, J, 3); shape_dirs: (A, K, J, 3).
+    """
+
+    mass: torch.Tensor
+    template: torch.Tensor
+    shape_dirs: torch.Tensor
+
+    @classmethod
+    def build(cls, keypoint_map: KeypointMap, bone_indices: torch.Tensor, bone_weights: torch.Tensor,
+              template: torch.Tensor, blendshapes: torch.Tensor, num_bones: int) -> FoldedRegressor:
+        """Fold ``keypoint_map``'s vertex part. Mesh tensors are full-size: bone_indices/weights
+        (V, k), template (V, 3), blendshapes (A, V, 3)."""
+        ids = torch.as_tensor(keypoint_map.vertex_ids)
+        R = torch.as_tensor(keypoint_map.vertex_weights, dtype=torch.float64)  # (K, S)
+        K, S = R.shape
+        idx, w = bone_indices[ids].long(), bone_weights[ids].double()  # (S, k)
+        k_idx, s_idx = torch.nonzero(R, as_tuple=True)
+        slots = idx.shape[1]
+        rows = (k_idx[:, None] * num_bones + idx[s_idx]).reshape(-1)
+        cols = s_idx[:, None].expand(-1, slots).reshape(-1)
+        vals = (R[k_idx, s_idx][:, None] * w[s_idx]).reshape(-1)
+        C = torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, (K * num_bones, S), check_invariants=True)
+        C = C.coalesce()
+        A = blendshapes.shape[0]
+        shape_part = torch.sparse.mm(C, blendshapes[:, ids].double().permute(1, 0, 2).reshape(S, A * 3))
+        return cls(
+            mass=torch.sparse.mm(C, torch.ones(S, 1, dtype=torch.float64)).reshape(K, num_bones),
+            template=torch.sparse.mm(C, template[ids].double()).reshape(K, num_bones, 3),
+            shape_dirs=shape_part.reshape(K, num_bones, A, 3).permute(2, 0, 1, 3).contiguous(),
+        )
+
+    def apply(self, coeffs: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
+        """coeffs (B or 1, A) blend-shape coefficients, transforms (B, J, 3 or 4, 4) -> (B, K, 3)."""
+        like = dict(dtype=transforms.dtype, device=transforms.device)
+        X = self.template.to(**like) + torch.einsum("ba,akjc->bkjc", coeffs.to(**like), self.shape_dirs.to(**like))
+        rot, trans = transforms[:, :, :3, :3], transforms[:, :, :3, 3]
+        return torch.einsum("bjmc,bkjc->bkm", rot, X.expand(rot.shape[0], -1, -1, -1)) + torch.einsum(
+            "kj,bjm->bkm", self.mass.to(**like), trans
+        )

@@ -55,6 +55,13 @@ def _cmd_bench_triangulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_bodymodel(args: argparse.Namespace) -> int:
+    from mvmocap.bench import bench_bodymodel
+
+    print(json.dumps(bench_bodymodel(args.frames, args.repeats, anny=not args.no_anny)))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mvmocap.demo import run_demo
 
@@ -112,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synth_options(btri, frames=1000)
     btri.add_argument("--repeats", type=int, default=5)
     btri.set_defaults(func=_cmd_bench_triangulate)
+
+    bbody = bench_sub.add_parser("bodymodel", help="body model forward throughput (keypoints-only and mesh)")
+    bbody.add_argument("--frames", type=int, default=1000)
+    bbody.add_argument("--repeats", type=int, default=5)
+    bbody.add_argument("--no-anny", action="store_true", help="SMPL-format model only")
+    bbody.set_defaults(func=_cmd_bench_bodymodel)
 
     demo = sub.add_parser("demo", help="synthetic capture -> files -> triangulation -> accuracy table")
     demo.add_argument("--out", default="demo_out")

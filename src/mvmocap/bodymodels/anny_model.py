@@ -1,0 +1,153 @@
+"""Anny (Apache-2.0, assets in its PyPI package) behind the ``BodyModel`` interface.
+
+- ``shapes`` (B or 1, 6): Anny's phenotype values (gender, age, muscle, weight, height,
+  proportions) minus 0.5, so zero is Anny's average adult, like SMPL's zero betas. Anny
+  interpolates its blend shapes inside [0, 1]; keep ``shapes`` within [-0.5, 0.5].
+- ``poses`` (B, 3 x posed bones): axis-angle of each posed bone relative to Anny's reference
+  orientation (its ``local-ref`` parameterization; zero is Anny's reference pose). By default the
+  body bones are posed and fingers, toes and eyes stay in their reference pose.
+- joints: the posed heads of all rig bones; faces: Anny's triangles.
+- body25 keypoints: Anny's shipped COCO-WholeBody body+feet regressor (23 points, loaded for the
+  topology in use, each row checked to sum to 1), plus Neck and MidHip as the means of the
+  shoulders and hips, OpenPose's definition.
+
+The model runs at its stored precision (float32 unless asked); inputs of another dtype are cast
+and the outputs cast back, gradients flowing through.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mvmocap.bodymodels.base import BodyModel, BodyOutput
+from mvmocap.bodymodels.lbs import check_parents
+from mvmocap.bodymodels.regressors import FoldedRegressor, KeypointMap
+from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
+from mvmocap.skeletons import BODY25
+
+__all__ = ["AnnyModel", "ANNY_BODY_BONES", "ANNY_PHENOTYPES"]
+
+ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
+ANNY_BODY_BONES = (
+    "root", "pelvis.L", "upperleg01.L", "upperleg02.L", "lowerleg01.L", "lowerleg02.L", "foot.L",
+    "pelvis.R", "upperleg01.R", "upperleg02.R", "lowerleg01.R", "lowerleg02.R", "foot.R",
+    "spine05", "spine04", "spine03", "spine02", "spine01",
+    "clavicle.L", "shoulder01.L", "upperarm01.L", "upperarm02.L", "lowerarm01.L", "lowerarm02.L", "wrist.L",
+    "clavicle.R", "shoulder01.R", "upperarm01.R", "upperarm02.R", "lowerarm01.R", "lowerarm02.R", "wrist.R",
+    "neck01", "neck02", "neck03", "head",
+)
+# Anny's COCO-WholeBody labels for each body25 joint (Neck and MidHip are means of two).
+_BODY25_FROM_COCO = {
+    "Nose": ("nose",), "Neck": ("left_shoulder", "right_shoulder"), "MidHip": ("left_hip", "right_hip"),
+    "REye": ("right_eye",), "LEye": ("left_eye",), "REar": ("right_ear",), "LEar": ("left_ear",),
+    "LBigToe": ("left_big_toe",), "LSmallToe": ("left_small_toe",), "LHeel": ("left_heel",),
+    "RBigToe": ("right_big_toe",), "RSmallToe": ("right_small_toe",), "RHeel": ("right_heel",),
+    **{f"{s}{part}": (f"{side}_{part.lower()}",) for s, side in (("R", "right"), ("L", "left"))
+       for part in ("Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle")},
+}
+
+
+def _import_anny():
+    try:
+        import warp
+
+        warp.config.log_level = warp.LOG_WARNING  # keep the banner of Anny's skinning kernels off stdout
+        import anny
+        from anny.keypoints import KeypointsRegressor
+    except ImportError as err:  # anny is a dependency; this only happens in a broken install
+        raise ImportError("the Anny body model needs the 'anny' package: pip install anny==0.6.2") from err
+    return anny, KeypointsRegressor
+
+
+class AnnyModel(BodyModel):
+    """Anny with body bones posed by axis-angle and body25 keypoints (see module docstring)."""
+
+    def __init__(self, posed_bones: tuple[str, ...] = ANNY_BODY_BONES, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        anny, KeypointsRegressor = _import_anny()
+        self.anny = anny.Anny().to(dtype=dtype)
+        self.anny.requires_grad_(False)
+        self.name = "anny"
+        self.joint_names = list(self.anny.bone_labels)
+        self.parents = check_parents(np.asarray(self.anny.bone_parents))
+        unknown = [b for b in posed_bones if b not in self.joint_names]
+        if unknown:
+            raise ValueError(f"anny: unknown bones {unknown}; bones are {self.joint_names}")
+        self.posed_bones = list(posed_bones)
+        self.register_buffer("posed_index", torch.tensor([self.joint_names.index(b) for b in posed_bones]))
+        self.pose_dim = 3 * len(posed_bones)
+        self.num_shapes = len(ANNY_PHENOTYPES)
+        self.num_vertices = int(self.anny.template_vertices.shape[0])
+        self.register_buffer("faces", self.anny.faces.clone().long())
+        self.regressors = {"body25": self._body25_map(KeypointsRegressor)}
+        a = self.anny
+        self.folded = {
+            name: FoldedRegressor.build(kmap, a.vertex_bone_indices, a.vertex_bone_weights, a.template_vertices,
+                                        a.blendshapes, len(self.joint_names))
+            for name, kmap in self.regressors.items()
+        }
+        self._dtype = dtype
+
+    def _body25_map(self, KeypointsRegressor) -> KeypointMap:
+        coco = KeypointsRegressor.coco(self.anny)
+        weights = coco.regression_weights.double().cpu().numpy()  # (23, V) for this topology
+        if not np.allclose(weights.sum(1), 1.0, atol=1e-3):
+            raise ValueError("anny: keypoint regressor rows do not sum to 1; topology mismatch?")
+        labels = list(coco.labels)
+        rows = np.stack([np.mean([weights[labels.index(n)] for n in _BODY25_FROM_COCO[j]], 0) for j in BODY25.joints])
+        ids = np.flatnonzero(np.any(rows != 0, axis=0))
+        return KeypointMap("body25", np.zeros((25, len(self.joint_names))), ids, rows[:, ids])
+
+    @property
+    def keypoint_formats(self) -> list[str]:
+        return sorted(self.regressors)
+
+    def _rest(self, shapes: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Anny's rest model for (S, 6) shapes (S = 1 when shared by all frames), with the
+        blend-shape coefficients under ``coeffs``."""
+        phenotype = {name: shapes[:, i] + 0.5 for i, name in enumerate(ANNY_PHENOTYPES)}
+        coeffs = self.anny.get_phenotype_blendshape_coefficients(**phenotype)
+        return {**self.anny.get_rest_model(coeffs), "coeffs": coeffs}
+
+    def rest_root(self, shapes: torch.Tensor) -> torch.Tensor:
+        # Anny's local-ref pose places the root where its reference pose puts it: pose it at zero.
+        zero = shapes.new_zeros(shapes.shape[0], self.pose_dim)
+        return self.posed(zero, shapes, None, False).joints[:, 0]
+
+    def posed(self, poses, shapes, keypoints, vertices) -> BodyOutput:
+        dtype = poses.dtype
+        poses, shapes = poses.to(self._dtype), shapes.to(self._dtype)
+        B = poses.shape[0]
+        if B == 0:
+            empty = poses.new_zeros
+            return BodyOutput(empty(0, self.num_joints, 3).to(dtype),
+                              empty(0, self.num_vertices, 3).to(dtype) if vertices else None,
+                              empty(0, len(BODY25.joints), 3).to(dtype) if keypoints else None)
+        shared = shapes.shape[0] == 1 or bool((shapes == shapes[:1]).all())
+        rest = self._rest(shapes[:1] if shared else shapes)
+        delta = torch.eye(4, dtype=self._dtype, device=poses.device).repeat(B, len(self.joint_names), 1, 1)
+        delta[:, self.posed_index, :3, :3] = axis_angle_to_matrix_t(poses.reshape(B, -1, 3))
+        transforms, bone_poses = self.anny.get_bone_transforms(delta, rest["rest_bone_poses"])
+        joints = bone_poses[..., :3, 3]
+        kmap = self.regressors[keypoints] if keypoints else None
+        verts = support = None
+        if vertices:
+            verts = self._skin(rest["rest_vertices"], transforms)
+            if kmap is not None:
+                support = verts[:, torch.as_tensor(kmap.vertex_ids, device=verts.device)]
+        if kmap is None:
+            kps = None
+        elif vertices:
+            kps = kmap.apply(joints, support)
+        else:  # keypoints only: the regressor folded through skinning, no vertex is skinned
+            kps = self.folded[keypoints].apply(rest["coeffs"], transforms)
+
+        def back(x):
+            return None if x is None else x.to(dtype)
+
+        return BodyOutput(back(joints), back(verts), back(kps))
+
+    def _skin(self, rest_vertices: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
+        """Anny's own skinning kernel (validated against our reference in the tests)."""
+        return self.anny.get_skinned_vertices(rest_vertices.expand(transforms.shape[0], -1, -1), transforms)
