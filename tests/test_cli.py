@@ -96,4 +96,3 @@ def test_bench_bodymodel_prints_throughput(capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("smpl_kp_fps", "smpl_mesh_fps", "anny_kp_fps", "anny_mesh_fps"):
         assert result[key] > 0
-    assert result["smpl_kp_fps"] > result["smpl_mesh_fps"]

@@ -1,6 +1,7 @@
 """Benchmarks behind ``mvmocap bench ...``: each returns one JSON-ready dict."""
 
 from mvmocap.bench.bodymodel import bench_bodymodel
+from mvmocap.bench.fit import bench_fit
 from mvmocap.bench.triangulate import bench_triangulate
 
-__all__ = ["bench_bodymodel", "bench_triangulate"]
+__all__ = ["bench_bodymodel", "bench_fit", "bench_triangulate"]

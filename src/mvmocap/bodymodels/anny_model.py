@@ -103,6 +103,14 @@ class AnnyModel(BodyModel):
     def keypoint_formats(self) -> list[str]:
         return sorted(self.regressors)
 
+    @property
+    def posed_joints(self) -> np.ndarray:
+        return self.posed_index.cpu().numpy()
+
+    @property
+    def shape_bounds(self) -> tuple[float, float]:
+        return (-0.5, 0.5)
+
     def _rest(self, shapes: torch.Tensor) -> dict[str, torch.Tensor]:
         """Anny's rest model for (S, 6) shapes (S = 1 when shared by all frames), with the
         blend-shape coefficients under ``coeffs``."""

@@ -77,6 +77,16 @@ class BodyModel(nn.Module):
         return len(self.joint_names)
 
     @property
+    def posed_joints(self) -> np.ndarray:
+        """(pose_dim / 3,) joint index of each axis-angle triple in ``poses`` (root first)."""
+        return np.arange(self.num_joints)
+
+    @property
+    def shape_bounds(self) -> tuple[float, float] | None:
+        """Valid range of every shape coefficient, or None when unbounded."""
+        return None
+
+    @property
     def parameter_layout(self) -> dict[str, tuple[int, ...]]:
         """Per-frame parameter shapes."""
         return {"poses": (self.pose_dim,), "shapes": (self.num_shapes,), "Rh": (3,), "Th": (3,)}

@@ -16,7 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ModelFileError", "read_model_file", "find_model_file", "MODEL_FILE_NAMES", "REGISTER_AT", "MODELS_ENV"]
+__all__ = [
+    "MODELS_ENV",
+    "MODEL_FILE_NAMES",
+    "ModelFileError",
+    "REGISTER_AT",
+    "find_model_file",
+    "load_restricted_pickle",
+    "read_model_file",
+]
 
 MODELS_ENV = "MVMOCAP_MODELS"
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
@@ -120,20 +128,31 @@ def _sparse_to_dense(state: dict, layout: str, key: str, path: Path) -> np.ndarr
     return dense
 
 
+def load_restricted_pickle(path: Path):
+    """Unpickle ``path`` with the restricted unpickler (NumPy arrays, chumpy/SciPy stand-ins)."""
+    try:
+        with path.open("rb") as fh:
+            raw = _ModelUnpickler(fh, encoding="latin1").load()
+    except (pickle.UnpicklingError, ValueError, EOFError, OSError) as err:
+        raise ModelFileError(f"{path}: not a readable pickle of arrays ({err})") from None
+    if isinstance(raw, dict):
+        raw = {k: _to_array(v, k, path) for k, v in raw.items()}
+    return raw
+
+
 def read_model_file(path: str | Path) -> dict[str, np.ndarray]:
     """Arrays of a SMPL-family model file (``.pkl`` with or without chumpy, or ``.npz``)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
-    try:
-        if path.suffix == ".npz":
+    if path.suffix == ".npz":
+        try:
             with np.load(path, allow_pickle=False) as npz:
                 raw = {k: npz[k] for k in (*REQUIRED_KEYS, *OPTIONAL_KEYS) if k in npz.files}
-        else:
-            with path.open("rb") as fh:
-                raw = _ModelUnpickler(fh, encoding="latin1").load()
-    except (pickle.UnpicklingError, ValueError, EOFError, OSError) as err:
-        raise ModelFileError(f"{path}: not a readable SMPL-family model file ({err})") from None
+        except (ValueError, OSError) as err:
+            raise ModelFileError(f"{path}: not a readable SMPL-family model file ({err})") from None
+    else:
+        raw = load_restricted_pickle(path)
     if not isinstance(raw, dict):
         raise ModelFileError(f"{path}: expected a dict of arrays, got {type(raw).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in raw]

@@ -31,16 +31,27 @@ def _radial_and_derivative(r2: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, n
     return num / den, (dnum * den - num * dden) / den**2
 
 
-def distort(xy: np.ndarray, dist) -> np.ndarray:
-    """Apply distortion. ``xy`` (..., 2) normalised -> (..., 2) distorted normalised."""
-    c = padded_coefficients(dist)
+def _stack_last(a, b):
+    if type(a).__module__.startswith("torch"):
+        import torch  # only reached for tensors, so NumPy users never import torch
+
+        return torch.stack([a, b], -1)
+    return np.stack([a, b], -1)
+
+
+def distort(xy, dist):
+    """Apply distortion. ``xy`` (..., 2) normalised -> (..., 2) distorted normalised.
+
+    Works on NumPy arrays and on torch tensors (differentiable in ``xy``) alike.
+    """
+    c = [float(v) for v in padded_coefficients(dist)]
     x, y = xy[..., 0], xy[..., 1]
     r2 = x * x + y * y
     radial, _ = _radial_and_derivative(r2, c)
     p1, p2 = c[2], c[3]
     xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
     yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
-    return np.stack([xd, yd], -1)
+    return _stack_last(xd, yd)
 
 
 def undistort(xy_distorted: np.ndarray, dist, iterations: int = 8) -> np.ndarray:

@@ -62,6 +62,21 @@ def _cmd_bench_bodymodel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_fit(args: argparse.Namespace) -> int:
+    from mvmocap.bench import bench_fit
+
+    print(json.dumps(bench_fit(args.frames, tuple(args.models), args.seed, metrics=not args.no_metrics)))
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline import run_fit
+
+    run_fit(args.keypoints3d, args.out, model=args.model, exp=args.exp, gmm=args.gmm, fps=args.fps,
+            regressor=args.regressor)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mvmocap.demo import run_demo
 
@@ -126,6 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
     bbody.add_argument("--no-anny", action="store_true", help="SMPL-format model only")
     bbody.set_defaults(func=_cmd_bench_bodymodel)
 
+    bfit = bench_sub.add_parser("fit", help="body fit accuracy against a model-generated truth")
+    bfit.add_argument("--frames", type=int, default=1000)
+    bfit.add_argument("--models", nargs="+", choices=["smpl", "anny"], default=["smpl", "anny"])
+    bfit.add_argument("--seed", type=int, default=0)
+    bfit.add_argument("--no-metrics", action="store_true", help="skip the vertex metrics (memory runs)")
+    bfit.set_defaults(func=_cmd_bench_fit)
+
+    fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")
+    fit.add_argument("--keypoints3d", required=True, help="folder of body25 keypoints3d/<frame>.json")
+    fit.add_argument("--out", required=True, help="output folder (smpl/, params.npz, keypoints3d_fit/, fit_log.json)")
+    fit.add_argument("--model", default=None,
+                     help="anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]")
+    fit.add_argument("--exp", help="fit configuration YAML (default: the packaged default_fit.yml)")
+    fit.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
+    fit.add_argument("--regressor", help="a .npy body25 regressor (K x V) for SMPL-family meshes")
+    fit.add_argument("--fps", type=float, default=30.0)
+    fit.set_defaults(func=_cmd_fit)
+
     demo = sub.add_parser("demo", help="synthetic capture -> files -> triangulation -> accuracy table")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--frames", type=int, default=600)
@@ -142,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         code = args.func(args)
-    except (CalibrationError, DataError) as err:
+    except (CalibrationError, DataError, FileNotFoundError) as err:  # missing model files included
         log.error("%s", err)
         return 2
     log.debug("done in %.2f s", time.perf_counter() - start)

@@ -1,4 +1,5 @@
-"""Files: 2D keypoints (OpenPose, EasyMocap annots) and 3D keypoints (EasyMocap keypoints3d)."""
+"""Files: 2D keypoints (OpenPose, EasyMocap annots), 3D keypoints and fit results (EasyMocap
+layouts, standard SMPL ``.npz``)."""
 
 from mvmocap.io.errors import DataError
 from mvmocap.io.keypoints2d import (
@@ -9,6 +10,7 @@ from mvmocap.io.keypoints2d import (
     write_openpose,
 )
 from mvmocap.io.keypoints3d import read_keypoints3d, write_keypoints3d
+from mvmocap.io.results import read_smpl_jsons, write_params_npz, write_smpl_jsons
 
 __all__ = [
     "DataError",
@@ -16,7 +18,10 @@ __all__ = [
     "list_camera_folders",
     "read_keypoints2d",
     "read_keypoints3d",
+    "read_smpl_jsons",
     "write_annots",
     "write_keypoints3d",
     "write_openpose",
+    "write_params_npz",
+    "write_smpl_jsons",
 ]

@@ -7,12 +7,14 @@ stance foot stays on the ground (z = 0): the root height follows the longer leg.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mvmocap.geometry import rotation_about_axis
 from mvmocap.synthetic.skeleton import JOINTS, REFERENCE_HEIGHT, forward_kinematics, rest_offsets, to_body25
 
-__all__ = ["MOTIONS", "generate_motion"]
+__all__ = ["MOTIONS", "MotionCurves", "generate_motion", "motion_curves"]
 
 MOTIONS = ("walk", "squat", "arms", "turn", "mixed")
 
@@ -148,19 +150,25 @@ def _local_rotations(c: dict[str, np.ndarray], yaw: np.ndarray) -> np.ndarray:
     return rot
 
 
-def generate_motion(
-    kind: str = "mixed",
-    num_frames: int = 300,
-    fps: float = 30.0,
-    height: float = REFERENCE_HEIGHT,
-    radius: float = 1.0,
-    seed: int = 0,
-) -> np.ndarray:
-    """Body25 keypoints ``(F, 25, 3)`` in metres (z up, feet on z = 0) for a motion ``kind``.
+@dataclass
+class MotionCurves:
+    """A motion as joint-angle curves (degrees, (F,) each; see ``CURVES``) plus a ground path.
 
-    ``kind`` is one of ``walk``, ``squat``, ``arms``, ``turn`` or ``mixed`` (all four in turn,
-    four seconds each). ``radius`` bounds where the subject walks around the origin.
+    Angles: ``{r,l}_{hip_flex, hip_abd, knee, shoulder_flex, shoulder_abd, elbow}``, ``lean``
+    (trunk forward), ``head_yaw``; flexions move the limb forward (knees: the shin backward),
+    abductions outward, from a standing pose with the arms hanging. ``xy`` (F, 2) is the root's
+    ground position and ``yaw`` (F,) the heading (radians about z, 0 = facing +x).
     """
+
+    angles: dict[str, np.ndarray]
+    xy: np.ndarray
+    yaw: np.ndarray
+
+
+def motion_curves(kind: str = "mixed", num_frames: int = 300, fps: float = 30.0, radius: float = 1.0,
+                  seed: int = 0) -> MotionCurves:
+    """Curves of a motion ``kind``: ``walk``, ``squat``, ``arms``, ``turn`` or ``mixed`` (all four in
+    turn, four seconds each). ``radius`` bounds where the subject walks around the origin."""
     if kind not in MOTIONS:
         raise ValueError(f"unknown motion {kind!r}; choose one of {MOTIONS}")
     if num_frames < 0 or fps <= 0:
@@ -169,12 +177,26 @@ def generate_motion(
     t = np.arange(num_frames) / fps
     curves = _mixed(t, rng) if kind == "mixed" else _BUILDERS[kind](t, rng)
     xy, yaw = _root_path(curves, 1.0 / fps, radius, start_yaw=rng.uniform(-np.pi, np.pi))
+    return MotionCurves({k: v for k, v in curves.items() if k not in ("speed", "turn_rate")}, xy, yaw)
+
+
+def generate_motion(
+    kind: str = "mixed",
+    num_frames: int = 300,
+    fps: float = 30.0,
+    height: float = REFERENCE_HEIGHT,
+    radius: float = 1.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Body25 keypoints ``(F, 25, 3)`` in metres (z up, feet on z = 0) for a motion ``kind``
+    (see :func:`motion_curves`), posed on the procedural skeleton of ``height`` metres."""
+    motion = motion_curves(kind, num_frames, fps, radius, seed)
     offsets = rest_offsets(height)
-    rot = _local_rotations(curves, yaw)
+    rot = _local_rotations(motion.angles, motion.yaw)
     positions = forward_kinematics(rot, np.zeros((num_frames, 3)), offsets)
     # Root height: the lowest foot point touches the ground.
     feet = [JOINTS.index(n) for n in ("RHeel", "RBigToe", "RSmallToe", "LHeel", "LBigToe", "LSmallToe")]
     ground = positions[:, feet, 2].min(1)
-    positions[..., :2] += xy[:, None, :]
+    positions[..., :2] += motion.xy[:, None, :]
     positions[..., 2] -= ground[:, None]
     return to_body25(positions)

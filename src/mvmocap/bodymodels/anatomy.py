@@ -1,0 +1,116 @@
+"""Anatomical frames of the body models: which joints are hips, knees, shoulders, elbows, and
+the axes they bend about, derived from the model's own rest pose.
+
+Each model has its frame: ``up``, ``anterior`` (the way the body faces) and ``left`` (the
+subject's left), with ``anterior x left = up``. SMPL-family bodies: y up, facing +z, left +x;
+Anny: z up, facing -y, left +x. Hinge axes follow from the rest bones: a rotation by +angle
+about ``flexion_axis`` flexes the joint (knee: shin backwards; elbow: forearm forwards).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from mvmocap.bodymodels.base import BodyModel
+
+__all__ = ["Anatomy", "anatomy_of", "SIDES"]
+
+SIDES = ("l", "r")
+
+_SMPL_ROLES = {
+    **{f"{role}_{s}": f"{side}_{name}" for s, side in (("l", "left"), ("r", "right"))
+       for role, name in (("hip", "hip"), ("knee", "knee"), ("ankle", "ankle"), ("shoulder", "shoulder"),
+                          ("elbow", "elbow"), ("wrist", "wrist"))},
+    "neck": "neck", "head": "head",
+}
+_ANNY_ROLES = {
+    **{f"{role}_{s}": f"{name}.{s.upper()}" for s in SIDES
+       for role, name in (("hip", "upperleg01"), ("knee", "lowerleg01"), ("ankle", "foot"),
+                          ("shoulder", "upperarm01"), ("elbow", "lowerarm01"), ("wrist", "wrist"))},
+    "neck": "neck01", "head": "head",
+}
+_FRAMES = {  # up, anterior, left
+    "smpl": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 0.0, 0.0)),
+    "anny": ((0.0, 0.0, 1.0), (0.0, -1.0, 0.0), (1.0, 0.0, 0.0)),
+}
+_SPINE = {"smpl": ("spine1", "spine2", "spine3"), "anny": ("spine03", "spine02", "spine01")}
+# Anny's second limb segments twist along the limb of the role given.
+_TWIST = {"smpl": {}, "anny": {f"{n}02.{s.upper()}": f"{role}_{s}" for n, role in
+                               (("upperleg", "hip"), ("lowerleg", "knee"), ("upperarm", "shoulder"),
+                                ("lowerarm", "elbow")) for s in SIDES}}
+
+
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Axis-angle (3,) of the smallest rotation taking direction ``a`` to ``b``."""
+    a, b = _unit(a), _unit(b)
+    axis = np.cross(a, b)
+    s = np.linalg.norm(axis)
+    angle = np.arctan2(s, np.dot(a, b))
+    return axis / s * angle if s > 1e-9 else np.zeros(3)
+
+
+@dataclass
+class Anatomy:
+    """Anatomical description of one body model (all vectors in the model's rest frame).
+
+    Attributes:
+        up, anterior, left: (3,) unit axes of the model frame.
+        joints: role (``hip_l``, ``knee_r``, ``shoulder_l``, ``elbow_r``, ``ankle_l``, ``wrist_l``,
+            ``neck``, ``head``) -> joint index.
+        spine: joint indices sharing a trunk lean, root to neck.
+        twist: joint index -> (3,) limb axis, for joints that should only twist about it (Anny's
+            second limb segments).
+        bone_dir: role -> (3,) rest direction of the bone leaving that joint (hip: thigh, ...).
+        arm_down: side -> (3,) axis-angle turning the rest arm to hang straight down.
+    """
+
+    up: np.ndarray
+    anterior: np.ndarray
+    left: np.ndarray
+    joints: dict[str, int]
+    spine: list[int]
+    twist: dict[int, np.ndarray]
+    bone_dir: dict[str, np.ndarray] = field(default_factory=dict)
+    arm_down: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def lateral_out(self, side: str) -> np.ndarray:
+        return self.left if side == "l" else -self.left
+
+    def knee_axis(self, side: str) -> np.ndarray:
+        """Flexion (shin backwards) is a positive rotation about this axis."""
+        return _unit(np.cross(self.anterior, self.bone_dir[f"knee_{side}"]))
+
+    def elbow_axis(self, side: str) -> np.ndarray:
+        """Flexion (forearm forwards, arm hanging) is a positive rotation about this axis."""
+        from mvmocap.geometry import axis_angle_to_matrix
+
+        # The anterior direction as the forearm sees it before the arm is lowered.
+        anterior = axis_angle_to_matrix(self.arm_down[side]).T @ self.anterior
+        return _unit(np.cross(self.bone_dir[f"elbow_{side}"], anterior))
+
+
+def anatomy_of(model: BodyModel) -> Anatomy:
+    """The anatomy of a body model (SMPL, SMPL-H, SMPL-X or Anny) from its rest pose."""
+    family = "anny" if model.name == "anny" else "smpl"
+    if getattr(model, "kind", family) == "mano":
+        raise ValueError("hand models have no body anatomy")
+    roles = _ANNY_ROLES if family == "anny" else _SMPL_ROLES
+    up, anterior, left = (_unit(v) for v in _FRAMES[family])
+    index = {role: model.joint_names.index(name) for role, name in roles.items()}
+    with torch.no_grad():
+        rest = model(torch.zeros(1, model.pose_dim, dtype=torch.float64), vertices=False).joints[0].numpy()
+    child = {"hip": "knee", "knee": "ankle", "shoulder": "elbow", "elbow": "wrist"}
+    bone_dir = {f"{r}_{s}": _unit(rest[index[f"{c}_{s}"]] - rest[index[f"{r}_{s}"]])
+                for r, c in child.items() for s in SIDES}
+    arm_down = {s: rotation_between(bone_dir[f"shoulder_{s}"], -up) for s in SIDES}
+    spine = [model.joint_names.index(n) for n in _SPINE[family]]
+    twist = {model.joint_names.index(n): bone_dir[role] for n, role in _TWIST[family].items()}
+    return Anatomy(up, anterior, left, index, spine, twist, bone_dir, arm_down)

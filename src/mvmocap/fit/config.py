@@ -1,0 +1,121 @@
+"""Fit configuration: the packaged ``default_fit.yml`` merged with the user's YAML.
+
+Unknown keys are errors that name the key and the file, so a typo never silently falls back to
+a default.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "FitConfig",
+    "FitPass",
+    "STAGE_TERMS",
+    "StageConfig",
+    "TEMPORAL_TERMS",
+    "load_fit_config",
+]
+
+DEFAULT_CONFIG_PATH = Path(str(resources.files("mvmocap.fit") / "default_fit.yml"))
+
+_POSE_TERMS = ("keypoints3d", "rot_velocity", "rot_acceleration", "Th_acceleration", "kp_velocity",
+               "kp_acceleration", "joint_limits", "pose_reg", "gmm")
+STAGE_TERMS = {
+    "shape": ("limb_length", "shape"),
+    "global": ("torso", "rot_acceleration", "Th_acceleration"),
+    "poses": _POSE_TERMS,
+    "reprojection": ("reprojection", *_POSE_TERMS),
+}
+
+
+TEMPORAL_TERMS = ("rot_velocity", "rot_acceleration", "Th_acceleration", "kp_velocity", "kp_acceleration")
+
+
+@dataclass
+class FitPass:
+    """One optimisation of a stage: the robust scale (None: squared error) and a factor on the
+    temporal terms' weights."""
+
+    robust_sigma: float | None = None
+    temporal: float = 1.0
+
+
+@dataclass
+class StageConfig:
+    """One stage: its loss weights, iteration budget per pass, stopping rule and passes."""
+
+    name: str
+    iterations: int
+    tolerance: float
+    weights: dict[str, float]
+    passes: list[FitPass] = field(default_factory=lambda: [FitPass()])
+    enabled: bool = True
+
+    def pass_weights(self, fit_pass: FitPass) -> dict[str, float]:
+        """The weights of one pass (temporal terms scaled)."""
+        return {k: w * (fit_pass.temporal if k in TEMPORAL_TERMS else 1.0) for k, w in self.weights.items()}
+
+
+@dataclass
+class FitConfig:
+    window_size: int
+    window_overlap: int
+    init_cutoff_hz: float
+    init_outlier_sigma: float
+    fit_smoothed: bool
+    stages: dict[str, StageConfig]
+    source: str = "default"
+
+
+def _merge(base: dict, update: dict, where: str, source: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in (update or {}).items():
+        if key not in base:
+            raise ValueError(f"{source}: unknown key '{where}{key}'; known: {sorted(base)}")
+        if isinstance(base[key], dict) and isinstance(value, dict):
+            out[key] = _merge(base[key], value, f"{where}{key}.", source)
+        else:
+            out[key] = value
+    return out
+
+
+def load_fit_config(path: str | Path | None = None, overrides: dict | None = None) -> FitConfig:
+    """Defaults, then the YAML at ``path``, then ``overrides`` (a nested dict)."""
+    raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    source = "default"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: fit configuration not found")
+        raw = _merge(raw, yaml.safe_load(path.read_text()) or {}, "", str(path))
+        source = str(path)
+    raw = _merge(raw, overrides or {}, "", "overrides")
+    stages = {}
+    for name, terms in STAGE_TERMS.items():
+        entry = raw[name]
+        if "passes" in entry:
+            passes = [FitPass(**_merge({"robust_sigma": None, "temporal": 1.0}, p, f"{name}.passes.", source))
+                      for p in entry["passes"]]
+        else:
+            passes = [FitPass(entry.get("robust_sigma"))]
+        weights = {k: float(v) for k, v in entry["weights"].items()}
+        unknown = [k for k in weights if k not in terms]
+        if unknown:
+            raise ValueError(f"{source}: stage '{name}' has no loss {unknown}; its losses are {list(terms)}")
+        if not passes:
+            raise ValueError(f"{source}: stage '{name}' needs at least one pass")
+        stages[name] = StageConfig(name, int(entry["iterations"]), float(entry["tolerance"]), weights, passes,
+                                   bool(entry.get("enabled", True)))
+    window = raw["window"]
+    if window["size"] < 2 or not 0 <= window["overlap"] < window["size"] // 2:
+        raise ValueError(f"{source}: window size must be >= 2 and overlap in [0, size / 2)")
+    init = raw["init"]
+    return FitConfig(int(window["size"]), int(window["overlap"]), float(init["cutoff_hz"]),
+                     float(init["outlier_sigma"]), bool(init["fit_smoothed"]), stages, source)

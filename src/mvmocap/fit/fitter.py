@@ -1,0 +1,309 @@
+"""Whole-sequence body fit to 3D keypoints (optionally refined against 2D detections).
+
+Stages (weights, budgets and stopping rules in the configuration, see ``default_fit.yml``):
+
+1. init: one ``shapes`` for the sequence, zero ``poses``;
+2. shape: limb lengths of the model match the weighted-median limb lengths of the sequence;
+3. global: per-frame ``Rh``/``Th`` from a weighted Kabsch alignment of the torso (any facing,
+   upside-down included, never mirrored), then smoothed with the torso loss;
+4. poses: ``poses``, ``Rh``, ``Th`` together against all keypoints with temporal smoothness and
+   pose priors, one pass per robust scale (coarse to fine, so the robust loss never freezes a
+   limb that starts far away);
+5. reprojection (optional): the same plus the 2D reprojection loss with lens distortion.
+
+All frames of a window are optimised jointly; windows overlap and are cross-faded (rotations
+averaged on SO(3)), and each window starts its overlap from the previous window's result, so
+there is no seam. Frames without any detection are carried by the smoothness terms.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from mvmocap.bodymodels import BodyModel
+from mvmocap.bodymodels.anatomy import anatomy_of
+from mvmocap.camera import CameraRig
+from mvmocap.fit.align import fill_missing_frames, kabsch
+from mvmocap.fit.config import FitConfig, StageConfig, load_fit_config
+from mvmocap.fit.ik import initial_poses
+from mvmocap.fit.losses import (
+    keypoints3d_loss,
+    limb_length_loss,
+    position_smoothness,
+    reprojection_loss,
+    rotation_smoothness,
+)
+from mvmocap.fit.optim import minimise
+from mvmocap.fit.priors import GMMPosePrior, JointLimitPrior, pose_regulariser, shape_regulariser
+from mvmocap.fit.projection import project_rig
+from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth
+from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
+from mvmocap.skeletons import get_format
+
+__all__ = ["BodyFitter", "FitResult", "plan_windows", "weighted_median"]
+
+log = logging.getLogger(__name__)
+
+TORSO = ("LShoulder", "RShoulder", "LHip", "RHip", "Neck", "MidHip")
+
+
+@dataclass
+class FitResult:
+    """Fitted parameters (EasyMocap convention, float64): poses (F, P), shapes (1, S),
+    Rh (F, 3), Th (F, 3); fitted keypoints (F, K, 3); per-stage loss logs."""
+
+    poses: np.ndarray
+    shapes: np.ndarray
+    Rh: np.ndarray
+    Th: np.ndarray
+    keypoints: np.ndarray
+    log: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted median along axis 0 of (F, L) arrays; 0 where a column has no weight."""
+    order = np.argsort(values, axis=0)
+    v = np.take_along_axis(values, order, 0)
+    w = np.take_along_axis(weights, order, 0)
+    cum = np.cumsum(w, 0)
+    total = cum[-1]
+    idx = np.argmax(cum >= total / 2, axis=0)
+    return np.where(total > 0, v[idx, np.arange(v.shape[1])], 0.0)
+
+
+def plan_windows(num_frames: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) windows of at most ``size`` frames sharing ``overlap`` frames."""
+    if num_frames <= size:
+        return [(0, num_frames)]
+    step = size - overlap
+    starts = list(range(0, num_frames - overlap, step))
+    windows = [(s, min(s + size, num_frames)) for s in starts]
+    if windows[-1][1] - windows[-1][0] <= overlap and len(windows) > 1:  # fold a tiny tail in
+        windows[-2] = (windows[-2][0], num_frames)
+        windows.pop()
+    return windows
+
+
+def _so3_blend(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Blend axis-angle arrays (n, ..., 3) by weight w (n,) of ``b`` on SO(3) (projected mean)."""
+    Ra, Rb = axis_angle_to_matrix(a), axis_angle_to_matrix(b)
+    shape = (-1,) + (1,) * (Ra.ndim - 1)
+    M = (1 - w).reshape(shape) * Ra + w.reshape(shape) * Rb
+    U, _, Vt = np.linalg.svd(M)
+    D = np.ones(M.shape[:-1])
+    D[..., 2] = np.sign(np.linalg.det(U @ Vt))
+    return matrix_to_axis_angle(U @ (D[..., None] * Vt))
+
+
+class BodyFitter:
+    """Fits a :class:`BodyModel` to a keypoint sequence.
+
+    Args:
+        model: the body model (its keypoint ``format`` must be in ``model.keypoint_formats``).
+        config: stages and weights (default: the packaged ``default_fit.yml``).
+        gmm: optional path to a ``gmm_08.pkl`` pose prior (SMPL family).
+        keypoint_format: the format of the observations (``body25`` for bodies).
+        dtype: optimisation precision.
+        fps: frame rate of the sequence (for the smoothing cut-off in Hz).
+    """
+
+    def __init__(self, model: BodyModel, config: FitConfig | None = None, gmm: str | None = None,
+                 keypoint_format: str = "body25", dtype: torch.dtype = torch.float32, fps: float = 30.0):
+        self.model = model
+        self.fps = fps
+        self.config = config or load_fit_config()
+        self.format = get_format(keypoint_format)
+        if self.format.name not in model.keypoint_formats:
+            raise ValueError(f"{model.name} has no {self.format.name} keypoints ({model.keypoint_formats})")
+        self.dtype = dtype
+        try:
+            self.anatomy = anatomy_of(model)
+        except ValueError:  # hand models have no body anatomy
+            self.anatomy = None
+        self.limits = JointLimitPrior(model, self.anatomy) if self.anatomy is not None else None
+        self.gmm = GMMPosePrior.from_file(gmm, model) if gmm else None
+        if self.config.stages["poses"].weights.get("gmm", 0.0) and self.gmm is None:
+            log.warning("the GMM prior has a weight but no gmm_08.pkl was given; it is skipped")
+        self.torso = [self.format.index(n) for n in TORSO if n in self.format]
+
+    # ---------------------------------------------------------------- helpers
+    def _t(self, x) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x), dtype=self.dtype)
+
+    def _shapes(self, free: torch.Tensor) -> torch.Tensor:
+        bounds = self.model.shape_bounds
+        if bounds is None:
+            return free
+        lo, hi = bounds
+        return lo + (hi - lo) * torch.sigmoid(free)
+
+    def _keypoints(self, poses, shapes, Rh, Th) -> torch.Tensor:
+        return self.model.keypoints(poses, shapes, Rh, Th, format=self.format.name)
+
+    # ---------------------------------------------------------------- stages
+    def fit_shape(self, keypoints3d: np.ndarray, stage: StageConfig) -> tuple[np.ndarray, dict]:
+        """(1, S) shapes matching the sequence's weighted-median limb lengths."""
+        a = np.array([i for i, _ in self.format.limbs])
+        b = np.array([j for _, j in self.format.limbs])
+        lengths = np.linalg.norm(keypoints3d[:, a, :3] - keypoints3d[:, b, :3], axis=-1)
+        weights = np.minimum(keypoints3d[:, a, 3], keypoints3d[:, b, 3])
+        target = self._t(weighted_median(lengths, weights))
+        limb_weight = self._t(weights.sum(0) / max(len(keypoints3d), 1))
+        free = torch.zeros(1, self.model.num_shapes, dtype=self.dtype, requires_grad=True)
+        zero_pose = torch.zeros(1, self.model.pose_dim, dtype=self.dtype)
+
+        def terms():
+            shapes = self._shapes(free)
+            kp = self._keypoints(zero_pose, shapes, None, None)[0]
+            model_lengths = (kp[a] - kp[b]).norm(dim=-1)
+            return {"limb_length": limb_length_loss(model_lengths, target, limb_weight),
+                    "shape": shape_regulariser(shapes)}
+
+        entry = minimise([free], terms, stage.weights, stage.iterations, stage.tolerance)
+        return self._shapes(free).detach().double().numpy(), {"stage": "shape", **entry}
+
+    def _align(self, kp: np.ndarray, shapes: torch.Tensor, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-frame Rh, Th from the torso (weighted Kabsch), missing frames filled."""
+        with torch.no_grad():
+            model_kp = self._keypoints(self._t(poses), shapes, None, None).double().numpy()
+        torso = self.torso
+        R, t, ok = kabsch(model_kp[:, torso], kp[:, torso, :3], kp[:, torso, 3])
+        if not ok.any():
+            log.warning("no frame has 3 torso keypoints; the fit starts from the origin")
+            return np.zeros((len(kp), 3)), np.zeros((len(kp), 3))
+        return fill_missing_frames(matrix_to_axis_angle(R), ok), fill_missing_frames(t, ok)
+
+    def _pose_terms(self, target, poses, shapes, Rh, Th, sigma, weights, rig=None, target2d=None, sigma2d=None):
+        """The loss terms named in ``weights`` (non-zero only). ``sigma``: 3D robust scale (m);
+        ``sigma2d``: 2D robust scale (px) of the reprojection term against ``target2d``."""
+        kp = self._keypoints(poses, shapes, Rh, Th)
+        rots = None
+        out = {}
+        for name in (k for k, w in weights.items() if w):
+            if name in ("rot_velocity", "rot_acceleration") and rots is None:
+                rots = axis_angle_to_matrix_t(torch.cat([Rh[:, None], poses.reshape(len(poses), -1, 3)], 1))
+            if name == "keypoints3d":
+                out[name] = keypoints3d_loss(kp, target, sigma)
+            elif name == "torso":
+                out[name] = keypoints3d_loss(kp[:, self.torso], target[:, self.torso], sigma)
+            elif name == "reprojection":
+                out[name] = reprojection_loss(project_rig(kp, rig), target2d, sigma2d)
+            elif name == "rot_velocity":
+                out[name] = rotation_smoothness(rots, 1)
+            elif name == "rot_acceleration":
+                out[name] = rotation_smoothness(rots, 2)
+            elif name == "Th_acceleration":
+                out[name] = position_smoothness(Th, 2)
+            elif name == "kp_velocity":
+                out[name] = position_smoothness(kp, 1)
+            elif name == "kp_acceleration":
+                out[name] = position_smoothness(kp, 2)
+            elif name == "joint_limits":
+                out[name] = self.limits(poses) if self.limits is not None else poses.sum() * 0.0
+            elif name == "pose_reg":
+                out[name] = pose_regulariser(poses)
+            elif name == "gmm":
+                out[name] = self.gmm(poses) if self.gmm is not None else poses.sum() * 0.0
+        return out
+
+    def fit_window(self, kp: np.ndarray, shapes: np.ndarray, warm: dict[str, np.ndarray] | None = None,
+                   kp2d: np.ndarray | None = None, rig: CameraRig | None = None) -> tuple[dict, list[dict]]:
+        """Fit one window. ``warm`` holds poses/Rh/Th for its first frames (the overlap)."""
+        n = len(kp)
+        stages = self.config.stages
+        shapes_t = self._t(shapes)
+        lam = lambda_for_cutoff(self.config.init_cutoff_hz, self.fps)
+        clean = robust_smooth(kp, lam, sigma=self.config.init_outlier_sigma)
+        poses0 = np.zeros((n, self.model.pose_dim))
+        Rh0, Th0 = self._align(clean, shapes_t, poses0)
+        if self.anatomy is not None:
+            with torch.no_grad():
+                rest_kp = self._keypoints(self._t(poses0[:1]), shapes_t, None, None)[0].double().numpy()
+            poses0 = initial_poses(clean[..., :3], Rh0, rest_kp, self.anatomy, self.format,
+                                   self.model.posed_joints, self.model.num_joints)
+        if warm is not None:
+            m = len(warm["poses"])
+            poses0[:m], Rh0[:m], Th0[:m] = warm["poses"], warm["Rh"], warm["Th"]
+        target = self._t(clean if self.config.fit_smoothed else kp)
+        poses = self._t(poses0).requires_grad_(True)
+        Rh = self._t(Rh0).requires_grad_(True)
+        Th = self._t(Th0).requires_grad_(True)
+        logs = []
+        g, p, r = stages["global"], stages["poses"], stages["reprojection"]
+        if g.enabled:
+            logs.append({"stage": "global", **minimise(
+                [Rh, Th], lambda: self._pose_terms(target, poses.detach(), shapes_t, Rh, Th, g.passes[0].robust_sigma,
+                                                   g.weights), g.weights, g.iterations, g.tolerance)})
+        for i, fit_pass in enumerate(p.passes if p.enabled else []):
+            weights = p.pass_weights(fit_pass)
+            logs.append({"stage": "poses", "pass": i, "robust_sigma": fit_pass.robust_sigma, **minimise(
+                [poses, Rh, Th],
+                lambda s=fit_pass.robust_sigma, w=weights: self._pose_terms(target, poses, shapes_t, Rh, Th, s, w),
+                weights, p.iterations, p.tolerance)})
+        if r.enabled and kp2d is not None and rig is not None:
+            target2d = self._t(kp2d)
+            sigma3d = p.passes[-1].robust_sigma
+            logs.append({"stage": "reprojection", **minimise(
+                [poses, Rh, Th], lambda: self._pose_terms(target, poses, shapes_t, Rh, Th, sigma3d, r.weights, rig,
+                                                          target2d, r.passes[0].robust_sigma),
+                r.weights, r.iterations, r.tolerance)})
+        result = {k: v.detach().double().numpy() for k, v in (("poses", poses), ("Rh", Rh), ("Th", Th))}
+        return result, logs
+
+    # ---------------------------------------------------------------- whole sequence
+    def fit(self, keypoints3d: np.ndarray, keypoints2d: np.ndarray | None = None,
+            rig: CameraRig | None = None) -> FitResult:
+        """Fit ``(F, K, 4)`` keypoints (and optionally ``(F, V, K, 3)`` detections seen by ``rig``)."""
+        start = time.perf_counter()
+        kp = np.asarray(keypoints3d, dtype=np.float64)
+        if kp.ndim != 3 or kp.shape[1:] != (self.format.num_joints, 4):
+            raise ValueError(f"keypoints3d must be (F, {self.format.num_joints}, 4) in {self.format.name} order, "
+                             f"got {kp.shape}")
+        kp = np.where(np.isfinite(kp).all(-1, keepdims=True) & (kp[..., 3:] > 0), kp, 0.0)
+        F = len(kp)
+        logs = []
+        shape_stage = self.config.stages["shape"]
+        if shape_stage.enabled:
+            shapes, entry = self.fit_shape(kp, shape_stage)
+            logs.append(entry)
+        else:
+            shapes = np.zeros((1, self.model.num_shapes))
+        windows = plan_windows(F, self.config.window_size, self.config.window_overlap)
+        out = {"poses": np.zeros((F, self.model.pose_dim)), "Rh": np.zeros((F, 3)), "Th": np.zeros((F, 3))}
+        prev_end = 0
+        for w, (s, e) in enumerate(windows):
+            overlap = prev_end - s
+            warm = {k: v[s:prev_end] for k, v in out.items()} if overlap > 0 else None
+            result, window_logs = self.fit_window(kp[s:e], shapes, warm,
+                                                  None if keypoints2d is None else keypoints2d[s:e], rig)
+            if overlap > 0:  # cross-fade the shared frames
+                ramp = (np.arange(overlap) + 0.5) / overlap
+                for key in ("poses", "Rh"):
+                    old = out[key][s:prev_end].reshape(overlap, -1, 3)
+                    new = result[key][:overlap].reshape(overlap, -1, 3)
+                    out[key][s:prev_end] = _so3_blend(old, new, ramp).reshape(overlap, -1)
+                out["Th"][s:prev_end] = (1 - ramp[:, None]) * out["Th"][s:prev_end] + ramp[:, None] * result["Th"][
+                    :overlap]
+            for key in out:
+                out[key][s + max(overlap, 0):e] = result[key][max(overlap, 0):]
+            logs += [{"window": w, "frames": [s, e], **entry} for entry in window_logs]
+            prev_end = e
+            log.info("fitted window %d/%d (frames %d-%d)", w + 1, len(windows), s, e - 1)
+        fitted = self.evaluate(out["poses"], shapes, out["Rh"], out["Th"])
+        return FitResult(out["poses"], shapes, out["Rh"], out["Th"], fitted, logs, time.perf_counter() - start)
+
+    def evaluate(self, poses, shapes, Rh, Th, chunk: int = 2000) -> np.ndarray:
+        """(F, K, 3) keypoints of the given parameters, in chunks, float64."""
+        pieces = []
+        with torch.no_grad():
+            for i in range(0, len(poses), chunk):
+                args = [torch.as_tensor(x) for x in (poses[i:i + chunk], shapes, Rh[i:i + chunk], Th[i:i + chunk])]
+                pieces.append(self.model.keypoints(*args, format=self.format.name).double().numpy())
+        return np.concatenate(pieces) if pieces else np.zeros((0, self.format.num_joints, 3))

@@ -1,0 +1,124 @@
+"""Pose and shape priors.
+
+- :class:`JointLimitPrior` needs no licensed file: knees and elbows bend one way about their
+  hinge axis, joints twist only so far about their bone, Anny's twist segments only twist;
+- :func:`pose_regulariser`: a mild pull towards the zero pose;
+- :class:`GMMPosePrior`: the 8-component Gaussian mixture over SMPL body poses (the usual
+  ``gmm_08.pkl`` with ``means``, ``covars``, ``weights``), scored as SMPLify does, by its best
+  component: ``min_k 0.5 (x - mu_k)^T S_k^-1 (x - mu_k) - log(w_k / sqrt(det S_k))``;
+- :func:`shape_regulariser`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mvmocap.bodymodels import BodyModel
+from mvmocap.bodymodels.anatomy import SIDES, Anatomy
+from mvmocap.bodymodels.model_files import ModelFileError, load_restricted_pickle
+
+__all__ = ["JointLimitPrior", "GMMPosePrior", "pose_regulariser", "shape_regulariser"]
+
+
+def pose_regulariser(poses: torch.Tensor) -> torch.Tensor:
+    """Mean squared axis-angle of the non-root joints. ``poses`` (F, pose_dim)."""
+    body = poses[:, 3:]
+    return body.square().mean() if body.numel() else poses.sum() * 0.0
+
+
+def shape_regulariser(shapes: torch.Tensor) -> torch.Tensor:
+    """Mean squared shape coefficient."""
+    return shapes.square().mean()
+
+
+class JointLimitPrior(torch.nn.Module):
+    """Anatomical joint limits as squared hinge penalties on axis-angle components (radians).
+
+    For a hinge (knee, elbow) with flexion axis ``n``: ``relu(-a)^2 + relu(a - max)^2 +
+    |r - a n|^2`` with ``a = r . n``; for a twist-only segment: ``|r - (r . d) d|^2``; for every
+    other joint with a bone direction ``d``: ``relu(|r . d| - twist_max)^2``.
+    """
+
+    def __init__(self, model: BodyModel, anatomy: Anatomy, max_flexion: float = 2.6, max_twist: float = 1.0):
+        super().__init__()
+        slot = {int(j): i for i, j in enumerate(model.posed_joints)}
+        hinges, axes = [], []
+        for s in SIDES:
+            for role, axis in ((f"knee_{s}", anatomy.knee_axis(s)), (f"elbow_{s}", anatomy.elbow_axis(s))):
+                hinges.append(slot[anatomy.joints[role]])
+                axes.append(axis)
+        twist_only = [(slot[j], d) for j, d in anatomy.twist.items() if j in slot]
+        twist_limited = [(slot[anatomy.joints[f"{r}_{s}"]], anatomy.bone_dir[f"{r}_{s}"])
+                         for r in ("hip", "shoulder") for s in SIDES]
+        self.register_buffer("hinge_slots", torch.tensor(hinges))
+        self.register_buffer("hinge_axes", torch.tensor(np.array(axes), dtype=torch.float64))
+        self.register_buffer("twist_only_slots", torch.tensor([i for i, _ in twist_only], dtype=torch.long))
+        self.register_buffer("twist_only_axes", torch.tensor(np.array([d for _, d in twist_only]).reshape(-1, 3)))
+        self.register_buffer("limited_slots", torch.tensor([i for i, _ in twist_limited]))
+        self.register_buffer("limited_axes", torch.tensor(np.array([d for _, d in twist_limited])))
+        self.max_flexion = max_flexion
+        self.max_twist = max_twist
+
+    def forward(self, poses: torch.Tensor) -> torch.Tensor:
+        """Mean penalty per frame. ``poses`` (F, pose_dim) -> scalar."""
+        r = poses.reshape(poses.shape[0], -1, 3)
+        like = dict(dtype=poses.dtype, device=poses.device)
+        total = poses.sum() * 0.0
+        h, n = r[:, self.hinge_slots], self.hinge_axes.to(**like)
+        a = (h * n).sum(-1)
+        off_axis = h - a[..., None] * n
+        total = total + (torch.relu(-a).square() + torch.relu(a - self.max_flexion).square()
+                         + off_axis.square().sum(-1)).sum(-1).mean()
+        if len(self.twist_only_slots):
+            t, d = r[:, self.twist_only_slots], self.twist_only_axes.to(**like)
+            along = (t * d).sum(-1, keepdim=True) * d
+            total = total + (t - along).square().sum((-1, -2)).mean()
+        lim, d = r[:, self.limited_slots], self.limited_axes.to(**like)
+        twist = (lim * d).sum(-1).abs()
+        return total + torch.relu(twist - self.max_twist).square().sum(-1).mean()
+
+
+class GMMPosePrior(torch.nn.Module):
+    """Gaussian-mixture prior over the body joints of the SMPL family (see module docstring).
+
+    A 69-dimensional mixture (SMPL's 23 body joints) applies to SMPL-H and SMPL-X through its
+    first 63 dimensions (their 21 shared body joints): the exact marginal of each Gaussian.
+    """
+
+    def __init__(self, means: np.ndarray, covars: np.ndarray, weights: np.ndarray, dims: int):
+        super().__init__()
+        means, covars, weights = (np.asarray(x, dtype=np.float64) for x in (means, covars, weights))
+        if means.ndim != 2 or covars.shape != means.shape + (means.shape[1],) or weights.shape != means.shape[:1]:
+            raise ValueError(f"GMM: expected means (K, D), covars (K, D, D), weights (K,); got "
+                             f"{means.shape}, {covars.shape}, {weights.shape}")
+        if dims > means.shape[1]:
+            raise ValueError(f"GMM has {means.shape[1]} dimensions, the model's body pose has {dims}")
+        means, covars = means[:, :dims], covars[:, :dims, :dims]
+        precision = np.linalg.inv(covars)
+        _, logdet = np.linalg.slogdet(covars)
+        self.dims = dims
+        self.register_buffer("means", torch.tensor(means))
+        self.register_buffer("precision", torch.tensor(precision))
+        self.register_buffer("constant", torch.tensor(-np.log(weights) + 0.5 * logdet))
+
+    @classmethod
+    def from_file(cls, path: str | Path, model: BodyModel) -> GMMPosePrior:
+        """Read ``gmm_08.pkl`` (plain or Python-2 pickle) for ``model`` (SMPL family only)."""
+        if getattr(model, "kind", None) not in ("smpl", "smplh", "smplx"):
+            raise ValueError(f"{path}: the GMM pose prior is defined for SMPL-family bodies, not {model.name}")
+        data = load_restricted_pickle(Path(path))
+        missing = [k for k in ("means", "covars", "weights") if k not in data]
+        if missing:
+            raise ModelFileError(f"{path}: GMM prior lacks {missing}")
+        dims = 69 if model.kind == "smpl" else 63
+        return cls(data["means"], data["covars"], data["weights"], dims)
+
+    def forward(self, poses: torch.Tensor) -> torch.Tensor:
+        """Mean over frames of the best component's negative log-likelihood. (F, pose_dim) -> scalar."""
+        x = poses[:, 3:3 + self.dims]
+        d = x[:, None, :] - self.means.to(x)
+        maha = torch.einsum("fki,kij,fkj->fk", d, self.precision.to(x), d)
+        return (0.5 * maha + self.constant.to(x)).min(1).values.mean()

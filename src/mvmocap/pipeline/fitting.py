@@ -1,0 +1,67 @@
+"""The fit stage over files: keypoints3d/ -> body parameters, fitted keypoints, loss logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mvmocap.bodymodels import BodyModel, load_body_model, to_standard
+from mvmocap.fit import BodyFitter, FitResult, load_fit_config
+from mvmocap.io import DataError, read_keypoints3d, write_keypoints3d, write_params_npz, write_smpl_jsons
+from mvmocap.skeletons import get_format
+from mvmocap.utils import atomic_write_text
+
+__all__ = ["FitRun", "run_fit", "write_fit"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FitRun:
+    model: BodyModel
+    result: FitResult
+    frames: list[int]
+    out: Path
+
+
+def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int], fps: float) -> None:
+    """``out/smpl/%06d.json``, ``out/params.npz`` (both conventions), ``out/keypoints3d_fit/``,
+    ``out/fit_log.json``."""
+    params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
+    write_smpl_jsons(out / "smpl", params, frames)
+    with torch.no_grad():
+        std = {k: v.numpy() for k, v in to_standard(model, *(torch.as_tensor(params[k]) for k in
+                                                            ("poses", "shapes", "Rh", "Th"))).items()}
+    write_params_npz(out / "params.npz", {
+        "global_orient": std["global_orient"], "body_pose": std["body_pose"], "betas": result.shapes[0],
+        "transl": std["transl"], "fps": np.float64(fps), "frames": np.asarray(frames), "model": np.str_(model.name),
+        **params, "keypoints3d": result.keypoints,
+    })
+    conf = np.ones(result.keypoints.shape[:-1] + (1,))
+    write_keypoints3d(out / "keypoints3d_fit", np.concatenate([result.keypoints, conf], -1), frames)
+    atomic_write_text(out / "fit_log.json", json.dumps({"seconds": result.seconds, "stages": result.log}, indent=1))
+
+
+def run_fit(keypoints3d: str | Path, out: str | Path, model: str | None = None, exp: str | Path | None = None,
+            gmm: str | Path | None = None, fps: float = 30.0, regressor: str | Path | None = None) -> FitRun:
+    """Fit ``model`` (default Anny) to ``keypoints3d/<frame>.json`` and write the results to ``out``."""
+    kp, frames = read_keypoints3d(keypoints3d)
+    body = load_body_model(model, regressor=regressor)
+    fmt = get_format("body25")
+    if kp.shape[1] != fmt.num_joints:
+        raise DataError(keypoints3d, f"expected body25 keypoints (25 joints), found {kp.shape[1]}")
+    config = load_fit_config(exp)
+    fitter = BodyFitter(body, config, gmm=str(gmm) if gmm else None, fps=fps)
+    result = fitter.fit(kp)
+    out = Path(out)
+    write_fit(out, body, result, frames, fps)
+    seen = kp[..., 3] > 0
+    err = np.linalg.norm(result.keypoints - kp[..., :3], axis=-1)[seen]
+    log.info("fitted %s to %d frames in %.1f s; median distance to the 3D keypoints %.1f mm",
+             body.name, len(kp), result.seconds, 1000 * float(np.median(err)) if err.size else float("nan"))
+    return FitRun(body, result, frames, out)
