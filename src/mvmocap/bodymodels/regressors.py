@@ -184,7 +184,10 @@ class FoldedRegressor:
         """coeffs (B or 1, A) blend-shape coefficients, transforms (B, J, 3 or 4, 4) -> (B, K, 3)."""
         like = dict(dtype=transforms.dtype, device=transforms.device)
         X = self.template.to(**like) + torch.einsum("ba,akjc->bkjc", coeffs.to(**like), self.shape_dirs.to(**like))
-        rot, trans = transforms[:, :, :3, :3], transforms[:, :, :3, 3]
-        return torch.einsum("bjmc,bkjc->bkm", rot, X.expand(rot.shape[0], -1, -1, -1)) + torch.einsum(
-            "kj,bjm->bkm", self.mass.to(**like), trans
-        )
+        B, J = transforms.shape[:2]
+        K = X.shape[1]
+        rot = transforms[:, :, :3, :3].permute(0, 2, 1, 3).reshape(B, 3, J * 3)  # (B, m, j c)
+        moved = transforms[:, :, :3, 3].transpose(1, 2) @ self.mass.to(**like).T  # (B, 3, K)
+        if X.shape[0] == 1:  # one body shape for all frames: a single matrix product
+            return (rot @ X[0].reshape(K, J * 3).T + moved).transpose(1, 2)
+        return (torch.einsum("bmn,bkn->bmk", rot, X.reshape(X.shape[0], K, J * 3)) + moved).transpose(1, 2)
