@@ -96,3 +96,9 @@ def test_bench_bodymodel_prints_throughput(capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("smpl_kp_fps", "smpl_mesh_fps", "anny_kp_fps", "anny_mesh_fps"):
         assert result[key] > 0
+
+
+def test_bench_render_prints_fps(capsys):
+    assert main(["bench", "render", "--frames", "3"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["fps_1080p"] > 0 and result["vertices"] == 6890 and result["mean_mesh_pixels"] > 1000

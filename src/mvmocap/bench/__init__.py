@@ -2,6 +2,7 @@
 
 from mvmocap.bench.bodymodel import bench_bodymodel
 from mvmocap.bench.fit import bench_fit
+from mvmocap.bench.render import bench_render
 from mvmocap.bench.triangulate import bench_triangulate
 
-__all__ = ["bench_bodymodel", "bench_fit", "bench_triangulate"]
+__all__ = ["bench_bodymodel", "bench_fit", "bench_render", "bench_triangulate"]

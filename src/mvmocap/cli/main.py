@@ -77,6 +77,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_render(args: argparse.Namespace) -> int:
+    from mvmocap.bench import bench_render
+
+    print(json.dumps(bench_render(args.frames)))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mvmocap.demo import run_demo
 
@@ -147,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     bfit.add_argument("--seed", type=int, default=0)
     bfit.add_argument("--no-metrics", action="store_true", help="skip the vertex metrics (memory runs)")
     bfit.set_defaults(func=_cmd_bench_fit)
+
+    brender = bench_sub.add_parser("render", help="mesh overlay frames per second at 1080p")
+    brender.add_argument("--frames", type=int, default=60)
+    brender.set_defaults(func=_cmd_bench_render)
 
     fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")
     fit.add_argument("--keypoints3d", required=True, help="folder of body25 keypoints3d/<frame>.json")

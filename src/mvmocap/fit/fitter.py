@@ -2,18 +2,21 @@
 
 Stages (weights, budgets and stopping rules in the configuration, see ``default_fit.yml``):
 
-1. init: one ``shapes`` for the sequence, zero ``poses``;
-2. shape: limb lengths of the model match the weighted-median limb lengths of the sequence;
+1. init: the observations are smoothed in time with outliers down-weighted (a robust Whittaker
+   smoother, the keypoint-acceleration penalty solved exactly); one ``shapes`` for the sequence;
+2. shape: the model's limb lengths match the weighted-median limb lengths of the sequence;
 3. global: per-frame ``Rh``/``Th`` from a weighted Kabsch alignment of the torso (any facing,
-   upside-down included, never mirrored), then smoothed with the torso loss;
-4. poses: ``poses``, ``Rh``, ``Th`` together against all keypoints with temporal smoothness and
-   pose priors, one pass per robust scale (coarse to fine, so the robust loss never freezes a
-   limb that starts far away);
+   upside-down included, never mirrored) and analytic IK for trunk and limbs (so no limb starts
+   in the wrong basin), then ``Rh``/``Th`` smoothed against the torso;
+4. poses: ``poses``, ``Rh``, ``Th`` together against the keypoints (robust Geman-McClure) with
+   temporal smoothness and pose priors, in passes (per frame first, then with the temporal terms);
 5. reprojection (optional): the same plus the 2D reprojection loss with lens distortion.
 
-All frames of a window are optimised jointly; windows overlap and are cross-faded (rotations
-averaged on SO(3)), and each window starts its overlap from the previous window's result, so
-there is no seam. Frames without any detection are carried by the smoothness terms.
+By default (``init.fit_smoothed``) stages 3-4 fit the smoothed keypoints, whose confidence is
+the local density of trusted observations; set it false to fit the raw ones. All frames of a
+window are optimised jointly; windows overlap and are cross-faded (rotations averaged on SO(3)),
+and each window starts its overlap from the previous window's result, so there is no seam.
+Frames without any detection are bridged by the smoother and the smoothness terms.
 """
 
 from __future__ import annotations
@@ -167,7 +170,7 @@ class BodyFitter:
                     "shape": shape_regulariser(shapes)}
 
         entry = minimise([free], terms, stage.weights, stage.iterations, stage.tolerance)
-        return self._shapes(free).detach().double().numpy(), {"stage": "shape", **entry}
+        return self._shapes(free).detach().double().numpy(), {"stage": "shape", "params": ["shapes"], **entry}
 
     def _align(self, kp: np.ndarray, shapes: torch.Tensor, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-frame Rh, Th from the torso (weighted Kabsch), missing frames filled."""
@@ -238,19 +241,20 @@ class BodyFitter:
         logs = []
         g, p, r = stages["global"], stages["poses"], stages["reprojection"]
         if g.enabled:
-            logs.append({"stage": "global", **minimise(
+            logs.append({"stage": "global", "params": ["Rh", "Th"], **minimise(
                 [Rh, Th], lambda: self._pose_terms(target, poses.detach(), shapes_t, Rh, Th, g.passes[0].robust_sigma,
                                                    g.weights), g.weights, g.iterations, g.tolerance)})
         for i, fit_pass in enumerate(p.passes if p.enabled else []):
             weights = p.pass_weights(fit_pass)
-            logs.append({"stage": "poses", "pass": i, "robust_sigma": fit_pass.robust_sigma, **minimise(
+            logs.append({"stage": "poses", "params": ["poses", "Rh", "Th"], "pass": i,
+                         "robust_sigma": fit_pass.robust_sigma, **minimise(
                 [poses, Rh, Th],
                 lambda s=fit_pass.robust_sigma, w=weights: self._pose_terms(target, poses, shapes_t, Rh, Th, s, w),
                 weights, p.iterations, p.tolerance)})
         if r.enabled and kp2d is not None and rig is not None:
             target2d = self._t(kp2d)
             sigma3d = p.passes[-1].robust_sigma
-            logs.append({"stage": "reprojection", **minimise(
+            logs.append({"stage": "reprojection", "params": ["poses", "Rh", "Th"], **minimise(
                 [poses, Rh, Th], lambda: self._pose_terms(target, poses, shapes_t, Rh, Th, sigma3d, r.weights, rig,
                                                           target2d, r.passes[0].robust_sigma),
                 r.weights, r.iterations, r.tolerance)})

@@ -1,0 +1,76 @@
+"""2D overlays: skeletons of detections or reprojections, 3D keypoints seen by a camera, tiling."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from mvmocap.camera import Camera
+from mvmocap.skeletons import KeypointFormat, get_format
+
+__all__ = ["draw_skeleton", "draw_keypoints3d", "tile_views", "put_label"]
+
+_LEFT, _RIGHT, _MID = (60, 160, 255), (255, 110, 80), (120, 230, 120)
+
+
+def _limb_colour(fmt: KeypointFormat, child: int):
+    name = fmt.joints[child]
+    if name[:1] in "LR" and name[1:2].isupper():
+        return _LEFT if name[0] == "L" else _RIGHT
+    return _MID
+
+
+def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, fmt: str | KeypointFormat = "body25",
+                  colour=None, min_conf: float = 0.0, thickness: int = 2) -> np.ndarray:
+    """Draw (J, 3) pixel keypoints (x, y, conf) and their limbs on a uint8 RGB image, in place.
+
+    Left limbs blue, right limbs red, the midline green, unless ``colour`` is given; points with
+    confidence <= ``min_conf`` are not drawn.
+    """
+    fmt = get_format(fmt)
+    kp = np.asarray(keypoints, dtype=np.float64)
+    seen = (kp[:, 2] > min_conf) & np.isfinite(kp[:, :2]).all(1)
+    pts = np.round(kp[:, :2]).astype(int)
+    for a, b in fmt.limbs:
+        if seen[a] and seen[b]:
+            cv2.line(image, tuple(pts[a]), tuple(pts[b]), colour or _limb_colour(fmt, b), thickness, cv2.LINE_AA)
+    for j in np.flatnonzero(seen):
+        cv2.circle(image, tuple(pts[j]), thickness + 1, colour or (255, 255, 255), -1, cv2.LINE_AA)
+    return image
+
+
+def draw_keypoints3d(image: np.ndarray, camera: Camera, keypoints3d: np.ndarray, fmt: str = "body25",
+                     colour=None, thickness: int = 2) -> np.ndarray:
+    """Project (J, 4) 3D keypoints (x, y, z, conf) with ``camera`` (distortion included) and draw them."""
+    kp = np.asarray(keypoints3d, dtype=np.float64)
+    uv = camera.project(kp[:, :3])
+    in_front = camera.world_to_camera(kp[:, :3])[:, 2] > 0.05
+    conf = np.where(in_front, kp[:, 3], 0.0)
+    return draw_skeleton(image, np.concatenate([uv, conf[:, None]], 1), fmt, colour, 0.0, thickness)
+
+
+def put_label(image: np.ndarray, text: str) -> np.ndarray:
+    """Write ``text`` in the top-left corner, in place."""
+    cv2.putText(image, text, (12, 32), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 4, cv2.LINE_AA)
+    cv2.putText(image, text, (12, 32), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2, cv2.LINE_AA)
+    return image
+
+
+def tile_views(images: list[np.ndarray], columns: int | None = None, width: int | None = None) -> np.ndarray:
+    """Tile uint8 images in a grid (each resized to the first one's size); optionally scale the
+    mosaic to ``width`` pixels. Empty cells are black."""
+    if not images:
+        raise ValueError("no images to tile")
+    h, w = images[0].shape[:2]
+    columns = columns or int(np.ceil(np.sqrt(len(images))))
+    rows = int(np.ceil(len(images) / columns))
+    mosaic = np.zeros((rows * h, columns * w, 3), dtype=np.uint8)
+    for i, img in enumerate(images):
+        if img.shape[:2] != (h, w):
+            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+        r, c = divmod(i, columns)
+        mosaic[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+    if width is not None and width != mosaic.shape[1]:
+        height = int(round(mosaic.shape[0] * width / mosaic.shape[1]))
+        mosaic = cv2.resize(mosaic, (width, height), interpolation=cv2.INTER_AREA)
+    return mosaic

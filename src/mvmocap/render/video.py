@@ -1,0 +1,64 @@
+"""H.264 ``.mp4`` writing with the FFmpeg binary that ships inside the ``imageio-ffmpeg`` wheel.
+
+No system FFmpeg is needed. The video is written to a temporary file beside the target and
+renamed when complete, so an interrupted run never leaves a truncated file under the real name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["VideoWriter"]
+
+
+class VideoWriter:
+    """Context manager: ``with VideoWriter(path, fps) as video: video.write(rgb_uint8)``.
+
+    Frames are RGB uint8 (H, W, 3), all the same size; odd sizes are padded by one black pixel
+    (H.264 with yuv420p needs even dimensions).
+    """
+
+    def __init__(self, path: str | Path, fps: float, quality: int = 7):
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.quality = quality
+        self._gen = None
+        self._size = None
+        self.frames = 0
+        self._tmp = self.path.with_name(f".{self.path.stem}.tmp{os.getpid()}.mp4")
+
+    def __enter__(self) -> VideoWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"frames must be uint8 (H, W, 3) RGB, got {frame.dtype} {frame.shape}")
+        h, w = frame.shape[:2]
+        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
+        if self._gen is None:
+            import imageio_ffmpeg
+
+            self._size = frame.shape[:2]
+            self._gen = imageio_ffmpeg.write_frames(
+                str(self._tmp), (frame.shape[1], frame.shape[0]), fps=self.fps, codec="libx264",
+                quality=self.quality, pix_fmt_in="rgb24", pix_fmt_out="yuv420p", macro_block_size=1,
+                ffmpeg_log_level="error",
+            )
+            self._gen.send(None)
+        elif frame.shape[:2] != self._size:
+            raise ValueError(f"frame {self.frames} is {frame.shape[:2]}, earlier frames {self._size}")
+        self._gen.send(np.ascontiguousarray(frame))
+        self.frames += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._gen is not None:
+            self._gen.close()
+        if exc_type is None and self.frames:
+            os.replace(self._tmp, self.path)
+        elif self._tmp.exists():
+            self._tmp.unlink()
