@@ -29,7 +29,8 @@ def _camera(dist=()):
 
 
 def _square(half, z, x=0.0, y=0.0):
-    return np.array([[x - half, y - half, z], [x + half, y - half, z], [x + half, y + half, z], [x - half, y + half, z]])
+    return np.array([[x - half, y - half, z], [x + half, y - half, z], [x + half, y + half, z],
+                     [x - half, y + half, z]])
 
 
 def test_square_coverage_depth_and_flat_colour():
