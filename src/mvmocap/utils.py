@@ -6,13 +6,14 @@ Knows nothing of the rest of the package.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text"]
+__all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings"]
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -53,3 +54,17 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def merge_settings(base: dict, update: dict | None, source: str, where: str = "") -> dict:
+    """``base`` updated by ``update`` recursively; a key ``base`` lacks is an error naming
+    ``source`` (the file it came from) and the key's dotted path."""
+    out = copy.deepcopy(base)
+    for key, value in (update or {}).items():
+        if key not in base:
+            raise ValueError(f"{source}: unknown key '{where}{key}'; known: {sorted(base)}")
+        if isinstance(base[key], dict) and isinstance(value, dict) and base[key]:
+            out[key] = merge_settings(base[key], value, source, f"{where}{key}.")
+        else:
+            out[key] = value
+    return out

@@ -84,9 +84,59 @@ def _cmd_bench_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_to_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline import run_capture
+
+    out = Path(args.out) if args.out else Path(args.root) / "output"
+    _log_to_file(out / "log.txt")
+    run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
+                      vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
+                      fps=args.fps, videos=not args.no_video)
+    tri = run.report["triangulation"]
+    rows = {"cameras": " ".join(run.report["cameras"]), "frames": f"{len(run.frames)} ({run.report['fps']:.0f} fps)",
+            "reprojection error": f"{tri['mean_reprojection_error_px']:.2f} px",
+            "joints missing": f"{100 * tri['missing_fraction']:.1f}%",
+            "frames without detection": str(len(run.report["frames_without_detection"])),
+            **{f"time: {k}": f"{v:.1f} s" for k, v in run.report["timings_seconds"].items()},
+            "outputs": str(run.out)}
+    width = max(map(len, rows))
+    print("\nmvmocap run: summary")
+    for key, value in rows.items():
+        print(f"  {key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from mvmocap.demo import run_demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        result = run_demo(Path(tmp), frames=args.frames, cameras=args.cameras, videos=not args.no_video)
+        seconds = time.perf_counter() - start
+    timings = result["run"].timings
+    print(json.dumps({
+        "detect_fps": round(timings["detect_view_frames"] / max(timings["detect"], 1e-9), 2),
+        "seconds_total": round(seconds, 2), "kp_mpjpe_mm": round(result["kp_mpjpe_mm"], 2),
+        "pve_mm": round(result["pve_mm"], 2), "triangulated_mpjpe_mm": round(result["triangulated_mpjpe_mm"], 2),
+        "stage_seconds": {k: round(v, 2) for k, v in timings.items() if k != "detect_view_frames"},
+        "frames": args.frames, "cameras": args.cameras,
+    }))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mvmocap.demo import run_demo
 
+    _log_to_file(Path(args.out) / "log.txt")
     run_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
     return 0
 
@@ -170,9 +220,30 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--fps", type=float, default=30.0)
     fit.set_defaults(func=_cmd_fit)
 
-    demo = sub.add_parser("demo", help="synthetic capture -> files -> triangulation -> accuracy table")
+    bpipe = bench_sub.add_parser("pipeline", help="the demo capture end to end: speed and accuracy")
+    bpipe.add_argument("--frames", type=int, default=150)
+    bpipe.add_argument("--cameras", type=int, default=4)
+    bpipe.add_argument("--no-video", action="store_true", help="skip rendering the output videos")
+    bpipe.set_defaults(func=_cmd_bench_pipeline)
+
+    run = sub.add_parser("run", help="detect, triangulate, fit, write and render a multi-camera capture")
+    run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
+    run.add_argument("--out", help="output folder (default ROOT/output)")
+    run.add_argument("--exp", default="body", help="experiment: body, or a YAML file (see pipeline/body.yml)")
+    run.add_argument("--model", help="anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]")
+    run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
+    run.add_argument("--cams", nargs="+", help="cameras to use (default: all with calibration)")
+    run.add_argument("--vis-cams", nargs="+", help="cameras shown in the overlay video (default: first 4)")
+    run.add_argument("--frames", help="frame range A:B (B exclusive)")
+    run.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
+    run.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
+    run.add_argument("--fps", type=float, help="frame rate (default: the videos', else 30)")
+    run.add_argument("--no-video", action="store_true", help="skip the overlay and ground videos")
+    run.set_defaults(func=_cmd_run)
+
+    demo = sub.add_parser("demo", help="render a synthetic capture, run it end to end, print the accuracy")
     demo.add_argument("--out", default="demo_out")
-    demo.add_argument("--frames", type=int, default=600)
+    demo.add_argument("--frames", type=int, default=150)
     demo.add_argument("--cameras", type=int, default=4)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_cmd_demo)
@@ -186,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         code = args.func(args)
-    except (CalibrationError, DataError, FileNotFoundError) as err:  # missing model files included
+    except (CalibrationError, DataError, FileNotFoundError, ValueError) as err:  # model files, configs too
         log.error("%s", err)
         return 2
     log.debug("done in %.2f s", time.perf_counter() - start)

@@ -6,12 +6,13 @@ a default.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import yaml
+
+from mvmocap.utils import merge_settings
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -74,18 +75,6 @@ class FitConfig:
     source: str = "default"
 
 
-def _merge(base: dict, update: dict, where: str, source: str) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in (update or {}).items():
-        if key not in base:
-            raise ValueError(f"{source}: unknown key '{where}{key}'; known: {sorted(base)}")
-        if isinstance(base[key], dict) and isinstance(value, dict):
-            out[key] = _merge(base[key], value, f"{where}{key}.", source)
-        else:
-            out[key] = value
-    return out
-
-
 def load_fit_config(path: str | Path | None = None, overrides: dict | None = None) -> FitConfig:
     """Defaults, then the YAML at ``path``, then ``overrides`` (a nested dict)."""
     raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
@@ -94,14 +83,14 @@ def load_fit_config(path: str | Path | None = None, overrides: dict | None = Non
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: fit configuration not found")
-        raw = _merge(raw, yaml.safe_load(path.read_text()) or {}, "", str(path))
+        raw = merge_settings(raw, yaml.safe_load(path.read_text()) or {}, str(path))
         source = str(path)
-    raw = _merge(raw, overrides or {}, "", "overrides")
+    raw = merge_settings(raw, overrides, "overrides")
     stages = {}
     for name, terms in STAGE_TERMS.items():
         entry = raw[name]
         if "passes" in entry:
-            passes = [FitPass(**_merge({"robust_sigma": None, "temporal": 1.0}, p, f"{name}.passes.", source))
+            passes = [FitPass(**merge_settings({"robust_sigma": None, "temporal": 1.0}, p, source, f"{name}.passes."))
                       for p in entry["passes"]]
         else:
             passes = [FitPass(entry.get("robust_sigma"))]

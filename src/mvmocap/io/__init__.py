@@ -2,6 +2,7 @@
 layouts, standard SMPL ``.npz``)."""
 
 from mvmocap.io.errors import DataError
+from mvmocap.io.frames import FrameSource, list_video_cameras
 from mvmocap.io.keypoints2d import (
     MultiViewKeypoints,
     list_camera_folders,
@@ -14,8 +15,10 @@ from mvmocap.io.results import read_smpl_jsons, write_params_npz, write_smpl_jso
 
 __all__ = [
     "DataError",
+    "FrameSource",
     "MultiViewKeypoints",
     "list_camera_folders",
+    "list_video_cameras",
     "read_keypoints2d",
     "read_keypoints3d",
     "read_smpl_jsons",

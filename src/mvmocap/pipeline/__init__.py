@@ -1,6 +1,16 @@
 """Stage orchestration over files: what the ``mvmocap`` commands run."""
 
 from mvmocap.pipeline.fitting import FitRun, run_fit, write_fit
+from mvmocap.pipeline.run import RunOutput, run_capture
 from mvmocap.pipeline.triangulation import TriangulationRun, match_cameras, run_triangulation
 
-__all__ = ["FitRun", "TriangulationRun", "match_cameras", "run_fit", "run_triangulation", "write_fit"]
+__all__ = [
+    "FitRun",
+    "RunOutput",
+    "TriangulationRun",
+    "match_cameras",
+    "run_capture",
+    "run_fit",
+    "run_triangulation",
+    "write_fit",
+]

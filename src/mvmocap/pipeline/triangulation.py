@@ -70,9 +70,11 @@ def run_triangulation(
     robust: bool = True,
     threshold_px: float = 20.0,
     min_views: int = 2,
+    frames: range | None = None,
 ) -> TriangulationRun:
     """Read calibration and 2D keypoints, triangulate, write ``out/keypoints3d/<frame>.json`` and
-    ``out/triangulation_report.json``. Returns the arrays and report for further stages."""
+    ``out/triangulation_report.json``. ``frames`` keeps only those frame numbers. Returns the
+    arrays and report for further stages."""
     data, keypoints, out = Path(data), Path(keypoints), Path(out)
     calib_path = Path(calib) if calib is not None else data
     rig = load_calibration(calib_path)
@@ -81,6 +83,10 @@ def run_triangulation(
         raise DataError(keypoints, f"need at least 2 cameras with keypoints and calibration, found {names}")
     rig = rig.subset(names)
     seq = read_keypoints2d(keypoints, names, common_frames=common_frames)
+    if frames is not None:  # keep the requested frame numbers only
+        keep = [i for i, f in enumerate(seq.frames) if f in frames]
+        seq = MultiViewKeypoints(seq.cameras, [seq.frames[i] for i in keep],
+                                 {k: v[keep] for k, v in seq.people.items()}, seq.skeleton)
     kp2d = seq.person(person)
     fmt = get_format(seq.skeleton)
     start = time.perf_counter()

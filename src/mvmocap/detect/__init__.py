@@ -1,0 +1,6 @@
+"""2D detectors behind one call signature (``detector(rgb) -> (J, 3)``) and the detection cache."""
+
+from mvmocap.detect.cache import MARKER, detect_camera
+from mvmocap.detect.mediapipe_pose import MediaPipePose
+
+__all__ = ["MARKER", "MediaPipePose", "detect_camera"]

@@ -1,0 +1,80 @@
+"""Camera frames from an EasyMocap dataset: ``videos/<cam>.mp4`` (read directly, never extracted
+to disk) or ``images/<cam>/<frame>.jpg|png``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mvmocap.io.errors import DataError
+from mvmocap.utils import natural_sorted
+
+__all__ = ["list_video_cameras", "FrameSource"]
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+_VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+
+
+def list_video_cameras(root: str | Path) -> dict[str, Path]:
+    """Camera name -> its video file or image folder, in natural order. ``videos/`` wins over ``images/``."""
+    root = Path(root)
+    found: dict[str, Path] = {}
+    if (root / "videos").is_dir():
+        for p in (root / "videos").iterdir():
+            if p.suffix.lower() in _VIDEO_SUFFIXES:
+                found[p.stem] = p
+    if not found and (root / "images").is_dir():
+        for p in (root / "images").iterdir():
+            if p.is_dir() and not p.name.startswith("."):
+                found[p.name] = p
+    if not found:
+        raise DataError(root, "no camera input: expected videos/<cam>.mp4 or images/<cam>/<frame>.jpg")
+    return {name: found[name] for name in natural_sorted(found)}
+
+
+class FrameSource:
+    """Frames of one camera as RGB uint8 (H, W, 3)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.is_dir():
+            self.images = [self.path / n for n in natural_sorted(p.name for p in self.path.iterdir()
+                                                                 if p.suffix.lower() in _IMAGE_SUFFIXES)]
+            if not self.images:
+                raise DataError(self.path, "image folder is empty (expected .jpg or .png frames)")
+            self.count = len(self.images)
+        else:
+            self.images = None
+            cap = cv2.VideoCapture(str(self.path))
+            ok, _ = cap.read() if cap.isOpened() else (False, None)
+            self.count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
+            self.fps = cap.get(cv2.CAP_PROP_FPS) if ok else 0.0
+            cap.release()
+            if not ok or self.count <= 0:
+                raise DataError(self.path, "cannot read this video (corrupt, empty or an unsupported codec); "
+                                           "re-encode it to H.264 mp4 or give an images/<cam>/ folder instead")
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield (index, rgb) for frames ``start`` .. ``stop - 1``."""
+        stop = self.count if stop is None else min(stop, self.count)
+        if self.images is not None:
+            for i in range(start, stop):
+                bgr = cv2.imread(str(self.images[i]), cv2.IMREAD_COLOR)
+                if bgr is None:
+                    raise DataError(self.images[i], "unreadable image")
+                yield i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            return
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            if start:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            for i in range(start, stop):
+                ok, bgr = cap.read()
+                if not ok:
+                    raise DataError(self.path, f"video ends early at frame {i} of {stop}")
+                yield i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            cap.release()

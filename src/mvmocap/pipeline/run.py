@@ -1,0 +1,148 @@
+"""``mvmocap run``: detect -> triangulate -> fit -> write -> render, over a dataset folder.
+
+Dataset: ``ROOT/videos/<cam>.mp4`` or ``ROOT/images/<cam>/``, calibration ``ROOT/intri.yml`` +
+``extri.yml`` (or ``--calib`` with any supported file). Outputs under ``OUT``:
+``keypoints2d/`` (the detection cache), ``keypoints3d/``, ``smpl/``, ``params.npz``,
+``keypoints3d_fit/``, ``videos/overlay.mp4``, ``videos/ground.mp4``, ``report.json``, ``log.txt``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mvmocap.bodymodels import BodyModel, load_body_model
+from mvmocap.camera import CameraRig, load_calibration
+from mvmocap.detect import MediaPipePose, detect_camera
+from mvmocap.fit import BodyFitter, FitResult
+from mvmocap.io import DataError, FrameSource, list_camera_folders, list_video_cameras
+from mvmocap.pipeline.experiment import load_experiment
+from mvmocap.pipeline.fitting import write_fit
+from mvmocap.pipeline.triangulation import match_cameras, run_triangulation
+from mvmocap.pipeline.videos import render_run_videos
+from mvmocap.utils import atomic_write_text
+
+__all__ = ["RunOutput", "run_capture", "parse_frames"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutput:
+    """What a run produced (arrays for callers that evaluate it, e.g. the demo)."""
+
+    out: Path
+    rig: CameraRig
+    model: BodyModel
+    frames: list[int]
+    keypoints3d: np.ndarray
+    fit: FitResult
+    report: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def parse_frames(text: str | None) -> tuple[int, int | None]:
+    """``"A:B"`` -> (A, B) (B exclusive, None for the end); None -> (0, None)."""
+    if not text:
+        return 0, None
+    start, _, stop = text.partition(":")
+    try:
+        return int(start or 0), (int(stop) if stop else None)
+    except ValueError:
+        raise ValueError(f"--frames must look like 100:400, got {text!r}") from None
+
+
+def _sources(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | None) -> tuple[dict, list[str]]:
+    found = list_video_cameras(root)
+    names = match_cameras(rig, list(found), calib_path, cams)
+    return {n: FrameSource(found[n]) for n in names}, names
+
+
+def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body",
+                model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
+                vis_cams: list[str] | None = None, frames: str | None = None, keypoints: str | Path | None = None,
+                gmm: str | Path | None = None, fps: float | None = None, videos: bool = True) -> RunOutput:
+    """Run every stage; see the module docstring. Returns the results and the report."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(root, "dataset folder not found")
+    out = Path(out) if out is not None else root / "output"
+    settings, fit_config = load_experiment(exp)
+    calib_path = Path(calib) if calib is not None else root
+    rig = load_calibration(calib_path)
+    timings: dict[str, float] = {}
+    start, stop = parse_frames(frames)
+
+    sources: dict[str, FrameSource] = {}
+    if keypoints is None:
+        sources, names = _sources(root, rig, calib_path, cams)
+        counts = {n: s.count for n, s in sources.items()}
+        common = min(counts.values())
+        if len(set(counts.values())) > 1:
+            log.warning("cameras have different frame counts (%s); using the common range 0-%d",
+                        ", ".join(f"{n}: {c}" for n, c in counts.items()), common - 1)
+        frame_range = range(start, min(stop or common, common))
+        if len(frame_range) == 0:
+            raise DataError(root, f"no frames in range {start}:{stop} (the cameras have {common})")
+        fps = fps or next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
+        keypoints = out / "keypoints2d"
+        t = time.perf_counter()
+        detected = 0
+        for name in names:
+            detected += detect_camera(sources[name], name, keypoints, lambda: MediaPipePose(**settings["detect"]),
+                                      frame_range, settings["detect"])
+        timings["detect"] = time.perf_counter() - t
+        timings["detect_view_frames"] = detected
+        log.info("detection: %d new view-frames in %.1f s (cached cameras skipped)", detected, timings["detect"])
+    else:
+        names = match_cameras(rig, list_camera_folders(keypoints), calib_path, cams)
+        frame_range = None if (start, stop) == (0, None) else range(start, stop or 10**9)
+        fps = fps or 30.0
+
+    t = time.perf_counter()
+    tri_settings = settings["triangulate"]
+    tri = run_triangulation(root, keypoints, out, calib=calib, cameras=names, common_frames=True,
+                            robust=tri_settings["robust"], threshold_px=tri_settings["threshold_px"],
+                            min_views=tri_settings["min_views"], frames=frame_range)
+    timings["triangulate"] = time.perf_counter() - t
+    kp3d = tri.result.keypoints3d
+    kp2d = tri.keypoints.person()
+    frame_ids = tri.keypoints.frames
+    unseen = [int(f) for f, row in zip(frame_ids, kp2d, strict=True) if not (row[..., 2] > 0).any()]
+    if unseen:
+        log.warning("%d frames have no detection in any camera; the fit interpolates them: %s", len(unseen),
+                    unseen[:20])
+
+    t = time.perf_counter()
+    body = load_body_model(model)
+    fitter = BodyFitter(body, fit_config, gmm=str(gmm) if gmm else None, fps=fps)
+    use_2d = fit_config.stages["reprojection"].enabled
+    result = fitter.fit(kp3d, kp2d if use_2d else None, tri.rig if use_2d else None)
+    write_fit(out, body, result, frame_ids, fps)
+    timings["fit"] = time.perf_counter() - t
+
+    if videos:
+        t = time.perf_counter()
+        vis = vis_cams or names[:4]
+        unknown = [c for c in vis if c not in names]
+        if unknown:
+            raise DataError(calib_path, f"--vis-cams {unknown} are not among the cameras used {names}")
+        render_run_videos(out, tri.rig, sources, vis, body, result, frame_ids, kp2d, names, fps, settings["render"])
+        timings["render"] = time.perf_counter() - t
+
+    report = {
+        "cameras": names, "frames": [frame_ids[0], frame_ids[-1]] if frame_ids else [], "fps": fps,
+        "model": body.name, "frames_without_detection": unseen,
+        "frames_too_few_views": tri.report["frames_mostly_missing"],
+        "triangulation": {k: v for k, v in tri.report.items() if k not in ("frames_mostly_missing",)},
+        "fit": {"seconds": result.seconds, "final": result.log[-1] if result.log else {}},
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items() if k != "detect_view_frames"},
+        "detect_view_frames": timings.get("detect_view_frames", 0),
+    }
+    atomic_write_text(out / "report.json", json.dumps(report, indent=1))
+    return RunOutput(out, tri.rig, body, frame_ids, kp3d, result, report, timings)

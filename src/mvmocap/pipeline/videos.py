@@ -1,0 +1,77 @@
+"""The videos of a run: the fitted mesh over the chosen camera views (tiled) and a ground view."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from mvmocap.bodymodels import BodyModel
+from mvmocap.camera import CameraRig
+from mvmocap.fit import FitResult
+from mvmocap.io import FrameSource
+from mvmocap.render import (
+    Scene,
+    VideoWriter,
+    checkerboard,
+    composite,
+    draw_skeleton,
+    follow_cameras,
+    put_label,
+    tile_views,
+)
+
+__all__ = ["render_run_videos"]
+
+_BACKGROUND = (70, 80, 95)
+
+
+def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
+    """Yield (F_chunk, V, 3) fitted vertices in frame order."""
+    for i in range(0, len(result.poses), chunk):
+        args = [torch.as_tensor(a[i:i + chunk]) for a in (result.poses, result.Rh, result.Th)]
+        with torch.no_grad():
+            out = model(args[0], torch.as_tensor(result.shapes), args[1], args[2])
+        yield from out.vertices.double().numpy()
+
+
+def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource], vis_cams: list[str],
+                      model: BodyModel, result: FitResult, frames: list[int], keypoints2d: np.ndarray,
+                      cameras: list[str], fps: float, settings: dict) -> list[Path]:
+    """``out/videos/overlay.mp4`` (mesh and 2D detections over ``vis_cams``) and, if enabled,
+    ``out/videos/ground.mp4``. ``keypoints2d`` (F, V, J, 3) follows ``cameras``."""
+    faces = model.faces.cpu().numpy()
+    streams = {c: sources[c].frames(frames[0], frames[-1] + 1) for c in vis_cams if c in sources}
+    paths = [out / "videos" / "overlay.mp4"]
+    with ExitStack() as stack:  # every video is renamed into place only if all went well
+        overlay = stack.enter_context(VideoWriter(paths[0], fps))
+        ground = None
+        if settings.get("ground", True):
+            centres = result.keypoints[:, 8]  # MidHip
+            ground_cams = follow_cameras(centres, tuple(settings.get("ground_size", (1280, 720))))
+            floor = checkerboard(np.median(centres[:, :2], 0), half_size=4.0)
+            paths.append(out / "videos" / "ground.mp4")
+            ground = stack.enter_context(VideoWriter(paths[1], fps))
+        for f, verts in tqdm(enumerate(_vertex_chunks(model, result)), total=len(frames), desc="render",
+                             unit="frame", leave=False):
+            tiles = []
+            for cam_name in vis_cams:
+                cam = rig[cam_name]
+                if cam_name in streams:
+                    _, image = next(streams[cam_name])
+                else:
+                    w, h = cam.image_size or (1280, 720)
+                    image = np.full((h, w, 3), _BACKGROUND, np.uint8)
+                rendering = Scene().add(verts, faces).render(cam, (image.shape[1], image.shape[0]))
+                image = composite(image, rendering, settings.get("alpha", 0.8))
+                draw_skeleton(image, keypoints2d[f, cameras.index(cam_name)], thickness=2)
+                tiles.append(put_label(image, f"{cam_name}  frame {frames[f]}"))
+            overlay.write(tile_views(tiles, width=int(settings.get("overlay_width", 1920)) // 2 * 2))
+            if ground is not None:
+                r = Scene().add(*floor[:2], vertex_colours=floor[2]).add(verts, faces).render(ground_cams[f])
+                img = np.where(r.mask[..., None], (r.rgb * 255).astype(np.uint8), np.uint8(40))
+                ground.write(put_label(img, f"frame {frames[f]}"))
+    return paths

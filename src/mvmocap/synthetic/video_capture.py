@@ -1,0 +1,54 @@
+"""A synthetic video capture: a body model performing a human-like motion, rendered into
+``videos/<cam>.mp4`` by a calibrated ring of cameras, with its ground truth.
+
+On disk: ``ROOT/videos/<cam>.mp4``, ``ROOT/intri.yml`` + ``extri.yml`` and ``ROOT/gt/params.npz``
+(``poses``, ``shapes``, ``Rh``, ``Th``, ``keypoints3d``, ``fps``, ``model``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mvmocap.bodymodels import BodyModel
+from mvmocap.camera import save_calibration
+from mvmocap.io import write_params_npz
+from mvmocap.render import Scene, VideoWriter, checkerboard
+from mvmocap.synthetic.body_motion import model_motion
+from mvmocap.synthetic.motions import motion_curves
+from mvmocap.synthetic.rigs import ring_rig
+
+__all__ = ["make_video_capture"]
+
+_SKIN = (0.86, 0.70, 0.60)
+_BACKDROP = np.array([110, 128, 155], dtype=np.uint8)
+
+
+def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, cameras: int = 4,
+                       image_size: tuple[int, int] = (960, 540), fps: float = 30.0, motion: str = "mixed",
+                       seed: int = 0) -> Path:
+    """Render ``frames`` frames of ``model`` from ``cameras`` cameras; returns ``root``."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    bounds = model.shape_bounds or (-1.0, 1.0)
+    shapes = rng.uniform(0.6 * bounds[0], 0.6 * bounds[1], model.num_shapes)
+    truth = model_motion(model, motion_curves(motion, frames, fps, radius=0.8, seed=seed), shapes)
+    rig = ring_rig(cameras, image_size=image_size, seed=seed)
+    save_calibration(rig, root)
+    faces = model.faces.cpu().numpy()
+    floor = checkerboard((0.0, 0.0), half_size=5.0)
+    with torch.no_grad():
+        out = model(*(torch.as_tensor(truth[k]).float() for k in ("poses", "shapes", "Rh", "Th")),
+                    keypoints="body25")
+    vertices = out.vertices.double().numpy()
+    for cam in rig:
+        with VideoWriter(root / "videos" / f"{cam.name}.mp4", fps, quality=8) as video:
+            for f in range(frames):
+                r = Scene().add(*floor[:2], vertex_colours=floor[2]).add(vertices[f], faces, _SKIN).render(cam)
+                image = np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), _BACKDROP)
+                video.write(image)
+    write_params_npz(root / "gt" / "params.npz", {**truth, "keypoints3d": out.keypoints.double().numpy(),
+                                                  "fps": np.float64(fps), "model": np.str_(model.name)})
+    return root
