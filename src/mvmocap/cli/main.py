@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -84,21 +85,33 @@ def _cmd_bench_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_to_file(path: Path) -> None:
+@contextlib.contextmanager
+def _log_to_file(path: Path):
+    """Also log (INFO and up) to ``path`` while the command runs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path)
+    handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from mvmocap.pipeline import run_capture
 
     out = Path(args.out) if args.out else Path(args.root) / "output"
-    _log_to_file(out / "log.txt")
-    run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
-                      vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
-                      fps=args.fps, videos=not args.no_video)
+    with _log_to_file(out / "log.txt"):
+        run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
+                          vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
+                          fps=args.fps, videos=not args.no_video)
     tri = run.report["triangulation"]
     rows = {"cameras": " ".join(run.report["cameras"]), "frames": f"{len(run.frames)} ({run.report['fps']:.0f} fps)",
             "reprojection error": f"{tri['mean_reprojection_error_px']:.2f} px",
@@ -136,8 +149,8 @@ def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mvmocap.demo import run_demo
 
-    _log_to_file(Path(args.out) / "log.txt")
-    run_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
+    with _log_to_file(Path(args.out) / "log.txt"):
+        run_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
     return 0
 
 

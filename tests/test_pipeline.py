@@ -1,0 +1,104 @@
+"""``mvmocap run`` end to end on a small rendered capture (real MediaPipe detection), resuming
+after an interruption, and bad input."""
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from mvmocap.bodymodels import load_body_model
+from mvmocap.cli.main import main
+from mvmocap.detect import MARKER
+from mvmocap.io import read_keypoints3d
+from mvmocap.pipeline import run_capture
+from mvmocap.synthetic import make_video_capture
+
+FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    root = tmp_path_factory.mktemp("capture")
+    return make_video_capture(root, load_body_model(), frames=FRAMES, cameras=3, image_size=(640, 360), seed=3)
+
+
+@pytest.fixture(scope="module")
+def first_run(capture, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    return run_capture(capture, out, videos=True)
+
+
+def test_end_to_end_accuracy_and_outputs(capture, first_run):
+    run = first_run
+    truth = dict(np.load(capture / "gt" / "params.npz"))
+    err = np.linalg.norm(run.fit.keypoints - truth["keypoints3d"], axis=-1).mean()
+    assert err < 0.05  # MediaPipe's joints are not Anny's keypoints: a few cm apart by definition
+    seen = run.keypoints3d[..., 3] > 0
+    assert seen.mean() > 0.85
+    assert np.linalg.norm(run.keypoints3d[..., :3] - truth["keypoints3d"], axis=-1)[seen].mean() < 0.06
+    out = run.out
+    for name in ("report.json", "params.npz", "fit_log.json", "videos/overlay.mp4", "videos/ground.mp4"):
+        assert (out / name).is_file(), name
+    assert len(list((out / "smpl").glob("*.json"))) == FRAMES
+    assert read_keypoints3d(out / "keypoints3d")[0].shape == (FRAMES, 25, 4)
+    report = json.loads((out / "report.json").read_text())
+    assert report["cameras"] == ["cam1", "cam2", "cam3"] and report["frames"] == [0, FRAMES - 1]
+    assert set(report["timings_seconds"]) == {"detect", "triangulate", "fit", "render"}
+    assert report["triangulation"]["per_camera"]["cam2"]["reprojection_error_px"] < 15
+    assert all((out / "keypoints2d" / c / MARKER).is_file() for c in report["cameras"])
+
+
+def test_rerun_and_resume_reuse_the_detection_cache(capture, first_run, tmp_path, caplog):
+    out = tmp_path / "out"
+    shutil.copytree(first_run.out / "keypoints2d", out / "keypoints2d")
+    # An interrupted run: camera 2 lost its marker and its last frames; camera 3 never finished.
+    (out / "keypoints2d" / "cam2" / MARKER).unlink()
+    for f in range(16, FRAMES):
+        (out / "keypoints2d" / "cam2" / f"{f:06d}.json").unlink()
+    shutil.rmtree(out / "keypoints2d" / "cam3")
+    kept = (out / "keypoints2d" / "cam2" / "000003.json").stat().st_mtime_ns
+    with caplog.at_level(logging.INFO):
+        run = run_capture(capture, out, videos=False)
+    assert run.timings["detect_view_frames"] == (FRAMES - 16) + FRAMES  # only what was missing
+    assert (out / "keypoints2d" / "cam2" / "000003.json").stat().st_mtime_ns == kept
+    np.testing.assert_allclose(run.keypoints3d[:16], first_run.keypoints3d[:16], atol=1e-9)
+    again = run_capture(capture, out, videos=False, frames="4:20")
+    assert again.timings["detect_view_frames"] == 3 * 16 and again.frames == list(range(4, 20))
+
+
+def test_precomputed_keypoints_and_command_line(capture, first_run, tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = main(["run", str(capture), "--out", str(out), "--keypoints", str(first_run.out / "keypoints2d"),
+                 "--no-video", "--cams", "cam1", "cam3", "--frames", "0:10"])
+    assert code == 0
+    assert "mvmocap run: summary" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    assert report["cameras"] == ["cam1", "cam3"] and report["frames"] == [0, 9]
+    assert "detect" not in report["timings_seconds"] and (out / "log.txt").read_text()
+
+
+def test_bad_input(capture, tmp_path, caplog):
+    def run(root, *extra):
+        with caplog.at_level(logging.ERROR):
+            caplog.clear()
+            return main(["run", str(root), "--out", str(tmp_path / "o"), "--no-video", *extra])
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "intri.yml").write_text((capture / "intri.yml").read_text())
+    (empty / "extri.yml").write_text((capture / "extri.yml").read_text())
+    assert run(empty) == 2 and "no camera input: expected videos/<cam>.mp4" in caplog.text
+    no_calib = tmp_path / "nocalib"
+    shutil.copytree(capture / "videos", no_calib / "videos")
+    assert run(no_calib) == 2 and "no calibration found (looked for intri.yml + extri.yml" in caplog.text
+    extra_cam = tmp_path / "extra"
+    shutil.copytree(capture, extra_cam)
+    shutil.copy(extra_cam / "videos" / "cam1.mp4", extra_cam / "videos" / "cam9.mp4")
+    assert run(extra_cam) == 2 and "['cam9'] have no calibration" in caplog.text
+    (extra_cam / "videos" / "cam9.mp4").unlink()
+    (extra_cam / "videos" / "cam2.mp4").write_bytes(b"not a video")
+    assert run(extra_cam) == 2 and "cam2.mp4: cannot read this video" in caplog.text
+    assert run(capture, "--frames", "x:y") == 2 and "--frames must look like" in caplog.text
+    assert run(tmp_path / "nowhere") == 2 and "dataset folder not found" in caplog.text
