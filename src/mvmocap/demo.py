@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from mvmocap.bodymodels import load_body_model
 from mvmocap.pipeline import run_capture
@@ -21,15 +20,6 @@ from mvmocap.synthetic import make_video_capture
 __all__ = ["run_demo"]
 
 log = logging.getLogger(__name__)
-
-
-def _vertices(model, params: dict, chunk: int = 100) -> np.ndarray:
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(params["poses"]), chunk):
-            args = [torch.as_tensor(params[k][i:i + chunk]) for k in ("poses", "Rh", "Th")]
-            out.append(model(args[0], torch.as_tensor(params["shapes"]), args[1], args[2]).vertices.double().numpy())
-    return np.concatenate(out)
 
 
 def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
@@ -46,7 +36,7 @@ def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
     tri_err = np.linalg.norm(run.keypoints3d[..., :3] - true_kp, axis=-1)[seen]
     fit_err = np.linalg.norm(run.fit.keypoints - true_kp, axis=-1)
     fitted = {"poses": run.fit.poses, "shapes": run.fit.shapes, "Rh": run.fit.Rh, "Th": run.fit.Th}
-    pve = np.linalg.norm(_vertices(model, fitted) - _vertices(model, truth), axis=-1).mean()
+    pve = np.linalg.norm(model.sequence(fitted) - model.sequence(truth), axis=-1).mean()
     summary = {
         "frames x cameras": f"{frames} x {cameras} ({image_size[0]}x{image_size[1]})",
         "triangulated keypoints MPJPE": f"{tri_err.mean() * 1000:.1f} mm ({seen.mean() * 100:.1f}% found)",

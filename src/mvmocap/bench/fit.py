@@ -12,7 +12,6 @@ import resource
 import time
 
 import numpy as np
-import torch
 
 from mvmocap.bodymodels import BodyModel, SMPLFamilyModel
 from mvmocap.fit import BodyFitter
@@ -28,21 +27,11 @@ _LIMBS = [(BODY25.index(a), BODY25.index(b)) for a, b in (
     ("LHip", "LKnee"), ("LKnee", "LAnkle"), ("RHip", "RKnee"), ("RKnee", "RAnkle"))]
 
 
-def _vertices(model: BodyModel, params: dict, chunk: int = 200) -> np.ndarray:
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(params["poses"]), chunk):
-            args = [torch.as_tensor(params[k][i:i + chunk]) if k != "shapes" else torch.as_tensor(params[k])
-                    for k in ("poses", "shapes", "Rh", "Th")]
-            out.append(model(*[a.float() for a in args]).vertices.double().numpy())
-    return np.concatenate(out)
-
-
 def fit_metrics(model: BodyModel, truth: dict, true_kp: np.ndarray, result) -> dict:
     """Keypoint and vertex errors (mm), shape error, jitter ratio and flipped-limb frames."""
     kp_err = np.linalg.norm(result.keypoints - true_kp, axis=-1)
     fitted = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
-    pve = np.linalg.norm(_vertices(model, fitted) - _vertices(model, truth), axis=-1).mean()
+    pve = np.linalg.norm(model.sequence(fitted) - model.sequence(truth), axis=-1).mean()
 
     def accel(x):
         return np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean()

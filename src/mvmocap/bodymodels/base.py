@@ -151,6 +151,30 @@ class BodyModel(nn.Module):
 
         return BodyOutput(world(out.joints), world(out.vertices), world(out.keypoints))
 
+    def sequence(self, params: dict, output: str = "vertices", chunk: int = 200) -> np.ndarray:
+        """Evaluate a whole sequence without gradients, in chunks of frames, as float64 NumPy.
+
+        ``params``: ``poses`` (F, P), ``shapes`` (1 or F, S), ``Rh``, ``Th`` (F, 3) arrays;
+        ``output``: ``"vertices"`` (F, V, 3), ``"joints"`` (F, J, 3) or a keypoint format (F, K, 3).
+        """
+        F = len(params["poses"])
+        shapes = np.asarray(params["shapes"])
+        pieces = []
+        with torch.no_grad():
+            for i in range(0, F, chunk):
+                s = shapes if len(shapes) == 1 else shapes[i:i + chunk]
+                args = [torch.as_tensor(np.asarray(x)) for x in (params["poses"][i:i + chunk], s,
+                                                                 params["Rh"][i:i + chunk], params["Th"][i:i + chunk])]
+                if output in ("vertices", "joints"):
+                    out = getattr(self.forward(*args, vertices=output == "vertices"), output)
+                else:
+                    out = self.keypoints(*args, format=output)
+                pieces.append(out.double().cpu().numpy())
+        if not pieces:
+            width = {"vertices": self.num_vertices, "joints": self.num_joints}.get(output, 0)
+            return np.zeros((0, width, 3))
+        return np.concatenate(pieces)
+
     def keypoints(self, poses, shapes=None, Rh=None, Th=None, format: str = "body25", **extra) -> torch.Tensor:
         """(B, K, 3) keypoints without skinning the full mesh."""
         return self.forward(poses, shapes, Rh, Th, keypoints=format, vertices=False, **extra).keypoints

@@ -303,11 +303,7 @@ class BodyFitter:
         fitted = self.evaluate(out["poses"], shapes, out["Rh"], out["Th"])
         return FitResult(out["poses"], shapes, out["Rh"], out["Th"], fitted, logs, time.perf_counter() - start)
 
-    def evaluate(self, poses, shapes, Rh, Th, chunk: int = 2000) -> np.ndarray:
-        """(F, K, 3) keypoints of the given parameters, in chunks, float64."""
-        pieces = []
-        with torch.no_grad():
-            for i in range(0, len(poses), chunk):
-                args = [torch.as_tensor(x) for x in (poses[i:i + chunk], shapes, Rh[i:i + chunk], Th[i:i + chunk])]
-                pieces.append(self.model.keypoints(*args, format=self.format.name).double().numpy())
-        return np.concatenate(pieces) if pieces else np.zeros((0, self.format.num_joints, 3))
+    def evaluate(self, poses, shapes, Rh, Th) -> np.ndarray:
+        """(F, K, 3) keypoints of the given parameters (float64)."""
+        params = {"poses": poses, "shapes": shapes, "Rh": Rh, "Th": Th}
+        return self.model.sequence(params, self.format.name, chunk=2000)

@@ -6,7 +6,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from mvmocap.bodymodels import BodyModel
@@ -30,12 +29,10 @@ _BACKGROUND = (70, 80, 95)
 
 
 def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
-    """Yield (F_chunk, V, 3) fitted vertices in frame order."""
+    """Yield (V, 3) fitted vertices frame by frame (memory bounded by ``chunk`` frames)."""
+    params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
     for i in range(0, len(result.poses), chunk):
-        args = [torch.as_tensor(a[i:i + chunk]) for a in (result.poses, result.Rh, result.Th)]
-        with torch.no_grad():
-            out = model(args[0], torch.as_tensor(result.shapes), args[1], args[2])
-        yield from out.vertices.double().numpy()
+        yield from model.sequence({k: v if k == "shapes" else v[i:i + chunk] for k, v in params.items()})
 
 
 def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource], vis_cams: list[str],
