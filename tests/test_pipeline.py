@@ -102,3 +102,23 @@ def test_bad_input(capture, tmp_path, caplog):
     assert run(extra_cam) == 2 and "cam2.mp4: cannot read this video" in caplog.text
     assert run(capture, "--frames", "x:y") == 2 and "--frames must look like" in caplog.text
     assert run(tmp_path / "nowhere") == 2 and "dataset folder not found" in caplog.text
+
+
+def test_image_folders_with_different_frame_counts_use_the_common_range(capture, tmp_path, caplog):
+    import cv2
+
+    from mvmocap.io import FrameSource
+
+    root = tmp_path / "images_capture"
+    root.mkdir()
+    for name in ("intri.yml", "extri.yml"):
+        shutil.copy(capture / name, root / name)
+    for cam, count in (("cam1", 10), ("cam2", 10), ("cam3", 8)):
+        folder = root / "images" / cam
+        folder.mkdir(parents=True)
+        for i, rgb in FrameSource(capture / "videos" / f"{cam}.mp4").frames(0, count):
+            cv2.imwrite(str(folder / f"{i:06d}.jpg"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    with caplog.at_level(logging.WARNING):
+        run = run_capture(root, tmp_path / "out", videos=False)
+    assert "different frame counts (cam1: 10, cam2: 10, cam3: 8); using the common range 0-7" in caplog.text
+    assert run.frames == list(range(8)) and (run.keypoints3d[..., 3] > 0).mean() > 0.8
