@@ -222,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     brender.add_argument("--frames", type=int, default=60)
     brender.set_defaults(func=_cmd_bench_render)
 
+    bpipe = bench_sub.add_parser("pipeline", help="the demo capture end to end: speed and accuracy")
+    bpipe.add_argument("--frames", type=int, default=150)
+    bpipe.add_argument("--cameras", type=int, default=4)
+    bpipe.add_argument("--no-video", action="store_true", help="skip rendering the output videos")
+    bpipe.set_defaults(func=_cmd_bench_pipeline)
+
     fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")
     fit.add_argument("--keypoints3d", required=True, help="folder of body25 keypoints3d/<frame>.json")
     fit.add_argument("--out", required=True, help="output folder (smpl/, params.npz, keypoints3d_fit/, fit_log.json)")
@@ -232,12 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--regressor", help="a .npy body25 regressor (K x V) for SMPL-family meshes")
     fit.add_argument("--fps", type=float, default=30.0)
     fit.set_defaults(func=_cmd_fit)
-
-    bpipe = bench_sub.add_parser("pipeline", help="the demo capture end to end: speed and accuracy")
-    bpipe.add_argument("--frames", type=int, default=150)
-    bpipe.add_argument("--cameras", type=int, default=4)
-    bpipe.add_argument("--no-video", action="store_true", help="skip rendering the output videos")
-    bpipe.set_defaults(func=_cmd_bench_pipeline)
 
     run = sub.add_parser("run", help="detect, triangulate, fit, write and render a multi-camera capture")
     run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
