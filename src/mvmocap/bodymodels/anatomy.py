@@ -16,7 +16,7 @@ import torch
 
 from mvmocap.bodymodels.base import BodyModel
 
-__all__ = ["Anatomy", "anatomy_of", "SIDES"]
+__all__ = ["Anatomy", "SIDES", "anatomy_of", "hand_joints"]
 
 SIDES = ("l", "r")
 
@@ -114,3 +114,26 @@ def anatomy_of(model: BodyModel) -> Anatomy:
     spine = [model.joint_names.index(n) for n in _SPINE[family]]
     twist = {model.joint_names.index(n): bone_dir[role] for n, role in _TWIST[family].items()}
     return Anatomy(up, anterior, left, index, spine, twist, bone_dir, arm_down)
+
+
+_FINGER_ORDER = ("thumb", "index", "middle", "ring", "pinky")
+
+
+def hand_joints(model: BodyModel, side: str = "r") -> dict[str, int]:
+    """Joint index of ``wrist`` and ``{thumb,index,middle,ring,pinky}{1,2,3}`` (base to tip) of a
+    hand model (MANO, Anny's hand) or of one hand of a body model with hands (SMPL-H/X)."""
+    names = model.joint_names
+    S = side.upper()
+    candidates = [  # (wrist name, finger joint name pattern)
+        ("wrist", "{f}{k}"),
+        (f"{'right' if side == 'r' else 'left'}_wrist", f"{'right' if side == 'r' else 'left'}_{{f}}{{k}}"),
+        (f"wrist.{S}", "finger{n}-{k}." + S),
+    ]
+    for wrist, pattern in candidates:
+        roles = {"wrist": wrist}
+        for n, f in enumerate(_FINGER_ORDER, start=1):
+            for k in (1, 2, 3):
+                roles[f"{f}{k}"] = pattern.format(f=f, k=k, n=n)
+        if all(v in names for v in roles.values()):
+            return {role: names.index(v) for role, v in roles.items()}
+    raise ValueError(f"{model.name} has no {side} hand joints")

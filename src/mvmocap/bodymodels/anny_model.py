@@ -24,10 +24,11 @@ from mvmocap.bodymodels.base import BodyModel, BodyOutput
 from mvmocap.bodymodels.lbs import check_parents
 from mvmocap.bodymodels.regressors import FoldedRegressor, KeypointMap
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
-from mvmocap.skeletons import BODY25
+from mvmocap.skeletons import BODY25, HAND21, get_format
 
 __all__ = ["AnnyModel", "ANNY_BODY_BONES", "ANNY_PHENOTYPES"]
 
+_HAND21_FINGERS = ("Thumb", "Index", "Middle", "Ring", "Pinky")  # Anny's finger1 .. finger5
 ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 ANNY_BODY_BONES = (
     "root", "pelvis.L", "upperleg01.L", "upperleg02.L", "lowerleg01.L", "lowerleg02.L", "foot.L",
@@ -61,15 +62,26 @@ def _import_anny():
 
 
 class AnnyModel(BodyModel):
-    """Anny with body bones posed by axis-angle and body25 keypoints (see module docstring)."""
+    """Anny with body bones posed by axis-angle and body25 keypoints (see module docstring).
 
-    def __init__(self, posed_bones: tuple[str, ...] = ANNY_BODY_BONES, dtype: torch.dtype = torch.float32):
+    ``hand="R"`` or ``"L"`` builds Anny's hand model instead (its hand rig and topology, the
+    wrist and the 15 finger bones posed, hand21 keypoints; see :meth:`_hand21_map`).
+    """
+
+    def __init__(self, posed_bones: tuple[str, ...] | None = None, dtype: torch.dtype = torch.float32,
+                 hand: str | None = None):
         super().__init__()
         anny, KeypointsRegressor = _import_anny()
-        self.anny = anny.Anny().to(dtype=dtype)
+        if hand not in (None, "R", "L"):
+            raise ValueError(f"hand must be None, 'R' or 'L', got {hand!r}")
+        options = {} if hand is None else {"rig": f"anny-hand.{hand}", "topology": f"hand.{hand}"}
+        self.anny = anny.Anny(**options).to(dtype=dtype)
         self.anny.requires_grad_(False)
-        self.name = "anny"
+        self.name = "anny" if hand is None else f"anny-hand.{hand}"
         self.joint_names = list(self.anny.bone_labels)
+        if posed_bones is None:
+            posed_bones = ANNY_BODY_BONES if hand is None else ("root",) + tuple(
+                f"finger{f}-{k}.{hand}" for f in range(1, 6) for k in (1, 2, 3))
         self.parents = check_parents(np.asarray(self.anny.bone_parents))
         unknown = [b for b in posed_bones if b not in self.joint_names]
         if unknown:
@@ -80,7 +92,10 @@ class AnnyModel(BodyModel):
         self.num_shapes = len(ANNY_PHENOTYPES)
         self.num_vertices = int(self.anny.template_vertices.shape[0])
         self.register_buffer("faces", self.anny.faces.clone().long())
-        self.regressors = {"body25": self._body25_map(KeypointsRegressor)}
+        if hand is None:
+            self.regressors = {"body25": self._body25_map(KeypointsRegressor)}
+        else:
+            self.regressors = {"hand21": self._hand21_map(hand)}
         a = self.anny
         self.folded = {
             name: FoldedRegressor.build(kmap, a.vertex_bone_indices, a.vertex_bone_weights, a.template_vertices,
@@ -98,6 +113,32 @@ class AnnyModel(BodyModel):
         rows = np.stack([np.mean([weights[labels.index(n)] for n in _BODY25_FROM_COCO[j]], 0) for j in BODY25.joints])
         ids = np.flatnonzero(np.any(rows != 0, axis=0))
         return KeypointMap("body25", np.zeros((25, len(self.joint_names))), ids, rows[:, ids])
+
+    def _hand21_map(self, side: str) -> KeypointMap:
+        """hand21 from the bone heads (wrist; finger{1..5}-{1,2,3}: thumb CMC/MCP/IP, finger
+        MCP/PIP/DIP) and one fingertip vertex per finger: among the vertices that the last
+        phalanx carries most, the one farthest along it in the rest pose."""
+        names = self.joint_names
+        template = self.anny.template_vertices.double().cpu().numpy()
+        heads = self.anny.template_bone_heads.double().cpu().numpy()
+        main_bone = self.anny.vertex_bone_indices[:, 0].cpu().numpy()
+        jw = np.zeros((len(HAND21.joints), len(names)))
+        tips = {}
+        jw[HAND21.index("Wrist"), names.index(f"wrist.{side}")] = 1.0
+        for f, finger in enumerate(_HAND21_FINGERS, start=1):
+            bones = [names.index(f"finger{f}-{k}.{side}") for k in (1, 2, 3)]
+            for k, bone in enumerate(bones, start=1):
+                jw[HAND21.index(f"{finger}{k}"), bone] = 1.0
+            direction = heads[bones[2]] - heads[bones[1]]
+            carried = np.flatnonzero(main_bone == bones[2])
+            if not len(carried):
+                raise ValueError(f"anny: no vertex follows finger{f}-3.{side}; cannot place its tip")
+            tips[f"{finger}4"] = int(carried[np.argmax(template[carried] @ direction)])
+        ids = np.array(sorted(set(tips.values())))
+        vw = np.zeros((len(HAND21.joints), len(ids)))
+        for name, vid in tips.items():
+            vw[HAND21.index(name), np.searchsorted(ids, vid)] = 1.0
+        return KeypointMap("hand21", jw, ids, vw)
 
     @property
     def keypoint_formats(self) -> list[str]:
@@ -131,7 +172,7 @@ class AnnyModel(BodyModel):
             empty = poses.new_zeros
             return BodyOutput(empty(0, self.num_joints, 3).to(dtype),
                               empty(0, self.num_vertices, 3).to(dtype) if vertices else None,
-                              empty(0, len(BODY25.joints), 3).to(dtype) if keypoints else None)
+                              empty(0, get_format(keypoints).num_joints, 3).to(dtype) if keypoints else None)
         shared = shapes.shape[0] == 1 or bool((shapes == shapes[:1]).all())
         rest = self._rest(shapes[:1] if shared else shapes)
         delta = torch.eye(4, dtype=self._dtype, device=poses.device).repeat(B, len(self.joint_names), 1, 1)
@@ -150,6 +191,9 @@ class AnnyModel(BodyModel):
             kps = kmap.apply(joints, support)
         else:  # keypoints only: the regressor folded through skinning, no vertex is skinned
             kps = self.folded[keypoints].apply(rest["coeffs"], transforms)
+            if kmap.joint_weights.any():
+                kps = kps + torch.einsum("kj,bjc->bkc", torch.as_tensor(kmap.joint_weights, dtype=joints.dtype),
+                                         joints)
 
         def back(x):
             return None if x is None else x.to(dtype)

@@ -19,19 +19,23 @@ def load_body_model(spec: str | None = None, dtype: torch.dtype = torch.float32,
                     regressor: str | Path | None = None) -> BodyModel:
     """Load a body model from a short spec.
 
-    ``anny``; ``KIND`` (found in ``$MVMOCAP_MODELS`` or the user folder); ``KIND:VARIANT`` with a
-    gender (neutral, male, female) or MANO side (right, left); ``KIND:PATH`` to a file or folder.
+    ``anny``; ``anny-hand[:R|L]`` (Anny's free hand model); ``KIND`` (found in
+    ``$MVMOCAP_MODELS`` or the user folder); ``KIND:VARIANT`` with a gender (neutral, male,
+    female) or MANO side (right, left); ``KIND:PATH`` to a file or folder.
     ``None`` gives the default, Anny. ``regressor`` is a user ``.npy`` body25 regressor (SMPL family).
     """
     spec = spec or DEFAULT_MODEL
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
-    if kind == "anny":
+    if kind in ("anny", "anny-hand"):
         from mvmocap.bodymodels.anny_model import AnnyModel
 
-        return AnnyModel(dtype=dtype)
+        if kind == "anny":
+            return AnnyModel(dtype=dtype)
+        return AnnyModel(dtype=dtype, hand=(rest or "R").upper())
     if kind not in MODEL_FILE_NAMES:
-        raise ValueError(f"unknown body model {spec!r}; use anny, or smpl / smplh / smplx / mano[:VARIANT|:PATH]")
+        raise ValueError(f"unknown body model {spec!r}; use anny, anny-hand[:R|L], or "
+                         "smpl / smplh / smplx / mano[:VARIANT|:PATH]")
     variants = MODEL_FILE_NAMES[kind]
     variant = rest if rest in variants else ("right" if kind == "mano" else "neutral")
     path = rest if rest and rest not in variants else None

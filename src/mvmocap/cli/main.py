@@ -78,6 +78,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_hands(args: argparse.Namespace) -> int:
+    from mvmocap.bench import bench_hands
+
+    print(json.dumps(bench_hands(args.frames, tuple(args.models), args.seed)))
+    return 0
+
+
 def _cmd_bench_render(args: argparse.Namespace) -> int:
     from mvmocap.bench import bench_render
 
@@ -217,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     bfit.add_argument("--seed", type=int, default=0)
     bfit.add_argument("--no-metrics", action="store_true", help="skip the vertex metrics (memory runs)")
     bfit.set_defaults(func=_cmd_bench_fit)
+
+    bhands = bench_sub.add_parser("hands", help="hand fit accuracy (MANO-format, Anny hand) against a truth")
+    bhands.add_argument("--frames", type=int, default=1000)
+    bhands.add_argument("--models", nargs="+", choices=["mano", "anny"], default=["mano", "anny"])
+    bhands.add_argument("--seed", type=int, default=0)
+    bhands.set_defaults(func=_cmd_bench_hands)
 
     brender = bench_sub.add_parser("render", help="mesh overlay frames per second at 1080p")
     brender.add_argument("--frames", type=int, default=60)

@@ -53,7 +53,11 @@ __all__ = ["BodyFitter", "FitResult", "plan_windows", "weighted_median"]
 
 log = logging.getLogger(__name__)
 
-TORSO = ("LShoulder", "RShoulder", "LHip", "RHip", "Neck", "MidHip")
+# The rigid core each format is aligned by in the global stage (the "torso" loss term).
+ANCHORS = {
+    "body25": ("LShoulder", "RShoulder", "LHip", "RHip", "Neck", "MidHip"),
+    "hand21": ("Wrist", "Thumb1", "Index1", "Middle1", "Ring1", "Pinky1"),
+}
 
 
 @dataclass
@@ -134,7 +138,9 @@ class BodyFitter:
         self.gmm = GMMPosePrior.from_file(gmm, model) if gmm else None
         if self.config.stages["poses"].weights.get("gmm", 0.0) and self.gmm is None:
             log.warning("the GMM prior has a weight but no gmm_08.pkl was given; it is skipped")
-        self.torso = [self.format.index(n) for n in TORSO if n in self.format]
+        if self.format.name not in ANCHORS:
+            raise ValueError(f"no alignment keypoints defined for {self.format.name}; known: {sorted(ANCHORS)}")
+        self.torso = [self.format.index(n) for n in ANCHORS[self.format.name]]
 
     # ---------------------------------------------------------------- helpers
     def _t(self, x) -> torch.Tensor:

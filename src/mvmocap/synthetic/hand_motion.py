@@ -1,0 +1,70 @@
+"""Human-like hand motions for a hand model: fists opening and closing, fingers counting, pinches,
+with the wrist turning and drifting over a desk.
+
+Each finger joint flexes about the axis ``bone x palm_normal`` of the model's rest pose (from its
+own joints), so the same curves drive MANO and other hand models. Ground truth for tests and
+``mvmocap bench hands``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mvmocap.bodymodels import BodyModel
+from mvmocap.bodymodels.anatomy import hand_joints
+from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+
+__all__ = ["hand_motion", "FINGERS"]
+
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+_MAX_FLEX = {"thumb": (35.0, 45.0, 50.0)}  # degrees per joint, base to tip
+_DEFAULT_FLEX = (75.0, 95.0, 65.0)
+
+
+def _unit(v):
+    return v / np.linalg.norm(v)
+
+
+def _curls(t: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Curl in [0, 1] per finger over time: fist cycles, counting, pinches, blended."""
+    period = rng.uniform(2.0, 3.0)
+    fist = 0.5 - 0.5 * np.cos(2 * np.pi * t / period)
+    curls = {}
+    for i, finger in enumerate(FINGERS):
+        count = 0.5 - 0.5 * np.cos(2 * np.pi * (t / (1.5 * period) - i / 5))
+        mix = 0.5 - 0.5 * np.cos(2 * np.pi * t / (4 * period))  # slowly alternate the two patterns
+        curls[finger] = np.clip((1 - mix) * fist + mix * count, 0.0, 1.0)
+    pinch = np.clip(np.sin(2 * np.pi * t / (3 * period)), 0, None)
+    curls["thumb"] = np.maximum(curls["thumb"], pinch)
+    curls["index"] = np.maximum(curls["index"], 0.6 * pinch)
+    return curls
+
+
+def hand_motion(model: BodyModel, frames: int = 300, fps: float = 30.0, shapes=None, seed: int = 0,
+                side: str = "r") -> dict:
+    """Parameters ``poses`` (F, P), ``shapes`` (1, S), ``Rh``, ``Th`` (F, 3) of a hand model
+    (MANO, Anny's hand; see ``anatomy.hand_joints``) performing a procedural hand motion."""
+    rng = np.random.default_rng(seed)
+    joint = hand_joints(model, side)
+    shapes = np.zeros((1, model.num_shapes)) if shapes is None else np.asarray(shapes, dtype=np.float64)
+    shapes = shapes.reshape(1, model.num_shapes)
+    zero = {"poses": np.zeros((1, model.pose_dim)), "shapes": shapes, "Rh": np.zeros((1, 3)), "Th": np.zeros((1, 3))}
+    rest = model.sequence(zero, "joints")[0]
+    palm = _unit(np.cross(rest[joint["index1"]] - rest[joint["wrist"]], rest[joint["pinky1"]] - rest[joint["wrist"]]))
+    t = np.arange(frames) / fps
+    curls = _curls(t, rng)
+    rot = np.broadcast_to(np.eye(3), (frames, model.num_joints, 3, 3)).copy()
+    for finger in FINGERS:
+        idx = [joint[f"{finger}{k}"] for k in (1, 2, 3)]
+        for k, j in enumerate(idx):
+            child = rest[idx[k + 1]] if k < 2 else rest[j] + (rest[j] - rest[idx[k - 1]])
+            axis = _unit(np.cross(child - rest[j], palm))
+            angle = np.deg2rad(_MAX_FLEX.get(finger, _DEFAULT_FLEX)[k]) * curls[finger]
+            rot[:, j] = axis_angle_to_matrix(axis * angle[:, None])
+    poses = matrix_to_axis_angle(rot)[:, model.posed_joints].reshape(frames, -1)
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    wrist_turn = np.stack([0.6 * np.sin(2 * np.pi * t / 5.0 + phase[0]), 0.8 * np.sin(2 * np.pi * t / 7.0 + phase[1]),
+                           0.5 * np.sin(2 * np.pi * t / 6.0 + phase[2])], 1)
+    Rh = matrix_to_axis_angle(axis_angle_to_matrix(wrist_turn) @ axis_angle_to_matrix(np.array([-np.pi / 2, 0, 0])))
+    Th = np.stack([0.15 * np.sin(2 * np.pi * t / 8.0), 0.1 * np.sin(2 * np.pi * t / 6.0), 0.8 + 0.05 * np.sin(t)], 1)
+    return {"poses": poses, "shapes": shapes, "Rh": Rh, "Th": Th}
