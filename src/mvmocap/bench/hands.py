@@ -2,7 +2,7 @@
 
 A procedural hand motion (fists, counting, pinches, a turning and drifting wrist) is produced by
 the hand model itself; its 21 keypoints get 3 mm Gaussian noise per axis, 5% outliers 2-5 cm
-away and 10% missing, and are fitted from scratch with the hand settings (``HAND_FIT``).
+away and 10% missing, and are fitted from scratch with the settings of ``--exp hands``.
 """
 
 from __future__ import annotations
@@ -12,20 +12,13 @@ import time
 import numpy as np
 
 from mvmocap.bodymodels import BodyModel, SMPLFamilyModel
-from mvmocap.fit import BodyFitter, load_fit_config
+from mvmocap.fit import BodyFitter
+from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.synthetic.body_motion import corrupt_keypoints3d
 from mvmocap.synthetic.hand_motion import hand_motion
 from mvmocap.synthetic.model_files import make_model_arrays
 
-__all__ = ["bench_hands", "HAND_FIT"]
-
-# Hands are ten times smaller than bodies: robust scales in metres shrink accordingly.
-HAND_FIT = {
-    "init": {"outlier_sigma": 0.01, "cutoff_hz": 2.5},
-    "poses": {"passes": [{"robust_sigma": None, "temporal": 0.0}, {"robust_sigma": 0.05, "temporal": 0.0},
-                         {"robust_sigma": 0.01, "temporal": 1.0}]},
-}
-
+__all__ = ["bench_hands"]
 
 def _hand_model(name: str) -> BodyModel:
     if name == "mano":
@@ -52,7 +45,7 @@ def _bench_one(model: BodyModel, frames: int, seed: int) -> dict:
     true_kp = model.sequence(truth, "hand21")
     observed = corrupt_keypoints3d(true_kp, noise_m=0.003, outlier_ratio=0.05, missing_ratio=0.10,
                                    outlier_range=(0.02, 0.05), seed=seed + 1)
-    fitter = BodyFitter(model, load_fit_config(overrides=HAND_FIT), keypoint_format="hand21")
+    fitter = BodyFitter(model, load_experiment("hands")[1], keypoint_format="hand21")
     start = time.perf_counter()
     fit = fitter.fit(observed)
     seconds = time.perf_counter() - start

@@ -113,8 +113,11 @@ def _log_to_file(path: Path):
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from mvmocap.pipeline import run_capture
+    from mvmocap.pipeline.experiment import load_experiment
 
     out = Path(args.out) if args.out else Path(args.root) / "output"
+    if load_experiment(args.exp)[0]["kind"] == "hands":
+        return _run_hands(args, out)
     with _log_to_file(out / "log.txt"):
         run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
                           vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
@@ -130,6 +133,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print("\nmvmocap run: summary")
     for key, value in rows.items():
         print(f"  {key:<{width}}  {value}")
+    return 0
+
+
+def _run_hands(args: argparse.Namespace, out: Path) -> int:
+    from mvmocap.pipeline.hands import run_hands
+
+    with _log_to_file(out / "log.txt"):
+        results = run_hands(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
+                            vis_cams=args.vis_cams, frames=args.frames, fps=args.fps, videos=not args.no_video)
+    report = json.loads((out / "report.json").read_text())
+    print("\nmvmocap run --exp hands: summary")
+    for side, name in (("l", "left hand"), ("r", "right hand")):
+        hand = report["hands"][side]
+        fitted = "fitted" if results[side] is not None else "not fitted (seen too little)"
+        print(f"  {name:<12} {100 * hand['keypoints_found_fraction']:.0f}% of keypoints found, reprojection "
+              f"{hand['mean_reprojection_error_px']:.2f} px, {fitted}")
+    for key, value in report["timings_seconds"].items():
+        print(f"  time: {key:<8} {value:.1f} s")
+    print(f"  outputs      {out}")
     return 0
 
 
@@ -154,10 +176,13 @@ def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from mvmocap.demo import run_demo
+    from mvmocap.demo import run_demo, run_hands_demo
 
     with _log_to_file(Path(args.out) / "log.txt"):
-        run_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
+        if args.hands:
+            run_hands_demo(Path(args.out), frames=args.frames, seed=args.seed)
+        else:
+            run_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
     return 0
 
 
@@ -255,8 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="detect, triangulate, fit, write and render a multi-camera capture")
     run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
     run.add_argument("--out", help="output folder (default ROOT/output)")
-    run.add_argument("--exp", default="body", help="experiment: body, or a YAML file (see pipeline/body.yml)")
-    run.add_argument("--model", help="anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]")
+    run.add_argument("--exp", default="body",
+                     help="experiment: body, hands, or a YAML file (see pipeline/body.yml, pipeline/hands.yml)")
+    run.add_argument("--model", help="body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; "
+                                      "hands: anny-hand (default) or mano[:FOLDER]")
     run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
     run.add_argument("--cams", nargs="+", help="cameras to use (default: all with calibration)")
     run.add_argument("--vis-cams", nargs="+", help="cameras shown in the overlay video (default: first 4)")
@@ -272,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--frames", type=int, default=150)
     demo.add_argument("--cameras", type=int, default=4)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--hands", action="store_true", help="both hands over a desk, 3 cameras (--exp hands)")
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -1,8 +1,18 @@
 """2D detectors behind one call signature (``detector(rgb) -> (J, 3)``) and the detection cache."""
 
-from mvmocap.detect.cache import MARKER, detect_camera
+from mvmocap.detect.cache import MARKER, detect_camera, load_hands, save_body, save_hands
 from mvmocap.detect.handedness import assign_hands
 from mvmocap.detect.mediapipe_hands import HandDetection, MediaPipeHands
 from mvmocap.detect.mediapipe_pose import MediaPipePose
 
-__all__ = ["MARKER", "HandDetection", "MediaPipeHands", "MediaPipePose", "assign_hands", "detect_camera"]
+__all__ = [
+    "MARKER",
+    "HandDetection",
+    "MediaPipeHands",
+    "MediaPipePose",
+    "assign_hands",
+    "detect_camera",
+    "load_hands",
+    "save_body",
+    "save_hands",
+]

@@ -13,20 +13,35 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
+from mvmocap.detect.mediapipe_hands import HandDetection
 from mvmocap.io import FrameSource, MultiViewKeypoints, write_annots
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["detect_camera", "MARKER"]
+__all__ = ["MARKER", "detect_camera", "save_body", "save_hands", "load_hands"]
 
 log = logging.getLogger(__name__)
 MARKER = ".complete"  # not a .json: readers of the folder never see it
 
 
+def save_body(out: Path, cam: str, index: int, keypoints, size: tuple[int, int]) -> None:
+    """Write one frame's (25, 3) body25 detection as EasyMocap annots."""
+    write_annots(out, MultiViewKeypoints([cam], [index], {0: keypoints[None, None]}, "body25"), {cam: size})
+
+
+def save_hands(out: Path, cam: str, index: int, hands, size: tuple[int, int]) -> None:
+    """Write one frame's hand detections, unassigned: ``[{"keypoints", "label", "score"}, ...]``."""
+    doc = {"width": size[0], "height": size[1],
+           "hands": [{"keypoints": h.keypoints.tolist(), "label": h.label, "score": h.score} for h in hands]}
+    atomic_write_text(out / cam / f"{index:06d}.json", json.dumps(doc))
+
+
 def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Callable, frames: range,
-                  settings: dict) -> int:
-    """Detect ``frames`` of one camera into ``out/<cam>/``; returns how many frames were detected now."""
+                  settings: dict, save: Callable = save_body) -> int:
+    """Detect ``frames`` of one camera into ``out/<cam>/`` (one file per frame, written by
+    ``save``); returns how many frames were detected now."""
     folder = out / cam
     marker = folder / MARKER
     stat = source.path.stat()
@@ -43,15 +58,24 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     start = next((f for f in frames if f not in existing), frames.stop)
     detector = make_detector() if start < frames.stop else None
     count = 0
-    size = None
     for index, rgb in tqdm(source.frames(start, frames.stop), total=frames.stop - start, desc=f"detect {cam}",
                            unit="frame", leave=False, disable=start >= frames.stop):
-        kp = detector(rgb)
-        size = (rgb.shape[1], rgb.shape[0])
-        seq = MultiViewKeypoints([cam], [index], {0: kp[None, None]}, "body25")
-        write_annots(out, seq, {cam: size})
+        save(out, cam, index, detector(rgb), (rgb.shape[1], rgb.shape[0]))
         count += 1
     if detector is not None:
         detector.close()
     atomic_write_text(marker, json.dumps(identity))
     return count
+
+
+def load_hands(out: Path, cameras: list[str], frames: range) -> list[list[list[HandDetection]]]:
+    """Read the cached hand detections back: ``[frame][view] -> list of HandDetection``."""
+    table = []
+    for f in frames:
+        row = []
+        for cam in cameras:
+            doc = json.loads((out / cam / f"{f:06d}.json").read_text())
+            row.append([HandDetection(np.asarray(h["keypoints"], dtype=np.float64), h["label"], float(h["score"]))
+                        for h in doc["hands"]])
+        table.append(row)
+    return table

@@ -8,6 +8,7 @@ from mvmocap.io.keypoints2d import (
     list_camera_folders,
     read_keypoints2d,
     write_annots,
+    write_hand_annots,
     write_openpose,
 )
 from mvmocap.io.keypoints3d import read_keypoints3d, write_keypoints3d
@@ -23,6 +24,7 @@ __all__ = [
     "read_keypoints3d",
     "read_smpl_jsons",
     "write_annots",
+    "write_hand_annots",
     "write_keypoints3d",
     "write_openpose",
     "write_params_npz",

@@ -28,7 +28,14 @@ from mvmocap.io.errors import DataError
 from mvmocap.skeletons import get_format, guess_format
 from mvmocap.utils import atomic_write_text, natural_sorted
 
-__all__ = ["MultiViewKeypoints", "read_keypoints2d", "write_openpose", "write_annots", "list_camera_folders"]
+__all__ = [
+    "MultiViewKeypoints",
+    "list_camera_folders",
+    "read_keypoints2d",
+    "write_annots",
+    "write_hand_annots",
+    "write_openpose",
+]
 
 log = logging.getLogger(__name__)
 
@@ -248,3 +255,19 @@ def write_openpose(root: str | Path, seq: MultiViewKeypoints) -> None:
             ]
             doc = {"version": 1.3, "people": people}
             atomic_write_text(root / cam / f"{cam}_{seq.frames[f]:012d}_keypoints.json", json.dumps(doc))
+
+
+def write_hand_annots(root: str | Path, cameras: list[str], frames: list[int], left: np.ndarray, right: np.ndarray,
+                      image_sizes: dict[str, tuple[int, int]] | None = None) -> None:
+    """Write assigned hands (F, V, 21, 3 each) as EasyMocap ``annots`` with ``handl2d`` and
+    ``handr2d`` (and an empty body), one file per camera and frame, atomically."""
+    root = Path(root)
+    image_sizes = image_sizes or {}
+    for v, cam in enumerate(cameras):
+        w, h = image_sizes.get(cam, (0, 0))
+        for f, frame in enumerate(frames):
+            person = {"personID": 0, "keypoints": [], "handl2d": left[f, v].tolist(), "handr2d": right[f, v].tolist(),
+                      "bbox_handl2d": _bbox(left[f, v]), "bbox_handr2d": _bbox(right[f, v])}
+            doc = {"filename": f"images/{cam}/{frame:06d}.jpg", "height": int(h), "width": int(w),
+                   "annots": [person], "isKeyframe": False}
+            atomic_write_text(root / cam / f"{frame:06d}.json", json.dumps(doc))

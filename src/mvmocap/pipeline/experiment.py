@@ -12,19 +12,26 @@ from mvmocap.utils import merge_settings
 
 __all__ = ["load_experiment", "EXPERIMENTS"]
 
-EXPERIMENTS = {"body": Path(str(resources.files("mvmocap.pipeline") / "body.yml"))}
+EXPERIMENTS = {name: Path(str(resources.files("mvmocap.pipeline") / f"{name}.yml")) for name in ("body", "hands")}
 
 
 def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
-    """(settings, fit configuration) for a named experiment (``body``) or a YAML path."""
-    settings = yaml.safe_load(EXPERIMENTS["body"].read_text())
-    source = "body"
-    if spec is not None and str(spec) not in EXPERIMENTS:
+    """(settings, fit configuration) for a named experiment (``body``, ``hands``) or a YAML path;
+    a file's ``kind`` (default ``body``) picks the defaults it is merged over."""
+    spec = "body" if spec is None else spec
+    if str(spec) in EXPERIMENTS:
+        source = str(spec)
+        settings = yaml.safe_load(EXPERIMENTS[source].read_text())
+    else:
         path = Path(spec)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: experiment file not found; use --exp body or a YAML path")
+            raise FileNotFoundError(f"{path}: experiment file not found; use --exp body, --exp hands or a YAML path")
         source = str(path)
-        settings = merge_settings(settings, yaml.safe_load(path.read_text()) or {}, source)
+        user = yaml.safe_load(path.read_text()) or {}
+        kind = user.get("kind", "body")
+        if kind not in EXPERIMENTS:
+            raise ValueError(f"{path}: kind must be one of {sorted(EXPERIMENTS)}, got {kind!r}")
+        settings = merge_settings(yaml.safe_load(EXPERIMENTS[kind].read_text()), user, source)
     try:
         fit = load_fit_config(overrides=settings.get("fit") or None)
     except ValueError as err:

@@ -57,10 +57,24 @@ def parse_frames(text: str | None) -> tuple[int, int | None]:
         raise ValueError(f"--frames must look like 100:400, got {text!r}") from None
 
 
-def _sources(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | None) -> tuple[dict, list[str]]:
+def open_inputs(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | None, frames: str | None,
+                fps: float | None) -> tuple[dict[str, FrameSource], list[str], range, float]:
+    """The cameras' frame sources (calibrated ones only), their names, the frame range to process
+    (within the range all cameras have, with a warning when their counts differ) and the fps."""
     found = list_video_cameras(root)
     names = match_cameras(rig, list(found), calib_path, cams)
-    return {n: FrameSource(found[n]) for n in names}, names
+    sources = {n: FrameSource(found[n]) for n in names}
+    start, stop = parse_frames(frames)
+    counts = {n: s.count for n, s in sources.items()}
+    common = min(counts.values())
+    if len(set(counts.values())) > 1:
+        log.warning("cameras have different frame counts (%s); using the common range 0-%d",
+                    ", ".join(f"{n}: {c}" for n, c in counts.items()), common - 1)
+    frame_range = range(start, min(stop or common, common))
+    if len(frame_range) == 0:
+        raise DataError(root, f"no frames in range {start}:{stop} (the cameras have {common})")
+    fps = fps or next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
+    return sources, names, frame_range, fps
 
 
 def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body",
@@ -80,16 +94,7 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
 
     sources: dict[str, FrameSource] = {}
     if keypoints is None:
-        sources, names = _sources(root, rig, calib_path, cams)
-        counts = {n: s.count for n, s in sources.items()}
-        common = min(counts.values())
-        if len(set(counts.values())) > 1:
-            log.warning("cameras have different frame counts (%s); using the common range 0-%d",
-                        ", ".join(f"{n}: {c}" for n, c in counts.items()), common - 1)
-        frame_range = range(start, min(stop or common, common))
-        if len(frame_range) == 0:
-            raise DataError(root, f"no frames in range {start}:{stop} (the cameras have {common})")
-        fps = fps or next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
+        sources, names, frame_range, fps = open_inputs(root, rig, calib_path, cams, frames, fps)
         keypoints = out / "keypoints2d"
         t = time.perf_counter()
         detected = 0
@@ -132,7 +137,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
         unknown = [c for c in vis if c not in names]
         if unknown:
             raise DataError(calib_path, f"--vis-cams {unknown} are not among the cameras used {names}")
-        render_run_videos(out, tri.rig, sources, vis, body, result, frame_ids, kp2d, names, fps, settings["render"])
+        render_run_videos(out, tri.rig, sources, vis, [(body, result)], frame_ids, [(kp2d, "body25")], names, fps,
+                          settings["render"])
         timings["render"] = time.perf_counter() - t
 
     report = {

@@ -1,4 +1,4 @@
-"""The videos of a run: the fitted mesh over the chosen camera views (tiled) and a ground view."""
+"""The videos of a run: the fitted meshes over the chosen camera views (tiled) and a ground view."""
 
 from __future__ import annotations
 
@@ -36,24 +36,27 @@ def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
 
 
 def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource], vis_cams: list[str],
-                      model: BodyModel, result: FitResult, frames: list[int], keypoints2d: np.ndarray,
-                      cameras: list[str], fps: float, settings: dict) -> list[Path]:
-    """``out/videos/overlay.mp4`` (mesh and 2D detections over ``vis_cams``) and, if enabled,
-    ``out/videos/ground.mp4``. ``keypoints2d`` (F, V, J, 3) follows ``cameras``."""
-    faces = model.faces.cpu().numpy()
+                      meshes: list[tuple[BodyModel, FitResult]], frames: list[int],
+                      skeletons: list[tuple[np.ndarray, str]], cameras: list[str], fps: float,
+                      settings: dict) -> list[Path]:
+    """``out/videos/overlay.mp4``: the fitted meshes and the 2D detections (``skeletons``: each
+    (F, V, J, 3) in ``cameras`` order, with its format) over ``vis_cams``, tiled; and, if
+    ``settings['ground']``, ``out/videos/ground.mp4`` following the first mesh's MidHip."""
+    faces = [model.faces.cpu().numpy() for model, _ in meshes]
     streams = {c: sources[c].frames(frames[0], frames[-1] + 1) for c in vis_cams if c in sources}
     paths = [out / "videos" / "overlay.mp4"]
     with ExitStack() as stack:  # every video is renamed into place only if all went well
         overlay = stack.enter_context(VideoWriter(paths[0], fps))
         ground = None
         if settings.get("ground", True):
-            centres = result.keypoints[:, 8]  # MidHip
+            centres = meshes[0][1].keypoints[:, 8]  # body25 MidHip
             ground_cams = follow_cameras(centres, tuple(settings.get("ground_size", (1280, 720))))
             floor = checkerboard(np.median(centres[:, :2], 0), half_size=4.0)
             paths.append(out / "videos" / "ground.mp4")
             ground = stack.enter_context(VideoWriter(paths[1], fps))
-        for f, verts in tqdm(enumerate(_vertex_chunks(model, result)), total=len(frames), desc="render",
-                             unit="frame", leave=False):
+        chunks = [_vertex_chunks(model, result) for model, result in meshes]
+        for f in tqdm(range(len(frames)), desc="render", unit="frame", leave=False):
+            verts = [next(c) for c in chunks]
             tiles = []
             for cam_name in vis_cams:
                 cam = rig[cam_name]
@@ -62,13 +65,20 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
                 else:
                     w, h = cam.image_size or (1280, 720)
                     image = np.full((h, w, 3), _BACKGROUND, np.uint8)
-                rendering = Scene().add(verts, faces).render(cam, (image.shape[1], image.shape[0]))
-                image = composite(image, rendering, settings.get("alpha", 0.8))
-                draw_skeleton(image, keypoints2d[f, cameras.index(cam_name)], thickness=2)
+                scene = Scene()
+                for v, fc in zip(verts, faces, strict=True):
+                    scene.add(v, fc)
+                image = composite(image, scene.render(cam, (image.shape[1], image.shape[0])),
+                                  settings.get("alpha", 0.8))
+                for kp, fmt in skeletons:
+                    draw_skeleton(image, kp[f, cameras.index(cam_name)], fmt, thickness=2)
                 tiles.append(put_label(image, f"{cam_name}  frame {frames[f]}"))
             overlay.write(tile_views(tiles, width=int(settings.get("overlay_width", 1920)) // 2 * 2))
             if ground is not None:
-                r = Scene().add(*floor[:2], vertex_colours=floor[2]).add(verts, faces).render(ground_cams[f])
+                scene = Scene().add(*floor[:2], vertex_colours=floor[2])
+                for v, fc in zip(verts, faces, strict=True):
+                    scene.add(v, fc)
+                r = scene.render(ground_cams[f])
                 img = np.where(r.mask[..., None], (r.rgb * 255).astype(np.uint8), np.uint8(40))
                 ground.write(put_label(img, f"frame {frames[f]}"))
     return paths

@@ -4,7 +4,7 @@ from mvmocap.synthetic.capture import CaptureSpec, SyntheticCapture, make_captur
 from mvmocap.synthetic.motions import MOTIONS, generate_motion
 from mvmocap.synthetic.observations import Observations, observe
 from mvmocap.synthetic.rigs import ring_rig
-from mvmocap.synthetic.video_capture import make_video_capture
+from mvmocap.synthetic.video_capture import make_hand_capture, make_video_capture
 
 __all__ = [
     "MOTIONS",
@@ -13,6 +13,7 @@ __all__ = [
     "SyntheticCapture",
     "generate_motion",
     "make_capture",
+    "make_hand_capture",
     "make_video_capture",
     "observe",
     "ring_rig",

@@ -20,7 +20,7 @@ from mvmocap.synthetic.body_motion import model_motion
 from mvmocap.synthetic.motions import motion_curves
 from mvmocap.synthetic.rigs import ring_rig
 
-__all__ = ["make_video_capture"]
+__all__ = ["make_hand_capture", "make_video_capture"]
 
 _SKIN = (0.86, 0.70, 0.60)
 _BACKDROP = np.array([110, 128, 155], dtype=np.uint8)
@@ -51,4 +51,39 @@ def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, ca
                 video.write(image)
     write_params_npz(root / "gt" / "params.npz", {**truth, "keypoints3d": out.keypoints.double().numpy(),
                                                   "fps": np.float64(fps), "model": np.str_(model.name)})
+    return root
+
+
+def make_hand_capture(root: str | Path, models: dict[str, BodyModel], frames: int = 90, cameras: int = 3,
+                      image_size: tuple[int, int] = (960, 540), fps: float = 30.0, seed: int = 0) -> Path:
+    """Both hands (``models["l"]``, ``models["r"]``) moving over a desk, filmed by ``cameras``
+    cameras above and in front of it; ground truth per hand in ``gt/hand{l,r}.npz``."""
+    from mvmocap.camera import Camera, CameraRig
+    from mvmocap.synthetic.hand_motion import hand_motion
+
+    root = Path(root)
+    w, h = image_size
+    f = 0.9 * w
+    K = [[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]]
+    angles = np.linspace(-2.4, -0.7, cameras)
+    rig = CameraRig(Camera.look_at(f"cam{i + 1}", K, [0.75 * np.cos(a), 0.75 * np.sin(a), 1.35], [0, 0, 0.78],
+                                   image_size=image_size) for i, a in enumerate(angles))
+    save_calibration(rig, root)
+    verts, faces = [], []
+    for k, (side, model) in enumerate(sorted(models.items())):
+        truth = hand_motion(model, frames, fps, seed=seed + k, side=side)
+        truth["Th"][:, 0] += 0.16 if side == "l" else -0.16
+        keypoints = model.sequence(truth, "hand21")
+        write_params_npz(root / "gt" / f"hand{side}.npz", {**truth, "keypoints3d": keypoints,
+                                                          "fps": np.float64(fps), "model": np.str_(model.name)})
+        verts.append(model.sequence(truth))
+        faces.append(model.faces.cpu().numpy())
+    for cam in rig:
+        with VideoWriter(root / "videos" / f"{cam.name}.mp4", fps, quality=8) as video:
+            for i in range(frames):
+                scene = Scene()
+                for v, fc in zip(verts, faces, strict=True):
+                    scene.add(v[i], fc, _SKIN)
+                r = scene.render(cam)
+                video.write(np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), np.uint8(90)))
     return root
