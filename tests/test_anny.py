@@ -44,6 +44,10 @@ def test_folded_keypoints_equal_the_mesh_regression(anny64):
     per_frame = (torch.rand(4, 6, dtype=torch.float64) - 0.5) * 0.6  # per-frame shapes too
     np.testing.assert_allclose(anny64.keypoints(poses, per_frame).numpy(),
                                anny64(poses, per_frame, keypoints="body25").keypoints.numpy(), atol=1e-9)
+    whole = anny64(poses, shapes, Rh, Th, keypoints="bodyhands").keypoints  # body25 + hands, joints included
+    np.testing.assert_allclose(anny64.keypoints(poses, shapes, Rh, Th, format="bodyhands").numpy(), whole.numpy(),
+                               atol=1e-9)
+    np.testing.assert_allclose(whole[:, :25].numpy(), full.keypoints.numpy(), atol=1e-12)
     kp = full.keypoints
     mean = (kp[:, BODY25.index("LShoulder")] + kp[:, BODY25.index("RShoulder")]) / 2
     np.testing.assert_allclose(kp[:, BODY25.index("Neck")].numpy(), mean.numpy(), atol=1e-12)
@@ -71,7 +75,8 @@ def test_conventions_round_trip(anny64):
 
 def test_default_model_dtypes_gradients_and_empty_batch():
     model = load_body_model()  # no name: Anny, float32
-    assert model.name == "anny" and model.num_shapes == 6 and model.keypoint_formats == ["body25"]
+    assert model.name == "anny" and model.num_shapes == 6
+    assert model.keypoint_formats == ["body25", "bodyhands", "handl21", "handr21"]
     poses = (torch.randn(2, model.pose_dim, dtype=torch.float64) * 0.2).requires_grad_(True)
     shapes = torch.zeros(1, 6, dtype=torch.float64, requires_grad=True)
     kp = model.keypoints(poses, shapes)

@@ -185,7 +185,7 @@ def test_smplx_expression_and_smplh_hands():
     moved = smplx(torch.zeros(1, 165), expression=expr).vertices
     assert (moved - plain).abs().max() > 1e-3
     smplh = SMPLFamilyModel(make_model_arrays("smplh", seed=3, dtype=np.float32))
-    assert smplh.keypoint_formats == ["body25", "handl21", "handr21"]
+    assert smplh.keypoint_formats == ["body25", "bodyhands", "handl21", "handr21"]
     assert smplh.keypoints(torch.zeros(2, 156), format="handr21").shape == (2, 21, 3)
 
 

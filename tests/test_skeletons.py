@@ -6,7 +6,7 @@ from mvmocap.skeletons import BODY25, FORMATS, HAND21, conversion_plan, convert_
 
 def test_registry_formats_and_sizes():
     sizes = {name: fmt.num_joints for name, fmt in FORMATS.items()}
-    assert sizes == {"body25": 25, "coco17": 17, "halpe26": 26, "blazepose33": 33, "hand21": 21}
+    assert sizes == {"body25": 25, "coco17": 17, "halpe26": 26, "blazepose33": 33, "hand21": 21, "bodyhands": 67}
     assert BODY25.joints[:9] == ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
                                  "MidHip")
     assert BODY25.joints[19:] == ("LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel")

@@ -7,6 +7,8 @@
   orientation (its ``local-ref`` parameterization; zero is Anny's reference pose). By default the
   body bones are posed and fingers, toes and eyes stay in their reference pose.
 - joints: the posed heads of all rig bones; faces: Anny's triangles.
+- hand21 keypoints per hand (``handl21``, ``handr21``; bone heads and fingertip vertices, see
+  :meth:`AnnyModel._hand21_map`) and ``bodyhands`` (body25 + both hands);
 - body25 keypoints: Anny's shipped COCO-WholeBody body+feet regressor (23 points, loaded for the
   topology in use, each row checked to sum to 1), plus Neck and MidHip as the means of the
   shoulders and hips, OpenPose's definition.
@@ -22,11 +24,11 @@ import torch
 
 from mvmocap.bodymodels.base import BodyModel, BodyOutput
 from mvmocap.bodymodels.lbs import check_parents
-from mvmocap.bodymodels.regressors import FoldedRegressor, KeypointMap
+from mvmocap.bodymodels.regressors import FoldedRegressor, KeypointMap, stack_maps
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
 from mvmocap.skeletons import BODY25, HAND21, get_format
 
-__all__ = ["AnnyModel", "ANNY_BODY_BONES", "ANNY_PHENOTYPES"]
+__all__ = ["AnnyModel", "ANNY_BODY_BONES", "ANNY_FINGER_BONES", "ANNY_PHENOTYPES"]
 
 _HAND21_FINGERS = ("Thumb", "Index", "Middle", "Ring", "Pinky")  # Anny's finger1 .. finger5
 ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
@@ -38,6 +40,8 @@ ANNY_BODY_BONES = (
     "clavicle.R", "shoulder01.R", "upperarm01.R", "upperarm02.R", "lowerarm01.R", "lowerarm02.R", "wrist.R",
     "neck01", "neck02", "neck03", "head",
 )
+# The finger bones, for whole-body fits with hands (AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)).
+ANNY_FINGER_BONES = tuple(f"finger{f}-{k}.{s}" for s in "LR" for f in range(1, 6) for k in (1, 2, 3))
 # Anny's COCO-WholeBody labels for each body25 joint (Neck and MidHip are means of two).
 _BODY25_FROM_COCO = {
     "Nose": ("nose",), "Neck": ("left_shoulder", "right_shoulder"), "MidHip": ("left_hip", "right_hip"),
@@ -94,6 +98,9 @@ class AnnyModel(BodyModel):
         self.register_buffer("faces", self.anny.faces.clone().long())
         if hand is None:
             self.regressors = {"body25": self._body25_map(KeypointsRegressor)}
+            self.regressors.update({f"hand{s.lower()}21": self._hand21_map(s) for s in "LR"})
+            self.regressors["bodyhands"] = stack_maps(
+                "bodyhands", [self.regressors[k] for k in ("body25", "handl21", "handr21")])
         else:
             self.regressors = {"hand21": self._hand21_map(hand)}
         a = self.anny

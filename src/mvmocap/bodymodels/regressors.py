@@ -26,6 +26,7 @@ __all__ = [
     "load_regressor_file",
     "regressor_from_matrix",
     "smpl_family_keypoint_maps",
+    "stack_maps",
 ]
 
 # Vertex indices of the SMPL/SMPL-H mesh (6890 vertices) and of SMPL-X (10475 vertices).
@@ -106,7 +107,8 @@ def _hand_spec(joint_prefix: str, wrist: str, tips: tuple[int, ...]) -> dict:
 
 
 def smpl_family_keypoint_maps(kind: str, joint_names: list[str]) -> dict[str, KeypointMap]:
-    """Built-in keypoint maps for a SMPL-family model: body25 (bodies), hand21 / handl21 / handr21."""
+    """Built-in keypoint maps for a SMPL-family model: body25 (bodies), hand21 (MANO), handl21 /
+    handr21 and bodyhands (body25 + both hands) for SMPL-H and SMPL-X."""
     maps = {}
     if kind in _HEAD_FEET:
         maps["body25"] = _map_from_spec("body25", joint_names, {**_BODY25_JOINTS, **_HEAD_FEET[kind]})
@@ -115,7 +117,22 @@ def smpl_family_keypoint_maps(kind: str, joint_names: list[str]) -> dict[str, Ke
     elif kind in _TIPS:
         for side, key in (("left_", "handl21"), ("right_", "handr21")):
             maps[key] = _map_from_spec("hand21", joint_names, _hand_spec(side, f"{side}wrist", _TIPS[kind][side]))
+        maps["bodyhands"] = stack_maps("bodyhands", [maps["body25"], maps["handl21"], maps["handr21"]])
     return maps
+
+
+def stack_maps(fmt: str, maps: list[KeypointMap]) -> KeypointMap:
+    """One map whose rows are those of ``maps`` in order (e.g. body25 + both hands)."""
+    ids = np.array(sorted({int(i) for m in maps for i in m.vertex_ids}), dtype=np.int64)
+    rows = sum(len(m.joint_weights) for m in maps)
+    vw = np.zeros((rows, len(ids)))
+    start = 0
+    for m in maps:
+        vw[start:start + len(m.joint_weights), np.searchsorted(ids, m.vertex_ids)] = m.vertex_weights
+        start += len(m.joint_weights)
+    if rows != get_format(fmt).num_joints:
+        raise ValueError(f"{rows} keypoints stacked for {fmt}, which has {get_format(fmt).num_joints}")
+    return KeypointMap(fmt, np.concatenate([m.joint_weights for m in maps]), ids, vw)
 
 
 def regressor_from_matrix(fmt: str, matrix: np.ndarray, num_joints: int, source: str = "regressor") -> KeypointMap:

@@ -116,8 +116,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mvmocap.pipeline.experiment import load_experiment
 
     out = Path(args.out) if args.out else Path(args.root) / "output"
-    if load_experiment(args.exp)[0]["kind"] == "hands":
+    kind = load_experiment(args.exp)[0]["kind"]
+    if kind == "hands":
         return _run_hands(args, out)
+    if kind == "body+hands":
+        from mvmocap.pipeline.bodyhands import run_body_hands
+
+        with _log_to_file(out / "log.txt"):
+            run = run_body_hands(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
+                                 vis_cams=args.vis_cams, frames=args.frames, fps=args.fps,
+                                 videos=not args.no_video)
+        print(f"\nmvmocap run --exp body+hands: {run.model.name}, {len(run.frames)} frames, "
+              f"{100 * (run.keypoints3d[..., 3] > 0).mean():.0f}% of the 67 keypoints found; outputs in {out}")
+        return 0
     with _log_to_file(out / "log.txt"):
         run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
                           vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
@@ -281,9 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
     run.add_argument("--out", help="output folder (default ROOT/output)")
     run.add_argument("--exp", default="body",
-                     help="experiment: body, hands, or a YAML file (see pipeline/body.yml, pipeline/hands.yml)")
+                     help="experiment: body, hands, body+hands, or a YAML file (see src/mvmocap/pipeline/*.yml)")
     run.add_argument("--model", help="body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; "
-                                      "hands: anny-hand (default) or mano[:FOLDER]")
+                                      "hands: anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx")
     run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
     run.add_argument("--cams", nargs="+", help="cameras to use (default: all with calibration)")
     run.add_argument("--vis-cams", nargs="+", help="cameras shown in the overlay video (default: first 4)")

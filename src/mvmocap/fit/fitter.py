@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 ANCHORS = {
     "body25": ("LShoulder", "RShoulder", "LHip", "RHip", "Neck", "MidHip"),
     "hand21": ("Wrist", "Thumb1", "Index1", "Middle1", "Ring1", "Pinky1"),
+    "bodyhands": ("LShoulder", "RShoulder", "LHip", "RHip", "Neck", "MidHip"),
 }
 
 

@@ -12,11 +12,13 @@ from mvmocap.utils import merge_settings
 
 __all__ = ["load_experiment", "EXPERIMENTS"]
 
-EXPERIMENTS = {name: Path(str(resources.files("mvmocap.pipeline") / f"{name}.yml")) for name in ("body", "hands")}
+EXPERIMENTS = {name: Path(str(resources.files("mvmocap.pipeline") / f"{file}.yml"))
+               for name, file in (("body", "body"), ("hands", "hands"), ("body+hands", "bodyhands"))}
 
 
 def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
-    """(settings, fit configuration) for a named experiment (``body``, ``hands``) or a YAML path;
+    """(settings, fit configuration) for a named experiment (``body``, ``hands``, ``body+hands``)
+    or a YAML path;
     a file's ``kind`` (default ``body``) picks the defaults it is merged over."""
     spec = "body" if spec is None else spec
     if str(spec) in EXPERIMENTS:
@@ -25,7 +27,8 @@ def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
     else:
         path = Path(spec)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: experiment file not found; use --exp body, --exp hands or a YAML path")
+            raise FileNotFoundError(f"{path}: experiment file not found; "
+                                    "use --exp body, hands, body+hands or a YAML path")
         source = str(path)
         user = yaml.safe_load(path.read_text()) or {}
         kind = user.get("kind", "body")

@@ -4,6 +4,7 @@ from mvmocap.skeletons.convert import DERIVED, conversion_plan, convert_keypoint
 from mvmocap.skeletons.formats import (
     BLAZEPOSE33,
     BODY25,
+    BODYHANDS,
     COCO17,
     FORMATS,
     HALPE26,
@@ -17,6 +18,7 @@ from mvmocap.skeletons.formats import (
 __all__ = [
     "BLAZEPOSE33",
     "BODY25",
+    "BODYHANDS",
     "COCO17",
     "DERIVED",
     "FORMATS",

@@ -155,4 +155,13 @@ HAND21 = register_format(
     [(("Wrist" if k == 1 else f"{f}{k - 1}"), f"{f}{k}") for f in _FINGERS for k in range(1, 5)],
 )
 
+# body25 followed by both hands (hand21 names prefixed LHand / RHand): whole-body fits.
+BODYHANDS = register_format(
+    "bodyhands",
+    [*BODY25.joints, *(f"LHand{n}" for n in _HAND), *(f"RHand{n}" for n in _HAND)],
+    [*((BODY25.joints[a], BODY25.joints[b]) for a, b in BODY25.limbs),
+     *((f"{side}Hand{_HAND[a]}", f"{side}Hand{_HAND[b]}") for side in "LR" for a, b in HAND21.limbs),
+     ("LWrist", "LHandWrist"), ("RWrist", "RHandWrist")],
+)
+
 del _sided

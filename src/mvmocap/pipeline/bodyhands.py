@@ -1,0 +1,99 @@
+"""``mvmocap run ROOT --exp body+hands``: body and both hands in one whole-body fit.
+
+Body (MediaPipe Pose) and hands (MediaPipe Hands) are detected per camera and cached; each hand
+detection goes to the nearest body wrist of its view; body25 and both hand21 sets are
+triangulated together (the ``bodyhands`` format, 67 keypoints) and fitted with a model that has
+hands: Anny with its finger bones posed (default), SMPL-H or SMPL-X. Outputs as for ``body``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mvmocap.bodymodels import BodyModel, load_body_model
+from mvmocap.camera import load_calibration
+from mvmocap.detect import MediaPipeHands, MediaPipePose, assign_hands, detect_camera, load_hands, save_hands
+from mvmocap.fit import BodyFitter
+from mvmocap.io import DataError, read_keypoints2d, write_keypoints3d
+from mvmocap.pipeline.experiment import load_experiment
+from mvmocap.pipeline.fitting import write_fit
+from mvmocap.pipeline.run import RunOutput, open_inputs
+from mvmocap.pipeline.videos import render_run_videos
+from mvmocap.skeletons import BODY25, BODYHANDS
+from mvmocap.triangulate import reprojection_report, triangulate
+from mvmocap.utils import atomic_write_text
+
+__all__ = ["run_body_hands", "body_hands_model"]
+
+log = logging.getLogger(__name__)
+
+
+def body_hands_model(spec: str | None) -> BodyModel:
+    """Anny with its fingers posed (default), or a SMPL-H / SMPL-X spec for ``load_body_model``."""
+    if spec in (None, "anny"):
+        from mvmocap.bodymodels.anny_model import ANNY_BODY_BONES, ANNY_FINGER_BONES, AnnyModel
+
+        return AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
+    model = load_body_model(spec)
+    if "bodyhands" not in model.keypoint_formats:
+        raise ValueError(f"{model.name} has no hands; for --exp body+hands use anny, smplh or smplx")
+    return model
+
+
+def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body+hands",
+                   model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
+                   vis_cams: list[str] | None = None, frames: str | None = None, fps: float | None = None,
+                   videos: bool = True) -> RunOutput:
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(root, "dataset folder not found")
+    out = Path(out) if out is not None else root / "output"
+    settings, fit_config = load_experiment(exp)
+    calib_path = Path(calib) if calib is not None else root
+    rig = load_calibration(calib_path)
+    sources, names, frame_range, fps = open_inputs(root, rig, calib_path, cams, frames, fps)
+    rig = rig.subset(names)
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    for n in names:
+        detect_camera(sources[n], n, out / "keypoints2d", lambda: MediaPipePose(**settings["detect"]), frame_range,
+                      settings["detect"])
+        detect_camera(sources[n], n, out / "hands2d", lambda: MediaPipeHands(**settings["detect_hands"]),
+                      frame_range, settings["detect_hands"], save=save_hands)
+    timings["detect"] = time.perf_counter() - t
+    frame_ids = list(frame_range)
+    body = read_keypoints2d(out / "keypoints2d", names, common_frames=True)
+    keep = [i for i, f in enumerate(body.frames) if f in frame_range]
+    body2d = body.person()[keep]
+    wrists = body2d[:, :, [BODY25.index("LWrist"), BODY25.index("RWrist")]]
+    left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), rig, body_wrists=wrists)
+    kp2d = np.concatenate([body2d, left, right], axis=2)  # (F, V, 67, 3) in bodyhands order
+
+    t = time.perf_counter()
+    tri = triangulate(rig, kp2d, robust=settings["triangulate"]["robust"],
+                      threshold_px=settings["triangulate"]["threshold_px"],
+                      min_views=settings["triangulate"]["min_views"])
+    write_keypoints3d(out / "keypoints3d", tri.keypoints3d, frame_ids)
+    timings["triangulate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    body_model = body_hands_model(model)
+    fit = BodyFitter(body_model, fit_config, keypoint_format="bodyhands", fps=fps).fit(tri.keypoints3d)
+    write_fit(out, body_model, fit, frame_ids, fps)
+    timings["fit"] = time.perf_counter() - t
+    if videos:
+        t = time.perf_counter()
+        render_run_videos(out, rig, sources, vis_cams or names[:4], [(body_model, fit)], frame_ids,
+                          [(kp2d, "bodyhands")], names, fps, settings["render"])
+        timings["render"] = time.perf_counter() - t
+    report = {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps, "model": body_model.name,
+              "triangulation": reprojection_report(tri, names, list(BODYHANDS.joints)),
+              "timings_seconds": {k: round(v, 3) for k, v in timings.items()}}
+    atomic_write_text(out / "report.json", json.dumps(report, indent=1))
+    return RunOutput(out, rig, body_model, frame_ids, tri.keypoints3d, fit, report, timings)

@@ -1,0 +1,66 @@
+"""Whole-body fits with hands (the 67-keypoint bodyhands format) and --exp body+hands."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mvmocap.bodymodels import SMPLFamilyModel
+from mvmocap.fit import BodyFitter
+from mvmocap.skeletons import BODYHANDS, get_format
+from mvmocap.synthetic.body_motion import corrupt_keypoints3d, model_motion
+from mvmocap.synthetic.hand_motion import hand_motion
+from mvmocap.synthetic.model_files import make_model_arrays
+from mvmocap.synthetic.motions import motion_curves
+
+
+def test_bodyhands_format():
+    assert BODYHANDS.num_joints == 67
+    assert BODYHANDS.joints[25] == "LHandWrist" and BODYHANDS.joints[-1] == "RHandPinky4"
+    flip = BODYHANDS.flip_index
+    assert BODYHANDS.joints[flip[BODYHANDS.index("LHandThumb4")]] == "RHandThumb4"
+    assert get_format("bodyhands") is BODYHANDS
+
+
+def test_smplh_whole_body_fit_with_moving_fingers():
+    model = SMPLFamilyModel(make_model_arrays("smplh", seed=2))
+    assert "bodyhands" in model.keypoint_formats
+    frames = 60
+    truth = model_motion(model, motion_curves("walk", frames, seed=3), np.random.default_rng(0).normal(0, 0.3, 10))
+    for side in ("l", "r"):  # the fingers move too (hand_motion poses only the finger joints here)
+        truth["poses"] = truth["poses"] + hand_motion(model, frames, seed=5, side=side)["poses"]
+    true_kp = model.sequence(truth, "bodyhands")
+    observed = corrupt_keypoints3d(true_kp, noise_m=0.005, outlier_ratio=0.0, missing_ratio=0.05, seed=1)
+    fit = BodyFitter(model, keypoint_format="bodyhands").fit(observed)
+    err = np.linalg.norm(fit.keypoints - true_kp, axis=-1)
+    # Fingers are fitted much worse than in the hand-only fit (about 2 mm there): the body-sized robust
+    # scales and smoothing do not suit them yet (measured 19-22 mm with 5 mm noise).
+    assert err[:, :25].mean() < 0.015 and err[:, 25:].mean() < 0.025
+
+
+def test_run_body_hands_on_a_rendered_capture(tmp_path):
+    from mvmocap.bodymodels import load_body_model
+    from mvmocap.cli.main import main
+    from mvmocap.synthetic import make_video_capture
+
+    root = make_video_capture(tmp_path / "data", load_body_model(), frames=12, cameras=3, image_size=(640, 360),
+                              seed=4)
+    out = tmp_path / "out"
+    assert main(["run", str(root), "--exp", "body+hands", "--out", str(out), "--no-video"]) == 0
+    params = np.load(out / "params.npz")
+    assert params["keypoints3d"].shape == (12, 67, 3)
+    truth = np.load(root / "gt" / "params.npz")["keypoints3d"]
+    body_err = np.linalg.norm(params["keypoints3d"][:, :25] - truth, axis=-1).mean()
+    assert body_err < 0.06  # hands this small are rarely detected; the body fit carries on regardless
+    report = json.loads((out / "report.json").read_text())
+    assert report["model"] == "anny" and len(report["triangulation"]["per_joint"]) == 67
+    assert (out / "hands2d" / "cam1").is_dir() and (out / "keypoints2d" / "cam1").is_dir()
+
+
+def test_body_hands_model_needs_hands(tmp_path):
+    from mvmocap.pipeline.bodyhands import body_hands_model
+    from mvmocap.synthetic.model_files import write_model_file
+
+    path = write_model_file(make_model_arrays("smpl", seed=0), tmp_path / "SMPL_NEUTRAL.npz", "npz")
+    with pytest.raises(ValueError, match="has no hands; for --exp body\\+hands use anny, smplh or smplx"):
+        body_hands_model(f"smpl:{path}")
