@@ -16,13 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from mvmocap.bodymodels import BodyModel, load_body_model
-from mvmocap.camera import load_calibration
 from mvmocap.detect import MediaPipeHands, MediaPipePose, assign_hands, detect_camera, load_hands, save_hands
 from mvmocap.fit import BodyFitter
-from mvmocap.io import DataError, read_keypoints2d, write_keypoints3d
-from mvmocap.pipeline.experiment import load_experiment
+from mvmocap.io import read_keypoints2d, write_keypoints3d
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.run import RunOutput, open_inputs
+from mvmocap.pipeline.run import RunOutput, open_inputs, prepare_run
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.skeletons import BODY25, BODYHANDS
 from mvmocap.triangulate import reprojection_report, triangulate
@@ -49,14 +47,9 @@ def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | P
                    model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
                    vis_cams: list[str] | None = None, frames: str | None = None, fps: float | None = None,
                    videos: bool = True) -> RunOutput:
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(root, "dataset folder not found")
-    out = Path(out) if out is not None else root / "output"
-    settings, fit_config = load_experiment(exp)
-    calib_path = Path(calib) if calib is not None else root
-    rig = load_calibration(calib_path)
-    sources, names, frame_range, fps = open_inputs(root, rig, calib_path, cams, frames, fps)
+    setup = prepare_run(root, out, exp, calib)
+    out, settings, fit_config, rig = setup.out, setup.settings, setup.fit_config, setup.rig
+    sources, names, frame_range, fps = open_inputs(setup.root, rig, setup.calib_path, cams, frames, fps)
     rig = rig.subset(names)
     timings: dict[str, float] = {}
 

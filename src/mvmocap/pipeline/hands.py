@@ -15,13 +15,11 @@ import time
 from pathlib import Path
 
 from mvmocap.bodymodels import BodyModel, load_smpl_family
-from mvmocap.camera import load_calibration
 from mvmocap.detect import MediaPipeHands, assign_hands, detect_camera, load_hands, save_hands
 from mvmocap.fit import BodyFitter
-from mvmocap.io import DataError, write_hand_annots, write_keypoints3d
-from mvmocap.pipeline.experiment import load_experiment
+from mvmocap.io import write_hand_annots, write_keypoints3d
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.run import RunOutput, open_inputs
+from mvmocap.pipeline.run import RunOutput, open_inputs, prepare_run
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import reprojection_report, triangulate
@@ -52,14 +50,9 @@ def run_hands(root: str | Path, out: str | Path | None = None, exp: str | Path |
               videos: bool = True) -> dict[str, RunOutput | None]:
     """Run the hand pipeline (see the module docstring); returns a ``RunOutput`` per hand side
     (``"l"``, ``"r"``; None for a hand seen too little to fit)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(root, "dataset folder not found")
-    out = Path(out) if out is not None else root / "output"
-    settings, fit_config = load_experiment(exp)
-    calib_path = Path(calib) if calib is not None else root
-    rig = load_calibration(calib_path)
-    sources, names, frame_range, fps = open_inputs(root, rig, calib_path, cams, frames, fps)
+    setup = prepare_run(root, out, exp, calib)
+    out, settings, fit_config, rig = setup.out, setup.settings, setup.fit_config, setup.rig
+    sources, names, frame_range, fps = open_inputs(setup.root, rig, setup.calib_path, cams, frames, fps)
     rig = rig.subset(names)
     timings: dict[str, float] = {}
 

@@ -19,7 +19,7 @@ import numpy as np
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig, load_calibration
 from mvmocap.detect import MediaPipePose, detect_camera
-from mvmocap.fit import BodyFitter, FitResult
+from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import DataError, FrameSource, list_camera_folders, list_video_cameras
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.fitting import write_fit
@@ -27,7 +27,7 @@ from mvmocap.pipeline.triangulation import match_cameras, run_triangulation
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["RunOutput", "run_capture", "parse_frames"]
+__all__ = ["RunOutput", "RunSetup", "open_inputs", "parse_frames", "prepare_run", "run_capture"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,30 @@ def parse_frames(text: str | None) -> tuple[int, int | None]:
         raise ValueError(f"--frames must look like 100:400, got {text!r}") from None
 
 
+@dataclass
+class RunSetup:
+    """What every ``mvmocap run`` experiment starts from."""
+
+    root: Path
+    out: Path
+    settings: dict
+    fit_config: FitConfig
+    calib_path: Path
+    rig: CameraRig
+
+
+def prepare_run(root: str | Path, out: str | Path | None, exp: str | Path | None,
+                calib: str | Path | None) -> RunSetup:
+    """Check the dataset folder, load the experiment and the calibration (``calib`` or ``root``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(root, "dataset folder not found")
+    settings, fit_config = load_experiment(exp)
+    calib_path = Path(calib) if calib is not None else root
+    return RunSetup(root, Path(out) if out is not None else root / "output", settings, fit_config, calib_path,
+                    load_calibration(calib_path))
+
+
 def open_inputs(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | None, frames: str | None,
                 fps: float | None) -> tuple[dict[str, FrameSource], list[str], range, float]:
     """The cameras' frame sources (calibrated ones only), their names, the frame range to process
@@ -82,13 +106,9 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
                 vis_cams: list[str] | None = None, frames: str | None = None, keypoints: str | Path | None = None,
                 gmm: str | Path | None = None, fps: float | None = None, videos: bool = True) -> RunOutput:
     """Run every stage; see the module docstring. Returns the results and the report."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(root, "dataset folder not found")
-    out = Path(out) if out is not None else root / "output"
-    settings, fit_config = load_experiment(exp)
-    calib_path = Path(calib) if calib is not None else root
-    rig = load_calibration(calib_path)
+    setup = prepare_run(root, out, exp, calib)
+    root, out, settings, fit_config, calib_path, rig = (setup.root, setup.out, setup.settings, setup.fit_config,
+                                                        setup.calib_path, setup.rig)
     timings: dict[str, float] = {}
     start, stop = parse_frames(frames)
 
