@@ -129,6 +129,13 @@ def test_config_is_validated(tmp_path):
         load_fit_config(tmp_path / "missing.yml")
 
 
+def test_empty_and_tiny_sequences(model):
+    empty = BodyFitter(model).fit(np.zeros((0, 25, 4)))
+    assert empty.poses.shape == (0, 72) and empty.keypoints.shape == (0, 25, 3)
+    unseen = BodyFitter(model).fit(np.zeros((2, 25, 4)))  # nothing detected: no crash, finite output
+    assert np.isfinite(unseen.poses).all() and unseen.keypoints.shape == (2, 25, 3)
+
+
 def test_bad_keypoints_are_refused(model):
     with pytest.raises(ValueError, match=r"keypoints3d must be \(F, 25, 4\)"):
         BodyFitter(model).fit(np.zeros((5, 17, 4)))

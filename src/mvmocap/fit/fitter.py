@@ -279,6 +279,10 @@ class BodyFitter:
                              f"got {kp.shape}")
         kp = np.where(np.isfinite(kp).all(-1, keepdims=True) & (kp[..., 3:] > 0), kp, 0.0)
         F = len(kp)
+        if F == 0:  # an empty sequence fits to empty parameters
+            empty = np.zeros((0, 3))
+            return FitResult(np.zeros((0, self.model.pose_dim)), np.zeros((1, self.model.num_shapes)), empty, empty,
+                             np.zeros((0, self.format.num_joints, 3)), [], time.perf_counter() - start)
         logs = []
         shape_stage = self.config.stages["shape"]
         if shape_stage.enabled:
