@@ -83,3 +83,23 @@ def test_hands_pipeline_end_to_end(tmp_path, capsys):
         assert report["hands"][side]["keypoints_found_fraction"] >= 0.3
     assert (out / "videos" / "overlay.mp4").is_file()
     assert len(list((out / "keypoints2d_hands" / "cam1").glob("*.json"))) == 20
+
+
+def test_mano_pca_poses():
+    arrays = make_model_arrays("mano", seed=3)
+    full = SMPLFamilyModel(arrays, dtype=torch.float64)
+    pca = SMPLFamilyModel(arrays, dtype=torch.float64, hand_pca=45)
+    assert pca.pose_dim == 48 and SMPLFamilyModel(arrays, hand_pca=12).pose_dim == 15
+    poses = torch.randn(4, 48, dtype=torch.float64) * 0.3
+    comps = torch.tensor(arrays["hands_components"])
+    coeffs = (poses[:, 3:] - torch.tensor(arrays["hands_mean"])) @ comps.T  # the components are orthonormal
+    np.testing.assert_allclose(pca.keypoints(torch.cat([poses[:, :3], coeffs], 1), format="hand21").numpy(),
+                               full.keypoints(poses, format="hand21").numpy(), atol=1e-10)
+    truth = hand_motion(full, 60, seed=2)
+    true_kp = full.sequence(truth, "hand21")
+    observed = corrupt_keypoints3d(true_kp, noise_m=0.003, outlier_ratio=0.0, seed=3)
+    fit = BodyFitter(SMPLFamilyModel(arrays, hand_pca=45), load_experiment("hands")[1],
+                     keypoint_format="hand21").fit(observed)
+    assert np.linalg.norm(fit.keypoints - true_kp, axis=-1).mean() < 0.004
+    with pytest.raises(ValueError, match="hand_pca needs a MANO file"):
+        SMPLFamilyModel(make_model_arrays("smpl", seed=0), hand_pca=6)

@@ -34,10 +34,13 @@ class SMPLFamilyModel(BodyModel):
         num_expression: SMPL-X expression coefficients (ignored by other models).
         name: label for messages.
         dtype: precision the arrays are stored in (inputs of another dtype get cast copies).
+        hand_pca: MANO only: pose the fingers with this many PCA coefficients of the file's
+            ``hands_components`` (around ``hands_mean``) instead of 45 axis-angle values;
+            ``poses`` is then (B, 3 + hand_pca): wrist, then the coefficients.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], num_shapes: int = 10, num_expression: int = 10,
-                 name: str | None = None, dtype: torch.dtype = torch.float32):
+                 name: str | None = None, dtype: torch.dtype = torch.float32, hand_pca: int | None = None):
         super().__init__()
         v_template = np.asarray(arrays["v_template"], dtype=np.float64)
         J_regressor = np.asarray(arrays["J_regressor"], dtype=np.float64)
@@ -73,12 +76,28 @@ class SMPLFamilyModel(BodyModel):
         self.register_buffer("J_template", torch.tensor(J_regressor @ v_template, **store))
         self.register_buffer("J_shapedirs", torch.tensor(np.einsum("jv,vcs->sjc", J_regressor, dirs), **store))
         self.register_buffer("faces", torch.tensor(np.asarray(arrays["f"], dtype=np.int64)))
+        self.hand_pca = None
+        if hand_pca is not None:
+            if self.kind != "mano" or "hands_components" not in arrays:
+                raise ValueError(f"{self.name}: hand_pca needs a MANO file with hands_components")
+            components = np.asarray(arrays["hands_components"], dtype=np.float64)
+            if not 1 <= hand_pca <= len(components):
+                raise ValueError(f"{self.name}: hand_pca must be in 1..{len(components)}, got {hand_pca}")
+            self.hand_pca = hand_pca
+            self.pose_dim = 3 + hand_pca
+            self.register_buffer("pca_components", torch.tensor(components[:hand_pca], **store))
+            self.register_buffer("pca_mean", torch.tensor(np.asarray(arrays["hands_mean"]).reshape(-1), **store))
         self.regressors: dict[str, KeypointMap] = smpl_family_keypoint_maps(self.kind, self.joint_names)
         self._support_cache: dict = {}
 
     @property
     def keypoint_formats(self) -> list[str]:
         return sorted(self.regressors)
+
+    @property
+    def posed_joints(self) -> np.ndarray:
+        # With hand PCA only the wrist's triple is a joint's axis-angle; the rest are coefficients.
+        return np.arange(1) if self.hand_pca is not None else np.arange(self.num_joints)
 
     def add_regressor(self, name: str, keypoint_map: KeypointMap) -> None:
         """Register a keypoint regressor under ``name`` (e.g. a user's body25 ``.npy``)."""
@@ -119,7 +138,15 @@ class SMPLFamilyModel(BodyModel):
         offsets = coeffs @ shapedirs.reshape(-1, n * 3) + pose_feature(rot) @ posedirs.reshape(-1, n * 3)
         return skin_points(template + offsets.reshape(B, n, 3), weights, transforms)
 
+    def full_poses(self, poses: torch.Tensor) -> torch.Tensor:
+        """(B, pose_dim) -> (B, 3 J) axis-angle of every joint (expands MANO PCA coefficients)."""
+        if self.hand_pca is None:
+            return poses
+        fingers = self.cast("pca_mean", poses) + poses[:, 3:] @ self.cast("pca_components", poses)
+        return torch.cat([poses[:, :3], fingers], 1)
+
     def posed(self, poses, shapes, keypoints, vertices, expression=None) -> BodyOutput:
+        poses = self.full_poses(poses)
         B = poses.shape[0]
         coeffs = self._blend_input(shapes, expression)
         rot = axis_angle_to_matrix_t(poses.reshape(B, self.num_joints, 3))
@@ -150,11 +177,13 @@ def load_smpl_family(
     num_shapes: int = 10,
     regressor: str | Path | None = None,
     regressor_format: str = "body25",
+    hand_pca: int | None = None,
 ) -> SMPLFamilyModel:
     """Find and load a model file (see :func:`find_model_file`); optionally add a user
     ``.npy`` keypoint regressor (K x V) under ``regressor_format``, replacing the built-in one."""
     file = find_model_file(kind, variant, path)
-    model = SMPLFamilyModel(read_model_file(file), num_shapes=num_shapes, name=f"{kind} ({file.name})")
+    model = SMPLFamilyModel(read_model_file(file), num_shapes=num_shapes, name=f"{kind} ({file.name})",
+                            hand_pca=hand_pca)
     if model.kind != kind:
         raise ValueError(f"{file}: this is a {model.kind} model file, not {kind}")
     if regressor is not None:

@@ -31,16 +31,17 @@ log = logging.getLogger(__name__)
 MIN_SEEN = 0.3  # a hand with fewer of its keypoints triangulated (over all frames) is not fitted
 
 
-def hand_models(spec: str | None) -> dict[str, BodyModel]:
+def hand_models(spec: str | None, hand_pca: int | None = None) -> dict[str, BodyModel]:
     """Left and right hand models: ``anny-hand`` (default, free) or ``mano[:FOLDER]`` (the user's
-    ``MANO_LEFT.pkl`` / ``MANO_RIGHT.pkl``)."""
+    ``MANO_LEFT.pkl`` / ``MANO_RIGHT.pkl``; ``hand_pca`` poses their fingers by PCA coefficients)."""
     kind, _, rest = (spec or "anny-hand").partition(":")
     if kind in ("anny", "anny-hand"):
         from mvmocap.bodymodels.anny_model import AnnyModel
 
         return {"l": AnnyModel(hand="L"), "r": AnnyModel(hand="R")}
     if kind == "mano":
-        return {s: load_smpl_family("mano", side, rest or None) for s, side in (("l", "left"), ("r", "right"))}
+        return {s: load_smpl_family("mano", side, rest or None, hand_pca=hand_pca)
+                for s, side in (("l", "left"), ("r", "right"))}
     raise ValueError(f"hand model must be anny-hand or mano[:FOLDER], got {spec!r}")
 
 
@@ -75,7 +76,7 @@ def run_hands(root: str | Path, out: str | Path | None = None, exp: str | Path |
         write_keypoints3d(out / f"hand{s}" / "keypoints3d", tri[s].keypoints3d, frame_ids)
 
     t = time.perf_counter()
-    models = hand_models(model)
+    models = hand_models(model, settings.get("hand_pca"))
     results: dict[str, RunOutput | None] = {}
     meshes, hand_report = [], {}
     hand21 = list(get_format("hand21").joints)
