@@ -63,3 +63,11 @@ def test_body_hands_model_needs_hands(tmp_path):
     path = write_model_file(make_model_arrays("smpl", seed=0), tmp_path / "SMPL_NEUTRAL.npz", "npz")
     with pytest.raises(ValueError, match="has no hands; for --exp body\\+hands use anny, smplh or smplx"):
         body_hands_model(f"smpl:{path}")
+
+
+def test_bench_bodyhands_command(capsys):
+    from mvmocap.cli.main import main
+
+    assert main(["bench", "bodyhands", "--frames", "30", "--models", "smplh"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["smplh"]["body_mpjpe_mm"] < 10 and result["smplh"]["hands_mpjpe_mm"] < 10

@@ -85,6 +85,13 @@ def _cmd_bench_hands(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_bodyhands(args: argparse.Namespace) -> int:
+    from mvmocap.bench import bench_bodyhands
+
+    print(json.dumps(bench_bodyhands(args.frames, tuple(args.models), args.seed)))
+    return 0
+
+
 def _cmd_bench_render(args: argparse.Namespace) -> int:
     from mvmocap.bench import bench_render
 
@@ -266,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     bhands.add_argument("--models", nargs="+", choices=["mano", "anny"], default=["mano", "anny"])
     bhands.add_argument("--seed", type=int, default=0)
     bhands.set_defaults(func=_cmd_bench_hands)
+
+    bbh = bench_sub.add_parser("bodyhands", help="whole-body fit with hands (SMPL-H format, Anny) against a truth")
+    bbh.add_argument("--frames", type=int, default=300)
+    bbh.add_argument("--models", nargs="+", choices=["smplh", "anny"], default=["smplh", "anny"])
+    bbh.add_argument("--seed", type=int, default=0)
+    bbh.set_defaults(func=_cmd_bench_bodyhands)
 
     brender = bench_sub.add_parser("render", help="mesh overlay frames per second at 1080p")
     brender.add_argument("--frames", type=int, default=60)
