@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mpjpe"]
+__all__ = ["jitter_ratio", "mpjpe"]
 
 
 def mpjpe(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -24,3 +24,15 @@ def mpjpe(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
         return float("nan"), 1.0
     err = np.linalg.norm(pred[..., :3] - truth[..., :3], axis=-1)
     return float(err[found].mean()), float(1.0 - found.mean())
+
+
+def jitter_ratio(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Mean acceleration magnitude of ``pred`` over that of ``truth``, both (F, J, 3) sequences.
+
+    Above 1: the prediction shakes more than the truth moves; below 1: it is over-smoothed.
+    """
+
+    def accel(x: np.ndarray) -> float:
+        return float(np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean())
+
+    return accel(np.asarray(pred)) / accel(np.asarray(truth))

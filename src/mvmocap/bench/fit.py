@@ -15,6 +15,7 @@ import numpy as np
 
 from mvmocap.bodymodels import BodyModel, SMPLFamilyModel
 from mvmocap.fit import BodyFitter
+from mvmocap.metrics import jitter_ratio
 from mvmocap.skeletons import BODY25
 from mvmocap.synthetic.body_motion import corrupt_keypoints3d, model_motion
 from mvmocap.synthetic.model_files import make_model_arrays
@@ -33,9 +34,6 @@ def fit_metrics(model: BodyModel, truth: dict, true_kp: np.ndarray, result) -> d
     fitted = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
     pve = np.linalg.norm(model.sequence(fitted) - model.sequence(truth), axis=-1).mean()
 
-    def accel(x):
-        return np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean()
-
     def limb_dirs(x):
         d = np.stack([x[:, b] - x[:, a] for a, b in _LIMBS], 1)
         return d / np.linalg.norm(d, axis=-1, keepdims=True)
@@ -46,7 +44,7 @@ def fit_metrics(model: BodyModel, truth: dict, true_kp: np.ndarray, result) -> d
         "kp_p99_mm": round(float(np.percentile(kp_err, 99) * 1000), 1),
         "pve_mm": round(float(pve * 1000), 2),
         "shape_err": round(float(np.abs(result.shapes - truth["shapes"]).mean()), 4),
-        "jitter_ratio": round(float(accel(result.keypoints) / accel(true_kp)), 3),
+        "jitter_ratio": round(jitter_ratio(result.keypoints, true_kp), 3),
         "flipped_frames": int(flipped.sum()),
     }
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from mvmocap.bodymodels import BodyModel, SMPLFamilyModel
 from mvmocap.fit import BodyFitter
+from mvmocap.metrics import jitter_ratio
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.synthetic.body_motion import corrupt_keypoints3d
 from mvmocap.synthetic.hand_motion import hand_motion
@@ -51,14 +52,11 @@ def _bench_one(model: BodyModel, frames: int, seed: int) -> dict:
     seconds = time.perf_counter() - start
     err = np.linalg.norm(fit.keypoints - true_kp, axis=-1)
 
-    def accel(x):
-        return np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean()
-
     seen = observed[..., 3] > 0
     return {"kp_mpjpe_mm": round(float(err.mean() * 1000), 2),
             "kp_p99_mm": round(float(np.percentile(err, 99) * 1000), 2),
             "input_mpjpe_mm": round(float(np.linalg.norm(observed[..., :3] - true_kp, axis=-1)[seen].mean() * 1e3), 2),
-            "jitter_ratio": round(float(accel(fit.keypoints) / accel(true_kp)), 3),
+            "jitter_ratio": round(jitter_ratio(fit.keypoints, true_kp), 3),
             "seconds": round(seconds, 2)}
 
 

@@ -69,9 +69,7 @@ def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | P
     kp2d = np.concatenate([body2d, left, right], axis=2)  # (F, V, 67, 3) in bodyhands order
 
     t = time.perf_counter()
-    tri = triangulate(rig, kp2d, robust=settings["triangulate"]["robust"],
-                      threshold_px=settings["triangulate"]["threshold_px"],
-                      min_views=settings["triangulate"]["min_views"])
+    tri = triangulate(rig, kp2d, **settings["triangulate"])  # robust, threshold_px, min_views
     write_keypoints3d(out / "keypoints3d", tri.keypoints3d, frame_ids)
     timings["triangulate"] = time.perf_counter() - t
 

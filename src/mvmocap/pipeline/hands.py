@@ -68,9 +68,7 @@ def run_hands(root: str | Path, out: str | Path | None = None, exp: str | Path |
                       {n: rig[n].image_size for n in names})
 
     t = time.perf_counter()
-    tri = {s: triangulate(rig, kp, robust=settings["triangulate"]["robust"],
-                          threshold_px=settings["triangulate"]["threshold_px"],
-                          min_views=settings["triangulate"]["min_views"]) for s, kp in (("l", left), ("r", right))}
+    tri = {s: triangulate(rig, kp, **settings["triangulate"]) for s, kp in (("l", left), ("r", right))}
     timings["triangulate"] = time.perf_counter() - t
     for s in tri:
         write_keypoints3d(out / f"hand{s}" / "keypoints3d", tri[s].keypoints3d, frame_ids)

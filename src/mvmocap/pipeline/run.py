@@ -130,10 +130,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
         fps = fps or 30.0
 
     t = time.perf_counter()
-    tri_settings = settings["triangulate"]
-    tri = run_triangulation(root, keypoints, out, calib=calib, cameras=names, common_frames=True,
-                            robust=tri_settings["robust"], threshold_px=tri_settings["threshold_px"],
-                            min_views=tri_settings["min_views"], frames=frame_range)
+    tri = run_triangulation(root, keypoints, out, calib=calib, cameras=names, common_frames=True, frames=frame_range,
+                            **settings["triangulate"])  # robust, threshold_px, min_views
     timings["triangulate"] = time.perf_counter() - t
     kp3d = tri.result.keypoints3d
     kp2d = tri.keypoints.person()

@@ -26,6 +26,20 @@ _SKIN = (0.86, 0.70, 0.60)
 _BACKDROP = np.array([110, 128, 155], dtype=np.uint8)
 
 
+def _film(root: Path, rig, meshes: list[tuple[np.ndarray, np.ndarray]], fps: float, background: np.ndarray,
+          floor=None) -> None:
+    """Render ``meshes`` ((F, V, 3) vertices, faces) in skin colour, over an optional ``floor``
+    (vertices, faces, colours) and a flat ``background``, into ``root/videos/<cam>.mp4``."""
+    for cam in rig:
+        with VideoWriter(root / "videos" / f"{cam.name}.mp4", fps, quality=8) as video:
+            for f in range(len(meshes[0][0])):
+                scene = Scene() if floor is None else Scene().add(*floor[:2], vertex_colours=floor[2])
+                for vertices, faces in meshes:
+                    scene.add(vertices[f], faces, _SKIN)
+                r = scene.render(cam)
+                video.write(np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), background))
+
+
 def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, cameras: int = 4,
                        image_size: tuple[int, int] = (960, 540), fps: float = 30.0, motion: str = "mixed",
                        seed: int = 0) -> Path:
@@ -43,12 +57,7 @@ def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, ca
         out = model(*(torch.as_tensor(truth[k]).float() for k in ("poses", "shapes", "Rh", "Th")),
                     keypoints="body25")
     vertices = out.vertices.double().numpy()
-    for cam in rig:
-        with VideoWriter(root / "videos" / f"{cam.name}.mp4", fps, quality=8) as video:
-            for f in range(frames):
-                r = Scene().add(*floor[:2], vertex_colours=floor[2]).add(vertices[f], faces, _SKIN).render(cam)
-                image = np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), _BACKDROP)
-                video.write(image)
+    _film(root, rig, [(vertices, faces)], fps, _BACKDROP, floor)
     write_params_npz(root / "gt" / "params.npz", {**truth, "keypoints3d": out.keypoints.double().numpy(),
                                                   "fps": np.float64(fps), "model": np.str_(model.name)})
     return root
@@ -78,12 +87,5 @@ def make_hand_capture(root: str | Path, models: dict[str, BodyModel], frames: in
                                                           "fps": np.float64(fps), "model": np.str_(model.name)})
         verts.append(model.sequence(truth))
         faces.append(model.faces.cpu().numpy())
-    for cam in rig:
-        with VideoWriter(root / "videos" / f"{cam.name}.mp4", fps, quality=8) as video:
-            for i in range(frames):
-                scene = Scene()
-                for v, fc in zip(verts, faces, strict=True):
-                    scene.add(v[i], fc, _SKIN)
-                r = scene.render(cam)
-                video.write(np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), np.uint8(90)))
+    _film(root, rig, list(zip(verts, faces, strict=True)), fps, np.full(3, 90, np.uint8))
     return root
