@@ -9,6 +9,7 @@ import torch
 from mvmocap.bodymodels import SMPLFamilyModel
 from mvmocap.bodymodels.anatomy import anatomy_of
 from mvmocap.fit.align import fill_missing_frames, kabsch
+from mvmocap.fit.joint_limits import JointLimitPrior
 from mvmocap.fit.losses import (
     geman_mcclure,
     keypoints3d_loss,
@@ -17,7 +18,7 @@ from mvmocap.fit.losses import (
     reprojection_loss,
     rotation_smoothness,
 )
-from mvmocap.fit.priors import GMMPosePrior, JointLimitPrior, pose_regulariser, shape_regulariser
+from mvmocap.fit.priors import GMMPosePrior, pose_regulariser, shape_regulariser
 from mvmocap.fit.projection import project_rig
 from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth, whittaker_smooth
 from mvmocap.geometry import axis_angle_to_matrix, rotation_about_axis
@@ -105,7 +106,7 @@ def test_position_smoothness():
 
 def test_joint_limits_bend_one_way(smpl):
     anatomy = anatomy_of(smpl)
-    prior = JointLimitPrior(smpl, anatomy).double()
+    prior = JointLimitPrior.for_model(smpl).double()
     zero = torch.zeros(1, 72, dtype=torch.float64)
     assert prior(zero) == 0
     knee = anatomy.joints["knee_l"]

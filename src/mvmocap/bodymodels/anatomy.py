@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from mvmocap.bodymodels.base import BodyModel
 
-__all__ = ["Anatomy", "SIDES", "anatomy_of", "hand_joints"]
+__all__ = ["Anatomy", "FingerJoint", "SIDES", "FINGERS", "anatomy_of", "finger_joints", "hand_joints", "hand_sides"]
 
 SIDES = ("l", "r")
 
@@ -105,8 +104,7 @@ def anatomy_of(model: BodyModel) -> Anatomy:
     roles = _ANNY_ROLES if family == "anny" else _SMPL_ROLES
     up, anterior, left = (_unit(v) for v in _FRAMES[family])
     index = {role: model.joint_names.index(name) for role, name in roles.items()}
-    with torch.no_grad():
-        rest = model(torch.zeros(1, model.pose_dim, dtype=torch.float64), vertices=False).joints[0].numpy()
+    rest = model.zero_pose_joints()
     child = {"hip": "knee", "knee": "ankle", "shoulder": "elbow", "elbow": "wrist"}
     bone_dir = {f"{r}_{s}": _unit(rest[index[f"{c}_{s}"]] - rest[index[f"{r}_{s}"]])
                 for r, c in child.items() for s in SIDES}
@@ -116,7 +114,7 @@ def anatomy_of(model: BodyModel) -> Anatomy:
     return Anatomy(up, anterior, left, index, spine, twist, bone_dir, arm_down)
 
 
-_FINGER_ORDER = ("thumb", "index", "middle", "ring", "pinky")
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 
 
 def hand_joints(model: BodyModel, side: str = "r") -> dict[str, int]:
@@ -131,9 +129,60 @@ def hand_joints(model: BodyModel, side: str = "r") -> dict[str, int]:
     ]
     for wrist, pattern in candidates:
         roles = {"wrist": wrist}
-        for n, f in enumerate(_FINGER_ORDER, start=1):
+        for n, f in enumerate(FINGERS, start=1):
             for k in (1, 2, 3):
                 roles[f"{f}{k}"] = pattern.format(f=f, k=k, n=n)
         if all(v in names for v in roles.values()):
             return {role: names.index(v) for role, v in roles.items()}
     raise ValueError(f"{model.name} has no {side} hand joints")
+
+
+def hand_sides(model: BodyModel) -> list[str]:
+    """The hands a model has: its ``hand_side`` for hand models, ``["l", "r"]`` for bodies with
+    finger joints (SMPL-H, SMPL-X, Anny), ``[]`` otherwise."""
+    if model.hand_side is not None:
+        return [model.hand_side]
+    sides = []
+    for side in SIDES:
+        try:
+            hand_joints(model, side)
+        except ValueError:
+            continue
+        sides.append(side)
+    return sides
+
+
+@dataclass
+class FingerJoint:
+    """One finger joint in the model frame, zero pose: ``bone`` (3,) the unit direction of the
+    phalanx it moves, ``volar`` (3,) the unit palm-side normal orthogonal to it; flexion (the
+    finger curling into the palm) is a positive rotation about ``flexion = bone x volar``."""
+
+    joint: int
+    bone: np.ndarray
+    volar: np.ndarray
+
+    @property
+    def flexion(self) -> np.ndarray:
+        return np.cross(self.bone, self.volar)
+
+
+def finger_joints(model: BodyModel, side: str) -> dict[str, FingerJoint]:
+    """``{thumb,index,middle,ring,pinky}{1,2,3}`` -> :class:`FingerJoint` for the ``side`` hand.
+
+    The palm normal ``(index1 - wrist) x (pinky1 - wrist)`` points to the palm side of a right
+    hand (palm down, fingers forward: the thumb is on the left) and to the back of a left hand.
+    The last phalanx continues the middle one's direction.
+    """
+    joint = hand_joints(model, side)
+    rest = model.zero_pose_joints()
+    wrist = rest[joint["wrist"]]
+    palm = _unit(np.cross(rest[joint["index1"]] - wrist, rest[joint["pinky1"]] - wrist))
+    volar = palm if side == "r" else -palm
+    out = {}
+    for finger in FINGERS:
+        idx = [joint[f"{finger}{k}"] for k in (1, 2, 3)]
+        for k, j in enumerate(idx):
+            bone = _unit(rest[idx[k + 1]] - rest[j] if k < 2 else rest[j] - rest[idx[k - 1]])
+            out[f"{finger}{k + 1}"] = FingerJoint(j, bone, _unit(volar - (volar @ bone) * bone))
+    return out

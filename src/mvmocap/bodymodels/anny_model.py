@@ -82,6 +82,7 @@ class AnnyModel(BodyModel):
         self.anny = anny.Anny(**options).to(dtype=dtype)
         self.anny.requires_grad_(False)
         self.name = "anny" if hand is None else f"anny-hand.{hand}"
+        self.hand_side = None if hand is None else hand.lower()
         self.joint_names = list(self.anny.bone_labels)
         if posed_bones is None:
             posed_bones = ANNY_BODY_BONES if hand is None else ("root",) + tuple(
@@ -154,6 +155,13 @@ class AnnyModel(BodyModel):
     @property
     def posed_joints(self) -> np.ndarray:
         return self.posed_index.cpu().numpy()
+
+    @property
+    def pose_frame(self) -> np.ndarray:
+        # Anny's 'local-ref' deltas are in the root's reference axes: the identity for the body,
+        # a turned frame for the hand rigs.
+        U = self.anny.reference_bone_orientations
+        return np.eye(3) if U is None else U[0].double().cpu().numpy().T
 
     @property
     def shape_bounds(self) -> tuple[float, float]:

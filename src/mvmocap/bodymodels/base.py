@@ -40,7 +40,8 @@ class BodyModel(nn.Module):
     """Base class: subclasses implement :meth:`posed` (model frame) and :meth:`rest_root`.
 
     Attributes set by subclasses: ``name``, ``joint_names``, ``parents`` (J,), ``pose_dim``,
-    ``num_shapes``, ``num_vertices`` and the ``faces`` buffer (F, 3).
+    ``num_shapes``, ``num_vertices`` and the ``faces`` buffer (F, 3); hand-only models (MANO,
+    Anny's hand) set ``hand_side`` to ``"l"`` or ``"r"``.
     """
 
     name: str
@@ -50,6 +51,7 @@ class BodyModel(nn.Module):
     num_shapes: int
     num_vertices: int
     faces: torch.Tensor
+    hand_side: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,6 +82,30 @@ class BodyModel(nn.Module):
     def posed_joints(self) -> np.ndarray:
         """(pose_dim / 3,) joint index of each axis-angle triple in ``poses`` (root first)."""
         return np.arange(self.num_joints)
+
+    @property
+    def full_pose_joints(self) -> np.ndarray:
+        """(P,) joint index of each axis-angle triple of :meth:`full_poses` (``posed_joints``
+        unless ``poses`` holds other coefficients, e.g. MANO's PCA)."""
+        return self.posed_joints
+
+    def full_poses(self, poses: torch.Tensor) -> torch.Tensor:
+        """(B, pose_dim) -> (B, 3 P) axis-angle of the joints in ``full_pose_joints``."""
+        return poses
+
+    def zero_pose_joints(self) -> np.ndarray:
+        """(J, 3) model-frame joints of the mean shape with every joint's rotation zero: the
+        pose that joint axes are read in (float64)."""
+        with torch.no_grad():
+            zero = torch.zeros(1, self.pose_dim, dtype=torch.float64)
+            return self(zero, vertices=False).joints[0].double().cpu().numpy()
+
+    @property
+    def pose_frame(self) -> np.ndarray:
+        """(3, 3) ``M``: a joint's axis-angle ``r`` turns its descendants about the model-frame
+        axis ``M r`` (by ``|r|``, seen in the zero pose); a model-frame axis ``w`` is ``M.T @ w``
+        in ``poses``. The identity where joints are posed in model axes (SMPL family)."""
+        return np.eye(3)
 
     @property
     def shape_bounds(self) -> tuple[float, float] | None:

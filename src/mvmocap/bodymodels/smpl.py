@@ -7,6 +7,7 @@ kinematic tree. SMPL-X's expression blend shapes extend ``S`` (``expression`` ar
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,13 @@ import torch
 from mvmocap.bodymodels.base import BodyModel, BodyOutput
 from mvmocap.bodymodels.joint_names import joint_names_for
 from mvmocap.bodymodels.lbs import check_parents, forward_kinematics, pose_feature, skin_points
-from mvmocap.bodymodels.model_files import find_model_file, read_model_file
+from mvmocap.bodymodels.model_files import MODEL_FILE_NAMES, find_model_file, read_model_file
 from mvmocap.bodymodels.regressors import KeypointMap, load_regressor_file, smpl_family_keypoint_maps
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
 
 __all__ = ["SMPLFamilyModel", "load_smpl_family"]
+
+log = logging.getLogger(__name__)
 
 SMPLX_BETAS = 300  # SMPL-X stores 300 shape then 100 expression directions
 
@@ -37,16 +40,21 @@ class SMPLFamilyModel(BodyModel):
         hand_pca: MANO only: pose the fingers with this many PCA coefficients of the file's
             ``hands_components`` (around ``hands_mean``) instead of 45 axis-angle values;
             ``poses`` is then (B, 3 + hand_pca): wrist, then the coefficients.
+        hand_side: MANO only: ``"r"`` (default) or ``"l"``, the hand the file models.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], num_shapes: int = 10, num_expression: int = 10,
-                 name: str | None = None, dtype: torch.dtype = torch.float32, hand_pca: int | None = None):
+                 name: str | None = None, dtype: torch.dtype = torch.float32, hand_pca: int | None = None,
+                 hand_side: str = "r"):
         super().__init__()
         v_template = np.asarray(arrays["v_template"], dtype=np.float64)
         J_regressor = np.asarray(arrays["J_regressor"], dtype=np.float64)
         num_joints = J_regressor.shape[0]
         self.kind, self.joint_names = joint_names_for(num_joints)
         self.name = name or self.kind
+        if hand_side not in ("l", "r"):
+            raise ValueError(f"hand_side must be 'l' or 'r', got {hand_side!r}")
+        self.hand_side = hand_side if self.kind == "mano" else None
         V = v_template.shape[0]
         shapedirs = np.asarray(arrays["shapedirs"], dtype=np.float64).reshape(V, 3, -1)
         if self.kind == "smplx":
@@ -99,6 +107,13 @@ class SMPLFamilyModel(BodyModel):
         # With hand PCA only the wrist's triple is a joint's axis-angle; the rest are coefficients.
         return np.arange(1) if self.hand_pca is not None else np.arange(self.num_joints)
 
+    @property
+    def full_pose_joints(self) -> np.ndarray:
+        return np.arange(self.num_joints)
+
+    def zero_pose_joints(self) -> np.ndarray:
+        return self.J_template.double().cpu().numpy()  # also with PCA poses, whose zero is the mean pose
+
     def add_regressor(self, name: str, keypoint_map: KeypointMap) -> None:
         """Register a keypoint regressor under ``name`` (e.g. a user's body25 ``.npy``)."""
         if keypoint_map.joint_weights.shape[1] != self.num_joints or (
@@ -139,7 +154,7 @@ class SMPLFamilyModel(BodyModel):
         return skin_points(template + offsets.reshape(B, n, 3), weights, transforms)
 
     def full_poses(self, poses: torch.Tensor) -> torch.Tensor:
-        """(B, pose_dim) -> (B, 3 J) axis-angle of every joint (expands MANO PCA coefficients)."""
+        """(B, pose_dim) -> (B, 3 J) axis-angle of every joint (expands PCA coefficients)."""
         if self.hand_pca is None:
             return poses
         fingers = self.cast("pca_mean", poses) + poses[:, 3:] @ self.cast("pca_components", poses)
@@ -170,6 +185,28 @@ class SMPLFamilyModel(BodyModel):
         return super()._apply(fn, recurse)
 
 
+def _mend_mano_left(left: dict[str, np.ndarray], file: Path) -> dict[str, np.ndarray]:
+    """The published ``MANO_LEFT.pkl`` (v1.2) stores the x component of its shape directions as
+    the right hand's instead of mirrored, so its shape coefficients move the left hand's vertices
+    the wrong way along x. Where the right file lies next to it and the two x components agree
+    (summed absolute difference below 1, as in the defective file), the left's is negated."""
+    right_file = next((file.parent / n for n in MODEL_FILE_NAMES["mano"]["right"] if (file.parent / n).is_file()),
+                      None)
+    if right_file is None:
+        log.info("%s: no MANO_RIGHT next to it; its shape directions are used as stored", file)
+        return left
+    right = read_model_file(right_file)
+    x_left = np.asarray(left["shapedirs"], dtype=np.float64)[:, 0]
+    x_right = np.asarray(right["shapedirs"], dtype=np.float64)[:, 0]
+    if x_left.shape != x_right.shape or np.abs(x_left - x_right).sum() >= 1.0:
+        return left
+    log.warning("%s: the x component of its shape directions equals MANO_RIGHT's (the known defect of the "
+                "published file); negated so that left and right hands mirror each other", file)
+    shapedirs = np.array(left["shapedirs"], dtype=np.float64)
+    shapedirs[:, 0] *= -1.0
+    return {**left, "shapedirs": shapedirs}
+
+
 def load_smpl_family(
     kind: str = "smpl",
     variant: str = "neutral",
@@ -180,10 +217,15 @@ def load_smpl_family(
     hand_pca: int | None = None,
 ) -> SMPLFamilyModel:
     """Find and load a model file (see :func:`find_model_file`); optionally add a user
-    ``.npy`` keypoint regressor (K x V) under ``regressor_format``, replacing the built-in one."""
+    ``.npy`` keypoint regressor (K x V) under ``regressor_format``, replacing the built-in one.
+    A MANO file is a left hand when ``variant`` is ``left`` or its name says LEFT."""
     file = find_model_file(kind, variant, path)
-    model = SMPLFamilyModel(read_model_file(file), num_shapes=num_shapes, name=f"{kind} ({file.name})",
-                            hand_pca=hand_pca)
+    arrays = read_model_file(file)
+    side = "l" if variant == "left" or (path is not None and "left" in file.name.lower()) else "r"
+    if kind == "mano" and side == "l":
+        arrays = _mend_mano_left(arrays, file)
+    model = SMPLFamilyModel(arrays, num_shapes=num_shapes, name=f"{kind} ({file.name})", hand_pca=hand_pca,
+                            hand_side=side)
     if model.kind != kind:
         raise ValueError(f"{file}: this is a {model.kind} model file, not {kind}")
     if regressor is not None:

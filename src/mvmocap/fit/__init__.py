@@ -2,7 +2,8 @@
 
 from mvmocap.fit.config import FitConfig, StageConfig, load_fit_config
 from mvmocap.fit.fitter import BodyFitter, FitResult, plan_windows
-from mvmocap.fit.priors import GMMPosePrior, JointLimitPrior
+from mvmocap.fit.joint_limits import JointLimitPrior
+from mvmocap.fit.priors import GMMPosePrior
 
 __all__ = [
     "BodyFitter",

@@ -34,6 +34,7 @@ from mvmocap.camera import CameraRig
 from mvmocap.fit.align import fill_missing_frames, kabsch
 from mvmocap.fit.config import FitConfig, StageConfig, load_fit_config
 from mvmocap.fit.ik import initial_poses
+from mvmocap.fit.joint_limits import JointLimitPrior
 from mvmocap.fit.losses import (
     keypoints3d_loss,
     limb_length_loss,
@@ -42,7 +43,7 @@ from mvmocap.fit.losses import (
     rotation_smoothness,
 )
 from mvmocap.fit.optim import minimise
-from mvmocap.fit.priors import GMMPosePrior, JointLimitPrior, pose_regulariser, shape_regulariser
+from mvmocap.fit.priors import GMMPosePrior, pose_regulariser, shape_regulariser
 from mvmocap.fit.projection import project_rig
 from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
@@ -135,7 +136,7 @@ class BodyFitter:
             self.anatomy = anatomy_of(model)
         except ValueError:  # hand models have no body anatomy
             self.anatomy = None
-        self.limits = JointLimitPrior(model, self.anatomy) if self.anatomy is not None else None
+        self.limits = JointLimitPrior.for_model(model)
         self.gmm = GMMPosePrior.from_file(gmm, model) if gmm else None
         if self.config.stages["poses"].weights.get("gmm", 0.0) and self.gmm is None:
             log.warning("the GMM prior has a weight but no gmm_08.pkl was given; it is skipped")
@@ -216,7 +217,7 @@ class BodyFitter:
             elif name == "kp_acceleration":
                 out[name] = position_smoothness(kp, 2)
             elif name == "joint_limits":
-                out[name] = self.limits(poses) if self.limits is not None else poses.sum() * 0.0
+                out[name] = self.limits(poses)
             elif name == "pose_reg":
                 out[name] = pose_regulariser(poses)
             elif name == "gmm":

@@ -1,7 +1,6 @@
 """Pose and shape priors.
 
-- :class:`JointLimitPrior` needs no licensed file: knees and elbows bend one way about their
-  hinge axis, joints twist only so far about their bone, Anny's twist segments only twist;
+- joint limits: :mod:`mvmocap.fit.joint_limits`;
 - :func:`pose_regulariser`: a mild pull towards the zero pose;
 - :class:`GMMPosePrior`: the 8-component Gaussian mixture over SMPL body poses (the usual
   ``gmm_08.pkl`` with ``means``, ``covars``, ``weights``), scored as SMPLify does, by its best
@@ -17,10 +16,9 @@ import numpy as np
 import torch
 
 from mvmocap.bodymodels import BodyModel
-from mvmocap.bodymodels.anatomy import SIDES, Anatomy
 from mvmocap.bodymodels.model_files import ModelFileError, load_restricted_pickle
 
-__all__ = ["JointLimitPrior", "GMMPosePrior", "pose_regulariser", "shape_regulariser"]
+__all__ = ["GMMPosePrior", "pose_regulariser", "shape_regulariser"]
 
 
 def pose_regulariser(poses: torch.Tensor) -> torch.Tensor:
@@ -32,53 +30,6 @@ def pose_regulariser(poses: torch.Tensor) -> torch.Tensor:
 def shape_regulariser(shapes: torch.Tensor) -> torch.Tensor:
     """Mean squared shape coefficient."""
     return shapes.square().mean()
-
-
-class JointLimitPrior(torch.nn.Module):
-    """Anatomical joint limits as squared hinge penalties on axis-angle components (radians).
-
-    For a hinge (knee, elbow) with flexion axis ``n``: ``relu(-a)^2 + relu(a - max)^2 +
-    |r - a n|^2`` with ``a = r . n``; for a twist-only segment: ``|r - (r . d) d|^2``; for every
-    other joint with a bone direction ``d``: ``relu(|r . d| - twist_max)^2``.
-    """
-
-    def __init__(self, model: BodyModel, anatomy: Anatomy, max_flexion: float = 2.6, max_twist: float = 1.0):
-        super().__init__()
-        slot = {int(j): i for i, j in enumerate(model.posed_joints)}
-        hinges, axes = [], []
-        for s in SIDES:
-            for role, axis in ((f"knee_{s}", anatomy.knee_axis(s)), (f"elbow_{s}", anatomy.elbow_axis(s))):
-                hinges.append(slot[anatomy.joints[role]])
-                axes.append(axis)
-        twist_only = [(slot[j], d) for j, d in anatomy.twist.items() if j in slot]
-        twist_limited = [(slot[anatomy.joints[f"{r}_{s}"]], anatomy.bone_dir[f"{r}_{s}"])
-                         for r in ("hip", "shoulder") for s in SIDES]
-        self.register_buffer("hinge_slots", torch.tensor(hinges))
-        self.register_buffer("hinge_axes", torch.tensor(np.array(axes), dtype=torch.float64))
-        self.register_buffer("twist_only_slots", torch.tensor([i for i, _ in twist_only], dtype=torch.long))
-        self.register_buffer("twist_only_axes", torch.tensor(np.array([d for _, d in twist_only]).reshape(-1, 3)))
-        self.register_buffer("limited_slots", torch.tensor([i for i, _ in twist_limited]))
-        self.register_buffer("limited_axes", torch.tensor(np.array([d for _, d in twist_limited])))
-        self.max_flexion = max_flexion
-        self.max_twist = max_twist
-
-    def forward(self, poses: torch.Tensor) -> torch.Tensor:
-        """Mean penalty per frame. ``poses`` (F, pose_dim) -> scalar."""
-        r = poses.reshape(poses.shape[0], -1, 3)
-        like = dict(dtype=poses.dtype, device=poses.device)
-        total = poses.sum() * 0.0
-        h, n = r[:, self.hinge_slots], self.hinge_axes.to(**like)
-        a = (h * n).sum(-1)
-        off_axis = h - a[..., None] * n
-        total = total + (torch.relu(-a).square() + torch.relu(a - self.max_flexion).square()
-                         + off_axis.square().sum(-1)).sum(-1).mean()
-        if len(self.twist_only_slots):
-            t, d = r[:, self.twist_only_slots], self.twist_only_axes.to(**like)
-            along = (t * d).sum(-1, keepdim=True) * d
-            total = total + (t - along).square().sum((-1, -2)).mean()
-        lim, d = r[:, self.limited_slots], self.limited_axes.to(**like)
-        twist = (lim * d).sum(-1).abs()
-        return total + torch.relu(twist - self.max_twist).square().sum(-1).mean()
 
 
 class GMMPosePrior(torch.nn.Module):

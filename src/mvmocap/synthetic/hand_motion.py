@@ -1,8 +1,8 @@
 """Human-like hand motions for a hand model: fists opening and closing, fingers counting, pinches,
 with the wrist turning and drifting over a desk.
 
-Each finger joint flexes about the axis ``bone x palm_normal`` of the model's rest pose (from its
-own joints), so the same curves drive MANO and other hand models. Ground truth for tests and
+Each finger joint flexes towards the palm about its axis from ``anatomy.finger_joints`` (the
+model's own joints, either hand), so the same curves drive MANO and other hand models. Ground truth for tests and
 ``mvmocap bench hands``.
 """
 
@@ -11,18 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from mvmocap.bodymodels import BodyModel
-from mvmocap.bodymodels.anatomy import hand_joints
+from mvmocap.bodymodels.anatomy import FINGERS, finger_joints
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
-__all__ = ["hand_motion", "FINGERS"]
+__all__ = ["hand_motion"]
 
-FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 _MAX_FLEX = {"thumb": (35.0, 45.0, 50.0)}  # degrees per joint, base to tip
 _DEFAULT_FLEX = (75.0, 95.0, 65.0)
-
-
-def _unit(v):
-    return v / np.linalg.norm(v)
 
 
 def _curls(t: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -45,22 +40,18 @@ def hand_motion(model: BodyModel, frames: int = 300, fps: float = 30.0, shapes=N
     """Parameters ``poses`` (F, P), ``shapes`` (1, S), ``Rh``, ``Th`` (F, 3) of a hand model
     (MANO, Anny's hand; see ``anatomy.hand_joints``) performing a procedural hand motion."""
     rng = np.random.default_rng(seed)
-    joint = hand_joints(model, side)
+    fingers = finger_joints(model, side)
     shapes = np.zeros((1, model.num_shapes)) if shapes is None else np.asarray(shapes, dtype=np.float64)
     shapes = shapes.reshape(1, model.num_shapes)
-    zero = {"poses": np.zeros((1, model.pose_dim)), "shapes": shapes, "Rh": np.zeros((1, 3)), "Th": np.zeros((1, 3))}
-    rest = model.sequence(zero, "joints")[0]
-    palm = _unit(np.cross(rest[joint["index1"]] - rest[joint["wrist"]], rest[joint["pinky1"]] - rest[joint["wrist"]]))
     t = np.arange(frames) / fps
     curls = _curls(t, rng)
+    to_pose = model.pose_frame.T  # model-frame axis -> axis in ``poses``
     rot = np.broadcast_to(np.eye(3), (frames, model.num_joints, 3, 3)).copy()
     for finger in FINGERS:
-        idx = [joint[f"{finger}{k}"] for k in (1, 2, 3)]
-        for k, j in enumerate(idx):
-            child = rest[idx[k + 1]] if k < 2 else rest[j] + (rest[j] - rest[idx[k - 1]])
-            axis = _unit(np.cross(child - rest[j], palm))
-            angle = np.deg2rad(_MAX_FLEX.get(finger, _DEFAULT_FLEX)[k]) * curls[finger]
-            rot[:, j] = axis_angle_to_matrix(axis * angle[:, None])
+        for k in (1, 2, 3):
+            f = fingers[f"{finger}{k}"]
+            angle = np.deg2rad(_MAX_FLEX.get(finger, _DEFAULT_FLEX)[k - 1]) * curls[finger]
+            rot[:, f.joint] = axis_angle_to_matrix((to_pose @ f.flexion) * angle[:, None])
     poses = matrix_to_axis_angle(rot)[:, model.posed_joints].reshape(frames, -1)
     phase = rng.uniform(0, 2 * np.pi, 3)
     wrist_turn = np.stack([0.6 * np.sin(2 * np.pi * t / 5.0 + phase[0]), 0.8 * np.sin(2 * np.pi * t / 7.0 + phase[1]),

@@ -23,7 +23,7 @@ import numpy as np
 from mvmocap.bodymodels.joint_names import joint_names_for
 from mvmocap.bodymodels.regressors import _HEAD_FEET, _TIPS
 
-__all__ = ["make_model_arrays", "write_model_file", "MODEL_SIZES"]
+__all__ = ["make_model_arrays", "mirror_hand_arrays", "write_model_file", "MODEL_SIZES"]
 
 MODEL_SIZES = {"smpl": (6890, 24), "smplh": (6890, 52), "smplx": (10475, 55), "mano": (778, 16)}
 
@@ -225,6 +225,28 @@ def make_model_arrays(kind: str = "smpl", num_shapes: int = 10, seed: int = 0, d
         arrays["hands_components"] = q.T
         arrays["hands_mean"] = rng.normal(0, 0.1, 45)
     return {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
+
+
+def mirror_hand_arrays(right: dict, defective: bool = False) -> dict:
+    """A left MANO from right-hand ``arrays``: the mirror image through x = 0 (vertices, blend
+    shapes, pose correctives, PCA poses; triangles re-wound). ``defective=True`` keeps the right
+    hand's x component of ``shapedirs``, reproducing the published MANO_LEFT.pkl's defect."""
+    s = np.array([-1.0, 1.0, 1.0])
+    out = dict(right)
+    out["v_template"] = np.asarray(right["v_template"]) * s
+    shapedirs = np.array(right["shapedirs"])
+    if not defective:
+        shapedirs[:, 0] *= -1.0
+    out["shapedirs"] = shapedirs
+    V = len(out["v_template"])
+    posedirs = np.asarray(right["posedirs"]).reshape(V, 3, -1, 3, 3)  # (V, xyz, joint, row, col)
+    flip = s[None, :, None, None, None] * s[None, None, None, :, None] * s[None, None, None, None, :]
+    out["posedirs"] = (posedirs * flip).reshape(V, 3, -1).astype(right["posedirs"].dtype)
+    out["f"] = np.asarray(right["f"])[:, [0, 2, 1]]
+    axis_angle_mirror = np.tile([1.0, -1.0, -1.0], 15)  # a mirrored rotation's axis: (x, -y, -z)
+    out["hands_components"] = np.asarray(right["hands_components"]) * axis_angle_mirror
+    out["hands_mean"] = np.asarray(right["hands_mean"]) * axis_angle_mirror
+    return out
 
 
 class _ChumpyArray:
