@@ -38,22 +38,46 @@ def test_smplh_whole_body_fit_with_moving_fingers():
 
 
 def test_run_body_hands_on_a_rendered_capture(tmp_path):
-    from mvmocap.bodymodels import load_body_model
+    """Hands about 30 pixels long: found on the crops about the body's wrists (over whole frames,
+    none of them is triangulated in this capture), triangulated and fitted."""
+    from mvmocap.bodymodels.anny_model import ANNY_BODY_BONES, ANNY_FINGER_BONES, AnnyModel
     from mvmocap.cli.main import main
+    from mvmocap.io import read_keypoints3d
     from mvmocap.synthetic import make_video_capture
 
-    root = make_video_capture(tmp_path / "data", load_body_model(), frames=12, cameras=3, image_size=(640, 360),
-                              seed=4)
+    model = AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
+    root = make_video_capture(tmp_path / "data", model, frames=12, cameras=3, image_size=(640, 360), seed=4,
+                              fingers=True)
     out = tmp_path / "out"
     assert main(["run", str(root), "--exp", "body+hands", "--out", str(out), "--no-video"]) == 0
     params = np.load(out / "params.npz")
     assert params["keypoints3d"].shape == (12, 67, 3)
     truth = np.load(root / "gt" / "params.npz")["keypoints3d"]
-    body_err = np.linalg.norm(params["keypoints3d"][:, :25] - truth, axis=-1).mean()
-    assert body_err < 0.06  # hands this small are rarely detected; the body fit carries on regardless
+    err = np.linalg.norm(params["keypoints3d"] - truth, axis=-1)
+    triangulated = read_keypoints3d(out / "keypoints3d")[0][..., 3] > 0
+    for hand in (slice(25, 46), slice(46, 67)):
+        assert triangulated[:, hand].mean() > 0.3
+        assert err[:, hand].mean() < 0.04
+    assert triangulated[:, 25:].mean() > 0.6 and err[:, :25].mean() < 0.05
     report = json.loads((out / "report.json").read_text())
     assert report["model"] == "anny" and len(report["triangulation"]["per_joint"]) == 67
     assert (out / "hands2d" / "cam1").is_dir() and (out / "keypoints2d" / "cam1").is_dir()
+
+
+def test_hand_crop_follows_the_forearm():
+    from mvmocap.detect.hand_crops import hand_crop
+    from mvmocap.skeletons import BODY25
+
+    body = np.zeros((25, 3))
+    for name, xy in (("RShoulder", (100, 100)), ("RElbow", (100, 160)), ("RWrist", (100, 210))):
+        body[BODY25.index(name)] = (*xy, 0.9)
+    centre, width = hand_crop(body, "R", scale=1.6)
+    np.testing.assert_allclose(centre, (100, 230))  # beyond the wrist, along the forearm
+    np.testing.assert_allclose(width, 1.6 * 50)  # 1.6 x max(forearm 50, 0.6 x upper arm 60)
+    body[BODY25.index("RWrist"), :2] = (100, 165)  # forearm towards the camera: the upper arm sets the size
+    np.testing.assert_allclose(hand_crop(body, "R", scale=1.6)[1], 1.6 * 0.6 * 60)
+    body[BODY25.index("RElbow"), 2] = 0.1
+    assert hand_crop(body, "R") is None and hand_crop(body, "L") is None
 
 
 def test_body_hands_model_needs_hands(tmp_path):

@@ -41,7 +41,8 @@ def save_hands(out: Path, cam: str, index: int, hands, size: tuple[int, int]) ->
 def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Callable, frames: range,
                   settings: dict, save: Callable = save_body) -> int:
     """Detect ``frames`` of one camera into ``out/<cam>/`` (one file per frame, written by
-    ``save``); returns how many frames were detected now."""
+    ``save``); returns how many frames were detected now. ``make_detector()`` returns a
+    ``detector(rgb, index)``; ``settings`` (with anything else the result depends on) key the cache."""
     folder = out / cam
     marker = folder / MARKER
     stat = source.path.stat()
@@ -60,7 +61,7 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     count = 0
     for index, rgb in tqdm(source.frames(start, frames.stop), total=frames.stop - start, desc=f"detect {cam}",
                            unit="frame", leave=False, disable=start >= frames.stop):
-        save(out, cam, index, detector(rgb), (rgb.shape[1], rgb.shape[0]))
+        save(out, cam, index, detector(rgb, index), (rgb.shape[1], rgb.shape[0]))
         count += 1
     if detector is not None:
         detector.close()

@@ -27,20 +27,22 @@ class HandDetection:
 
 
 class MediaPipeHands:
-    """``detector(frame_rgb) -> list[HandDetection]`` (0, 1 or 2 hands)."""
+    """``detector(frame_rgb, index) -> list[HandDetection]`` (0, 1 or 2 hands); ``index`` (the
+    frame number) is not needed. Video mode (tracking) unless ``static_image_mode``."""
 
     def __init__(self, max_hands: int = 2, model_complexity: int = 1, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5):
+                 min_tracking_confidence: float = 0.5, static_image_mode: bool = False):
         try:
             from mediapipe.python.solutions import hands
         except ImportError as err:
             raise ImportError("hand detection needs mediapipe 0.10.21: pip install --no-deps mediapipe==0.10.21 "
                               "(make install does this)") from err
-        self._hands = hands.Hands(static_image_mode=False, max_num_hands=max_hands, model_complexity=model_complexity,
+        self._hands = hands.Hands(static_image_mode=static_image_mode, max_num_hands=max_hands,
+                                  model_complexity=model_complexity,
                                   min_detection_confidence=min_detection_confidence,
                                   min_tracking_confidence=min_tracking_confidence)
 
-    def __call__(self, frame_rgb: np.ndarray) -> list[HandDetection]:
+    def __call__(self, frame_rgb: np.ndarray, index: int | None = None) -> list[HandDetection]:
         h, w = frame_rgb.shape[:2]
         result = self._hands.process(np.ascontiguousarray(frame_rgb))
         if not result.multi_hand_landmarks:

@@ -16,7 +16,8 @@ __all__ = ["MediaPipePose"]
 
 
 class MediaPipePose:
-    """``detector(frame_rgb) -> (25, 3)`` body25 keypoints (zeros when nobody is found)."""
+    """``detector(frame_rgb, index) -> (25, 3)`` body25 keypoints (zeros when nobody is found);
+    ``index`` (the frame number) is not needed."""
 
     def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5):
@@ -29,7 +30,7 @@ class MediaPipePose:
                                min_detection_confidence=min_detection_confidence,
                                min_tracking_confidence=min_tracking_confidence)
 
-    def __call__(self, frame_rgb: np.ndarray) -> np.ndarray:
+    def __call__(self, frame_rgb: np.ndarray, index: int | None = None) -> np.ndarray:
         h, w = frame_rgb.shape[:2]
         result = self._pose.process(np.ascontiguousarray(frame_rgb))
         if result.pose_landmarks is None:

@@ -19,7 +19,9 @@ def minimise(
 ) -> dict:
     """Minimise ``sum_k weights[k] * terms()[k]`` with L-BFGS (strong Wolfe line search).
 
-    Stops after ``iterations`` iterations or when the loss changes by less than ``tolerance``.
+    Stops after ``iterations`` iterations or when the loss changes by less than ``tolerance`` of
+    its starting value: L-BFGS sees the loss divided by that value, so that hands (millimetre
+    errors, losses near 1e-6 m^2) and bodies stop by the same rule.
     Returns a log: loss and every weighted term at the start and the end, iterations, seconds.
     """
     active = {k: w for k, w in weights.items() if w != 0.0}
@@ -37,9 +39,12 @@ def minimise(
                                   tolerance_grad=1e-12, tolerance_change=tolerance, history_size=100,
                                   line_search_fn="strong_wolfe")
 
+    scale = float(first) if float(first) > 0 else 1.0
+
     def closure():
         optimizer.zero_grad(set_to_none=True)
         total, _ = evaluate()
+        total = total / scale
         total.backward()
         return total
 

@@ -1,9 +1,11 @@
 """``mvmocap run ROOT --exp body+hands``: body and both hands in one whole-body fit.
 
-Body (MediaPipe Pose) and hands (MediaPipe Hands) are detected per camera and cached; each hand
-detection goes to the nearest body wrist of its view; body25 and both hand21 sets are
-triangulated together (the ``bodyhands`` format, 67 keypoints) and fitted with a model that has
-hands: Anny with its finger bones posed (default), SMPL-H or SMPL-X. Outputs as for ``body``.
+Body (MediaPipe Pose) and hands are detected per camera and cached; hands by MediaPipe Hands on
+enlarged crops about the body's wrists (``mvmocap.detect.hand_crops``; whole frames miss the
+small hands of body-framed videos), each detection then going to the nearest body wrist of its
+view; body25 and both hand21 sets are triangulated together (the ``bodyhands`` format, 67
+keypoints) and fitted with a model that has hands: Anny with its finger bones posed (default),
+SMPL-H or SMPL-X. Outputs as for ``body``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from mvmocap.bodymodels import BodyModel, load_body_model
-from mvmocap.detect import MediaPipeHands, MediaPipePose, assign_hands, detect_camera, load_hands, save_hands
+from mvmocap.detect import (
+    BodyGuidedHands,
+    MediaPipeHands,
+    MediaPipePose,
+    assign_hands,
+    detect_camera,
+    load_hands,
+    save_hands,
+)
 from mvmocap.fit import BodyFitter
 from mvmocap.io import read_keypoints2d, write_keypoints3d
 from mvmocap.pipeline.fitting import write_fit
@@ -26,7 +36,7 @@ from mvmocap.skeletons import BODY25, BODYHANDS
 from mvmocap.triangulate import reprojection_report, triangulate
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["run_body_hands", "body_hands_model"]
+__all__ = ["run_body_hands", "body_hands_model", "hand_detector"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +53,19 @@ def body_hands_model(spec: str | None) -> BodyModel:
     return model
 
 
+def hand_detector(settings: dict, frame_ids: list[int], body2d: np.ndarray):
+    """MediaPipe Hands about the body's wrists (``around_wrists``, default) or over whole frames.
+    ``body2d`` (F, 25, 3): one camera's body detections of ``frame_ids``."""
+    s = settings
+    if not s["around_wrists"]:
+        return MediaPipeHands(max_hands=s["max_hands"], model_complexity=s["model_complexity"],
+                              min_detection_confidence=s["min_detection_confidence"],
+                              min_tracking_confidence=s["min_tracking_confidence"])
+    return BodyGuidedHands(dict(zip(frame_ids, body2d, strict=True)), size=s["crop_px"], scale=s["crop_scale"],
+                           model_complexity=s["model_complexity"],
+                           min_detection_confidence=s["min_detection_confidence"])
+
+
 def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body+hands",
                    model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
                    vis_cams: list[str] | None = None, frames: str | None = None, fps: float | None = None,
@@ -57,13 +80,16 @@ def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | P
     for n in names:
         detect_camera(sources[n], n, out / "keypoints2d", lambda: MediaPipePose(**settings["detect"]), frame_range,
                       settings["detect"])
-        detect_camera(sources[n], n, out / "hands2d", lambda: MediaPipeHands(**settings["detect_hands"]),
-                      frame_range, settings["detect_hands"], save=save_hands)
-    timings["detect"] = time.perf_counter() - t
     frame_ids = list(frame_range)
     body = read_keypoints2d(out / "keypoints2d", names, common_frames=True)
     keep = [i for i, f in enumerate(body.frames) if f in frame_range]
-    body2d = body.person()[keep]
+    body2d = body.person()[keep]  # (F, V, 25, 3)
+    hand_settings = {**settings["detect_hands"], "body": settings["detect"]}  # crops follow the body
+    for v, n in enumerate(names):
+        detect_camera(sources[n], n, out / "hands2d", lambda v=v: hand_detector(settings["detect_hands"], frame_ids,
+                                                                                 body2d[:, v]),
+                      frame_range, hand_settings, save=save_hands)
+    timings["detect"] = time.perf_counter() - t
     wrists = body2d[:, :, [BODY25.index("LWrist"), BODY25.index("RWrist")]]
     left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), rig, body_wrists=wrists)
     kp2d = np.concatenate([body2d, left, right], axis=2)  # (F, V, 67, 3) in bodyhands order

@@ -17,6 +17,7 @@ from mvmocap.camera import save_calibration
 from mvmocap.io import write_params_npz
 from mvmocap.render import Scene, VideoWriter, checkerboard
 from mvmocap.synthetic.body_motion import model_motion
+from mvmocap.synthetic.hand_motion import hand_motion
 from mvmocap.synthetic.motions import motion_curves
 from mvmocap.synthetic.rigs import ring_rig
 
@@ -42,20 +43,28 @@ def _film(root: Path, rig, meshes: list[tuple[np.ndarray, np.ndarray]], fps: flo
 
 def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, cameras: int = 4,
                        image_size: tuple[int, int] = (960, 540), fps: float = 30.0, motion: str = "mixed",
-                       seed: int = 0) -> Path:
-    """Render ``frames`` frames of ``model`` from ``cameras`` cameras; returns ``root``."""
+                       seed: int = 0, fingers: bool = False) -> Path:
+    """Render ``frames`` frames of ``model`` from ``cameras`` cameras; returns ``root``.
+
+    ``fingers``: the hands also open, close and count (the model must pose its finger joints:
+    SMPL-H, SMPL-X, Anny with ``ANNY_FINGER_BONES``); the truth's ``keypoints3d`` are then
+    ``bodyhands`` (67), else ``body25``.
+    """
     root = Path(root)
     rng = np.random.default_rng(seed)
     bounds = model.shape_bounds or (-1.0, 1.0)
     shapes = rng.uniform(0.6 * bounds[0], 0.6 * bounds[1], model.num_shapes)
     truth = model_motion(model, motion_curves(motion, frames, fps, radius=0.8, seed=seed), shapes)
+    if fingers:  # finger joints only: the body's stay as the motion set them
+        for side in ("l", "r"):
+            truth["poses"] = truth["poses"] + hand_motion(model, frames, fps, seed=seed + 1, side=side)["poses"]
     rig = ring_rig(cameras, image_size=image_size, seed=seed)
     save_calibration(rig, root)
     faces = model.faces.cpu().numpy()
     floor = checkerboard((0.0, 0.0), half_size=5.0)
     with torch.no_grad():
         out = model(*(torch.as_tensor(truth[k]).float() for k in ("poses", "shapes", "Rh", "Th")),
-                    keypoints="body25")
+                    keypoints="bodyhands" if fingers else "body25")
     vertices = out.vertices.double().numpy()
     _film(root, rig, [(vertices, faces)], fps, _BACKDROP, floor)
     write_params_npz(root / "gt" / "params.npz", {**truth, "keypoints3d": out.keypoints.double().numpy(),
@@ -68,7 +77,6 @@ def make_hand_capture(root: str | Path, models: dict[str, BodyModel], frames: in
     """Both hands (``models["l"]``, ``models["r"]``) moving over a desk, filmed by ``cameras``
     cameras above and in front of it; ground truth per hand in ``gt/hand{l,r}.npz``."""
     from mvmocap.camera import Camera, CameraRig
-    from mvmocap.synthetic.hand_motion import hand_motion
 
     root = Path(root)
     w, h = image_size
