@@ -95,3 +95,13 @@ def test_bench_bodyhands_command(capsys):
     assert main(["bench", "bodyhands", "--frames", "30", "--models", "smplh"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["smplh"]["body_mpjpe_mm"] < 10 and result["smplh"]["hands_mpjpe_mm"] < 10
+
+
+def test_bench_pipeline_body_hands_command(capsys):
+    from mvmocap.cli.main import main
+
+    assert main(["bench", "pipeline", "--exp", "body+hands", "--frames", "10", "--cameras", "3", "--no-video"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["left_hand_found"] > 0.3 and result["right_hand_found"] > 0.3
+    assert result["body_kp_mpjpe_mm"] < 50 and result["left_hand_kp_mpjpe_mm"] < 50
+    assert result["right_hand_kp_mpjpe_mm"] < 50
