@@ -4,10 +4,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from mvmocap.bodymodels import SMPLFamilyModel
 from mvmocap.fit import BodyFitter
 from mvmocap.pipeline.experiment import load_experiment
+from mvmocap.pipeline.fitting import write_fit
 from mvmocap.skeletons import BODYHANDS, get_format
 from mvmocap.synthetic.body_motion import corrupt_keypoints3d, model_motion
 from mvmocap.synthetic.hand_motion import hand_motion
@@ -35,6 +37,41 @@ def test_smplh_whole_body_fit_with_moving_fingers():
     fit = BodyFitter(model, load_experiment("body+hands")[1], keypoint_format="bodyhands").fit(observed)
     err = np.linalg.norm(fit.keypoints - true_kp, axis=-1)
     assert err[:, :25].mean() < 0.01 and err[:, 25:].mean() < 0.008  # the input is 5 mm per axis
+
+
+def test_smplh_hand_pca(tmp_path):
+    """SMPL-H fingers by PCA: 45 components reproduce every pose; with components learnt from the
+    motion (as MANO's are from real hands) 6 per hand fit it."""
+    arrays = make_model_arrays("smplh", seed=2)
+    full = SMPLFamilyModel(arrays, dtype=torch.float64)
+    pca45 = SMPLFamilyModel(arrays, dtype=torch.float64, hand_pca=45)
+    assert pca45.pose_dim == 66 + 90 and len(pca45.posed_joints) == 22
+    poses = torch.randn(3, 156, dtype=torch.float64) * 0.3
+    coeffs = [(poses[:, 66 + 45 * h:111 + 45 * h] - torch.tensor(arrays[f"hands_mean{x}"]))
+              @ torch.tensor(arrays[f"hands_components{x}"]).T for h, x in enumerate("lr")]
+    np.testing.assert_allclose(pca45.keypoints(torch.cat([poses[:, :66], *coeffs], 1), format="bodyhands").numpy(),
+                               full.keypoints(poses, format="bodyhands").numpy(), atol=1e-10)
+
+    frames = 60
+    truth = model_motion(full, motion_curves("walk", frames, seed=3))
+    for h, side in enumerate("lr"):
+        fingers = hand_motion(full, frames, seed=5, side=side)["poses"][:, 66 + 45 * h:111 + 45 * h]
+        truth["poses"][:, 66 + 45 * h:111 + 45 * h] = fingers
+        mean = fingers.mean(0)
+        _, _, vt = np.linalg.svd(fingers - mean)
+        arrays[f"hands_components{side}"], arrays[f"hands_mean{side}"] = vt, mean
+    true_kp = full.sequence(truth, "bodyhands")
+    observed = corrupt_keypoints3d(true_kp, noise_m=0.005, outlier_ratio=0.0, missing_ratio=0.05, seed=1)
+    pca6 = SMPLFamilyModel(arrays, hand_pca=6)
+    fit = BodyFitter(pca6, load_experiment("body+hands")[1], keypoint_format="bodyhands").fit(observed)
+    assert fit.poses.shape == (frames, 66 + 12)
+    err = np.linalg.norm(fit.keypoints - true_kp, axis=-1)
+    assert err[:, :25].mean() < 0.01 and err[:, 25:].mean() < 0.008
+    write_fit(tmp_path, pca6, fit, list(range(frames)), 30.0)
+    written = np.load(tmp_path / "params.npz")
+    assert written["poses"].shape == (frames, 78) and written["full_poses"].shape == (frames, 156)
+    np.testing.assert_allclose(full.sequence({"poses": written["full_poses"], "shapes": fit.shapes, "Rh": fit.Rh,
+                                              "Th": fit.Th}, "bodyhands"), fit.keypoints, atol=1e-5)
 
 
 def test_run_body_hands_on_a_rendered_capture(tmp_path):

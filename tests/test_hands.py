@@ -101,5 +101,5 @@ def test_mano_pca_poses():
     fit = BodyFitter(SMPLFamilyModel(arrays, hand_pca=45), load_experiment("hands")[1],
                      keypoint_format="hand21").fit(observed)
     assert np.linalg.norm(fit.keypoints - true_kp, axis=-1).mean() < 0.004
-    with pytest.raises(ValueError, match="hand_pca needs a MANO file"):
+    with pytest.raises(ValueError, match="hand_pca needs a MANO, SMPL-H or SMPL-X file"):
         SMPLFamilyModel(make_model_arrays("smpl", seed=0), hand_pca=6)

@@ -16,19 +16,23 @@ DEFAULT_MODEL = "anny"
 
 
 def load_body_model(spec: str | None = None, dtype: torch.dtype = torch.float32, num_shapes: int = 10,
-                    regressor: str | Path | None = None) -> BodyModel:
+                    regressor: str | Path | None = None, hand_pca: int | None = None) -> BodyModel:
     """Load a body model from a short spec.
 
     ``anny``; ``anny-hand[:R|L]`` (Anny's free hand model); ``KIND`` (found in
     ``$MVMOCAP_MODELS`` or the user folder); ``KIND:VARIANT`` with a gender (neutral, male,
     female) or MANO side (right, left); ``KIND:PATH`` to a file or folder.
     ``None`` gives the default, Anny. ``regressor`` is a user ``.npy`` body25 regressor (SMPL family).
+    ``hand_pca``: MANO, SMPL-H and SMPL-X fingers posed by this many PCA coefficients per hand.
     """
     spec = spec or DEFAULT_MODEL
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
     if kind in ("anny", "anny-hand"):
         from mvmocap.bodymodels.anny_model import AnnyModel
+
+        if hand_pca is not None:
+            raise ValueError("hand_pca needs MANO, SMPL-H or SMPL-X hands (their files hold the PCA); Anny has none")
 
         if kind == "anny":
             return AnnyModel(dtype=dtype)
@@ -39,5 +43,5 @@ def load_body_model(spec: str | None = None, dtype: torch.dtype = torch.float32,
     variants = MODEL_FILE_NAMES[kind]
     variant = rest if rest in variants else ("right" if kind == "mano" else "neutral")
     path = rest if rest and rest not in variants else None
-    model = load_smpl_family(kind, variant, path, num_shapes=num_shapes, regressor=regressor)
+    model = load_smpl_family(kind, variant, path, num_shapes=num_shapes, regressor=regressor, hand_pca=hand_pca)
     return model.to(dtype)

@@ -37,9 +37,10 @@ class SMPLFamilyModel(BodyModel):
         num_expression: SMPL-X expression coefficients (ignored by other models).
         name: label for messages.
         dtype: precision the arrays are stored in (inputs of another dtype get cast copies).
-        hand_pca: MANO only: pose the fingers with this many PCA coefficients of the file's
-            ``hands_components`` (around ``hands_mean``) instead of 45 axis-angle values;
-            ``poses`` is then (B, 3 + hand_pca): wrist, then the coefficients.
+        hand_pca: pose the fingers with this many PCA coefficients per hand of the file's
+            ``hands_components`` (around ``hands_mean``; SMPL-H / SMPL-X: ``..l``, ``..r``)
+            instead of 45 axis-angle values per hand; ``poses`` is then the other joints'
+            axis-angle followed by the coefficients (MANO: 3 + n; SMPL-H: 66 + 2n; SMPL-X: 75 + 2n).
         hand_side: MANO only: ``"r"`` (default) or ``"l"``, the hand the file models.
     """
 
@@ -85,18 +86,28 @@ class SMPLFamilyModel(BodyModel):
         self.register_buffer("J_shapedirs", torch.tensor(np.einsum("jv,vcs->sjc", J_regressor, dirs), **store))
         self.register_buffer("faces", torch.tensor(np.asarray(arrays["f"], dtype=np.int64)))
         self.hand_pca = None
+        self.num_pca_hands = 0
         if hand_pca is not None:
-            if self.kind != "mano" or "hands_components" not in arrays:
-                raise ValueError(f"{self.name}: hand_pca needs a MANO file with hands_components")
-            components = np.asarray(arrays["hands_components"], dtype=np.float64)
-            if not 1 <= hand_pca <= len(components):
-                raise ValueError(f"{self.name}: hand_pca must be in 1..{len(components)}, got {hand_pca}")
-            self.hand_pca = hand_pca
-            self.pose_dim = 3 + hand_pca
-            self.register_buffer("pca_components", torch.tensor(components[:hand_pca], **store))
-            self.register_buffer("pca_mean", torch.tensor(np.asarray(arrays["hands_mean"]).reshape(-1), **store))
+            self._use_hand_pca(arrays, hand_pca, store)
         self.regressors: dict[str, KeypointMap] = smpl_family_keypoint_maps(self.kind, self.joint_names)
         self._support_cache: dict = {}
+
+    def _use_hand_pca(self, arrays: dict[str, np.ndarray], hand_pca: int, store: dict) -> None:
+        """Pose each hand's 15 finger joints (the last 15 joints per hand: MANO's; SMPL-H's and
+        SMPL-X's left then right) by ``hand_pca`` coefficients around the hand's mean pose."""
+        suffixes = {"mano": [""], "smplh": ["l", "r"], "smplx": ["l", "r"]}.get(self.kind)
+        keys = [(f"hands_components{x}", f"hands_mean{x}") for x in suffixes or []]
+        if not keys or any(k not in arrays for pair in keys for k in pair):
+            raise ValueError(f"{self.name}: hand_pca needs a MANO, SMPL-H or SMPL-X file with hands_components")
+        components = [np.asarray(arrays[c], dtype=np.float64) for c, _ in keys]
+        if not 1 <= hand_pca <= min(len(c) for c in components):
+            raise ValueError(f"{self.name}: hand_pca must be in 1..{min(len(c) for c in components)}, got {hand_pca}")
+        self.hand_pca = hand_pca
+        self.num_pca_hands = len(keys)
+        self.pose_dim = 3 * (self.num_joints - 15 * len(keys)) + hand_pca * len(keys)
+        self.register_buffer("pca_components", torch.tensor(np.stack([c[:hand_pca] for c in components]), **store))
+        self.register_buffer("pca_mean", torch.tensor(np.stack([np.asarray(arrays[m]).reshape(45) for _, m in keys]),
+                                                      **store))
 
     @property
     def keypoint_formats(self) -> list[str]:
@@ -104,8 +115,8 @@ class SMPLFamilyModel(BodyModel):
 
     @property
     def posed_joints(self) -> np.ndarray:
-        # With hand PCA only the wrist's triple is a joint's axis-angle; the rest are coefficients.
-        return np.arange(1) if self.hand_pca is not None else np.arange(self.num_joints)
+        # With hand PCA the finger joints are posed by the coefficients after the other joints.
+        return np.arange(self.num_joints - 15 * self.num_pca_hands)
 
     @property
     def full_pose_joints(self) -> np.ndarray:
@@ -157,8 +168,11 @@ class SMPLFamilyModel(BodyModel):
         """(B, pose_dim) -> (B, 3 J) axis-angle of every joint (expands PCA coefficients)."""
         if self.hand_pca is None:
             return poses
-        fingers = self.cast("pca_mean", poses) + poses[:, 3:] @ self.cast("pca_components", poses)
-        return torch.cat([poses[:, :3], fingers], 1)
+        kept = 3 * len(self.posed_joints)
+        coeffs = poses[:, kept:].reshape(len(poses), self.num_pca_hands, self.hand_pca)
+        components = self.cast("pca_components", poses)
+        fingers = self.cast("pca_mean", poses) + torch.einsum("bhn,hnk->bhk", coeffs, components)
+        return torch.cat([poses[:, :kept], fingers.reshape(len(poses), -1)], 1)
 
     def posed(self, poses, shapes, keypoints, vertices, expression=None) -> BodyOutput:
         poses = self.full_poses(poses)

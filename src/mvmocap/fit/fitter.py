@@ -199,7 +199,8 @@ class BodyFitter:
         out = {}
         for name in (k for k, w in weights.items() if w):
             if name in ("rot_velocity", "rot_acceleration") and rots is None:
-                rots = axis_angle_to_matrix_t(torch.cat([Rh[:, None], poses.reshape(len(poses), -1, 3)], 1))
+                joints = self.model.full_poses(poses).reshape(len(poses), -1, 3)  # PCA coefficients expanded
+                rots = axis_angle_to_matrix_t(torch.cat([Rh[:, None], joints], 1))
             if name == "keypoints3d":
                 out[name] = keypoints3d_loss(kp, target, sigma)
             elif name == "torso":
@@ -237,8 +238,9 @@ class BodyFitter:
         if self.anatomy is not None:
             with torch.no_grad():
                 rest_kp = self._keypoints(self._t(poses0[:1]), shapes_t, None, None)[0].double().numpy()
-            poses0 = initial_poses(clean[..., :3], Rh0, rest_kp, self.anatomy, self.format,
-                                   self.model.posed_joints, self.model.num_joints)
+            ik = initial_poses(clean[..., :3], Rh0, rest_kp, self.anatomy, self.format, self.model.posed_joints,
+                               self.model.num_joints)
+            poses0[:, :ik.shape[1]] = ik  # hand PCA coefficients, if any, follow the joints' axis-angle
         if warm is not None:
             m = len(warm["poses"])
             poses0[:m], Rh0[:m], Th0[:m] = warm["poses"], warm["Rh"], warm["Th"]
@@ -301,10 +303,13 @@ class BodyFitter:
                                                   None if keypoints2d is None else keypoints2d[s:e], rig)
             if overlap > 0:  # cross-fade the shared frames
                 ramp = (np.arange(overlap) + 0.5) / overlap
-                for key in ("poses", "Rh"):
-                    old = out[key][s:prev_end].reshape(overlap, -1, 3)
-                    new = result[key][:overlap].reshape(overlap, -1, 3)
-                    out[key][s:prev_end] = _so3_blend(old, new, ramp).reshape(overlap, -1)
+                rotations = 3 * len(self.model.posed_joints)  # then PCA coefficients, blended linearly
+                for key, width in (("poses", rotations), ("Rh", 3)):
+                    old, new = out[key][s:prev_end], result[key][:overlap]
+                    out[key][s:prev_end, :width] = _so3_blend(old[:, :width].reshape(overlap, -1, 3),
+                                                              new[:, :width].reshape(overlap, -1, 3),
+                                                              ramp).reshape(overlap, -1)
+                    out[key][s:prev_end, width:] = (1 - ramp[:, None]) * old[:, width:] + ramp[:, None] * new[:, width:]
                 out["Th"][s:prev_end] = (1 - ramp[:, None]) * out["Th"][s:prev_end] + ramp[:, None] * result["Th"][
                     :overlap]
             for key in out:

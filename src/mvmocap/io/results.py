@@ -4,7 +4,8 @@
   EasyMocap's convention (rotation about the template origin).
 - ``<name>.npz``: standard SMPL naming, ``global_orient`` (F, 3), ``body_pose`` (F, P - 3),
   ``betas`` (S,), ``transl`` (F, 3), ``fps``, plus the EasyMocap arrays ``poses``, ``shapes``,
-  ``Rh``, ``Th``, ``frames``, ``model`` and ``keypoints3d`` (F, K, 3), all float64.
+  ``Rh``, ``Th``, ``frames``, ``model`` and ``keypoints3d`` (F, K, 3), all float64; fits with
+  PCA hands add ``full_poses`` (F, 3 J), every joint's axis-angle.
 """
 
 from __future__ import annotations

@@ -41,13 +41,14 @@ __all__ = ["run_body_hands", "body_hands_model", "hand_detector"]
 log = logging.getLogger(__name__)
 
 
-def body_hands_model(spec: str | None) -> BodyModel:
-    """Anny with its fingers posed (default), or a SMPL-H / SMPL-X spec for ``load_body_model``."""
-    if spec in (None, "anny"):
+def body_hands_model(spec: str | None, hand_pca: int | None = None) -> BodyModel:
+    """Anny with its fingers posed (default), or a SMPL-H / SMPL-X spec for ``load_body_model``
+    (``hand_pca``: their fingers posed by this many PCA coefficients per hand)."""
+    if spec in (None, "anny") and hand_pca is None:
         from mvmocap.bodymodels.anny_model import ANNY_BODY_BONES, ANNY_FINGER_BONES, AnnyModel
 
         return AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
-    model = load_body_model(spec)
+    model = load_body_model(spec, hand_pca=hand_pca)
     if "bodyhands" not in model.keypoint_formats:
         raise ValueError(f"{model.name} has no hands; for --exp body+hands use anny, smplh or smplx")
     return model
@@ -100,7 +101,7 @@ def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | P
     timings["triangulate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    body_model = body_hands_model(model)
+    body_model = body_hands_model(model, settings["hand_pca"])
     fit = BodyFitter(body_model, fit_config, keypoint_format="bodyhands", fps=fps).fit(tri.keypoints3d)
     write_fit(out, body_model, fit, frame_ids, fps)
     timings["fit"] = time.perf_counter() - t

@@ -37,10 +37,13 @@ def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int],
     with torch.no_grad():
         std = {k: v.numpy() for k, v in to_standard(model, *(torch.as_tensor(params[k]) for k in
                                                             ("poses", "shapes", "Rh", "Th"))).items()}
+        expanded = {}
+        if model.pose_dim != 3 * len(model.full_pose_joints):  # hand PCA: also every joint's axis-angle
+            expanded["full_poses"] = model.full_poses(torch.as_tensor(result.poses)).double().numpy()
     write_params_npz(out / "params.npz", {
         "global_orient": std["global_orient"], "body_pose": std["body_pose"], "betas": result.shapes[0],
         "transl": std["transl"], "fps": np.float64(fps), "frames": np.asarray(frames), "model": np.str_(model.name),
-        **params, "keypoints3d": result.keypoints,
+        **params, **expanded, "keypoints3d": result.keypoints,
     })
     conf = np.ones(result.keypoints.shape[:-1] + (1,))
     write_keypoints3d(out / "keypoints3d_fit", np.concatenate([result.keypoints, conf], -1), frames)

@@ -155,7 +155,8 @@ def make_model_arrays(kind: str = "smpl", num_shapes: int = 10, seed: int = 0, d
     (V, 3, 9 (J-1)), ``J_regressor`` (J, V), ``weights`` (V, J), ``kintree_table`` (2, J), ``f``).
 
     For SMPL-X, ``shapedirs`` holds 300 shape plus ``num_shapes`` expression directions, like
-    the official 300 + 100 layout; MANO adds PCA ``hands_components`` and ``hands_mean``.
+    the official 300 + 100 layout; MANO adds PCA ``hands_components`` and ``hands_mean``, SMPL-H
+    and SMPL-X one set per hand (``hands_componentsl``, ``hands_meanl``, ``..r``).
     """
     if kind not in MODEL_SIZES:
         raise ValueError(f"kind must be one of {sorted(MODEL_SIZES)}")
@@ -220,10 +221,10 @@ def make_model_arrays(kind: str = "smpl", num_shapes: int = 10, seed: int = 0, d
     kintree = np.stack([np.where(parents < 0, 4294967295, parents), np.arange(num_joints)]).astype(np.int64)
     arrays = {"v_template": template, "shapedirs": shapedirs, "posedirs": posedirs, "J_regressor": J_regressor,
               "weights": weights, "kintree_table": kintree, "f": faces.astype(np.uint32)}
-    if kind == "mano":
+    for suffix in {"mano": [""], "smplh": ["l", "r"], "smplx": ["l", "r"]}.get(kind, []):
         q, _ = np.linalg.qr(rng.normal(size=(45, 45)))
-        arrays["hands_components"] = q.T
-        arrays["hands_mean"] = rng.normal(0, 0.1, 45)
+        arrays[f"hands_components{suffix}"] = q.T
+        arrays[f"hands_mean{suffix}"] = rng.normal(0, 0.1, 45)
     return {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
 
 
