@@ -33,7 +33,6 @@ def load_body_model(spec: str | None = None, dtype: torch.dtype = torch.float32,
 
         if hand_pca is not None:
             raise ValueError("hand_pca needs MANO, SMPL-H or SMPL-X hands (their files hold the PCA); Anny has none")
-
         if kind == "anny":
             return AnnyModel(dtype=dtype)
         return AnnyModel(dtype=dtype, hand=(rest or "R").upper())

@@ -2,8 +2,8 @@
 with the wrist turning and drifting over a desk.
 
 Each finger joint flexes towards the palm about its axis from ``anatomy.finger_joints`` (the
-model's own joints, either hand), so the same curves drive MANO and other hand models. Ground truth for tests and
-``mvmocap bench hands``.
+model's own joints, either hand), so the same curves drive MANO and other hand models. Ground
+truth for tests and ``mvmocap bench hands``.
 """
 
 from __future__ import annotations
