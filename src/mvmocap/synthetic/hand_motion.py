@@ -56,21 +56,20 @@ def hand_motion(model: BodyModel, frames: int = 300, fps: float = 30.0, shapes=N
     phase = rng.uniform(0, 2 * np.pi, 3)
     wrist_turn = np.stack([0.6 * np.sin(2 * np.pi * t / 5.0 + phase[0]), 0.8 * np.sin(2 * np.pi * t / 7.0 + phase[1]),
                            0.5 * np.sin(2 * np.pi * t / 6.0 + phase[2])], 1)
-    R = axis_angle_to_matrix(wrist_turn) @ _palm_down(model, fingers, side)
+    joints = model.zero_pose_joints()
+    wrist = joints[hand_joints(model, side)["wrist"]]
+    R = axis_angle_to_matrix(wrist_turn) @ _palm_down(joints[fingers["middle1"].joint] - wrist,
+                                                      fingers["middle1"].volar)
     wrist_path = np.stack([0.15 * np.sin(2 * np.pi * t / 8.0), 0.1 * np.sin(2 * np.pi * t / 6.0),
                            0.8 + 0.05 * np.sin(t)], 1)
-    wrist = model.zero_pose_joints()[hand_joints(model, side)["wrist"]]
     return {"poses": poses, "shapes": shapes, "Rh": matrix_to_axis_angle(R), "Th": wrist_path - R @ wrist}
 
 
-def _palm_down(model: BodyModel, fingers: dict, side: str) -> np.ndarray:
-    """(3, 3) rotation turning the model's zero-pose hand palm down (-z), fingers along -y (a
-    person at +y reaching towards cameras at -y)."""
-    joints = model.zero_pose_joints()
-    wrist = joints[hand_joints(model, side)["wrist"]]
-    along = joints[fingers["middle1"].joint] - wrist
+def _palm_down(along: np.ndarray, volar: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation turning a hand whose fingers point ``along`` (3,) and whose palm faces
+    ``volar`` (3,) palm down (-z), fingers along -y (a person at +y reaching towards cameras at -y)."""
     along = along / np.linalg.norm(along)
-    down = fingers["middle1"].volar - (fingers["middle1"].volar @ along) * along
+    down = volar - (volar @ along) * along
     down = down / np.linalg.norm(down)
     model_axes = np.stack([along, down, np.cross(along, down)], 1)
     world_axes = np.stack([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]], 1)
