@@ -68,15 +68,21 @@ def test_openpose_nan_and_zero_confidence_are_missing(tmp_path):
     np.testing.assert_allclose(kp[0, 0, 0], [100, 200, 0.9])
 
 
-def test_different_frame_counts_error_or_common_range(tmp_path, rng, caplog):
+def test_frames_pair_by_number_not_by_position(tmp_path, rng, caplog):
     seq = _sequence(rng, frames=4)
     write_annots(tmp_path, seq)
-    (tmp_path / "cam2" / "000013.json").unlink()
-    with pytest.raises(DataError, match=r"different frame counts \(cam1: 4, cam2: 3, cam10: 4\).*--common-frames"):
-        read_keypoints2d(tmp_path)
+    (tmp_path / "cam2" / "000011.json").unlink()  # a frame missing in the middle of one camera
     with caplog.at_level(logging.WARNING):
-        back = read_keypoints2d(tmp_path, common_frames=True)
-    assert back.person(0).shape[0] == 3 and "using the first 3 frames" in caplog.text
+        back = read_keypoints2d(tmp_path)
+    assert "different frame counts (cam1: 4, cam2: 3, cam10: 4)" in caplog.text
+    assert back.frames == seq.frames
+    kp, truth = back.person(0), seq.people[0]
+    assert not kp[1, 1, :, 2].any()  # the missing frame is not seen in cam2 ...
+    np.testing.assert_allclose(kp[2:, 1], truth[2:, 1])  # ... and the later frames stay paired
+    np.testing.assert_allclose(kp[:, [0, 2]], truth[:, [0, 2]])
+    common = read_keypoints2d(tmp_path, common_frames=True)
+    assert common.frames == [seq.frames[i] for i in (0, 2, 3)]
+    np.testing.assert_allclose(common.person(0), truth[[0, 2, 3]])
 
 
 def test_bad_files_name_the_file(tmp_path, rng):

@@ -68,3 +68,12 @@ def merge_settings(base: dict, update: dict | None, source: str, where: str = ""
         else:
             out[key] = value
     return out
+
+
+def remove_stale_frames(root: str | os.PathLike, frames: list[int]) -> None:
+    """Delete ``root/<frame:06d>.json`` files of frames not in ``frames``: a stage's per-frame
+    output folder is replaced as a whole, never left mixing two runs."""
+    keep = {f"{frame:06d}.json" for frame in frames}
+    for path in Path(root).glob("[0-9]*.json"):
+        if path.name not in keep:
+            path.unlink()

@@ -139,9 +139,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with _log_to_file(out / "log.txt"):
         run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
                           vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
-                          fps=args.fps, videos=not args.no_video)
+                          fps=args.fps, videos=not args.no_video, sync=args.sync)
     tri = run.report["triangulation"]
+    heldout = run.report["heldout"]
+    per_camera = " ".join(f"{c} {v:.1f}" for c, v in heldout["per_camera"].items() if v is not None)
+    subject = run.report["subject"]
     rows = {"cameras": " ".join(run.report["cameras"]), "frames": f"{len(run.frames)} ({run.report['fps']:.0f} fps)",
+            "subject": f"{subject['view_frames_assigned']} of {subject['view_frames_with_detections']} view-frames "
+                       f"({subject['detections_dropped']} other detections dropped)",
+            "sync": str(run.report["sync"].get("source") or "none (cameras taken as synchronised)"),
+            "held-out error": (f"{heldout['heldout_px']:.1f} px ({per_camera})" if heldout["heldout_px"] is not None
+                               else "n/a (needs 3 cameras)"),
             "reprojection error": f"{tri['mean_reprojection_error_px']:.2f} px",
             "joints missing": f"{100 * tri['missing_fraction']:.1f}%",
             "frames without detection": str(len(run.report["frames_without_detection"])),
@@ -201,6 +209,28 @@ def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
         "stage_seconds": {k: round(v, 2) for k, v in timings.items() if k != "detect_view_frames"},
         "frames": args.frames, "cameras": args.cameras,
     }))
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.run import run_sync
+
+    out = Path(args.out) if args.out else Path(args.root) / "output"
+    with _log_to_file(out / "log.txt"):
+        path, result = run_sync(args.root, out, exp=args.exp, calib=args.calib, cams=args.cams, frames=args.frames,
+                                keypoints=args.keypoints, fps=args.fps, max_offset=args.max_offset,
+                                sync_file=args.sync_file)
+    print(f"\nmvmocap sync: offsets against {result.reference} (written to {path})")
+    for name, c in result.cameras.items():
+        print(f"  {name:<12} {c.offset:+.4f} s  {c.status:<10} epipolar residual {c.residual_px:.2f} px "
+              f"(unshifted {c.residual_px_at_zero:.2f} px)")
+    return 0
+
+
+def _cmd_bench_realistic(args: argparse.Namespace) -> int:
+    from mvmocap.bench.realistic import bench_realistic
+
+    print(json.dumps(bench_realistic(frames=args.frames, cameras=args.cameras, seed=args.seed, data=args.data)))
     return 0
 
 
@@ -305,6 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="body+hands: Anny with moving fingers (demo --body-hands)")
     bpipe.set_defaults(func=_cmd_bench_pipeline)
 
+    breal = bench_sub.add_parser("realistic", help="rendered capture with desynchronised cameras, a bystander, "
+                                                   "mixed resolutions: sync, held-out error, accuracy")
+    breal.add_argument("--frames", type=int, default=150)
+    breal.add_argument("--cameras", type=int, default=5)
+    breal.add_argument("--seed", type=int, default=0)
+    breal.add_argument("--data", help="reuse a capture rendered before (its folder) instead of rendering one")
+    breal.set_defaults(func=_cmd_bench_realistic)
+
     fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")
     fit.add_argument("--keypoints3d", required=True, help="folder of body25 keypoints3d/<frame>.json")
     fit.add_argument("--out", required=True, help="output folder (smpl/, params.npz, keypoints3d_fit/, fit_log.json)")
@@ -331,7 +369,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
     run.add_argument("--fps", type=float, help="frame rate (default: the videos', else 30)")
     run.add_argument("--no-video", action="store_true", help="skip the overlay and ground videos")
+    run.add_argument("--sync", choices=("file", "auto", "none"), default="file",
+                     help="camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate now "
+                          "(writes OUT/sync.yml), none = cameras taken as synchronised")
     run.set_defaults(func=_cmd_run)
+
+    syn_t = sub.add_parser("sync", help="estimate every camera's time offset from the people it sees -> sync.yml")
+    syn_t.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
+    syn_t.add_argument("--out", help="where the detection cache lives (default ROOT/output, shared with run)")
+    syn_t.add_argument("--sync-file", help="file to write (default ROOT/sync.yml)")
+    syn_t.add_argument("--exp", default="body", help="experiment (detection, association and sync settings)")
+    syn_t.add_argument("--calib", help="calibration file or folder (default: ROOT)")
+    syn_t.add_argument("--cams", nargs="+", help="cameras to use (default: all with calibration)")
+    syn_t.add_argument("--frames", help="frame range A:B (B exclusive)")
+    syn_t.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
+    syn_t.add_argument("--fps", type=float, help="frame rate of image folders (videos: their timestamps)")
+    syn_t.add_argument("--max-offset", type=float, help="largest offset searched, seconds (default 0.5)")
+    syn_t.set_defaults(func=_cmd_sync)
 
     demo = sub.add_parser("demo", help="render a synthetic capture, run it end to end, print the accuracy")
     demo.add_argument("--out", default="demo_out")

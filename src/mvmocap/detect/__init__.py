@@ -1,5 +1,7 @@
 """2D detectors behind one call signature (``detector(rgb, frame_index)``) and the detection cache."""
 
+from mvmocap.detect.backends import BODY_BACKENDS, body_detector_factory
+from mvmocap.detect.blazepose import BlazePoseMulti
 from mvmocap.detect.cache import MARKER, detect_camera, load_hands, save_body, save_hands
 from mvmocap.detect.hand_crops import BodyGuidedHands
 from mvmocap.detect.handedness import assign_hands
@@ -7,12 +9,15 @@ from mvmocap.detect.mediapipe_hands import HandDetection, MediaPipeHands
 from mvmocap.detect.mediapipe_pose import MediaPipePose
 
 __all__ = [
+    "BODY_BACKENDS",
+    "BlazePoseMulti",
     "BodyGuidedHands",
     "MARKER",
     "HandDetection",
     "MediaPipeHands",
     "MediaPipePose",
     "assign_hands",
+    "body_detector_factory",
     "detect_camera",
     "load_hands",
     "save_body",

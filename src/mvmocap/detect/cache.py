@@ -26,15 +26,23 @@ log = logging.getLogger(__name__)
 MARKER = ".complete"  # not a .json: readers of the folder never see it
 
 
-def save_body(out: Path, cam: str, index: int, keypoints, size: tuple[int, int]) -> None:
-    """Write one frame's (25, 3) body25 detection as EasyMocap annots."""
-    write_annots(out, MultiViewKeypoints([cam], [index], {0: keypoints[None, None]}, "body25"), {cam: size})
+def save_body(out: Path, cam: str, index: int, people, size: tuple[int, int], timestamp: float = float("nan")) -> None:
+    """Write one frame's body25 detections as EasyMocap annots: ``people`` is one (25, 3) array
+    (person 0) or ``{person id: (25, 3)}`` (ids per camera); ``timestamp`` the frame's time in
+    seconds on the camera's clock (NaN: unknown)."""
+    if not isinstance(people, dict):
+        people = {0: people}
+    seq = MultiViewKeypoints([cam], [index], {pid: np.asarray(kp)[None, None] for pid, kp in people.items()},
+                             "body25", {cam: np.array([timestamp])})
+    write_annots(out, seq, {cam: size})
 
 
-def save_hands(out: Path, cam: str, index: int, hands, size: tuple[int, int]) -> None:
+def save_hands(out: Path, cam: str, index: int, hands, size: tuple[int, int], timestamp: float = float("nan")) -> None:
     """Write one frame's hand detections, unassigned: ``[{"keypoints", "label", "score"}, ...]``."""
     doc = {"width": size[0], "height": size[1],
            "hands": [{"keypoints": h.keypoints.tolist(), "label": h.label, "score": h.score} for h in hands]}
+    if np.isfinite(timestamp):
+        doc["timestamp"] = float(timestamp)
     atomic_write_text(out / cam / f"{index:06d}.json", json.dumps(doc))
 
 
@@ -61,7 +69,7 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     count = 0
     for index, rgb in tqdm(source.frames(start, frames.stop), total=frames.stop - start, desc=f"detect {cam}",
                            unit="frame", leave=False, disable=start >= frames.stop):
-        save(out, cam, index, detector(rgb, index), (rgb.shape[1], rgb.shape[0]))
+        save(out, cam, index, detector(rgb, index), (rgb.shape[1], rgb.shape[0]), source.current_time)
         count += 1
     if detector is not None:
         detector.close()

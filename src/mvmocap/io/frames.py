@@ -36,10 +36,17 @@ def list_video_cameras(root: str | Path) -> dict[str, Path]:
 
 
 class FrameSource:
-    """Frames of one camera as RGB uint8 (H, W, 3)."""
+    """Frames of one camera as RGB uint8 (H, W, 3).
+
+    ``current_time``: while :meth:`frames` runs, the time in seconds of the frame just yielded,
+    from the video container's timestamps (so variable frame rates and dropped frames keep
+    their true times); NaN for image folders, whose times are the frame number / fps.
+    OpenCV applies a video's rotation tag, so portrait phone videos come out upright.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.current_time = float("nan")
         if self.path.is_dir():
             self.images = [self.path / n for n in natural_sorted(p.name for p in self.path.iterdir()
                                                                  if p.suffix.lower() in _IMAGE_SUFFIXES)]
@@ -75,6 +82,7 @@ class FrameSource:
                 ok, bgr = cap.read()
                 if not ok:
                     raise DataError(self.path, f"video ends early at frame {i} of {stop}")
+                self.current_time = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 yield i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,12 +59,15 @@ class MultiViewKeypoints:
             e.g. 12 for ``000012.json`` or ``cam1_000000000012_keypoints.json``).
         people: person id -> (F, V, J, 3) array of x, y, confidence (0 = not seen).
         skeleton: keypoint format name, e.g. ``"body25"``.
+        times: camera -> (F,) capture time of each frame in seconds on that camera's own clock
+            (the video's timestamps; NaN where unknown); cameras without any are absent.
     """
 
     cameras: list[str]
     frames: list[int]
     people: dict[int, np.ndarray]
     skeleton: str
+    times: dict[str, np.ndarray] = field(default_factory=dict)
 
     def person(self, pid: int | None = None) -> np.ndarray:
         """(F, V, J, 3) for ``pid``; by default the person with the largest total confidence."""
@@ -80,7 +83,21 @@ class MultiViewKeypoints:
         """The same sequence restricted to ``names``, in that order."""
         idx = [self.cameras.index(n) for n in names]
         people = {k: v[:, idx] for k, v in self.people.items()}
-        return MultiViewKeypoints(list(names), self.frames, people, self.skeleton)
+        times = {n: t for n, t in self.times.items() if n in names}
+        return MultiViewKeypoints(list(names), self.frames, people, self.skeleton, times)
+
+    def select_frames(self, keep: list[int]) -> MultiViewKeypoints:
+        """The same sequence at positions ``keep`` of the frame axis."""
+        return MultiViewKeypoints(self.cameras, [self.frames[i] for i in keep],
+                                  {k: v[keep] for k, v in self.people.items()}, self.skeleton,
+                                  {n: t[keep] for n, t in self.times.items()})
+
+    def candidates(self) -> np.ndarray:
+        """(F, V, P, J, 3): every person id's detections side by side (P ids in sorted order);
+        for detectors whose ids are per view (tracks), not the same person across views."""
+        if not self.people:
+            return np.zeros((len(self.frames), len(self.cameras), 0, get_format(self.skeleton).num_joints, 3))
+        return np.stack([self.people[k] for k in sorted(self.people)], axis=2)
 
 
 def list_camera_folders(root: str | Path) -> list[str]:
@@ -158,34 +175,56 @@ def read_keypoints2d(
         cameras: camera names in view order (default: sub-folders in natural order).
         part: ``"body"``, ``"handl"`` or ``"handr"``.
         skeleton: keypoint format; guessed from the joint count when None.
-        common_frames: cameras with different frame counts are an error unless True, when the
-            first ``min`` frames of each camera are used (and a warning says so).
+        common_frames: keep only the frame numbers every camera has; by default every frame
+            number any camera has is kept, and a camera without that frame has confidence 0
+            there. Files are always paired across cameras by the frame number in their name.
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {sorted(PARTS)}, got {part!r}")
     root = Path(root)
     cameras = list_camera_folders(root) if cameras is None else list(cameras)
-    files = {}
+    files: dict[str, dict[int, Path]] = {}
     for cam in cameras:
         folder = root / cam
         if not folder.is_dir():
             raise DataError(folder, f"no keypoint folder for camera '{cam}'")
-        names = natural_sorted(p.name for p in folder.glob("*.json"))
+        names = natural_sorted(p.name for p in folder.glob("*.json") if not p.name.startswith("."))
         if not names:
             raise DataError(folder, f"camera '{cam}' has no .json keypoint files")
-        files[cam] = [folder / n for n in names]
-    counts = {cam: len(f) for cam, f in files.items()}
-    num_frames = min(counts.values())
-    if len(set(counts.values())) > 1:
-        detail = ", ".join(f"{c}: {n}" for c, n in counts.items())
-        if not common_frames:
-            raise DataError(root, f"cameras have different frame counts ({detail}); "
-                                  "fix the folders or use the common range (--common-frames)")
-        log.warning("cameras have different frame counts (%s); using the first %d frames", detail, num_frames)
+        numbered: dict[int, Path] = {}
+        for position, name in enumerate(names):
+            number = _frame_number(name, position)
+            if number in numbered:
+                raise DataError(folder / name, f"frame number {number} also in {numbered[number].name}; "
+                                               "one file per frame and camera")
+            numbered[number] = folder / name
+        files[cam] = numbered
+    all_frames = sorted(set().union(*(set(f) for f in files.values())))
+    shared = sorted(set.intersection(*(set(f) for f in files.values())))
+    frames = shared if common_frames else all_frames
+    if len(shared) < len(all_frames):
+        detail = ", ".join(f"{c}: {len(f)}" for c, f in files.items())
+        if common_frames:
+            log.warning("cameras have different frame counts (%s); using the %d frames every camera has",
+                        detail, len(shared))
+        else:
+            log.warning("cameras have different frame counts (%s); frames are paired by number and a frame a "
+                        "camera lacks counts as not seen there", detail)
+    if not frames:
+        raise DataError(root, "the cameras have no frame number in common")
 
-    per_frame: list[list[dict[int, np.ndarray]]] = [
-        [_parse_people(_load_json(files[cam][f]), files[cam][f], part) for cam in cameras] for f in range(num_frames)
-    ]
+    per_frame: list[list[dict[int, np.ndarray]]] = []
+    times = {cam: np.full(len(frames), np.nan) for cam in cameras}
+    for f, number in enumerate(frames):
+        row = []
+        for cam in cameras:
+            path = files[cam].get(number)
+            data = _load_json(path) if path is not None else {"annots": []}
+            if isinstance(data, dict) and isinstance(data.get("timestamp"), (int, float)):
+                times[cam][f] = float(data["timestamp"])
+            row.append(_parse_people(data, path, part) if path is not None else {})
+        per_frame.append(row)
+    num_frames = len(frames)
     sizes = {len(p) for frame in per_frame for view in frame for p in view.values() if len(p)}
     if len(sizes) > 1:
         raise DataError(root, f"files disagree on the number of joints ({sorted(sizes)}); mixed keypoint formats?")
@@ -204,8 +243,8 @@ def read_keypoints2d(
                     people[pid][f, v] = points
     if all(not np.any(p[..., 2] > 0) for p in people.values()):
         log.warning("%s: no keypoint has a confidence above 0; nothing can be triangulated", root)
-    frames = [_frame_number(p.name, i) for i, p in enumerate(files[cameras[0]][:num_frames])]
-    return MultiViewKeypoints(cameras, frames, people, fmt.name)
+    known = {cam: t for cam, t in times.items() if np.isfinite(t).any()}
+    return MultiViewKeypoints(cameras, list(frames), people, fmt.name, times=known)
 
 
 def _frame_number(filename: str, position: int) -> int:
@@ -239,6 +278,8 @@ def write_annots(
             ]
             doc = {"filename": f"images/{cam}/{name}.jpg", "height": int(h), "width": int(w),
                    "annots": annots, "isKeyframe": False}
+            if cam in seq.times and np.isfinite(seq.times[cam][f]):
+                doc["timestamp"] = float(seq.times[cam][f])  # seconds on the camera's own clock
             atomic_write_text(root / cam / f"{name}.json", json.dumps(doc))
 
 

@@ -12,13 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from mvmocap.io.errors import DataError
-from mvmocap.utils import atomic_write_text, natural_sorted
+from mvmocap.utils import atomic_write_text, natural_sorted, remove_stale_frames
 
 __all__ = ["write_keypoints3d", "read_keypoints3d"]
 
 
 def write_keypoints3d(root: str | Path, keypoints3d: np.ndarray, frames: list[int] | None = None, pid: int = 0) -> None:
-    """Write ``(F, J, 4)`` keypoints of one person as ``root/<frame:06d>.json`` (atomically)."""
+    """Write ``(F, J, 4)`` keypoints of one person as ``root/<frame:06d>.json`` (atomically).
+
+    The folder is this stage's output as a whole: frame files of an earlier, longer run that
+    ``frames`` does not name are removed afterwards, so the folder never mixes two runs."""
     kp = np.asarray(keypoints3d, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[-1] != 4:
         raise ValueError(f"keypoints3d must be (F, J, 4), got {kp.shape}")
@@ -29,6 +32,7 @@ def write_keypoints3d(root: str | Path, keypoints3d: np.ndarray, frames: list[in
     for frame, points in zip(frames, kp, strict=True):
         points = np.where(points[:, 3:] > 0, points, 0.0)
         atomic_write_text(root / f"{frame:06d}.json", json.dumps([{"id": int(pid), "keypoints3d": points.tolist()}]))
+    remove_stale_frames(root, frames)
 
 
 def read_keypoints3d(root: str | Path, pid: int | None = None) -> tuple[np.ndarray, list[int]]:

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from mvmocap.io.errors import DataError
-from mvmocap.utils import atomic_path, atomic_write_text, natural_sorted
+from mvmocap.utils import atomic_path, atomic_write_text, natural_sorted, remove_stale_frames
 
 __all__ = ["write_smpl_jsons", "read_smpl_jsons", "write_params_npz"]
 
 
 def write_smpl_jsons(root: str | Path, params: dict[str, np.ndarray], frames: list[int], pid: int = 0) -> None:
-    """Write ``poses`` (F, P), ``shapes`` (1 or F, S), ``Rh``, ``Th`` (F, 3) as ``root/%06d.json``."""
+    """Write ``poses`` (F, P), ``shapes`` (1 or F, S), ``Rh``, ``Th`` (F, 3) as ``root/%06d.json``;
+    frame files of an earlier run that ``frames`` does not name are removed."""
     root = Path(root)
     F = len(frames)
     shapes = np.broadcast_to(params["shapes"], (F, params["shapes"].shape[-1]))
@@ -30,6 +31,7 @@ def write_smpl_jsons(root: str | Path, params: dict[str, np.ndarray], frames: li
         entry = {"id": int(pid), "Rh": [params["Rh"][f].tolist()], "Th": [params["Th"][f].tolist()],
                  "poses": [params["poses"][f].tolist()], "shapes": [shapes[f].tolist()]}
         atomic_write_text(root / f"{frame:06d}.json", json.dumps([entry]))
+    remove_stale_frames(root, frames)
 
 
 def read_smpl_jsons(root: str | Path, pid: int = 0) -> tuple[dict[str, np.ndarray], list[int]]:

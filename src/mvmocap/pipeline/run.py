@@ -16,18 +16,31 @@ from pathlib import Path
 
 import numpy as np
 
+from mvmocap.associate import SubjectSettings, choose_subject
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig, load_calibration
-from mvmocap.detect import MediaPipePose, detect_camera
+from mvmocap.detect import body_detector_factory, detect_camera
 from mvmocap.fit import BodyFitter, FitConfig, FitResult
-from mvmocap.io import DataError, FrameSource, list_camera_folders, list_video_cameras
+from mvmocap.io import (
+    DataError,
+    FrameSource,
+    MultiViewKeypoints,
+    list_camera_folders,
+    list_video_cameras,
+    read_keypoints2d,
+)
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.triangulation import match_cameras, run_triangulation
+from mvmocap.pipeline.observations import PreparedKeypoints, prepare_keypoints, settings_from, threshold_per_camera
+from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import render_run_videos
+from mvmocap.skeletons import get_format
+from mvmocap.sync import SyncResult, SyncSettings, estimate_offsets, frame_times, write_sync_file
+from mvmocap.triangulate import heldout_errors, heldout_summary
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["RunOutput", "RunSetup", "open_inputs", "parse_frames", "prepare_run", "run_capture"]
+__all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "open_inputs", "parse_frames", "prepare_run",
+           "run_capture", "run_sync"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +57,7 @@ class RunOutput:
     fit: FitResult
     report: dict
     timings: dict[str, float] = field(default_factory=dict)
+    prepared: PreparedKeypoints | None = None
 
 
 def parse_frames(text: str | None) -> tuple[int, int | None]:
@@ -101,45 +115,126 @@ def open_inputs(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | 
     return sources, names, frame_range, fps
 
 
-def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body",
-                model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
-                vis_cams: list[str] | None = None, frames: str | None = None, keypoints: str | Path | None = None,
-                gmm: str | Path | None = None, fps: float | None = None, videos: bool = True) -> RunOutput:
-    """Run every stage; see the module docstring. Returns the results and the report."""
-    setup = prepare_run(root, out, exp, calib)
-    root, out, settings, fit_config, calib_path, rig = (setup.root, setup.out, setup.settings, setup.fit_config,
-                                                        setup.calib_path, setup.rig)
-    timings: dict[str, float] = {}
-    start, stop = parse_frames(frames)
+@dataclass
+class Inputs:
+    """The 2D keypoints of a run: detected now (or cached), or the user's ``--keypoints``."""
 
+    names: list[str]
+    keypoints: Path
+    frame_range: range | None
+    fps: float
+    sources: dict[str, FrameSource]
+    timings: dict[str, float]
+
+    def read(self) -> MultiViewKeypoints:
+        """Every camera's detections (paired by frame number), within the frame range."""
+        seq = read_keypoints2d(self.keypoints, self.names)
+        if self.frame_range is not None:
+            seq = seq.select_frames([i for i, f in enumerate(seq.frames) if f in self.frame_range])
+        return seq
+
+
+def detect_inputs(setup: RunSetup, *, cams: list[str] | None, frames: str | None, keypoints: str | Path | None,
+                  fps: float | None, where: str) -> Inputs:
+    """Detect bodies in every calibrated camera (cached in ``OUT/keypoints2d``), or take the
+    precomputed ``keypoints`` folder; at least two cameras."""
+    start, stop = parse_frames(frames)
+    timings: dict[str, float] = {}
     sources: dict[str, FrameSource] = {}
     if keypoints is None:
-        sources, names, frame_range, fps = open_inputs(root, rig, calib_path, cams, frames, fps)
-        keypoints = out / "keypoints2d"
+        make_detector = body_detector_factory(setup.settings["detect"], f"{where}: detect")
+        sources, names, frame_range, fps = open_inputs(setup.root, setup.rig, setup.calib_path, cams, frames, fps)
+        keypoints = setup.out / "keypoints2d"
         t = time.perf_counter()
         detected = 0
         for name in names:
-            detected += detect_camera(sources[name], name, keypoints, lambda: MediaPipePose(**settings["detect"]),
-                                      frame_range, settings["detect"])
+            detected += detect_camera(sources[name], name, keypoints, make_detector, frame_range,
+                                      setup.settings["detect"])
         timings["detect"] = time.perf_counter() - t
         timings["detect_view_frames"] = detected
         log.info("detection: %d new view-frames in %.1f s (cached cameras skipped)", detected, timings["detect"])
     else:
-        names = match_cameras(rig, list_camera_folders(keypoints), calib_path, cams)
+        keypoints = Path(keypoints)
+        names = match_cameras(setup.rig, list_camera_folders(keypoints), setup.calib_path, cams)
         frame_range = None if (start, stop) == (0, None) else range(start, stop or 10**9)
         fps = fps or 30.0
+    if len(names) < 2:
+        raise DataError(setup.calib_path, f"need at least 2 calibrated cameras with input, found {names}")
+    return Inputs(names, keypoints, frame_range, fps, sources, timings)
+
+
+def run_sync(root: str | Path, out: str | Path | None = None, *, exp: str | Path | None = "body",
+             calib: str | Path | None = None, cams: list[str] | None = None, frames: str | None = None,
+             keypoints: str | Path | None = None, fps: float | None = None, max_offset: float | None = None,
+             sync_file: str | Path | None = None) -> tuple[Path, SyncResult]:
+    """``mvmocap sync``: detect (or reuse the run's detection cache), choose the subject, estimate
+    every camera's offset and write ``sync_file`` (default ``ROOT/sync.yml``)."""
+    setup = prepare_run(root, out, exp, calib)
+    subject_settings = settings_from(SubjectSettings, setup.settings.get("associate"), f"{exp}: associate")
+    values = dict(setup.settings.get("sync") or {})
+    if max_offset is not None:
+        values["max_offset"] = max_offset
+    sync_settings = settings_from(SyncSettings, values, f"{exp}: sync")
+    inputs = detect_inputs(setup, cams=cams, frames=frames, keypoints=keypoints, fps=fps, where=str(exp))
+    rig = setup.rig.subset(inputs.names)
+    seq = inputs.read()
+    choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=inputs.fps, settings=subject_settings)
+    times = [frame_times(seq.frames, inputs.fps, seq.times.get(cam)) for cam in seq.cameras]
+    result = estimate_offsets(rig, [choice.keypoints2d[:, v] for v in range(len(rig))], times,
+                              settings=sync_settings)
+    path = write_sync_file(Path(sync_file) if sync_file else setup.root / "sync.yml", result)
+    return path, result
+
+
+def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body",
+                model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
+                vis_cams: list[str] | None = None, frames: str | None = None, keypoints: str | Path | None = None,
+                gmm: str | Path | None = None, fps: float | None = None, videos: bool = True,
+                sync: str = "file") -> RunOutput:
+    """Run every stage; see the module docstring. Returns the results and the report.
+
+    ``sync``: ``file`` uses ``ROOT/sync.yml`` when present, ``auto`` estimates the offsets now
+    (and writes ``OUT/sync.yml``), ``none`` treats the cameras as synchronised.
+    """
+    setup = prepare_run(root, out, exp, calib)
+    root, out, settings, fit_config, calib_path, rig = (setup.root, setup.out, setup.settings, setup.fit_config,
+                                                        setup.calib_path, setup.rig)
+    tri_settings = dict(settings["triangulate"])
+    threshold_px, threshold_fraction = tri_settings.pop("threshold_px", None), tri_settings.pop(
+        "threshold_fraction", 0.018)
+    fix_swaps = bool(tri_settings.pop("fix_left_right", True))
+    subject_settings = settings_from(SubjectSettings, settings.get("associate"), f"{exp}: associate")
+    sync_settings = settings_from(SyncSettings, settings.get("sync"), f"{exp}: sync")
+    timings: dict[str, float] = {}
+
+    inputs = detect_inputs(setup, cams=cams, frames=frames, keypoints=keypoints, fps=fps, where=str(exp))
+    names, sources, fps = inputs.names, inputs.sources, inputs.fps
+    timings.update(inputs.timings)
+    rig = rig.subset(names)
 
     t = time.perf_counter()
-    tri = run_triangulation(root, keypoints, out, calib=calib, cameras=names, common_frames=True, frames=frame_range,
-                            **settings["triangulate"])  # robust, threshold_px, min_views
+    seq = inputs.read()
+    thresholds = threshold_per_camera(rig, threshold_px, threshold_fraction)
+    prepared = prepare_keypoints(rig, seq, fps=fps, root=root, out=out, sync=sync, sync_settings=sync_settings,
+                                 subject_settings=subject_settings, thresholds=thresholds, fix_swaps=fix_swaps,
+                                 triangulate_options={"min_views": tri_settings.get("min_views", 2)})
+    timings["associate_sync"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tri = triangulate_sequence(rig, prepared.keypoints, out, threshold_px=thresholds, **tri_settings)
+    fmt = get_format(seq.skeleton)
+    heldout = heldout_summary(heldout_errors(rig, tri.keypoints.person(0), fmt.flip_index, threshold_px=thresholds,
+                                             **tri_settings), names)
     timings["triangulate"] = time.perf_counter() - t
     kp3d = tri.result.keypoints3d
     kp2d = tri.keypoints.person()
     frame_ids = tri.keypoints.frames
     unseen = [int(f) for f, row in zip(frame_ids, kp2d, strict=True) if not (row[..., 2] > 0).any()]
     if unseen:
-        log.warning("%d frames have no detection in any camera; the fit interpolates them: %s", len(unseen),
-                    unseen[:20])
+        log.warning("%d frames have no detection of the subject in any camera; the fit interpolates them: %s",
+                    len(unseen), unseen[:20])
+    never = [n for v, n in enumerate(names) if not (kp2d[:, v, :, 2] > 0).any()]
+    if never:
+        log.warning("cameras %s never see the subject; they add nothing", never)
 
     t = time.perf_counter()
     body = load_body_model(model)
@@ -161,12 +256,14 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
 
     report = {
         "cameras": names, "frames": [frame_ids[0], frame_ids[-1]] if frame_ids else [], "fps": fps,
-        "model": body.name, "frames_without_detection": unseen,
+        "model": body.name, "frames_without_detection": unseen, "cameras_never_seeing_subject": never,
         "frames_too_few_views": tri.report["frames_mostly_missing"],
+        **prepared.report,
+        "heldout": heldout,
         "triangulation": {k: v for k, v in tri.report.items() if k not in ("frames_mostly_missing",)},
         "fit": {"seconds": result.seconds, "final": result.log[-1] if result.log else {}},
         "timings_seconds": {k: round(v, 3) for k, v in timings.items() if k != "detect_view_frames"},
         "detect_view_frames": timings.get("detect_view_frames", 0),
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=1))
-    return RunOutput(out, tri.rig, body, frame_ids, kp3d, result, report, timings)
+    return RunOutput(out, tri.rig, body, frame_ids, kp3d, result, report, timings, prepared)

@@ -8,13 +8,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from mvmocap.camera import CameraRig, load_calibration
 from mvmocap.io import DataError, MultiViewKeypoints, list_camera_folders, read_keypoints2d, write_keypoints3d
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import Triangulation, reprojection_report, triangulate
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["TriangulationRun", "match_cameras", "run_triangulation"]
+__all__ = ["TriangulationRun", "match_cameras", "run_triangulation", "triangulate_sequence"]
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +83,30 @@ def run_triangulation(
     names = match_cameras(rig, list_camera_folders(keypoints), calib_path, cameras)
     if len(names) < 2:
         raise DataError(keypoints, f"need at least 2 cameras with keypoints and calibration, found {names}")
-    rig = rig.subset(names)
     seq = read_keypoints2d(keypoints, names, common_frames=common_frames)
     if frames is not None:  # keep the requested frame numbers only
-        keep = [i for i, f in enumerate(seq.frames) if f in frames]
-        seq = MultiViewKeypoints(seq.cameras, [seq.frames[i] for i in keep],
-                                 {k: v[keep] for k, v in seq.people.items()}, seq.skeleton)
-    kp2d = seq.person(person)
+        seq = seq.select_frames([i for i, f in enumerate(seq.frames) if f in frames])
+    if person is not None and person not in seq.people:
+        raise DataError(keypoints, f"no person {person}; ids present: {sorted(seq.people)}")
+    seq = MultiViewKeypoints(seq.cameras, seq.frames, {0: seq.person(person)}, seq.skeleton, seq.times)
+    return triangulate_sequence(rig.subset(names), seq, out, robust=robust, threshold_px=threshold_px,
+                                min_views=min_views)
+
+
+def triangulate_sequence(rig: CameraRig, seq: MultiViewKeypoints, out: Path, *, robust: bool = True,
+                         threshold_px: float | np.ndarray = 20.0, min_views: int = 2) -> TriangulationRun:
+    """Triangulate person 0 of ``seq`` (cameras in ``rig`` order; ``threshold_px`` one value or
+    one per camera), write ``out/keypoints3d/`` and ``out/triangulation_report.json``."""
+    kp2d = seq.person(0)
     fmt = get_format(seq.skeleton)
+    names = rig.names
     start = time.perf_counter()
     result = triangulate(rig, kp2d, robust=robust, threshold_px=threshold_px, min_views=min_views)
     seconds = time.perf_counter() - start
     report = reprojection_report(result, names, list(fmt.joints))
+    thresholds = np.broadcast_to(np.asarray(threshold_px, dtype=float), (len(names),))
     report.update({"skeleton": fmt.name, "cameras": names, "seconds": seconds, "robust": robust,
-                   "threshold_px": threshold_px})
+                   "threshold_px": {n: round(float(t), 2) for n, t in zip(names, thresholds, strict=True)}})
     write_keypoints3d(out / "keypoints3d", result.keypoints3d, seq.frames)
     atomic_write_text(out / "triangulation_report.json", json.dumps(report, indent=2))
     log.info("triangulated %d frames x %d joints from %d cameras in %.2f s; mean reprojection error %.2f px, "

@@ -19,13 +19,16 @@ def ring_rig(
     target: tuple[float, float, float] = (0.0, 0.0, 0.9),
     names: list[str] | None = None,
     seed: int = 0,
+    image_sizes: list[tuple[int, int]] | None = None,
 ) -> CameraRig:
     """Cameras evenly spaced on a circle of ``radius`` metres, all looking at ``target``.
 
-    Heights cycle through ``heights``; horizontal field of view ``fov_deg`` varies by +-5% per
+    Heights cycle through ``heights``; the field of view ``fov_deg`` varies by +-5% per
     camera and the principal point by a few pixels. ``distortion`` is the scale of random
     OpenCV coefficients (k1 about -distortion, small k2, p1, p2, k3); 0 gives ideal pinholes.
-    Names default to ``cam1 .. camN``.
+    Names default to ``cam1 .. camN``. ``image_sizes`` (one per camera, cycled) mixes
+    resolutions and orientations (a portrait phone is (1080, 1920)); ``fov_deg`` is along each
+    image's longer side, as for a phone turned upright.
     """
     if num_cameras < 1:
         raise ValueError("num_cameras must be at least 1")
@@ -33,13 +36,13 @@ def ring_rig(
     names = names or [f"cam{i + 1}" for i in range(num_cameras)]
     if len(names) != num_cameras:
         raise ValueError(f"{len(names)} names for {num_cameras} cameras")
-    w, h = image_size
     cameras = []
     for i, name in enumerate(names):
+        w, h = image_sizes[i % len(image_sizes)] if image_sizes else image_size
         angle = 2 * np.pi * i / num_cameras + rng.uniform(-0.05, 0.05)
         position = [radius * np.cos(angle), radius * np.sin(angle), heights[i % len(heights)]]
-        f = (w / 2) / np.tan(np.deg2rad(fov_deg) / 2) * rng.uniform(0.95, 1.05)
+        f = (max(w, h) / 2) / np.tan(np.deg2rad(fov_deg) / 2) * rng.uniform(0.95, 1.05)
         K = [[f, 0, (w - 1) / 2 + rng.uniform(-8, 8)], [0, f, (h - 1) / 2 + rng.uniform(-8, 8)], [0, 0, 1]]
         d = distortion * np.array([-1.0, 0.2, 0.01, -0.01, 0.05]) * rng.uniform(0.5, 1.5, 5)
-        cameras.append(Camera.look_at(name, K, position, target, dist=d, image_size=image_size))
+        cameras.append(Camera.look_at(name, K, position, target, dist=d, image_size=(w, h)))
     return CameraRig(cameras)

@@ -1,0 +1,22 @@
+"""The same person across views and over time; the subject among bystanders; left/right swaps."""
+
+from mvmocap.associate.subject import (
+    SubjectChoice,
+    SubjectSettings,
+    choose_subject,
+    cluster_frame_people,
+    link_tracks,
+    mirror_distance,
+)
+from mvmocap.associate.swaps import fix_left_right, limb_groups
+
+__all__ = [
+    "SubjectChoice",
+    "SubjectSettings",
+    "choose_subject",
+    "cluster_frame_people",
+    "fix_left_right",
+    "limb_groups",
+    "link_tracks",
+    "mirror_distance",
+]

@@ -1,0 +1,325 @@
+"""Multi-person BlazePose: the two TFLite models inside the mediapipe 0.10.21 wheel run through LiteRT.
+
+MediaPipe's legacy Pose solution follows one person. This detector runs the same two networks
+(``pose_detection.tflite``, ``pose_landmark_full.tflite``) itself, the way MediaPipe's graphs
+chain them, and follows several people per view:
+
+1. person detection (every ``detect_every`` frames, and whenever nobody is followed): the frame
+   letterboxed into 224 x 224, and the two squares covering its longer side likewise (people far
+   from the camera), values in [-1, 1]; 2254 SSD anchors (strides 8, 16, 32, 32, 32,
+   two anchors per cell, fixed size); scores through a sigmoid (raw values clipped to +-100);
+   weighted non-maximum suppression (IoU 0.3). Each detection carries 4 keypoints: 0 the hip
+   centre, 1 a point that gives the body's scale and direction.
+2. region of interest (ROI): centred on keypoint 0, rotated so that keypoint 1 lies straight
+   above it, a square of side 2 x 1.25 x |kp1 - kp0|.
+3. landmarks: the ROI warped to 256 x 256 (values in [0, 1]); 39 landmarks (33 BlazePose ones and
+   two auxiliary points that play the detector keypoints' role), visibility and presence through
+   a sigmoid, positions refined on the 64 x 64 heatmaps (7 x 7 window where the heatmap is
+   confident), a person presence score.
+4. tracking: each followed person's next ROI comes from its auxiliary landmarks 33 and 34 the
+   same way as from a detection; a person whose presence score falls below
+   ``min_tracking_confidence`` is dropped; a detection that overlaps a followed person
+   (IoU > ``new_person_iou``) is the same person; two followed people that converge are merged.
+
+Output per frame: ``{track id: (25, 3)}`` body25 keypoints in pixels (pixel (0, 0) the centre of
+the top-left pixel), the confidence MediaPipe's visibility score. Track ids are per camera: the
+same person in two cameras has unrelated ids (cross-view association is ``mvmocap.associate``'s).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from mvmocap.skeletons import convert_keypoints
+
+__all__ = ["BlazePoseMulti", "blazepose_model_paths", "ssd_anchors"]
+
+_DET_SIZE = 224
+_LMK_SIZE = 256
+_HEATMAP_KERNEL = 7
+_ROI_SCALE = 1.25
+
+
+def blazepose_model_paths() -> tuple[str, str]:
+    """Paths of the detector and full landmark TFLite files inside the installed mediapipe wheel."""
+    try:
+        import mediapipe
+    except ImportError as err:
+        raise ImportError("the BlazePose models come with mediapipe 0.10.21: "
+                          "pip install --no-deps mediapipe==0.10.21 (make install does this)") from err
+    base = os.path.join(os.path.dirname(mediapipe.__file__), "modules")
+    det = os.path.join(base, "pose_detection", "pose_detection.tflite")
+    lmk = os.path.join(base, "pose_landmark", "pose_landmark_full.tflite")
+    for path in (det, lmk):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: BlazePose model missing from the mediapipe wheel; "
+                                    "reinstall mediapipe==0.10.21")
+    return det, lmk
+
+
+def ssd_anchors(size: int = _DET_SIZE, strides: tuple[int, ...] = (8, 16, 32, 32, 32)) -> np.ndarray:
+    """(A, 2) anchor centres in [0, 1] (fixed-size anchors: only centres matter), in the order
+    the detector emits its boxes: layers of equal stride share a grid, two anchors per layer per cell."""
+    centres = []
+    layer = 0
+    while layer < len(strides):
+        stride = strides[layer]
+        same = 0
+        while layer < len(strides) and strides[layer] == stride:
+            same += 1
+            layer += 1
+        cells = int(np.ceil(size / stride))
+        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        grid = np.stack([xs.ravel(), ys.ravel()], -1)
+        centres.append(np.repeat(grid, 2 * same, axis=0))
+    return np.concatenate(centres)
+
+
+def _interpreter(path: str, threads: int):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as err:
+        raise ImportError("detect.backend 'blazepose' needs LiteRT: pip install ai-edge-litert "
+                          "(make install does this)") from err
+    interp = Interpreter(model_path=path, num_threads=threads)
+    interp.allocate_tensors()
+    return interp
+
+
+@dataclass
+class _Roi:
+    """A rotated square: centre (2,) and side in pixels, ``axes`` (2, 2) columns = the crop's x and y
+    directions in the image."""
+
+    centre: np.ndarray
+    side: float
+    axes: np.ndarray
+
+    @classmethod
+    def from_points(cls, hip: np.ndarray, top: np.ndarray) -> _Roi:
+        d = top - hip
+        length = float(np.linalg.norm(d))
+        down = -d / max(length, 1e-9)
+        axes = np.array([[down[1], down[0]], [-down[0], down[1]]])  # columns: crop x, crop y
+        return cls(np.asarray(hip, float), 2.0 * _ROI_SCALE * length, axes)
+
+    def crop_matrix(self, size: int) -> np.ndarray:
+        """2x3 affine from image pixels to crop pixels (``size`` x ``size``)."""
+        scale = size / self.side
+        A = scale * self.axes.T
+        b = (size - 1) / 2 - A @ self.centre
+        return np.concatenate([A, b[:, None]], 1)
+
+    def to_image(self, crop_xy: np.ndarray, size: int) -> np.ndarray:
+        """(N, 2) crop pixels -> image pixels."""
+        rel = (crop_xy - (size - 1) / 2) * (self.side / size)
+        return self.centre + rel @ self.axes.T
+
+    def box(self) -> np.ndarray:
+        """Axis-aligned bounds (x0, y0, x1, y1) of the square."""
+        corners = self.to_image(np.array([[0, 0], [1, 0], [0, 1], [1, 1]], float) * (_LMK_SIZE - 1), _LMK_SIZE)
+        return np.concatenate([corners.min(0), corners.max(0)])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -80, 80)))
+
+
+@dataclass
+class _Track:
+    id: int
+    roi: _Roi
+    landmarks: np.ndarray = field(default_factory=lambda: np.zeros((33, 3)))
+    score: float = 0.0
+
+    def box(self) -> np.ndarray:
+        seen = self.landmarks[self.landmarks[:, 2] > 0.3, :2]
+        if len(seen) < 2:
+            return self.roi.box()
+        return np.concatenate([seen.min(0), seen.max(0)])
+
+
+class BlazePoseMulti:
+    """``detector(frame_rgb, index) -> {track id: (25, 3)}`` body25 keypoints of up to
+    ``max_people`` people (see the module docstring)."""
+
+    def __init__(self, *, max_people: int = 4, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, detect_every: int = 5, new_person_iou: float = 0.3,
+                 threads: int = 1):
+        det_path, lmk_path = blazepose_model_paths()
+        self._det = _interpreter(det_path, threads)
+        self._lmk = _interpreter(lmk_path, threads)
+        self._anchors = ssd_anchors()
+        self.max_people = max_people
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self.detect_every = max(1, detect_every)
+        self.new_person_iou = new_person_iou
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+        self._calls = 0
+
+    # -- the two networks ------------------------------------------------------------------------
+    def detect_people(self, rgb: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """Person detections: [(score, (4, 2) keypoints in image pixels)], best first.
+
+        The detector sees 224 x 224 pixels: over a whole 1920-pixel-wide frame a person far from
+        the camera is a few pixels tall. So it runs on the whole frame and on the two squares that
+        cover it along its longer side; the detections of all three are merged by weighted
+        non-maximum suppression in image pixels."""
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        regions = [((w - 1) / 2, (h - 1) / 2, float(max(h, w)))]  # (centre x, centre y, side) of squares
+        if max(h, w) > 1.2 * side:
+            far = max(h, w) - side / 2
+            regions += [(side / 2, side / 2, side), ((far, side / 2, side) if w > h else (side / 2, far, side))]
+        scores, boxes, kps = [], [], []
+        for cx, cy, size in regions:
+            sc, bx, kp = self._detect_region(rgb, cx, cy, size)
+            scores.append(sc)
+            boxes.append(bx)
+            kps.append(kp)
+        scores, boxes, kps = np.concatenate(scores), np.concatenate(boxes), np.concatenate(kps)
+        if not len(scores):
+            return []
+        return _weighted_nms(scores, boxes, kps, iou_threshold=0.3)
+
+    def _detect_region(self, rgb: np.ndarray, cx: float, cy: float, size: float):
+        """Detections in the square of side ``size`` centred on (cx, cy) (zero-padded where it
+        leaves the image): scores (n,), boxes (n, 4) and keypoints (n, 4, 2) in image pixels."""
+        scale = _DET_SIZE / size
+        M = np.array([[scale, 0, (_DET_SIZE - 1) / 2 - scale * cx], [0, scale, (_DET_SIZE - 1) / 2 - scale * cy]])
+        img = cv2.warpAffine(rgb, M, (_DET_SIZE, _DET_SIZE), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+        x = img.astype(np.float32)[None] / 127.5 - 1.0
+        inp = self._det.get_input_details()[0]
+        self._det.set_tensor(inp["index"], x)
+        self._det.invoke()
+        outs = {o["shape"][-1]: self._det.get_tensor(o["index"])[0] for o in self._det.get_output_details()}
+        raw, logits = outs[12], outs[1][:, 0]
+        scores = _sigmoid(np.clip(logits, -100, 100))
+        keep = np.flatnonzero(scores >= self.min_detection_confidence)
+        anchors = self._anchors[keep]
+        r = raw[keep] / _DET_SIZE
+        centre = r[:, 0:2] + anchors
+        half = r[:, 2:4] / 2
+        # input pixels (centres) -> image pixels
+        to_image = lambda q: (q * _DET_SIZE - 0.5 - M[:, 2]) / scale  # noqa: E731
+        boxes = np.concatenate([to_image(centre - half), to_image(centre + half)], 1)
+        kps = to_image(r[:, 4:12].reshape(-1, 4, 2) + anchors[:, None])
+        return scores[keep], boxes, kps
+
+    def landmarks(self, rgb: np.ndarray, roi: _Roi) -> tuple[float, np.ndarray, np.ndarray]:
+        """Landmarks in ``roi``: (presence score, (33, 3) x, y, visibility in image pixels,
+        (2, 2) auxiliary points hip centre and body top)."""
+        M = roi.crop_matrix(_LMK_SIZE)
+        crop = cv2.warpAffine(rgb, M, (_LMK_SIZE, _LMK_SIZE), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        inp = self._lmk.get_input_details()[0]
+        self._lmk.set_tensor(inp["index"], crop.astype(np.float32)[None] / 255.0)
+        self._lmk.invoke()
+        outs = {tuple(o["shape"][1:]): self._lmk.get_tensor(o["index"])[0] for o in self._lmk.get_output_details()}
+        raw = outs[(195,)].reshape(39, 5)
+        presence = float(outs[(1,)].ravel()[0])
+        heatmap = outs[(64, 64, 39)]
+        xy = _refine_on_heatmap(raw[:, :2], heatmap) - 0.5  # pixel edges -> pixel centres
+        visibility = _sigmoid(raw[:, 3])
+        image_xy = roi.to_image(xy, _LMK_SIZE)
+        lm = np.concatenate([image_xy[:33], visibility[:33, None]], 1)
+        return presence, lm, image_xy[33:35]
+
+    # -- tracking --------------------------------------------------------------------------------
+    def __call__(self, frame_rgb: np.ndarray, index: int | None = None) -> dict[int, np.ndarray]:
+        rgb = np.ascontiguousarray(frame_rgb)
+        tracks: list[_Track] = []
+        for track in self._tracks:
+            presence, lm, aux = self.landmarks(rgb, track.roi)
+            if presence < self.min_tracking_confidence:
+                continue
+            track.landmarks, track.score = lm, presence
+            track.roi = _Roi.from_points(aux[0], aux[1])
+            tracks.append(track)
+        tracks = self._merge_duplicates(tracks)
+        if not tracks or self._calls % self.detect_every == 0:
+            for _score, kps in self.detect_people(rgb):
+                if len(tracks) >= self.max_people:
+                    break
+                roi = _Roi.from_points(kps[0], kps[1])
+                if any(_iou(roi.box(), t.roi.box()) > self.new_person_iou or _iou(roi.box(), t.box()) > 0.5
+                       for t in tracks):
+                    continue
+                presence, lm, aux = self.landmarks(rgb, roi)
+                if presence < self.min_tracking_confidence:
+                    continue
+                track = _Track(self._next_id, _Roi.from_points(aux[0], aux[1]), lm, presence)
+                if any(_iou(track.box(), t.box()) > 0.5 for t in tracks):
+                    continue
+                self._next_id += 1
+                tracks.append(track)
+        self._calls += 1
+        self._tracks = tracks
+        return {t.id: convert_keypoints(t.landmarks, "blazepose33", "body25") for t in tracks}
+
+    @staticmethod
+    def _merge_duplicates(tracks: list[_Track]) -> list[_Track]:
+        """Two tracks that follow the same person: keep the older one."""
+        kept: list[_Track] = []
+        for track in sorted(tracks, key=lambda t: t.id):
+            if all(_iou(track.box(), k.box()) <= 0.6 for k in kept):
+                kept.append(track)
+        return kept
+
+    def close(self) -> None:
+        self._tracks = []
+
+
+def _weighted_nms(scores: np.ndarray, boxes: np.ndarray, kps: np.ndarray,
+                  iou_threshold: float) -> list[tuple[float, np.ndarray]]:
+    """Weighted non-maximum suppression: each cluster of overlapping boxes (IoU above the threshold
+    with its best box) gives the score-weighted mean of its keypoints, with the best score.
+    Returns [(score, keypoints)], best first."""
+    order = np.argsort(-scores)
+    remaining = list(order)
+    out = []
+    while remaining:
+        best = remaining[0]
+        ious = np.array([_iou(boxes[best], boxes[i]) for i in remaining])
+        cluster = [remaining[i] for i in np.flatnonzero(ious > iou_threshold)] or [best]
+        weights = scores[cluster]
+        out.append((float(scores[best]), (kps[cluster] * weights[:, None, None]).sum(0) / weights.sum()))
+        remaining = [remaining[i] for i in np.flatnonzero(ious <= iou_threshold) if remaining[i] != best]
+    return out
+
+
+def _refine_on_heatmap(xy: np.ndarray, heatmap: np.ndarray, min_confidence: float = 0.5) -> np.ndarray:
+    """(L, 2) crop-pixel landmarks refined as the confidence-weighted mean position over a
+    ``_HEATMAP_KERNEL`` window of each landmark's (64, 64) heatmap, where it is confident."""
+    size = heatmap.shape[0]
+    stride = _LMK_SIZE / size
+    out = xy.copy()
+    half = _HEATMAP_KERNEL // 2
+    for j in range(min(len(xy), heatmap.shape[-1])):
+        cx, cy = int(xy[j, 0] / stride), int(xy[j, 1] / stride)
+        x0, x1 = max(cx - half, 0), min(cx + half + 1, size)
+        y0, y1 = max(cy - half, 0), min(cy + half + 1, size)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        window = _sigmoid(heatmap[y0:y1, x0:x1, j])
+        if window.max() < min_confidence:
+            continue
+        ys, xs = np.mgrid[y0:y1, x0:x1]
+        total = window.sum()
+        out[j, 0] = ((xs + 0.5) * window).sum() / total * stride
+        out[j, 1] = ((ys + 0.5) * window).sum() / total * stride
+    return out

@@ -1,0 +1,134 @@
+"""From every view's detections to the subject's 2D keypoints on one timeline, ready to triangulate.
+
+Stages, in order (each reported in ``report.json``):
+
+1. the subject among everyone detected (:func:`mvmocap.associate.choose_subject`);
+2. time offsets: ``ROOT/sync.yml`` when present (``sync: file``, the default), estimated now
+   (``auto``, also written to ``OUT/sync.yml``) or ignored (``none``); the subject's tracks are then
+   resampled onto the reference camera's timeline;
+3. left/right swaps undone per view-frame and limb (:func:`mvmocap.associate.fix_left_right`).
+
+Inlier thresholds are relative to each camera's image size: ``threshold_fraction`` of its
+diagonal (20 px on 960 x 540 is 40 px on 1080 x 1920), unless ``threshold_px`` fixes one value.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from mvmocap.associate import SubjectSettings, choose_subject, fix_left_right
+from mvmocap.camera import CameraRig
+from mvmocap.io import MultiViewKeypoints
+from mvmocap.sync import (
+    SyncSettings,
+    estimate_offsets,
+    frame_times,
+    read_sync_file,
+    resample_sequence,
+    write_sync_file,
+)
+
+__all__ = ["PreparedKeypoints", "prepare_keypoints", "settings_from", "threshold_per_camera"]
+
+log = logging.getLogger(__name__)
+
+SYNC_MODES = ("file", "auto", "none")
+
+
+def settings_from(cls, values: dict | None, where: str):
+    """A frozen settings dataclass from a YAML mapping; unknown keys and bad values name ``where``."""
+    values = dict(values or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: {err}") from None
+
+
+def threshold_per_camera(rig: CameraRig, threshold_px: float | None, threshold_fraction: float) -> np.ndarray:
+    """(V,) inlier thresholds in pixels: ``threshold_px`` for all, else a fraction of each diagonal."""
+    if threshold_px is not None:
+        return np.full(len(rig), float(threshold_px))
+    diag = [np.hypot(*c.image_size) if c.image_size else np.hypot(2 * c.K[0, 2], 2 * c.K[1, 2]) for c in rig]
+    return threshold_fraction * np.array(diag)
+
+
+@dataclass
+class PreparedKeypoints:
+    """The subject's detections, synchronised and with swaps undone.
+
+    Attributes:
+        keypoints: the subject as person 0, on the reference camera's timeline.
+        raw: (F, V, J, 3) the subject's detections before synchronisation and swap fixing.
+        offsets: camera -> seconds (0 for every camera when not synchronised).
+        report: JSON-ready account of each stage.
+    """
+
+    keypoints: MultiViewKeypoints
+    raw: np.ndarray
+    offsets: dict[str, float]
+    report: dict
+
+
+def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, root: Path, out: Path,
+                      sync: str = "file", sync_settings: SyncSettings | None = None,
+                      subject_settings: SubjectSettings | None = None, thresholds: np.ndarray,
+                      fix_swaps: bool = True, triangulate_options: dict | None = None) -> PreparedKeypoints:
+    """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order)."""
+    if sync not in SYNC_MODES:
+        raise ValueError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
+    tri_options = dict(triangulate_options or {})
+    report: dict = {}
+    choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=fps, settings=subject_settings)
+    report["subject"] = choice.report
+    log.info("subject: %d of %d view-frames with detections assigned (%d detections dropped, up to %d people "
+             "per view)", choice.report["view_frames_assigned"], choice.report["view_frames_with_detections"],
+             choice.report["detections_dropped"], choice.report["max_people_per_view"])
+    subject = MultiViewKeypoints(seq.cameras, seq.frames, {0: choice.keypoints2d}, seq.skeleton, seq.times)
+
+    offsets = {cam: 0.0 for cam in seq.cameras}
+    reference = seq.cameras[0]
+    sync_file = root / "sync.yml"
+    if sync == "file" and sync_file.is_file():
+        given, ref = read_sync_file(sync_file)
+        unknown = sorted(set(given) - set(seq.cameras))
+        if unknown:
+            log.warning("%s: cameras %s are not used in this run; ignored", sync_file, unknown)
+        offsets.update({c: o for c, o in given.items() if c in offsets})
+        reference = ref if ref in seq.cameras else reference
+        report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
+    elif sync == "auto":
+        kp = choice.keypoints2d
+        times = [frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras]
+        result = estimate_offsets(rig, [kp[:, v] for v in range(len(rig))], times, settings=sync_settings)
+        offsets = result.offsets
+        written = write_sync_file(out / "sync.yml", result)
+        report["sync"] = {"source": str(written), "reference": result.reference,
+                          "cameras": {n: asdict(c) for n, c in result.cameras.items()}}
+        reference = result.reference
+        log.info("sync: offsets %s (frames at %.2f fps), written to %s",
+                 ", ".join(f"{n} {o * fps:+.2f}" for n, o in offsets.items()), fps, written)
+    else:
+        report["sync"] = {"source": None}
+    nominal = np.asarray(seq.frames, dtype=np.float64) / fps
+    irregular = any(np.nanmax(np.abs(t - nominal), initial=0.0) > 1e-3 for t in seq.times.values())
+    if irregular or any(o != 0 for o in offsets.values()):
+        subject = resample_sequence(subject, offsets, fps, reference)
+    raw = choice.keypoints2d
+
+    kp = subject.person(0)
+    if fix_swaps:
+        kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds, **tri_options)
+        report["left_right"] = {"view_frames_fixed": int(flips.any(-1).sum()),
+                                "per_camera": {cam: int(flips[:, v].any(-1).sum()) for v, cam in enumerate(rig.names)}}
+        if flips.any():
+            log.info("left/right: labels swapped back in %d view-frames", int(flips.any(-1).sum()))
+    prepared = MultiViewKeypoints(subject.cameras, subject.frames, {0: kp}, subject.skeleton, subject.times)
+    return PreparedKeypoints(prepared, raw, offsets, report)

@@ -1,0 +1,287 @@
+"""Camera time offsets from 2D keypoint tracks and the calibration.
+
+For two calibrated cameras, a joint seen by both at the same instant lies on the epipolar line of
+its other view. For each pair (a, b) and a trial offset, b's track is read at a's frame times
+(linear interpolation, :mod:`mvmocap.sync.resample`) and scored by the symmetric point-to-epipolar-
+line distance in pixels, truncated at ``truncate`` x the image diagonal, squared and averaged over
+the smallest 75% of the joint-frames both see (a trimmed mean: left/right swaps, false detections
+and the interpolation of an outlier into its neighbours do not bias it). A camera's cost is
+the sum over its pairs with every other camera. Offsets are found camera by camera against the
+others (coordinate descent, the reference camera fixed at 0): first on a grid of whole frames over
+``[-max_offset, max_offset]``, then on a grid of ``fine_step`` frames about the optimum, refined to
+a fraction of that by a parabola through the three best points.
+
+Confidence: ``sharpness`` is how much the cost rises one frame away from the optimum, relative to
+the cost at the optimum; a camera whose sharpness or overlap is too small (it never sees the
+person, or nobody moves) cannot be synchronised and is left unshifted with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from mvmocap.camera import CameraRig
+from mvmocap.sync.resample import sample_track, smooth_track
+
+__all__ = ["CameraOffset", "SyncError", "SyncResult", "SyncSettings", "estimate_offsets"]
+
+log = logging.getLogger(__name__)
+
+_TRIM = 0.75
+_HELDOUT_ROUNDS = 4  # the cost averages the smallest 75% of the squared distances (outliers, swaps left out)
+
+
+class SyncError(ValueError):
+    """The cameras cannot be synchronised as asked; the message names the camera and the fix."""
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """How offsets are searched (see the module docstring).
+
+    max_offset: seconds; the search covers [-max_offset, max_offset] per camera.
+    fine_step: frames between the fine grid's trial offsets.
+    truncate: distances are capped at this fraction of the image diagonal.
+    min_points: joint-frames two cameras must share for an offset to count.
+    min_sharpness: below this the camera's offset is undetermined.
+    smooth: tracks are smoothed over this many frames (Gaussian sigma) before the search.
+    """
+
+    max_offset: float = 0.5
+    fine_step: float = 0.1
+    truncate: float = 0.02
+    min_points: int = 200
+    min_sharpness: float = 0.05
+    smooth: float = 1.5
+
+    def __post_init__(self) -> None:
+        if not self.max_offset > 0:
+            raise ValueError(f"sync max_offset must be > 0 seconds, got {self.max_offset}")
+        if not 0 < self.fine_step <= 0.5:
+            raise ValueError(f"sync fine_step must be in (0, 0.5] frames, got {self.fine_step}")
+
+
+@dataclass(frozen=True)
+class CameraOffset:
+    """One camera's result: ``offset`` seconds (own clock + offset = reference time)."""
+
+    offset: float
+    sharpness: float
+    residual_px: float
+    residual_px_at_zero: float
+    status: str  # "reference", "estimated" or "unshifted" (could not be determined)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    reference: str
+    method: str
+    cameras: dict[str, CameraOffset]
+
+    @property
+    def offsets(self) -> dict[str, float]:
+        return {name: c.offset for name, c in self.cameras.items()}
+
+
+def _essential(rig: CameraRig, a: int, b: int) -> np.ndarray:
+    """E with x_b^T E x_a = 0 for normalised coordinates of cameras a and b."""
+    ca, cb = rig[a], rig[b]
+    R = cb.R @ ca.R.T
+    t = cb.t - R @ ca.t
+    tx = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
+    return tx @ R
+
+
+class _PairCosts:
+    """Truncated epipolar costs of camera pairs for trial offsets."""
+
+    def __init__(self, rig: CameraRig, normalized: list[np.ndarray], times: list[np.ndarray], truncate: float):
+        self.rig, self.norm, self.times = rig, normalized, times
+        self.E = {(a, b): _essential(rig, a, b) for a in range(len(rig)) for b in range(len(rig)) if a != b}
+        self.focal = [float(np.sqrt(c.K[0, 0] * c.K[1, 1])) for c in rig]
+        diag = [np.hypot(*c.image_size) if c.image_size else 2 * np.sqrt(c.K[0, 2] ** 2 + c.K[1, 2] ** 2)
+                for c in rig]
+        self.cap = [truncate * d for d in diag]
+
+    def distances(self, c: int, b: int, delta: float) -> np.ndarray:
+        """Symmetric epipolar distances (px) between b's observations and c read at the same
+        reference times, where camera c's offset minus b's is ``delta``; (n,) over joint-frames."""
+        query = self.times[b] - delta  # b's frames on c's own clock
+        xc = sample_track(self.norm[c], self.times[c], query)  # (F_b, J, 3)
+        xb = self.norm[b]
+        ok = (xc[..., 2] > 0) & (xb[..., 2] > 0)
+        pc = np.concatenate([xc[ok][:, :2], np.ones((ok.sum(), 1))], 1)
+        pb = np.concatenate([xb[ok][:, :2], np.ones((ok.sum(), 1))], 1)
+        E = self.E[(c, b)]  # x_b^T E x_c = 0
+        line_b = pc @ E.T
+        line_c = pb @ E
+        num = np.abs((pb * line_b).sum(-1))
+        d_b = num / np.maximum(np.linalg.norm(line_b[:, :2], axis=-1), 1e-12) * self.focal[b]
+        d_c = num / np.maximum(np.linalg.norm(line_c[:, :2], axis=-1), 1e-12) * self.focal[c]
+        return 0.5 * (d_b + d_c)
+
+    def cost(self, c: int, b: int, delta: float, min_points: int) -> tuple[float, int]:
+        d = self.distances(c, b, delta)
+        if len(d) < min_points:
+            return np.nan, len(d)
+        cap = 0.5 * (self.cap[c] + self.cap[b])
+        d = np.minimum(d, cap) ** 2
+        kept = np.partition(d, int(_TRIM * (len(d) - 1)))[: int(_TRIM * (len(d) - 1)) + 1]
+        return float(kept.mean()), len(d)
+
+
+def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.ndarray], *,
+                     settings: SyncSettings | None = None, reference: int = 0) -> SyncResult:
+    """Time offsets of every camera against ``rig[reference]``.
+
+    Args:
+        tracks: per camera (F_c, J, 3) one person's 2D keypoints (distorted pixels, confidence).
+        times: per camera (F_c,) frame times in seconds on that camera's clock.
+    Raises:
+        SyncError: a camera's best offset lies at the edge of the search range (the true one may be
+            beyond ``max_offset``).
+    """
+    s = settings or SyncSettings()
+    V = len(rig)
+    if len(tracks) != V or len(times) != V:
+        raise ValueError(f"need one track and one time axis per camera ({V}), got {len(tracks)} and {len(times)}")
+    tracks = [smooth_track(kp, s.smooth) for kp in tracks]
+    normalized = []
+    for cam, kp in zip(rig, tracks, strict=True):
+        xy = cam.undistort_points(kp[..., :2], normalized=True)
+        normalized.append(np.concatenate([xy, kp[..., 2:3]], -1))
+    times = [np.asarray(t, dtype=np.float64) for t in times]
+    steps = [float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30 for t in times]
+    costs = _PairCosts(rig, normalized, times, s.truncate)
+    offsets = np.zeros(V)
+
+    def camera_cost(c: int, value: float) -> float:
+        total, pairs = 0.0, 0
+        for b in range(V):
+            if b == c:
+                continue
+            cost, _ = costs.cost(c, b, value - offsets[b], s.min_points)
+            if np.isfinite(cost):
+                total, pairs = total + cost, pairs + 1
+        return total / pairs if pairs else np.nan
+
+    others = [c for c in range(V) if c != reference]
+    coarse = {c: np.arange(-np.floor(s.max_offset / steps[c]), np.floor(s.max_offset / steps[c]) + 1) * steps[c]
+              for c in others}
+    for _ in range(4):  # coordinate descent over whole frames
+        moved = False
+        for c in others:
+            values = np.array([camera_cost(c, o) for o in coarse[c]])
+            if np.isfinite(values).any():
+                best = float(coarse[c][np.nanargmin(values)])
+                moved |= best != offsets[c]
+                offsets[c] = best
+        if not moved:
+            break
+    sharp = {c: 0.0 for c in others}
+    for _ in range(3):  # fine grids about the optimum, then a parabola
+        for c in others:
+            grid = offsets[c] + np.arange(-1.0, 1.0 + 1e-9, s.fine_step) * steps[c]
+            values = np.array([camera_cost(c, o) for o in grid])
+            if not np.isfinite(values).any():
+                continue
+            k = int(np.nanargmin(values))
+            best = float(grid[k])
+            if 0 < k < len(grid) - 1 and np.isfinite(values[k - 1:k + 2]).all():
+                y0, y1, y2 = values[k - 1:k + 2]
+                denom = y0 - 2 * y1 + y2
+                if denom > 0:
+                    best += float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5)) * s.fine_step * steps[c]
+            offsets[c] = best
+            at_best = camera_cost(c, best)
+            away = np.nanmean([camera_cost(c, best - steps[c]), camera_cost(c, best + steps[c])])
+            sharp[c] = float((away - at_best) / max(at_best, 1e-12)) if np.isfinite(away) else 0.0
+
+    if V >= 3:
+        sharp = _refine_heldout(rig, tracks, times, offsets, reference, steps, s) or sharp
+
+    results = {}
+    for c, cam in enumerate(rig):
+        zero_offsets = offsets.copy()
+        zero_offsets[:] = 0.0
+        residual = _median_residual(costs, c, offsets, V)
+        residual0 = _median_residual(costs, c, zero_offsets, V)
+        if c == reference:
+            results[cam.name] = CameraOffset(0.0, float("inf"), residual, residual0, "reference")
+            continue
+        if abs(offsets[c]) >= np.floor(s.max_offset / steps[c]) * steps[c] - 0.5 * steps[c]:
+            raise SyncError(f"camera {cam.name}: best time offset {offsets[c]:+.3f} s lies at the edge of "
+                                      f"the search range +-{s.max_offset} s; the true offset may be larger: raise "
+                                      "--max-offset, or check the camera films the same take")
+        if not np.isfinite(residual) or sharp[c] < s.min_sharpness:
+            log.warning("camera %s: time offset cannot be determined (too little shared motion seen: "
+                        "sharpness %.3f); using it unshifted", cam.name, sharp[c])
+            results[cam.name] = CameraOffset(0.0, sharp[c], residual0, residual0, "unshifted")
+            offsets[c] = 0.0
+            continue
+        results[cam.name] = CameraOffset(float(offsets[c]), sharp[c], residual, residual0, "estimated")
+    return SyncResult(rig[reference].name, "epipolar", results)
+
+
+def _trimmed_cost(d: np.ndarray, cap: float) -> float:
+    """Trimmed mean of capped squared distances (module docstring); NaN for too few."""
+    if len(d) < 10:
+        return float("nan")
+    d = np.minimum(d, cap) ** 2
+    k = int(_TRIM * (len(d) - 1))
+    return float(np.partition(d, k)[: k + 1].mean())
+
+
+def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.ndarray], offsets: np.ndarray,
+                    reference: int, steps: list[float], s: SyncSettings) -> dict[int, float]:
+    """With 3 or more cameras: refine each offset (in place) so that the camera's detections best
+    match the projection of the points triangulated from all other cameras at their offsets (a
+    multi-view residual, which also sees motion along the epipolar lines). Returns the sharpness."""
+    from mvmocap.triangulate import triangulate
+
+    V = len(rig)
+    diag = np.array([np.hypot(*c.image_size) if c.image_size else np.hypot(2 * c.K[0, 2], 2 * c.K[1, 2])
+                     for c in rig])
+    query = times[reference]
+    sharp: dict[int, float] = {}
+    for _ in range(_HELDOUT_ROUNDS):
+        for c in range(V):
+            if c == reference:
+                continue
+            others = [b for b in range(V) if b != c]
+            kp = np.stack([sample_track(tracks[b], times[b], query - offsets[b]) for b in others], axis=1)
+            X = triangulate(rig.subset([rig.names[b] for b in others]), kp, threshold_px=0.018 * diag[others]
+                            ).keypoints3d
+            cam = rig[c]
+            proj = cam.project(X[..., :3])
+            ok = (X[..., 3] > 0) & (cam.world_to_camera(X[..., :3])[..., 2] > 0)
+
+            def cost(value: float, c=c, proj=proj, ok=ok, cam=cam) -> float:
+                obs = sample_track(tracks[c], times[c], query - value)
+                seen = ok & (obs[..., 2] > 0)
+                return _trimmed_cost(np.linalg.norm(obs[..., :2] - proj, axis=-1)[seen], s.truncate * diag[c])
+
+            grid = offsets[c] + np.arange(-1.0, 1.0 + 1e-9, s.fine_step) * steps[c]
+            values = np.array([cost(g) for g in grid])
+            if not np.isfinite(values).any():
+                continue
+            k = int(np.nanargmin(values))
+            best = float(grid[k])
+            if 0 < k < len(grid) - 1 and np.isfinite(values[k - 1:k + 2]).all():
+                y0, y1, y2 = values[k - 1:k + 2]
+                if y0 - 2 * y1 + y2 > 0:
+                    best += float(np.clip(0.5 * (y0 - y2) / (y0 - 2 * y1 + y2), -0.5, 0.5)) * s.fine_step * steps[c]
+            offsets[c] = best
+            at_best, away = cost(best), np.nanmean([cost(best - steps[c]), cost(best + steps[c])])
+            sharp[c] = float((away - at_best) / max(at_best, 1e-12)) if np.isfinite(away) else 0.0
+    return sharp
+
+
+def _median_residual(costs: _PairCosts, c: int, offsets: np.ndarray, V: int) -> float:
+    """Median symmetric epipolar distance (px) of camera c against every other camera."""
+    d = [costs.distances(c, b, offsets[c] - offsets[b]) for b in range(V) if b != c]
+    d = np.concatenate(d) if d else np.zeros(0)
+    return float(np.median(d)) if d.size else float("nan")

@@ -1,0 +1,98 @@
+"""Put every camera's 2D keypoints on the reference camera's timeline (see
+:mod:`mvmocap.sync.resample` for the offset convention), and read and write ``sync.yml``.
+
+``ROOT/sync.yml``::
+
+    # written by mvmocap sync; a hand-written file needs only the offsets
+    method: epipolar
+    reference: cam1
+    cameras:
+      cam1: {offset: 0.0, status: reference}
+      cam2: {offset: 0.0412, sharpness: 1.8, residual_px: 2.1, residual_px_at_zero: 7.9, status: estimated}
+
+A hand-written file may give plain numbers: ``cameras: {cam2: 0.0412}``; cameras it leaves out
+have offset 0, and the reference is the first camera unless ``reference`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from mvmocap.io import DataError, MultiViewKeypoints
+from mvmocap.sync.estimate import SyncResult
+from mvmocap.sync.resample import frame_times, sample_track
+from mvmocap.utils import atomic_write_text
+
+__all__ = ["read_sync_file", "resample_sequence", "write_sync_file"]
+
+
+def write_sync_file(path: str | Path, result: SyncResult) -> Path:
+    """Write ``result`` as ``sync.yml`` (atomically); returns the path."""
+    path = Path(path)
+    cameras = {}
+    for name, c in result.cameras.items():
+        entry = {"offset": round(c.offset, 6), "status": c.status}
+        if c.status != "reference":
+            entry["sharpness"] = round(c.sharpness, 4)
+        for key in ("residual_px", "residual_px_at_zero"):
+            value = getattr(c, key)
+            if math.isfinite(value):
+                entry[key] = round(value, 3)
+        cameras[name] = entry
+    doc = {"method": result.method, "reference": result.reference, "cameras": cameras}
+    text = ("# mvmocap sync: each camera's time offset in seconds (its own clock + offset = the reference's)\n"
+            + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None))
+    atomic_write_text(path, text)
+    return path
+
+
+def read_sync_file(path: str | Path) -> tuple[dict[str, float], str | None]:
+    """``sync.yml`` -> ({camera: offset seconds}, reference camera or None)."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise DataError(path, f"not a readable YAML file ({err}); fix it or delete it and run mvmocap sync") from None
+    cameras = doc.get("cameras") if isinstance(doc, dict) else None
+    if not isinstance(cameras, dict):
+        raise DataError(path, "expected a 'cameras' mapping of camera name -> offset in seconds")
+    offsets = {}
+    for name, entry in cameras.items():
+        value = entry.get("offset") if isinstance(entry, dict) else entry
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise DataError(path, f"cameras.{name}: offset must be a number of seconds, got {value!r}")
+        offsets[str(name)] = float(value)
+    reference = doc.get("reference")
+    return offsets, (str(reference) if reference is not None else None)
+
+
+def resample_sequence(seq: MultiViewKeypoints, offsets: dict[str, float], fps: float,
+                      reference: str | None = None) -> MultiViewKeypoints:
+    """Every camera of ``seq`` read at the reference camera's frame times.
+
+    Each camera's times are its timestamps (``seq.times``) where known, else frame number / fps.
+    The result has the reference camera's frame numbers (and its times); cameras with different
+    frame rates or variable frame rates resample exactly the same way.
+    """
+    reference = reference or seq.cameras[0]
+    if reference not in seq.cameras:
+        raise DataError(Path("sync.yml"), f"reference camera {reference!r} is not among the cameras {seq.cameras}")
+    times = {cam: frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras}
+    query = times[reference] + offsets.get(reference, 0.0)
+    people = {}
+    for pid, kp in seq.people.items():
+        out = np.zeros_like(kp)
+        for v, cam in enumerate(seq.cameras):
+            t = times[cam]
+            seen = kp[:, v, :, 2].max(-1) > 0
+            if not seen.any():
+                continue
+            # a camera's track spans its own detected frames; its unseen frames stay missing
+            out[:, v] = sample_track(kp[:, v], t, query - offsets.get(cam, 0.0))
+        people[pid] = out
+    return MultiViewKeypoints(seq.cameras, seq.frames, people, seq.skeleton,
+                              {reference: times[reference]})

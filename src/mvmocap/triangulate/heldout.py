@@ -1,0 +1,68 @@
+"""Held-out reprojection: reconstruct each camera's points from the other cameras, project them into
+it and compare with its own detections. The one quality measure a user can trust without ground
+truth: a view never checks itself."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mvmocap.camera import CameraRig
+from mvmocap.triangulate.triangulate import triangulate
+
+__all__ = ["heldout_errors", "heldout_summary", "leave_one_out"]
+
+
+def leave_one_out(rig: CameraRig, keypoints2d: np.ndarray, **options) -> np.ndarray:
+    """(F, V, J, 3) detections -> (V, F, J, 4): for each camera, the points triangulated from all
+    the *other* cameras (``options`` as for :func:`triangulate`; a per-camera ``threshold_px``
+    array is cut to the other cameras). Needs at least 3 cameras; with fewer every point is missing."""
+    kp = np.asarray(keypoints2d, dtype=np.float64)
+    F, V, J = kp.shape[:3]
+    out = np.zeros((V, F, J, 4))
+    if V < 3:
+        return out
+    threshold = options.pop("threshold_px", 20.0)
+    for v in range(V):
+        others = [i for i in range(V) if i != v]
+        thr = threshold[others] if np.ndim(threshold) else threshold
+        out[v] = triangulate(rig.subset([rig.names[i] for i in others]), kp[:, others], threshold_px=thr,
+                             **options).keypoints3d
+    return out
+
+
+def heldout_errors(rig: CameraRig, keypoints2d: np.ndarray, flip: np.ndarray | None = None, **options) -> np.ndarray:
+    """(F, V, J) pixel distance between each detection and the projection of the same joint
+    reconstructed without that camera; NaN where either is missing.
+
+    ``flip``: the format's mirror index; given, a view-frame whose detection matches better with
+    left and right swapped is compared swapped back (a swap is then not counted as error).
+    """
+    kp = np.asarray(keypoints2d, dtype=np.float64)
+    ref = leave_one_out(rig, kp, **options)  # (V, F, J, 4)
+    F, V, J = kp.shape[:3]
+    err = np.full((F, V, J), np.nan)
+    for v, cam in enumerate(rig):
+        proj = cam.project(ref[v, ..., :3])  # (F, J, 2)
+        ok = (ref[v, ..., 3] > 0) & (cam.world_to_camera(ref[v, ..., :3])[..., 2] > 0)
+        seen = kp[:, v, :, 2] > 0
+        d = np.linalg.norm(kp[:, v, :, :2] - proj, axis=-1)
+        d = np.where(ok & seen, d, np.nan)
+        if flip is not None:
+            d_flip = np.linalg.norm(kp[:, v, flip, :2] - proj, axis=-1)
+            d_flip = np.where(ok & seen[:, flip], d_flip, np.nan)
+            both = np.isfinite(d).any(-1) & np.isfinite(d_flip).any(-1)
+            swapped = np.zeros(F, dtype=bool)
+            swapped[both] = np.nanmedian(d_flip[both], -1) < np.nanmedian(d[both], -1)
+            d = np.where(swapped[:, None], d_flip, d)
+        err[:, v] = d
+    return err
+
+
+def heldout_summary(errors: np.ndarray, cameras: list[str]) -> dict:
+    """JSON-ready: median held-out error per camera (px) and their mean over cameras."""
+    per_camera = {}
+    for v, cam in enumerate(cameras):
+        e = errors[:, v][np.isfinite(errors[:, v])]
+        per_camera[cam] = float(np.median(e)) if e.size else None
+    values = [x for x in per_camera.values() if x is not None]
+    return {"heldout_px": float(np.mean(values)) if values else None, "per_camera": per_camera}
