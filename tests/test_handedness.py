@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from mvmocap.detect import HandDetection, assign_hands
+from mvmocap.associate import assign_hands
+from mvmocap.detect import HandDetection
 from mvmocap.synthetic import ring_rig
 
 

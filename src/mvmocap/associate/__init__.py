@@ -1,5 +1,6 @@
 """The same person across views and over time; the subject among bystanders; left/right swaps."""
 
+from mvmocap.associate.handedness import assign_hands
 from mvmocap.associate.subject import (
     SubjectChoice,
     SubjectSettings,
@@ -13,6 +14,7 @@ from mvmocap.associate.swaps import fix_left_right, limb_groups
 __all__ = [
     "SubjectChoice",
     "SubjectSettings",
+    "assign_hands",
     "choose_subject",
     "cluster_frame_people",
     "fix_left_right",

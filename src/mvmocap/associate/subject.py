@@ -13,9 +13,9 @@ candidate ids are per view, e.g. a detector's tracks, and mean nothing across vi
    taken proposal claims one candidate per supporting view, and proposals that need a claimed
    candidate are re-scored without it. Each taken proposal with at least ``min_views`` views is
    a *cluster*: a person seen in that frame.
-2. Over time, clusters are linked into tracks by the distance of their 3D centres (nearest
-   first, gated by ``max_speed`` times the time since the track was last seen, for gaps up to
-   ``max_gap`` frames).
+2. Over time, clusters are linked into tracks by the ground distance of their centres (the
+   median of their joints; nearest first, gated by ``max_speed`` times the time since the track
+   was last seen, plus 0.15 m, for gaps up to ``max_gap`` frames).
 3. The subject is the track with the most supporting view-frames: the person who triangulates
    consistently in the most views over the sequence, never the most confident detection of a
    view. Everyone else (bystanders, false detections, people seen by one view) is dropped.
@@ -196,7 +196,7 @@ def _greedy_clusters(norm: np.ndarray, support: np.ndarray, origin: np.ndarray, 
         for v in np.flatnonzero(pick >= 0):
             claimed[v, pick[v]] = True
         found = X[h, :, 3] > 0
-        centre = X[h, found, :3].mean(0) if found.any() else np.zeros(3)
+        centre = np.median(X[h, found, :3], axis=0) if found.any() else np.zeros(3)  # robust to missing joints
         clusters.append((pick, centre))
         alive[h] = False
         a, b, i, j = origin.T
@@ -217,7 +217,7 @@ def link_tracks(clusters: list[list[tuple[np.ndarray, np.ndarray]]], fps: float,
                 gap = f - lf
                 if gap > settings.max_gap:
                     continue
-                d = float(np.linalg.norm(centre - lc))
+                d = float(np.linalg.norm(centre[:2] - lc[:2]))  # on the ground: crouching is not moving
                 if d <= settings.max_speed * gap / fps + 0.15:
                     options.append((d, c, t))
         used_clusters: set[int] = set()

@@ -4,7 +4,6 @@ from mvmocap.detect.backends import BODY_BACKENDS, body_detector_factory
 from mvmocap.detect.blazepose import BlazePoseMulti
 from mvmocap.detect.cache import MARKER, detect_camera, load_hands, save_body, save_hands
 from mvmocap.detect.hand_crops import BodyGuidedHands
-from mvmocap.detect.handedness import assign_hands
 from mvmocap.detect.mediapipe_hands import HandDetection, MediaPipeHands
 from mvmocap.detect.mediapipe_pose import MediaPipePose
 
@@ -16,7 +15,6 @@ __all__ = [
     "HandDetection",
     "MediaPipeHands",
     "MediaPipePose",
-    "assign_hands",
     "body_detector_factory",
     "detect_camera",
     "load_hands",

@@ -14,8 +14,9 @@ import logging
 import time
 from pathlib import Path
 
+from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_smpl_family
-from mvmocap.detect import MediaPipeHands, assign_hands, detect_camera, load_hands, save_hands
+from mvmocap.detect import MediaPipeHands, detect_camera, load_hands, save_hands
 from mvmocap.fit import BodyFitter
 from mvmocap.io import write_hand_annots, write_keypoints3d
 from mvmocap.pipeline.fitting import write_fit

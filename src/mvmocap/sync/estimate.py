@@ -201,7 +201,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
             sharp[c] = float((away - at_best) / max(at_best, 1e-12)) if np.isfinite(away) else 0.0
 
     if V >= 3:
-        sharp = _refine_heldout(rig, tracks, times, offsets, reference, steps, s) or sharp
+        sharp.update(_refine_heldout(rig, tracks, times, offsets, reference, steps, s))
 
     results = {}
     for c, cam in enumerate(rig):

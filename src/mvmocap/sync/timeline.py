@@ -74,25 +74,26 @@ def resample_sequence(seq: MultiViewKeypoints, offsets: dict[str, float], fps: f
                       reference: str | None = None) -> MultiViewKeypoints:
     """Every camera of ``seq`` read at the reference camera's frame times.
 
-    Each camera's times are its timestamps (``seq.times``) where known, else frame number / fps.
-    The result has the reference camera's frame numbers (and its times); cameras with different
-    frame rates or variable frame rates resample exactly the same way.
+    Each camera's times are its timestamps (``seq.times``) where known, else frame number / fps
+    (image folders: give them the reference's frame rate). The result has the reference camera's
+    frames only (those with a timestamp, when it has timestamps) and its times; cameras with
+    other or variable frame rates resample the same way.
     """
     reference = reference or seq.cameras[0]
     if reference not in seq.cameras:
         raise DataError(Path("sync.yml"), f"reference camera {reference!r} is not among the cameras {seq.cameras}")
     times = {cam: frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras}
-    query = times[reference] + offsets.get(reference, 0.0)
+    # the reference's frames: those with a timestamp when it has them (frame numbers that only a
+    # faster or longer camera has are not on the timeline)
+    on_timeline = np.isfinite(seq.times[reference]) if reference in seq.times else np.ones(len(seq.frames), bool)
+    query = times[reference][on_timeline] + offsets.get(reference, 0.0)
     people = {}
     for pid, kp in seq.people.items():
-        out = np.zeros_like(kp)
+        out = np.zeros((len(query),) + kp.shape[1:])
         for v, cam in enumerate(seq.cameras):
-            t = times[cam]
-            seen = kp[:, v, :, 2].max(-1) > 0
-            if not seen.any():
-                continue
-            # a camera's track spans its own detected frames; its unseen frames stay missing
-            out[:, v] = sample_track(kp[:, v], t, query - offsets.get(cam, 0.0))
+            mine = kp[:, v, :, 2].max(-1) > 0  # the frames this camera has
+            if mine.sum() >= 2:
+                out[:, v] = sample_track(kp[mine, v], times[cam][mine], query - offsets.get(cam, 0.0))
         people[pid] = out
-    return MultiViewKeypoints(seq.cameras, seq.frames, people, seq.skeleton,
-                              {reference: times[reference]})
+    frames = [f for f, keep in zip(seq.frames, on_timeline, strict=True) if keep]
+    return MultiViewKeypoints(seq.cameras, frames, people, seq.skeleton, {reference: times[reference][on_timeline]})

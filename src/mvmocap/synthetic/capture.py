@@ -42,6 +42,7 @@ class CaptureSpec:
     image_size: tuple[int, int] = (1920, 1080)
     height: float = 1.72
     seed: int = 0
+    max_time_offset: float = 0.0  # seconds; > 0: the cameras are out of step (see make_capture)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class SyntheticCapture:
     outlier: np.ndarray
     visible: np.ndarray
     skeleton: str = field(default="body25")
+    time_offsets: np.ndarray | None = None  # (V,) seconds: frame k of camera v shows time k / fps + offset
 
     @property
     def frames(self) -> list[int]:
@@ -70,9 +72,31 @@ def make_capture(spec: CaptureSpec | None = None, **overrides) -> SyntheticCaptu
     spec = CaptureSpec(**{**asdict(spec), **overrides})
     rig = ring_rig(spec.cameras, spec.radius, image_size=tuple(spec.image_size), distortion=spec.distortion,
                    seed=spec.seed)
-    points = generate_motion(spec.motion, spec.frames, spec.fps, spec.height, seed=spec.seed)
-    obs = observe(rig, points, "body25", spec.noise_px, spec.outlier_ratio, spec.dropout_ratio, seed=spec.seed + 1)
-    return SyntheticCapture(spec, rig, points, obs.keypoints2d, obs.outlier, obs.visible)
+    if spec.max_time_offset <= 0:
+        points = generate_motion(spec.motion, spec.frames, spec.fps, spec.height, seed=spec.seed)
+        obs = observe(rig, points, "body25", spec.noise_px, spec.outlier_ratio, spec.dropout_ratio,
+                      seed=spec.seed + 1)
+        return SyntheticCapture(spec, rig, points, obs.keypoints2d, obs.outlier, obs.visible)
+    return _desynchronised(spec, rig)
+
+
+def _desynchronised(spec: CaptureSpec, rig: CameraRig, upsample: int = 10) -> SyntheticCapture:
+    """Cameras out of step: the first camera's offset is 0, the others' drawn in
+    ``[-max_time_offset, max_time_offset]`` to a tenth of a frame; the truth ``points3d`` is at the
+    first camera's frame times."""
+    rng = np.random.default_rng(spec.seed + 99)
+    margin = int(np.ceil(spec.max_time_offset * spec.fps)) + 2
+    fine = generate_motion(spec.motion, (spec.frames + 2 * margin) * upsample, spec.fps * upsample, spec.height,
+                           seed=spec.seed)
+    steps = np.round(rng.uniform(-spec.max_time_offset, spec.max_time_offset, spec.cameras) * spec.fps * upsample)
+    steps[0] = 0
+    base = (margin + np.arange(spec.frames)) * upsample
+    views = [observe(rig.subset([cam.name]), fine[base + int(k)], "body25", spec.noise_px, spec.outlier_ratio,
+                     spec.dropout_ratio, seed=spec.seed + 1 + v)
+             for v, (cam, k) in enumerate(zip(rig, steps, strict=True))]
+    kp, outlier, visible = (np.concatenate([getattr(o, name) for o in views], axis=1)
+                            for name in ("keypoints2d", "outlier", "visible"))
+    return SyntheticCapture(spec, rig, fine[base], kp, outlier, visible, time_offsets=steps / (spec.fps * upsample))
 
 
 def write_capture(capture: SyntheticCapture, root: str | Path, keypoint_format: str = "annots") -> Path:
@@ -88,5 +112,8 @@ def write_capture(capture: SyntheticCapture, root: str | Path, keypoint_format: 
         raise ValueError(f"keypoint_format must be 'annots' or 'openpose', got {keypoint_format!r}")
     gt = np.concatenate([capture.points3d, np.ones(capture.points3d.shape[:-1] + (1,))], -1)
     write_keypoints3d(root / "gt" / "keypoints3d", gt, capture.frames)
-    atomic_write_text(root / "gt" / "meta.json", json.dumps(asdict(capture.spec), indent=2))
+    meta = asdict(capture.spec)
+    if capture.time_offsets is not None:
+        meta["time_offsets"] = dict(zip(capture.rig.names, capture.time_offsets.tolist(), strict=True))
+    atomic_write_text(root / "gt" / "meta.json", json.dumps(meta, indent=2))
     return root

@@ -1,0 +1,150 @@
+"""Camera time offsets: resampling tracks, estimating offsets from 2D keypoints, sync.yml, the command."""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from mvmocap.cli.main import main
+from mvmocap.io import DataError, MultiViewKeypoints
+from mvmocap.sync import (
+    SyncError,
+    SyncSettings,
+    estimate_offsets,
+    read_sync_file,
+    resample_sequence,
+    sample_track,
+    smooth_track,
+    write_sync_file,
+)
+from mvmocap.synthetic import CaptureSpec, make_capture, write_capture
+
+
+def test_sample_track_interpolates_and_marks_what_it_cannot_say():
+    times = np.array([0.0, 0.1, 0.2, 0.3, 0.6])  # a gap between 0.3 and 0.6
+    track = np.zeros((5, 1, 3))
+    track[:, 0, 0] = [0, 10, 20, 30, 60]
+    track[:, 0, 2] = [0.9, 0.5, 0.8, 0.0, 0.7]  # frame 3 not seen
+    out = sample_track(track, times, np.array([0.05, 0.1, 0.15, 0.25, 0.45, -0.01, 0.61]))
+    np.testing.assert_allclose(out[:3, 0, 0], [5, 10, 15])
+    np.testing.assert_allclose(out[:3, 0, 2], [0.5, 0.5, 0.5])  # the lower of the two neighbours
+    assert not out[3:, 0, 2].any()  # a missing neighbour, a gap, before the start, after the end
+
+
+def test_smooth_track_ignores_missing_samples():
+    track = np.zeros((9, 1, 3))
+    track[:, 0, 0] = 7.0
+    track[:, 0, 2] = 1.0
+    track[4] = [123.0, 456.0, 0.0]  # missing: its coordinates must not leak into the neighbours
+    out = smooth_track(track, 1.5)
+    np.testing.assert_allclose(out[[0, 3, 5, 8], 0, 0], 7.0)
+    assert out[4, 0, 2] == 0
+
+
+def test_resample_onto_the_reference_timeline_with_other_frame_rates():
+    """A 60 fps camera started 0.05 s late lands on the 30 fps reference's frames exactly."""
+    motion = lambda t: np.stack([100 + 200 * t, 50 + 30 * t ** 2], -1)  # noqa: E731 pixel path over time
+    ref_times = np.arange(30) / 30
+    fast_times = np.arange(60) / 60  # its own clock; reference time = own + 0.05
+    kp = np.zeros((60, 2, 25, 3))  # frame numbers 0-59: the reference has only 0-29
+    kp[:30, 0, 0, :2], kp[:30, 0, 0, 2] = motion(ref_times), 1.0
+    kp[:, 1, 0, :2], kp[:, 1, 0, 2] = motion(fast_times + 0.05), 1.0
+    seq = MultiViewKeypoints(["ref", "fast"], list(range(60)), {0: kp}, "body25",
+                             {"ref": np.r_[ref_times, np.full(30, np.nan)], "fast": fast_times})
+    resampled = resample_sequence(seq, {"fast": 0.05}, fps=30)
+    assert resampled.frames == list(range(30))
+    out = resampled.people[0]
+    seen = out[:, 1, 0, 2] > 0
+    assert seen[2:29].all() and not seen[0]  # the late camera cannot say what happened before it started
+    np.testing.assert_allclose(out[seen, 1, 0, 0], motion(ref_times[seen])[:, 0], atol=1e-9)
+    np.testing.assert_allclose(out[seen, 1, 0, 1], motion(ref_times[seen])[:, 1], atol=0.05)  # linear interp
+
+
+@pytest.fixture(scope="module")
+def desynced():
+    return make_capture(CaptureSpec(frames=240, cameras=5, max_time_offset=0.1, noise_px=2.0, outlier_ratio=0.05,
+                                    image_size=(1280, 720), seed=5))
+
+
+def test_offsets_found_to_a_fraction_of_a_frame(desynced):
+    cap = desynced
+    times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
+    result = estimate_offsets(cap.rig, [cap.keypoints2d[:, v] for v in range(cap.spec.cameras)], times)
+    est = np.array([result.offsets[n] for n in cap.rig.names])
+    assert np.abs(cap.time_offsets * cap.spec.fps).max() > 1.5  # cameras really out of step
+    assert np.abs(est - cap.time_offsets).max() * cap.spec.fps < 0.2
+    for name, c in result.cameras.items():
+        assert c.status == ("reference" if name == "cam1" else "estimated")
+        assert c.residual_px < c.residual_px_at_zero or name == "cam1" or abs(c.offset) < 0.01
+
+
+def test_camera_that_never_sees_the_person_is_left_unshifted(desynced, caplog):
+    cap = desynced
+    kp = cap.keypoints2d.copy()
+    kp[:, 2] = 0.0
+    times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
+    with caplog.at_level(logging.WARNING):
+        result = estimate_offsets(cap.rig, [kp[:, v] for v in range(cap.spec.cameras)], times)
+    assert result.cameras["cam3"].status == "unshifted" and result.cameras["cam3"].offset == 0
+    assert "cam3: time offset cannot be determined" in caplog.text
+    assert result.cameras["cam2"].status == "estimated"
+
+
+def test_offset_beyond_the_search_range_is_an_error(desynced):
+    cap = desynced
+    times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
+    times[1] = times[1] + 0.5  # cam2's clock runs 0.5 s ahead: far outside +-0.2 s
+    with pytest.raises(SyncError, match=r"camera cam2: best time offset .* edge of the search range .*--max-offset"):
+        estimate_offsets(cap.rig, [cap.keypoints2d[:, v] for v in range(cap.spec.cameras)], times,
+                         settings=SyncSettings(max_offset=0.2))
+
+
+def test_sync_file_round_trip_hand_written_and_bad(tmp_path, desynced):
+    cap = desynced
+    times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
+    result = estimate_offsets(cap.rig, [cap.keypoints2d[:, v] for v in range(cap.spec.cameras)], times)
+    offsets, reference = read_sync_file(write_sync_file(tmp_path / "sync.yml", result))
+    assert reference == "cam1"
+    assert offsets == pytest.approx(result.offsets, abs=1e-6)
+    (tmp_path / "hand.yml").write_text("cameras:\n  cam2: 0.04\n  cam3: -0.01\n")
+    assert read_sync_file(tmp_path / "hand.yml") == ({"cam2": 0.04, "cam3": -0.01}, None)
+    (tmp_path / "bad.yml").write_text("cameras:\n  cam2: soon\n")
+    with pytest.raises(DataError, match=r"bad\.yml: cameras\.cam2: offset must be a number of seconds"):
+        read_sync_file(tmp_path / "bad.yml")
+
+
+def test_sync_command_writes_sync_yml(tmp_path, desynced):
+    root = write_capture(desynced, tmp_path / "data")
+    assert main(["sync", str(root), "--keypoints", str(root / "annots"), "--out", str(tmp_path / "out"),
+                 "--max-offset", "0.3"]) == 0
+    offsets, _ = read_sync_file(root / "sync.yml")
+    truth = json.loads((root / "gt" / "meta.json").read_text())["time_offsets"]
+    assert max(abs(offsets[c] - truth[c]) for c in truth) * desynced.spec.fps < 0.25
+
+
+def test_run_stage_uses_sync_yml_and_auto(tmp_path, desynced):
+    """The 2D stage of ``mvmocap run``: with the offsets (from a file, or estimated) the held-out
+    error drops well below that of the cameras taken as synchronised."""
+    from mvmocap.pipeline.observations import prepare_keypoints
+    from mvmocap.skeletons import get_format
+    from mvmocap.triangulate import heldout_errors, heldout_summary
+
+    cap = desynced
+    seq = cap.as_multiview()
+    (tmp_path / "out").mkdir()
+    truth = dict(zip(cap.rig.names, cap.time_offsets.tolist(), strict=True))
+    (tmp_path / "sync.yml").write_text("cameras:\n" + "".join(f"  {c}: {o}\n" for c, o in truth.items()))
+    flip = get_format("body25").flip_index
+    results = {}
+    for mode in ("none", "file", "auto"):
+        prepared = prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, root=tmp_path, out=tmp_path / "out", sync=mode,
+                                     thresholds=np.full(cap.spec.cameras, 20.0))
+        kp = prepared.keypoints.person(0)
+        results[mode] = heldout_summary(heldout_errors(cap.rig, kp, flip, threshold_px=20.0), cap.rig.names)
+        assert prepared.report["sync"]["source"] == {"none": None, "file": str(tmp_path / "sync.yml"),
+                                                     "auto": str(tmp_path / "out" / "sync.yml")}[mode]
+    assert results["file"]["heldout_px"] < 0.5 * results["none"]["heldout_px"]
+    assert results["auto"]["heldout_px"] < 1.1 * results["file"]["heldout_px"]
+    with pytest.raises(ValueError, match="--sync must be one of"):
+        prepare_keypoints(cap.rig, seq, fps=30.0, root=tmp_path, out=tmp_path, sync="maybe", thresholds=np.ones(5))
