@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.detect import (
     BodyGuidedHands,
     MediaPipeHands,
     MediaPipePose,
-    assign_hands,
     detect_camera,
     load_hands,
     save_hands,
