@@ -8,7 +8,7 @@ __all__ = ["BODY_BACKENDS", "body_detector_factory"]
 
 BODY_BACKENDS = {
     # backend: the keys it reads (besides 'backend')
-    "blazepose": ("max_people", "detect_every", "min_detection_confidence", "min_tracking_confidence"),
+    "blazepose": ("max_people", "detect_every", "min_detection_confidence", "min_tracking_confidence", "threads"),
     "mediapipe-legacy": ("model_complexity", "min_detection_confidence", "min_tracking_confidence"),
 }
 
@@ -36,7 +36,7 @@ def body_detector_factory(settings: dict, where: str = "detect") -> Callable:
         from mvmocap.detect.mediapipe_pose import MediaPipePose
 
         return lambda: MediaPipePose(**options)
-    for key in ("max_people", "detect_every"):
+    for key in ("max_people", "detect_every", "threads"):
         value = options.get(key, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{where}.{key}: must be a whole number >= 1, got {value!r}")

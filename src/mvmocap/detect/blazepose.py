@@ -157,7 +157,7 @@ class BlazePoseMulti:
 
     def __init__(self, *, max_people: int = 4, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, detect_every: int = 5, new_person_iou: float = 0.3,
-                 threads: int = 1):
+                 threads: int = 2):
         det_path, lmk_path = blazepose_model_paths()
         self._det = _interpreter(det_path, threads)
         self._lmk = _interpreter(lmk_path, threads)
