@@ -30,8 +30,9 @@ __all__ = ["CameraOffset", "SyncError", "SyncResult", "SyncSettings", "estimate_
 
 log = logging.getLogger(__name__)
 
-_TRIM = 0.75
-_HELDOUT_ROUNDS = 4  # the cost averages the smallest 75% of the squared distances (outliers, swaps left out)
+_TRIM = 0.75  # the cost averages the smallest 75% of the squared distances (outliers, swaps left out)
+_HELDOUT_ROUNDS = 4  # rounds of the multi-view refinement over all cameras
+_INLIER_FRACTION = 0.018  # triangulation inlier threshold, fraction of the image diagonal (as in run)
 
 
 class SyncError(ValueError):
@@ -127,10 +128,7 @@ class _PairCosts:
         d = self.distances(c, b, delta)
         if len(d) < min_points:
             return np.nan, len(d)
-        cap = 0.5 * (self.cap[c] + self.cap[b])
-        d = np.minimum(d, cap) ** 2
-        kept = np.partition(d, int(_TRIM * (len(d) - 1)))[: int(_TRIM * (len(d) - 1)) + 1]
-        return float(kept.mean()), len(d)
+        return _trimmed_cost(d, 0.5 * (self.cap[c] + self.cap[b])), len(d)
 
 
 def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.ndarray], *,
@@ -184,31 +182,17 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     sharp = {c: 0.0 for c in others}
     for _ in range(3):  # fine grids about the optimum, then a parabola
         for c in others:
-            grid = offsets[c] + np.arange(-1.0, 1.0 + 1e-9, s.fine_step) * steps[c]
-            values = np.array([camera_cost(c, o) for o in grid])
-            if not np.isfinite(values).any():
-                continue
-            k = int(np.nanargmin(values))
-            best = float(grid[k])
-            if 0 < k < len(grid) - 1 and np.isfinite(values[k - 1:k + 2]).all():
-                y0, y1, y2 = values[k - 1:k + 2]
-                denom = y0 - 2 * y1 + y2
-                if denom > 0:
-                    best += float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5)) * s.fine_step * steps[c]
-            offsets[c] = best
-            at_best = camera_cost(c, best)
-            away = np.nanmean([camera_cost(c, best - steps[c]), camera_cost(c, best + steps[c])])
-            sharp[c] = float((away - at_best) / max(at_best, 1e-12)) if np.isfinite(away) else 0.0
+            found = _fine_search(lambda value, c=c: camera_cost(c, value), offsets[c], steps[c], s.fine_step)
+            if found is not None:
+                offsets[c], sharp[c] = found
 
     if V >= 3:
         sharp.update(_refine_heldout(rig, tracks, times, offsets, reference, steps, s))
 
     results = {}
     for c, cam in enumerate(rig):
-        zero_offsets = offsets.copy()
-        zero_offsets[:] = 0.0
         residual = _median_residual(costs, c, offsets, V)
-        residual0 = _median_residual(costs, c, zero_offsets, V)
+        residual0 = _median_residual(costs, c, np.zeros(V), V)
         if c == reference:
             results[cam.name] = CameraOffset(0.0, float("inf"), residual, residual0, "reference")
             continue
@@ -224,6 +208,24 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
             continue
         results[cam.name] = CameraOffset(float(offsets[c]), sharp[c], residual, residual0, "estimated")
     return SyncResult(rig[reference].name, "epipolar", results)
+
+
+def _fine_search(cost, centre: float, step: float, fine_step: float) -> tuple[float, float] | None:
+    """Minimise ``cost(offset)`` on a grid of ``fine_step`` frames within one frame (``step``
+    seconds) of ``centre``, refined by a parabola through the three best points. Returns the offset
+    and its sharpness (the relative rise of the cost one frame away), or None if nothing is finite."""
+    grid = centre + np.arange(-1.0, 1.0 + 1e-9, fine_step) * step
+    values = np.array([cost(g) for g in grid])
+    if not np.isfinite(values).any():
+        return None
+    k = int(np.nanargmin(values))
+    best = float(grid[k])
+    if 0 < k < len(grid) - 1 and np.isfinite(values[k - 1:k + 2]).all():
+        y0, y1, y2 = values[k - 1:k + 2]
+        if y0 - 2 * y1 + y2 > 0:
+            best += float(np.clip(0.5 * (y0 - y2) / (y0 - 2 * y1 + y2), -0.5, 0.5)) * fine_step * step
+    at_best, away = cost(best), np.nanmean([cost(best - step), cost(best + step)])
+    return best, (float((away - at_best) / max(at_best, 1e-12)) if np.isfinite(away) else 0.0)
 
 
 def _trimmed_cost(d: np.ndarray, cap: float) -> float:
@@ -253,7 +255,7 @@ def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nda
                 continue
             others = [b for b in range(V) if b != c]
             kp = np.stack([sample_track(tracks[b], times[b], query - offsets[b]) for b in others], axis=1)
-            X = triangulate(rig.subset([rig.names[b] for b in others]), kp, threshold_px=0.018 * diag[others]
+            X = triangulate(rig.subset([rig.names[b] for b in others]), kp, threshold_px=_INLIER_FRACTION * diag[others]
                             ).keypoints3d
             cam = rig[c]
             proj = cam.project(X[..., :3])
@@ -264,19 +266,9 @@ def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nda
                 seen = ok & (obs[..., 2] > 0)
                 return _trimmed_cost(np.linalg.norm(obs[..., :2] - proj, axis=-1)[seen], s.truncate * diag[c])
 
-            grid = offsets[c] + np.arange(-1.0, 1.0 + 1e-9, s.fine_step) * steps[c]
-            values = np.array([cost(g) for g in grid])
-            if not np.isfinite(values).any():
-                continue
-            k = int(np.nanargmin(values))
-            best = float(grid[k])
-            if 0 < k < len(grid) - 1 and np.isfinite(values[k - 1:k + 2]).all():
-                y0, y1, y2 = values[k - 1:k + 2]
-                if y0 - 2 * y1 + y2 > 0:
-                    best += float(np.clip(0.5 * (y0 - y2) / (y0 - 2 * y1 + y2), -0.5, 0.5)) * s.fine_step * steps[c]
-            offsets[c] = best
-            at_best, away = cost(best), np.nanmean([cost(best - steps[c]), cost(best + steps[c])])
-            sharp[c] = float((away - at_best) / max(at_best, 1e-12)) if np.isfinite(away) else 0.0
+            found = _fine_search(cost, offsets[c], steps[c], s.fine_step)
+            if found is not None:
+                offsets[c], sharp[c] = found
     return sharp
 
 
