@@ -106,3 +106,18 @@ def test_heldout_errors_compare_swapped_views_swapped_back(scene):
     assert fair["per_camera"]["cam1"] < 5
     assert heldout_summary(heldout_errors(rig.subset(["cam1", "cam2"]), kp[:, :2]), ["cam1", "cam2"]) == {
         "heldout_px": None, "per_camera": {"cam1": None, "cam2": None}}
+
+
+def test_many_track_ids_are_packed(scene):
+    """A detector that gives the bystander a new id every few frames: 12 id columns, 2 people."""
+    rig, _, obs_s, cands, order = scene
+    F = len(cands)
+    wide = np.zeros((F, 5, 12, 25, 3))
+    sub = np.where(order, 1, 0)
+    f, v = np.indices(sub.shape)
+    wide[:, :, 0] = cands[f, v, sub]
+    for k in range(F):
+        wide[k, :, 1 + (k // 6)] = cands[k, np.arange(5), 1 - sub[k]]
+    choice = choose_subject(rig, wide, fps=30.0)
+    seen = obs_s[..., 2].max(-1) > 0
+    assert (choice.assignment[seen] == 0).all() and (choice.assignment[~seen] == -1).all()

@@ -243,22 +243,33 @@ def choose_subject(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "b
     if candidates.ndim != 5 or candidates.shape[-1] != 3 or candidates.shape[1] != len(rig):
         raise ValueError(f"candidates must be (F, V={len(rig)}, P, J, 3), got {candidates.shape}")
     F, V, P, J = candidates.shape[:4]
-    assignment = np.full((F, V), -1, dtype=np.intp)
-    if P == 1 and V < 3:  # nothing to decide between; two views cannot outvote each other
-        seen = candidates[:, :, 0, :, 2].max(-1) > 0
-        assignment[seen] = 0
+    detected = candidates[..., 2].max(-1) > 0  # (F, V, P)
+    # Detector track ids come and go: pack each view-frame's detections to the front, so the
+    # work scales with the people present at once, not with every id ever seen.
+    slots = np.argsort(~detected, axis=-1, kind="stable")  # (F, V, P) original index per packed slot
+    packed_p = max(1, int(detected.sum(-1).max())) if detected.size else 1
+    slots = slots[..., :packed_p]
+    packed = np.take_along_axis(candidates, slots[..., None, None], axis=2)
+    packed[~np.take_along_axis(detected, slots, axis=2)] = 0.0
+    picked = np.full((F, V), -1, dtype=np.intp)
+    if packed_p == 1 and V < 3:  # nothing to decide between; two views cannot outvote each other
+        picked[packed[:, :, 0, :, 2].max(-1) > 0] = 0
+        num_tracks = 1
     else:
-        clusters = cluster_frame_people(rig, candidates, skeleton, s)
+        clusters = cluster_frame_people(rig, packed, skeleton, s)
         tracks = link_tracks(clusters, fps, s)
+        num_tracks = len(tracks)
         if tracks:
             support = [sum(int((clusters[f][c][0] >= 0).sum()) for f, c in t.items()) for t in tracks]
             subject = tracks[int(np.argmax(support))]
             for f, c in subject.items():
-                assignment[f] = clusters[f][c][0]
+                picked[f] = clusters[f][c][0]
+    fi, vi = np.nonzero(picked >= 0)
+    assignment = np.full((F, V), -1, dtype=np.intp)
+    assignment[fi, vi] = slots[fi, vi, picked[fi, vi]]
     keypoints = np.zeros((F, V, J, 3))
     fi, vi = np.nonzero(assignment >= 0)
     keypoints[fi, vi] = candidates[fi, vi, assignment[fi, vi]]
-    detected = candidates[..., 2].max(-1) > 0  # (F, V, P)
     report = {
         "view_frames_assigned": int((assignment >= 0).sum()),
         "view_frames_with_detections": int(detected.any(-1).sum()),
@@ -266,4 +277,4 @@ def choose_subject(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "b
         "detections_dropped": int(detected.sum() - (assignment >= 0).sum()),
         "max_people_per_view": int(detected.sum(-1).max()) if detected.size else 0,
     }
-    return SubjectChoice(keypoints, assignment, len(tracks) if P > 1 or V >= 3 else 1, report)
+    return SubjectChoice(keypoints, assignment, num_tracks, report)
