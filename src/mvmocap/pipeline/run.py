@@ -31,7 +31,13 @@ from mvmocap.io import (
 )
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.observations import PreparedKeypoints, prepare_keypoints, settings_from, threshold_per_camera
+from mvmocap.pipeline.observations import (
+    SYNC_MODES,
+    PreparedKeypoints,
+    prepare_keypoints,
+    settings_from,
+    threshold_per_camera,
+)
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.skeletons import get_format
@@ -196,9 +202,12 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     ``sync``: ``file`` uses ``ROOT/sync.yml`` when present, ``auto`` estimates the offsets now
     (and writes ``OUT/sync.yml``), ``none`` treats the cameras as synchronised.
     """
+    if sync not in SYNC_MODES:
+        raise ValueError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
     setup = prepare_run(root, out, exp, calib)
     root, out, settings, fit_config, calib_path, rig = (setup.root, setup.out, setup.settings, setup.fit_config,
                                                         setup.calib_path, setup.rig)
+    body = load_body_model(model)  # a missing model file is found before any detection
     tri_settings = dict(settings["triangulate"])
     threshold_px, threshold_fraction = tri_settings.pop("threshold_px", None), tri_settings.pop(
         "threshold_fraction", 0.018)
@@ -211,6 +220,10 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     names, sources, fps = inputs.names, inputs.sources, inputs.fps
     timings.update(inputs.timings)
     rig = rig.subset(names)
+    vis = vis_cams or names[:4]
+    unknown = [c for c in vis if c not in names]
+    if videos and unknown:
+        raise DataError(calib_path, f"--vis-cams {unknown} are not among the cameras used {names}")
 
     t = time.perf_counter()
     seq = inputs.read()
@@ -237,7 +250,6 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
         log.warning("cameras %s never see the subject; they add nothing", never)
 
     t = time.perf_counter()
-    body = load_body_model(model)
     fitter = BodyFitter(body, fit_config, gmm=str(gmm) if gmm else None, fps=fps)
     use_2d = fit_config.stages["reprojection"].enabled
     result = fitter.fit(kp3d, kp2d if use_2d else None, tri.rig if use_2d else None)
@@ -246,10 +258,6 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
 
     if videos:
         t = time.perf_counter()
-        vis = vis_cams or names[:4]
-        unknown = [c for c in vis if c not in names]
-        if unknown:
-            raise DataError(calib_path, f"--vis-cams {unknown} are not among the cameras used {names}")
         render_run_videos(out, tri.rig, sources, vis, [(body, result)], frame_ids, [(kp2d, "body25")], names, fps,
                           settings["render"])
         timings["render"] = time.perf_counter() - t
