@@ -6,8 +6,9 @@ candidate ids are per view, e.g. a detector's tracks, and mean nothing across vi
 1. Per frame, every pair of views (a, b) and every pair of candidates (one in each) proposes a
    3D skeleton by two-view triangulation, twice: as labelled and with b's left/right labels
    swapped (a swapped detection must still find its person). Each proposal is projected into
-   every view; a candidate supports it when their distance is below ``gate`` times the
-   candidate's size (its bounding-box diagonal), the distance being the median over joints of
+   every view; a candidate supports it when their distance is below ``gate`` times the size
+   (bounding-box diagonal) of the smaller of the candidate and the projected proposal, the
+   distance being the median over joints of
    the nearer of the joint and its mirror joint (so left/right swaps do not break association).
    Proposals are taken greedily, most supporting views first (then the smallest distance); a
    taken proposal claims one candidate per supporting view, and proposals that need a claimed
@@ -161,17 +162,60 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
         found = X[..., 3] > 0
         proj = rig.project(X[..., :3])  # (V, f, H, J, 2)
         depth = rig.depths(X[..., :3])  # (V, f, H, J)
-        proj = np.where(((depth > 0) & found[None])[..., None], proj, 1e9)
+        in_front = (depth > 0) & found[None]
+        projected = np.concatenate([proj, in_front[..., None].astype(float)], -1)
+        projected_size = np.moveaxis(_sizes(projected, 0.5), 0, 2)[..., None]  # (f, H, V, 1)
+        proj = np.where(in_front[..., None], proj, 1e9)
         # distance of every candidate to every proposal: (f, H, V, P)
         det = cand[:, None]  # (f, 1, V, P, J, 3)
         pts = np.moveaxis(proj, 0, 2)[:, :, :, None]  # (f, H, V, 1, J, 2)
         dist = mirror_distance(det, pts, flip, s.min_confidence)
-        norm = dist / np.maximum(sizes[sl][:, None], 1e-9)
+        # relative to the smaller of the detection and the proposal as seen by that camera: a large
+        # person near the camera must not get a generous gate for a small one behind them
+        scale = np.minimum(sizes[sl][:, None], np.where(projected_size > 0, projected_size, np.inf))
+        norm = dist / np.maximum(scale, 1e-9)
         support = (norm < s.gate) & usable[sl][:, None]
         origin = np.array(origins).reshape(H, 4)
         for k in range(f):
-            out[start + k] = _greedy_clusters(norm[k], support[k], origin, X[k], s.min_views)
+            clusters = _greedy_clusters(norm[k], support[k], origin, X[k], s.min_views)
+            out[start + k] = [c for c in (_verify(rig, cand[k], views, flip, s) for views, _ in clusters) if c]
     return out
+
+
+def _verify(rig: CameraRig, cand: np.ndarray, views: np.ndarray, flip: np.ndarray, s: SubjectSettings):
+    """Re-triangulate a cluster robustly from all its detections and keep those that agree with
+    the result within the gate (a two-view proposal can be skewed enough to admit a detection of
+    someone standing in front of the person). cand (V, P, J, 3). Returns (views, centre) or None."""
+    members = np.flatnonzero(views >= 0)
+    if len(members) < 3:
+        return _with_centre(rig, cand, views, s) if len(members) >= s.min_views else None
+    kept = views.copy()
+    kp = np.zeros((len(rig),) + cand.shape[2:])
+    kp[members] = cand[members, views[members]]
+    kp[..., 2] = np.where(kp[..., 2] > s.min_confidence, kp[..., 2], 0.0)
+    X = triangulate(rig, kp).keypoints3d  # (J, 4)
+    found = X[:, 3] > 0
+    for v in members:
+        proj = rig[v].project(X[:, :3])
+        size = min(_sizes(kp[v], s.min_confidence), _sizes(np.concatenate([proj, found[:, None]], -1), 0.5) or np.inf)
+        d = mirror_distance(np.where(found[:, None], kp[v], 0.0), proj, flip, s.min_confidence)
+        if not d < s.gate * size:
+            kept[v] = -1
+    if (kept >= 0).sum() < s.min_views:
+        return None
+    return _with_centre(rig, cand, kept, s, X if (kept == views).all() else None)
+
+
+def _with_centre(rig: CameraRig, cand: np.ndarray, views: np.ndarray, s: SubjectSettings, X: np.ndarray | None = None):
+    """(views, centre): the centre is the median of the joints triangulated from the cluster."""
+    if X is None:
+        kp = np.zeros((len(rig),) + cand.shape[2:])
+        members = np.flatnonzero(views >= 0)
+        kp[members] = cand[members, views[members]]
+        kp[..., 2] = np.where(kp[..., 2] > s.min_confidence, kp[..., 2], 0.0)
+        X = triangulate(rig, kp).keypoints3d
+    found = X[:, 3] > 0
+    return views, (np.median(X[found, :3], axis=0) if found.any() else np.zeros(3))
 
 
 def _greedy_clusters(norm: np.ndarray, support: np.ndarray, origin: np.ndarray, X: np.ndarray, min_views: int):
