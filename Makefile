@@ -15,7 +15,7 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip install --quiet --no-deps mediapipe==0.10.21
+	$(PY) -m pip install --quiet --no-deps mediapipe==0.10.21 rtmlib==0.0.16
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 __all__ = ["BODY_BACKENDS", "body_detector_factory"]
 
@@ -10,6 +11,7 @@ BODY_BACKENDS = {
     # backend: the keys it reads (besides 'backend')
     "blazepose": ("max_people", "detect_every", "min_detection_confidence", "min_tracking_confidence", "threads"),
     "mediapipe-legacy": ("model_complexity", "min_detection_confidence", "min_tracking_confidence"),
+    "rtmlib": ("det", "pose", "det_input_size", "pose_input_size", "min_detection_confidence"),
 }
 
 
@@ -29,6 +31,21 @@ def body_detector_factory(settings: dict, where: str = "detect") -> Callable:
         value = options.get(key, 0.5)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ValueError(f"{where}.{key}: must be a number in [0, 1], got {value!r}")
+    if backend == "rtmlib":
+        for key, what in (("det", "YOLOX person detector"), ("pose", "RTMPose / RTMW / DWPose")):
+            if not isinstance(options.get(key), str) or not Path(options[key]).expanduser().is_file():
+                raise ValueError(f"{where}.{key}: needs the path of your {what} ONNX file, got "
+                                 f"{options.get(key)!r} (not an existing file); mvmocap never downloads weights "
+                                 "(rtmlib keeps the ones it fetched in ~/.cache/rtmlib/hub/checkpoints)")
+            options[key] = str(Path(options[key]).expanduser())
+        for key in ("det_input_size", "pose_input_size"):
+            value = options.get(key, [640, 640])
+            if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) and v > 0
+                                                                                for v in value)):
+                raise ValueError(f"{where}.{key}: must be [width, height] in pixels, got {value!r}")
+        from mvmocap.detect.rtmlib_pose import RTMLibPose
+
+        return lambda: RTMLibPose(**options)
     if backend == "mediapipe-legacy":
         if options.get("model_complexity", 1) not in (0, 1):
             raise ValueError(f"{where}.model_complexity: must be 0 (lite) or 1 (full), the models inside the "
