@@ -127,3 +127,20 @@ def test_keypoints3d_round_trip(tmp_path, rng):
         read_keypoints3d(tmp_path, pid=4)
     with pytest.raises(ValueError, match=r"must be \(F, J, 4\)"):
         write_keypoints3d(tmp_path, kp[..., :3])
+
+
+def test_hidden_leftovers_of_an_interrupted_write_are_not_read(tmp_path, rng):
+    """An atomic write killed midway leaves a hidden temporary file; readers must skip it."""
+    from mvmocap.io import read_keypoints3d, write_keypoints3d
+
+    seq = _sequence(rng, frames=3)
+    write_annots(tmp_path / "annots", seq)
+    (tmp_path / "annots" / "cam1" / ".000010.tmp123.json").write_text("{trunc")
+    assert read_keypoints2d(tmp_path / "annots").frames == seq.frames
+    kp = np.concatenate([rng.normal(size=(3, 25, 3)), np.ones((3, 25, 1))], -1)
+    write_keypoints3d(tmp_path / "k3d", kp, [4, 5, 6])
+    (tmp_path / "k3d" / ".000007.tmp9.json").write_text("[")
+    back, frames = read_keypoints3d(tmp_path / "k3d")
+    assert frames == [4, 5, 6]
+    write_keypoints3d(tmp_path / "k3d", kp[:2], [4, 5])  # a shorter rerun replaces the stage's output whole
+    assert read_keypoints3d(tmp_path / "k3d")[1] == [4, 5]

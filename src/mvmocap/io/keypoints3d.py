@@ -43,7 +43,7 @@ def read_keypoints3d(root: str | Path, pid: int | None = None) -> tuple[np.ndarr
     root = Path(root)
     if not root.is_dir():
         raise DataError(root, "keypoints3d folder not found")
-    paths = [root / n for n in natural_sorted(p.name for p in root.glob("*.json"))]
+    paths = [root / n for n in natural_sorted(p.name for p in root.glob("*.json") if not p.name.startswith("."))]
     if not paths:
         raise DataError(root, "no .json files; expected <frame>.json written by 'mvmocap triangulate'")
     rows, frames, num_joints = [], [], None

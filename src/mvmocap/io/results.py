@@ -37,7 +37,7 @@ def write_smpl_jsons(root: str | Path, params: dict[str, np.ndarray], frames: li
 def read_smpl_jsons(root: str | Path, pid: int = 0) -> tuple[dict[str, np.ndarray], list[int]]:
     """Read ``root/*.json`` (EasyMocap smpl layout) for person ``pid``."""
     root = Path(root)
-    paths = [root / n for n in natural_sorted(p.name for p in root.glob("*.json"))]
+    paths = [root / n for n in natural_sorted(p.name for p in root.glob("*.json") if not p.name.startswith("."))]
     if not paths:
         raise DataError(root, "no .json parameter files")
     rows = {k: [] for k in ("poses", "shapes", "Rh", "Th")}
