@@ -207,7 +207,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
             offsets[c] = 0.0
             continue
         results[cam.name] = CameraOffset(float(offsets[c]), sharp[c], residual, residual0, "estimated")
-    return SyncResult(rig[reference].name, "epipolar", results)
+    return SyncResult(rig[reference].name, "epipolar+multiview" if V >= 3 else "epipolar", results)
 
 
 def _fine_search(cost, centre: float, step: float, fine_step: float) -> tuple[float, float] | None:

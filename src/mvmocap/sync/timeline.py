@@ -4,7 +4,7 @@
 ``ROOT/sync.yml``::
 
     # written by mvmocap sync; a hand-written file needs only the offsets
-    method: epipolar
+    method: epipolar+multiview   # epipolar search, then the multi-view refinement (3+ cameras)
     reference: cam1
     cameras:
       cam1: {offset: 0.0, status: reference}
