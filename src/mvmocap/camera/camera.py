@@ -111,6 +111,14 @@ class Camera:
         return np.concatenate([self.R, self.t[:, None]], 1)
 
     @property
+    def image_diagonal(self) -> float:
+        """Pixels corner to corner (from the principal point when the image size is unknown): the
+        scale that image-relative thresholds are fractions of."""
+        if self.image_size:
+            return float(np.hypot(*self.image_size))
+        return float(np.hypot(2 * self.K[0, 2] + 1, 2 * self.K[1, 2] + 1))
+
+    @property
     def has_distortion(self) -> bool:
         return bool(np.any(self._coeffs))
 

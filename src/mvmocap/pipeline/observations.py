@@ -56,8 +56,7 @@ def threshold_per_camera(rig: CameraRig, threshold_px: float | None, threshold_f
     """(V,) inlier thresholds in pixels: ``threshold_px`` for all, else a fraction of each diagonal."""
     if threshold_px is not None:
         return np.full(len(rig), float(threshold_px))
-    diag = [np.hypot(*c.image_size) if c.image_size else np.hypot(2 * c.K[0, 2], 2 * c.K[1, 2]) for c in rig]
-    return threshold_fraction * np.array(diag)
+    return threshold_fraction * np.array([c.image_diagonal for c in rig])
 
 
 @dataclass

@@ -103,9 +103,7 @@ class _PairCosts:
         self.rig, self.norm, self.times = rig, normalized, times
         self.E = {(a, b): _essential(rig, a, b) for a in range(len(rig)) for b in range(len(rig)) if a != b}
         self.focal = [float(np.sqrt(c.K[0, 0] * c.K[1, 1])) for c in rig]
-        diag = [np.hypot(*c.image_size) if c.image_size else 2 * np.sqrt(c.K[0, 2] ** 2 + c.K[1, 2] ** 2)
-                for c in rig]
-        self.cap = [truncate * d for d in diag]
+        self.cap = [truncate * c.image_diagonal for c in rig]
 
     def distances(self, c: int, b: int, delta: float) -> np.ndarray:
         """Symmetric epipolar distances (px) between b's observations and c read at the same
@@ -245,8 +243,7 @@ def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nda
     from mvmocap.triangulate import triangulate
 
     V = len(rig)
-    diag = np.array([np.hypot(*c.image_size) if c.image_size else np.hypot(2 * c.K[0, 2], 2 * c.K[1, 2])
-                     for c in rig])
+    diag = np.array([c.image_diagonal for c in rig])
     query = times[reference]
     sharp: dict[int, float] = {}
     for _ in range(_HELDOUT_ROUNDS):
