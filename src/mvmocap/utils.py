@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings"]
+__all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
+           "native_output_to_log", "remove_stale_frames"]
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -77,3 +79,25 @@ def remove_stale_frames(root: str | os.PathLike, frames: list[int]) -> None:
     for path in Path(root).glob("[0-9]*.json"):
         if path.name not in keep:
             path.unlink()
+
+
+@contextlib.contextmanager
+def native_output_to_log(logger: logging.Logger) -> Iterator[None]:
+    """Send what native libraries write to the process's stderr (file descriptor 2) while the block
+    runs to ``logger`` at debug level instead of the console (LiteRT's and MediaPipe's start-up
+    lines). Python's own warnings and errors raised in the block are not affected."""
+    try:
+        fd = os.dup(2)
+    except OSError:  # no usable stderr: nothing to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(fd, 2)
+            os.close(fd)
+            sink.seek(0)
+            for line in sink.read().decode("utf-8", "replace").splitlines():
+                logger.debug("native: %s", line)

@@ -28,6 +28,7 @@ same person in two cameras has unrelated ids (cross-view association is ``mvmoca
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -35,8 +36,11 @@ import cv2
 import numpy as np
 
 from mvmocap.skeletons import convert_keypoints
+from mvmocap.utils import native_output_to_log
 
 __all__ = ["BlazePoseMulti", "blazepose_model_paths", "ssd_anchors"]
+
+log = logging.getLogger(__name__)
 
 _DET_SIZE = 224
 _LMK_SIZE = 256
@@ -85,8 +89,9 @@ def _interpreter(path: str, threads: int):
     except ImportError as err:
         raise ImportError("detect.backend 'blazepose' needs LiteRT: pip install ai-edge-litert "
                           "(make install does this)") from err
-    interp = Interpreter(model_path=path, num_threads=threads)
-    interp.allocate_tensors()
+    with native_output_to_log(log):  # LiteRT announces its CPU delegate on stderr
+        interp = Interpreter(model_path=path, num_threads=threads)
+        interp.allocate_tensors()
     return interp
 
 
