@@ -23,6 +23,7 @@ import numpy as np
 from mvmocap.associate import SubjectSettings, choose_subject, fix_left_right
 from mvmocap.camera import CameraRig
 from mvmocap.io import MultiViewKeypoints
+from mvmocap.skeletons import get_format
 from mvmocap.sync import (
     SyncSettings,
     estimate_offsets,
@@ -31,8 +32,9 @@ from mvmocap.sync import (
     resample_sequence,
     write_sync_file,
 )
+from mvmocap.triangulate import heldout_errors, heldout_summary
 
-__all__ = ["PreparedKeypoints", "prepare_keypoints", "settings_from", "threshold_per_camera"]
+__all__ = ["PreparedKeypoints", "heldout_own_timelines", "prepare_keypoints", "settings_from", "threshold_per_camera"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ class PreparedKeypoints:
     raw: np.ndarray
     offsets: dict[str, float]
     report: dict
+    detections: MultiViewKeypoints | None = None  # the subject on each camera's own clock
+    reference: str | None = None
+    resampled: bool = False
 
 
 def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, root: Path, out: Path,
@@ -118,16 +123,41 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         report["sync"] = {"source": None}
     nominal = np.asarray(seq.frames, dtype=np.float64) / fps
     irregular = any(np.nanmax(np.abs(t - nominal), initial=0.0) > 1e-3 for t in seq.times.values())
-    if irregular or any(o != 0 for o in offsets.values()):
-        subject = resample_sequence(subject, offsets, fps, reference)
-    raw = choice.keypoints2d
+    resampled = irregular or any(o != 0 for o in offsets.values())
+    timeline = resample_sequence(subject, offsets, fps, reference) if resampled else subject
 
-    kp = subject.person(0)
+    kp = timeline.person(0)
     if fix_swaps:
         kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds, **tri_options)
         report["left_right"] = {"view_frames_fixed": int(flips.any(-1).sum()),
                                 "per_camera": {cam: int(flips[:, v].any(-1).sum()) for v, cam in enumerate(rig.names)}}
         if flips.any():
             log.info("left/right: labels swapped back in %d view-frames", int(flips.any(-1).sum()))
-    prepared = MultiViewKeypoints(subject.cameras, subject.frames, {0: kp}, subject.skeleton, subject.times)
-    return PreparedKeypoints(prepared, raw, offsets, report)
+    prepared = MultiViewKeypoints(timeline.cameras, timeline.frames, {0: kp}, timeline.skeleton, timeline.times)
+    return PreparedKeypoints(prepared, choice.keypoints2d, offsets, report, subject, reference, resampled)
+
+
+def heldout_own_timelines(rig: CameraRig, prepared: PreparedKeypoints, *, fps: float, thresholds: np.ndarray,
+                          fix_swaps: bool = True, **triangulate_options) -> dict:
+    """The held-out error of each camera against its *own* detections at its own frame times: the
+    other cameras are resampled onto that camera's clock (with their offsets), swaps undone there
+    the same way, triangulated without it and projected into it; a swapped detection is compared
+    swapped back. (Measured on the reference timeline instead, the compared detections would be
+    interpolations of two frames, with less noise than a camera's real detections.)"""
+    skeleton = prepared.keypoints.skeleton
+    flip = get_format(skeleton).flip_index
+    errors = []
+    for v, cam in enumerate(rig.names):
+        if prepared.resampled:
+            kp = resample_sequence(prepared.detections, prepared.offsets, fps, cam).person(0)
+            if fix_swaps:
+                kp, _ = fix_left_right(rig, kp, skeleton=skeleton, threshold_px=thresholds,
+                                       min_views=triangulate_options.get("min_views", 2))
+        else:
+            kp = prepared.keypoints.person(0)
+        errors.append(heldout_errors(rig, kp, flip, views=[v], threshold_px=thresholds,
+                                     **triangulate_options)[:, v])
+    table = np.full((max(len(e) for e in errors), len(rig), errors[0].shape[-1]), np.nan)  # (F, V, J)
+    for v, e in enumerate(errors):
+        table[:len(e), v] = e
+    return heldout_summary(table, rig.names)

@@ -34,15 +34,14 @@ from mvmocap.pipeline.fitting import write_fit
 from mvmocap.pipeline.observations import (
     SYNC_MODES,
     PreparedKeypoints,
+    heldout_own_timelines,
     prepare_keypoints,
     settings_from,
     threshold_per_camera,
 )
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import render_run_videos
-from mvmocap.skeletons import get_format
 from mvmocap.sync import SyncResult, SyncSettings, estimate_offsets, frame_times, write_sync_file
-from mvmocap.triangulate import heldout_errors, heldout_summary
 from mvmocap.utils import atomic_write_text
 
 __all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "open_inputs", "parse_frames", "prepare_run",
@@ -234,9 +233,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     timings["associate_sync"] = time.perf_counter() - t
     t = time.perf_counter()
     tri = triangulate_sequence(rig, prepared.keypoints, out, threshold_px=thresholds, **tri_settings)
-    fmt = get_format(seq.skeleton)
-    heldout = heldout_summary(heldout_errors(rig, tri.keypoints.person(0), fmt.flip_index, threshold_px=thresholds,
-                                             **tri_settings), names)
+    heldout = heldout_own_timelines(rig, prepared, fps=fps, thresholds=thresholds, fix_swaps=fix_swaps,
+                                    **tri_settings)
     timings["triangulate"] = time.perf_counter() - t
     kp3d = tri.result.keypoints3d
     kp2d = tri.keypoints.person()

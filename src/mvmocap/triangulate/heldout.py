@@ -12,17 +12,18 @@ from mvmocap.triangulate.triangulate import triangulate
 __all__ = ["heldout_errors", "heldout_summary", "leave_one_out"]
 
 
-def leave_one_out(rig: CameraRig, keypoints2d: np.ndarray, **options) -> np.ndarray:
-    """(F, V, J, 3) detections -> (V, F, J, 4): for each camera, the points triangulated from all
-    the *other* cameras (``options`` as for :func:`triangulate`; a per-camera ``threshold_px``
-    array is cut to the other cameras). Needs at least 3 cameras; with fewer every point is missing."""
+def leave_one_out(rig: CameraRig, keypoints2d: np.ndarray, views: list[int] | None = None, **options) -> np.ndarray:
+    """(F, V, J, 3) detections -> (V, F, J, 4): for each camera (of ``views``, default all), the
+    points triangulated from all the *other* cameras (``options`` as for :func:`triangulate`; a
+    per-camera ``threshold_px`` array is cut to the other cameras). Needs at least 3 cameras; with
+    fewer, and for cameras not in ``views``, every point is missing."""
     kp = np.asarray(keypoints2d, dtype=np.float64)
     F, V, J = kp.shape[:3]
     out = np.zeros((V, F, J, 4))
     if V < 3:
         return out
     threshold = options.pop("threshold_px", 20.0)
-    for v in range(V):
+    for v in range(V) if views is None else views:
         others = [i for i in range(V) if i != v]
         thr = threshold[others] if np.ndim(threshold) else threshold
         out[v] = triangulate(rig.subset([rig.names[i] for i in others]), kp[:, others], threshold_px=thr,
@@ -30,18 +31,21 @@ def leave_one_out(rig: CameraRig, keypoints2d: np.ndarray, **options) -> np.ndar
     return out
 
 
-def heldout_errors(rig: CameraRig, keypoints2d: np.ndarray, flip: np.ndarray | None = None, **options) -> np.ndarray:
+def heldout_errors(rig: CameraRig, keypoints2d: np.ndarray, flip: np.ndarray | None = None,
+                   views: list[int] | None = None, **options) -> np.ndarray:
     """(F, V, J) pixel distance between each detection and the projection of the same joint
     reconstructed without that camera; NaN where either is missing.
 
     ``flip``: the format's mirror index; given, a view-frame whose detection matches better with
     left and right swapped is compared swapped back (a swap is then not counted as error).
+    ``views``: only these cameras (the others' columns stay NaN).
     """
     kp = np.asarray(keypoints2d, dtype=np.float64)
-    ref = leave_one_out(rig, kp, **options)  # (V, F, J, 4)
+    ref = leave_one_out(rig, kp, views, **options)  # (V, F, J, 4)
     F, V, J = kp.shape[:3]
     err = np.full((F, V, J), np.nan)
-    for v, cam in enumerate(rig):
+    for v in range(V) if views is None else views:
+        cam = rig[v]
         proj = cam.project(ref[v, ..., :3])  # (F, J, 2)
         ok = (ref[v, ..., 3] > 0) & (cam.world_to_camera(ref[v, ..., :3])[..., 2] > 0)
         seen = kp[:, v, :, 2] > 0
