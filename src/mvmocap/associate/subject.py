@@ -190,9 +190,7 @@ def _verify(rig: CameraRig, cand: np.ndarray, views: np.ndarray, flip: np.ndarra
     if len(members) < 3:
         return _with_centre(rig, cand, views, s) if len(members) >= s.min_views else None
     kept = views.copy()
-    kp = np.zeros((len(rig),) + cand.shape[2:])
-    kp[members] = cand[members, views[members]]
-    kp[..., 2] = np.where(kp[..., 2] > s.min_confidence, kp[..., 2], 0.0)
+    kp = _members(cand, views, s.min_confidence)
     X = triangulate(rig, kp).keypoints3d  # (J, 4)
     found = X[:, 3] > 0
     for v in members:
@@ -206,14 +204,20 @@ def _verify(rig: CameraRig, cand: np.ndarray, views: np.ndarray, flip: np.ndarra
     return _with_centre(rig, cand, kept, s, X if (kept == views).all() else None)
 
 
+def _members(cand: np.ndarray, views: np.ndarray, min_confidence: float) -> np.ndarray:
+    """(V, J, 3): each view's chosen detection of the cluster (zeros where none), joints below
+    ``min_confidence`` left out."""
+    kp = np.zeros((len(views),) + cand.shape[2:])
+    members = np.flatnonzero(views >= 0)
+    kp[members] = cand[members, views[members]]
+    kp[..., 2] = np.where(kp[..., 2] > min_confidence, kp[..., 2], 0.0)
+    return kp
+
+
 def _with_centre(rig: CameraRig, cand: np.ndarray, views: np.ndarray, s: SubjectSettings, X: np.ndarray | None = None):
     """(views, centre): the centre is the median of the joints triangulated from the cluster."""
     if X is None:
-        kp = np.zeros((len(rig),) + cand.shape[2:])
-        members = np.flatnonzero(views >= 0)
-        kp[members] = cand[members, views[members]]
-        kp[..., 2] = np.where(kp[..., 2] > s.min_confidence, kp[..., 2], 0.0)
-        X = triangulate(rig, kp).keypoints3d
+        X = triangulate(rig, _members(cand, views, s.min_confidence)).keypoints3d
     found = X[:, 3] > 0
     return views, (np.median(X[found, :3], axis=0) if found.any() else np.zeros(3))
 
