@@ -16,6 +16,36 @@ from mvmocap.io import DataError
 log = logging.getLogger("mvmocap")
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
+def _int_from(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _dataset_root(args: argparse.Namespace) -> None:
+    """A mistyped ROOT is reported as such, before anything (log.txt included) is written under it."""
+    if not Path(args.root).is_dir():
+        raise DataError(Path(args.root), "dataset folder not found (expected videos/<cam>.mp4 or images/<cam>/ "
+                                         "and a calibration)")
+
+
 def _cmd_calib_convert(args: argparse.Namespace) -> int:
     rig = load_calibration(args.input)
     written = save_calibration(rig, args.output)
@@ -122,6 +152,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mvmocap.pipeline import run_capture
     from mvmocap.pipeline.experiment import load_experiment
 
+    _dataset_root(args)
+    if args.vis_cams and args.no_video:
+        raise ValueError("--vis-cams chooses the views of the overlay video, which --no-video turns off; drop one")
     out = Path(args.out) if args.out else Path(args.root) / "output"
     kind = load_experiment(args.exp)[0]["kind"]
     if kind == "hands":
@@ -215,6 +248,7 @@ def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
 def _cmd_sync(args: argparse.Namespace) -> int:
     from mvmocap.pipeline.run import run_sync
 
+    _dataset_root(args)
     out = Path(args.out) if args.out else Path(args.root) / "output"
     with _log_to_file(out / "log.txt"):
         path, result = run_sync(args.root, out, exp=args.exp, calib=args.calib, cams=args.cams, frames=args.frames,
@@ -250,8 +284,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _add_synth_options(p: argparse.ArgumentParser, frames: int) -> None:
     from mvmocap.synthetic import MOTIONS
 
-    p.add_argument("--frames", type=int, default=frames)
-    p.add_argument("--cameras", type=int, default=4, help="cameras on the ring")
+    p.add_argument("--frames", type=_int_from(1), default=frames)
+    p.add_argument("--cameras", type=_int_from(2), default=4, help="cameras on the ring")
     p.add_argument("--radius", type=float, default=3.5, help="ring radius in metres")
     p.add_argument("--motion", choices=MOTIONS, default="mixed")
     p.add_argument("--noise", type=float, default=2.0, help="2D noise, pixels (standard deviation)")
@@ -278,8 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     tri.add_argument("--calib", help="calibration file or folder (default: --data)")
     tri.add_argument("--cams", nargs="+", help="cameras to use (default: every camera with keypoints)")
     tri.add_argument("--person", type=int, help="person id (default: the most confidently detected)")
-    tri.add_argument("--threshold", type=float, default=20.0, help="outlier threshold, pixels")
-    tri.add_argument("--min-views", type=int, default=2)
+    tri.add_argument("--threshold", type=_positive_float, default=20.0, help="outlier threshold, pixels")
+    tri.add_argument("--min-views", type=_int_from(2), default=2)
     tri.add_argument("--plain", action="store_true", help="plain weighted DLT, no outlier rejection")
     tri.add_argument("--common-frames", action="store_true",
                      help="cameras with different frame counts: use the common range")
@@ -351,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--exp", help="fit configuration YAML (default: the packaged default_fit.yml)")
     fit.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
     fit.add_argument("--regressor", help="a .npy body25 regressor (K x V) for SMPL-family meshes")
-    fit.add_argument("--fps", type=float, default=30.0)
+    fit.add_argument("--fps", type=_positive_float, default=30.0)
     fit.set_defaults(func=_cmd_fit)
 
     run = sub.add_parser("run", help="detect, triangulate, fit, write and render a multi-camera capture")
@@ -367,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", help="frame range A:B (B exclusive)")
     run.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
     run.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
-    run.add_argument("--fps", type=float, help="frame rate (default: the videos', else 30)")
+    run.add_argument("--fps", type=_positive_float, help="frame rate (default: the videos', else 30)")
     run.add_argument("--no-video", action="store_true", help="skip the overlay and ground videos")
     run.add_argument("--sync", choices=("file", "auto", "none"), default="file",
                      help="camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate now "
@@ -383,8 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     syn_t.add_argument("--cams", nargs="+", help="cameras to use (default: all with calibration)")
     syn_t.add_argument("--frames", help="frame range A:B (B exclusive)")
     syn_t.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
-    syn_t.add_argument("--fps", type=float, help="frame rate of image folders (videos: their timestamps)")
-    syn_t.add_argument("--max-offset", type=float, help="largest offset searched, seconds (default 0.5)")
+    syn_t.add_argument("--fps", type=_positive_float, help="frame rate of image folders (videos: their timestamps)")
+    syn_t.add_argument("--max-offset", type=_positive_float, help="largest offset searched, seconds (default 0.5)")
     syn_t.set_defaults(func=_cmd_sync)
 
     demo = sub.add_parser("demo", help="render a synthetic capture, run it end to end, print the accuracy")

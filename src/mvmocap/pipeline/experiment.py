@@ -34,7 +34,12 @@ def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
         kind = user.get("kind", "body")
         if kind not in EXPERIMENTS:
             raise ValueError(f"{path}: kind must be one of {sorted(EXPERIMENTS)}, got {kind!r}")
-        settings = merge_settings(yaml.safe_load(EXPERIMENTS[kind].read_text()), user, source)
+        defaults = yaml.safe_load(EXPERIMENTS[kind].read_text())
+        chosen = (user.get("detect") or {}).get("backend") if isinstance(user.get("detect"), dict) else None
+        if chosen is not None and chosen != (defaults.get("detect") or {}).get("backend", chosen):
+            # another detector reads other keys: its section starts from that detector's own defaults
+            defaults["detect"] = {}
+        settings = merge_settings(defaults, user, source)
     try:
         fit = load_fit_config(overrides=settings.get("fit") or None)
     except ValueError as err:

@@ -71,9 +71,12 @@ def parse_frames(text: str | None) -> tuple[int, int | None]:
         return 0, None
     start, _, stop = text.partition(":")
     try:
-        return int(start or 0), (int(stop) if stop else None)
+        first, last = int(start or 0), (int(stop) if stop else None)
     except ValueError:
         raise ValueError(f"--frames must look like 100:400, got {text!r}") from None
+    if first < 0 or (last is not None and last <= first):
+        raise ValueError(f"--frames {text}: frame numbers start at 0 and A:B needs B > A (B exclusive)")
+    return first, last
 
 
 @dataclass

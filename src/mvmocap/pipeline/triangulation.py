@@ -83,6 +83,9 @@ def run_triangulation(
     names = match_cameras(rig, list_camera_folders(keypoints), calib_path, cameras)
     if len(names) < 2:
         raise DataError(keypoints, f"need at least 2 cameras with keypoints and calibration, found {names}")
+    if min_views > len(names):
+        raise DataError(keypoints, f"--min-views {min_views} but only {len(names)} cameras {names}: every joint "
+                                   "would be missing; lower --min-views")
     seq = read_keypoints2d(keypoints, names, common_frames=common_frames)
     if frames is not None:  # keep the requested frame numbers only
         seq = seq.select_frames([i for i, f in enumerate(seq.frames) if f in frames])

@@ -1,0 +1,82 @@
+"""Bad input: a clear message naming what is wrong and how to fix it, exit code 2, before any long
+work, and nothing written where the user did not ask (issue cases are named in each test)."""
+
+import logging
+import re
+
+import pytest
+
+from mvmocap.cli.main import main
+from mvmocap.synthetic import CaptureSpec, make_capture, write_capture
+
+
+@pytest.fixture(scope="module")
+def keypoint_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kp")
+    return write_capture(make_capture(CaptureSpec(frames=12, cameras=3, seed=2)), root / "data")
+
+
+def _fails(capsys, caplog, argv, pattern):
+    """``mvmocap argv`` exits with 2 and says ``pattern`` (in the log or argparse's own message)."""
+    try:
+        with caplog.at_level(logging.ERROR):
+            code = main(argv)
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    text = caplog.text + capsys.readouterr().err
+    assert code == 2, text
+    assert re.search(pattern, text), text
+
+
+def test_mistyped_root_is_not_created(tmp_path, capsys, caplog):
+    """A mistyped ROOT is reported as missing, and no ROOT/output/log.txt appears."""
+    missing = tmp_path / "dataa"
+    for cmd in (["run", str(missing)], ["sync", str(missing)]):
+        _fails(capsys, caplog, cmd, r"dataa: dataset folder not found")
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    (["run", "{root}", "--frames=-5:5"], r"--frames -5:5: frame numbers start at 0"),
+    (["run", "{root}", "--frames", "9:3"], r"A:B needs B > A"),
+    (["run", "{root}", "--fps", "-30"], r"--fps: must be a number above 0, got -30"),
+    (["run", "{root}", "--fps", "0"], r"--fps: must be a number above 0"),
+    (["run", "{root}", "--vis-cams", "cam1", "--no-video"], r"--vis-cams chooses the views .* --no-video"),
+    (["run", "{root}", "--sync", "maybe"], r"--sync: invalid choice"),
+    (["sync", "{root}", "--max-offset", "0"], r"--max-offset: must be a number above 0"),
+    (["triangulate", "--data", "{root}", "--keypoints", "{root}/annots", "--out", "{tmp}/o", "--threshold", "-1"],
+     r"--threshold: must be a number above 0"),
+    (["triangulate", "--data", "{root}", "--keypoints", "{root}/annots", "--out", "{tmp}/o", "--min-views", "5"],
+     r"--min-views 5 but only 3 cameras"),
+    (["synth", "{tmp}/s", "--frames", "0"], r"--frames: must be at least 1"),
+    (["synth", "{tmp}/s", "--cameras", "1"], r"--cameras: must be at least 2"),
+])
+def test_values_out_of_range_are_refused(keypoint_root, tmp_path, capsys, caplog, argv, pattern):
+    _fails(capsys, caplog, [a.format(root=keypoint_root, tmp=tmp_path) for a in argv], pattern)
+    assert not (tmp_path / "o" / "keypoints3d").exists() and not (tmp_path / "s").exists()
+
+
+def test_bad_detector_setting_fails_before_detection(tmp_path, keypoint_root, capsys, caplog):
+    """detect.model_complexity: 7 used to abort inside MediaPipe (SIGABRT)."""
+    exp = tmp_path / "exp.yml"
+    exp.write_text("detect:\n  backend: mediapipe-legacy\n  model_complexity: 7\n")
+    (keypoint_root / "videos").mkdir(exist_ok=True)
+    (keypoint_root / "videos" / "cam1.mp4").write_bytes(b"")  # never reached: the setting fails first
+    with caplog.at_level(logging.ERROR):
+        code = main(["run", str(keypoint_root), "--exp", str(exp), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "detect.model_complexity: must be 0 (lite) or 1 (full)" in caplog.text
+    assert not (tmp_path / "out" / "keypoints2d").exists()
+
+
+def test_another_detector_reads_its_own_keys(tmp_path):
+    """Choosing mediapipe-legacy in a user file starts its detect section from that detector's keys
+    (blazepose's defaults would otherwise be refused as unread)."""
+    from mvmocap.detect import body_detector_factory
+    from mvmocap.pipeline.experiment import load_experiment
+
+    exp = tmp_path / "legacy.yml"
+    exp.write_text("detect:\n  backend: mediapipe-legacy\n  model_complexity: 0\n")
+    settings, _ = load_experiment(exp)
+    assert settings["detect"] == {"backend": "mediapipe-legacy", "model_complexity": 0}
+    assert callable(body_detector_factory(settings["detect"]))
