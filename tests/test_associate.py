@@ -121,3 +121,10 @@ def test_many_track_ids_are_packed(scene):
     choice = choose_subject(rig, wide, fps=30.0)
     seen = obs_s[..., 2].max(-1) > 0
     assert (choice.assignment[seen] == 0).all() and (choice.assignment[~seen] == -1).all()
+
+
+def test_nobody_detected_gives_an_empty_choice():
+    for views in (2, 4):
+        choice = choose_subject(ring_rig(views), np.zeros((5, views, 0, 25, 3)))
+        assert choice.keypoints2d.shape == (5, views, 25, 3) and not choice.keypoints2d.any()
+        assert (choice.assignment == -1).all() and choice.report["view_frames_assigned"] == 0

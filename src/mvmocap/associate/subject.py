@@ -291,6 +291,9 @@ def choose_subject(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "b
     if candidates.ndim != 5 or candidates.shape[-1] != 3 or candidates.shape[1] != len(rig):
         raise ValueError(f"candidates must be (F, V={len(rig)}, P, J, 3), got {candidates.shape}")
     F, V, P, J = candidates.shape[:4]
+    if P == 0:  # nobody detected anywhere: a documented, empty result
+        candidates = np.zeros((F, V, 1, J, 3))
+        P = 1
     detected = candidates[..., 2].max(-1) > 0  # (F, V, P)
     # Detector track ids come and go: pack each view-frame's detections to the front, so the
     # work scales with the people present at once, not with every id ever seen.
