@@ -177,8 +177,8 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
         support = (norm < s.gate) & usable[sl][:, None]
         origin = np.array(origins).reshape(H, 4)
         for k in range(f):
-            clusters = _greedy_clusters(norm[k], support[k], origin, X[k], s.min_views)
-            out[start + k] = [c for c in (_verify(rig, cand[k], views, flip, s) for views, _ in clusters) if c]
+            picks = _greedy_clusters(norm[k], support[k], origin, s.min_views)
+            out[start + k] = [c for c in (_verify(rig, cand[k], views, flip, s) for views in picks) if c]
     return out
 
 
@@ -222,8 +222,9 @@ def _with_centre(rig: CameraRig, cand: np.ndarray, views: np.ndarray, s: Subject
     return views, (np.median(X[found, :3], axis=0) if found.any() else np.zeros(3))
 
 
-def _greedy_clusters(norm: np.ndarray, support: np.ndarray, origin: np.ndarray, X: np.ndarray, min_views: int):
-    """One frame: norm, support (H, V, P); origin (H, 4) = (view a, view b, cand i, cand j)."""
+def _greedy_clusters(norm: np.ndarray, support: np.ndarray, origin: np.ndarray, min_views: int) -> list[np.ndarray]:
+    """One frame: norm, support (H, V, P); origin (H, 4) = (view a, view b, cand i, cand j).
+    Returns each taken proposal's (V,) candidate per view (-1: none), best first."""
     V, P = norm.shape[1:]
     claimed = np.zeros((V, P), dtype=bool)
     alive = np.ones(len(norm), dtype=bool)
@@ -243,9 +244,7 @@ def _greedy_clusters(norm: np.ndarray, support: np.ndarray, origin: np.ndarray, 
         pick = np.where(views[h], np.argmin(np.where(ok[h], norm[h], np.inf), -1), -1)
         for v in np.flatnonzero(pick >= 0):
             claimed[v, pick[v]] = True
-        found = X[h, :, 3] > 0
-        centre = np.median(X[h, found, :3], axis=0) if found.any() else np.zeros(3)  # robust to missing joints
-        clusters.append((pick, centre))
+        clusters.append(pick)
         alive[h] = False
         a, b, i, j = origin.T
         alive &= ~(claimed[a, i] | claimed[b, j])

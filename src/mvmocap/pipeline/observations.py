@@ -25,6 +25,7 @@ from mvmocap.camera import CameraRig
 from mvmocap.io import MultiViewKeypoints
 from mvmocap.skeletons import get_format
 from mvmocap.sync import (
+    SyncResult,
     SyncSettings,
     estimate_offsets,
     frame_times,
@@ -34,7 +35,8 @@ from mvmocap.sync import (
 )
 from mvmocap.triangulate import heldout_errors, heldout_summary
 
-__all__ = ["PreparedKeypoints", "heldout_own_timelines", "prepare_keypoints", "settings_from", "threshold_per_camera"]
+__all__ = ["PreparedKeypoints", "heldout_own_timelines", "prepare_keypoints", "settings_from", "subject_offsets",
+           "threshold_per_camera"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,14 @@ def settings_from(cls, values: dict | None, where: str):
         raise ValueError(f"{where}: {err}") from None
 
 
+def subject_offsets(rig: CameraRig, seq: MultiViewKeypoints, subject: np.ndarray, *, fps: float,
+                    settings: SyncSettings | None = None) -> SyncResult:
+    """Every camera's time offset from the subject's (F, V, J, 3) detections in ``seq``'s frames, each
+    camera's times its timestamps (else frame number / fps)."""
+    times = [frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras]
+    return estimate_offsets(rig, [subject[:, v] for v in range(len(rig))], times, settings=settings)
+
+
 def threshold_per_camera(rig: CameraRig, threshold_px: float | None, threshold_fraction: float) -> np.ndarray:
     """(V,) inlier thresholds in pixels: ``threshold_px`` for all, else a fraction of each diagonal."""
     if threshold_px is not None:
@@ -70,15 +80,16 @@ class PreparedKeypoints:
         raw: (F, V, J, 3) the subject's detections before synchronisation and swap fixing.
         offsets: camera -> seconds (0 for every camera when not synchronised).
         report: JSON-ready account of each stage.
+        detections: the subject on each camera's own clock (before resampling).
+        resampled: whether ``keypoints`` were resampled from ``detections`` (offsets or irregular times).
     """
 
     keypoints: MultiViewKeypoints
     raw: np.ndarray
     offsets: dict[str, float]
     report: dict
-    detections: MultiViewKeypoints | None = None  # the subject on each camera's own clock
-    reference: str | None = None
-    resampled: bool = False
+    detections: MultiViewKeypoints
+    resampled: bool
 
 
 def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, root: Path, out: Path,
@@ -109,9 +120,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         reference = ref if ref in seq.cameras else reference
         report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
     elif sync == "auto":
-        kp = choice.keypoints2d
-        times = [frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras]
-        result = estimate_offsets(rig, [kp[:, v] for v in range(len(rig))], times, settings=sync_settings)
+        result = subject_offsets(rig, seq, choice.keypoints2d, fps=fps, settings=sync_settings)
         offsets = result.offsets
         written = write_sync_file(out / "sync.yml", result)
         report["sync"] = {"source": str(written), "reference": result.reference,
@@ -134,7 +143,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         if flips.any():
             log.info("left/right: labels swapped back in %d view-frames", int(flips.any(-1).sum()))
     prepared = MultiViewKeypoints(timeline.cameras, timeline.frames, {0: kp}, timeline.skeleton, timeline.times)
-    return PreparedKeypoints(prepared, choice.keypoints2d, offsets, report, subject, reference, resampled)
+    return PreparedKeypoints(prepared, choice.keypoints2d, offsets, report, subject, resampled)
 
 
 def heldout_own_timelines(rig: CameraRig, prepared: PreparedKeypoints, *, fps: float, thresholds: np.ndarray,

@@ -37,11 +37,12 @@ from mvmocap.pipeline.observations import (
     heldout_own_timelines,
     prepare_keypoints,
     settings_from,
+    subject_offsets,
     threshold_per_camera,
 )
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import render_run_videos
-from mvmocap.sync import SyncResult, SyncSettings, estimate_offsets, frame_times, write_sync_file
+from mvmocap.sync import SyncResult, SyncSettings, write_sync_file
 from mvmocap.utils import atomic_write_text
 
 __all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "open_inputs", "parse_frames", "prepare_run",
@@ -187,9 +188,7 @@ def run_sync(root: str | Path, out: str | Path | None = None, *, exp: str | Path
     rig = setup.rig.subset(inputs.names)
     seq = inputs.read()
     choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=inputs.fps, settings=subject_settings)
-    times = [frame_times(seq.frames, inputs.fps, seq.times.get(cam)) for cam in seq.cameras]
-    result = estimate_offsets(rig, [choice.keypoints2d[:, v] for v in range(len(rig))], times,
-                              settings=sync_settings)
+    result = subject_offsets(rig, seq, choice.keypoints2d, fps=inputs.fps, settings=sync_settings)
     path = write_sync_file(Path(sync_file) if sync_file else setup.root / "sync.yml", result)
     return path, result
 
