@@ -122,11 +122,12 @@ class _PairCosts:
         d_c = num / np.maximum(np.linalg.norm(line_c[:, :2], axis=-1), 1e-12) * self.focal[c]
         return 0.5 * (d_b + d_c)
 
-    def cost(self, c: int, b: int, delta: float, min_points: int) -> tuple[float, int]:
+    def cost(self, c: int, b: int, delta: float, min_points: int) -> float:
+        """Trimmed truncated cost of the pair; NaN when they share fewer than ``min_points``."""
         d = self.distances(c, b, delta)
         if len(d) < min_points:
-            return np.nan, len(d)
-        return _trimmed_cost(d, 0.5 * (self.cap[c] + self.cap[b])), len(d)
+            return np.nan
+        return _trimmed_cost(d, 0.5 * (self.cap[c] + self.cap[b]))
 
 
 def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.ndarray], *,
@@ -159,14 +160,14 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
         for b in range(V):
             if b == c:
                 continue
-            cost, _ = costs.cost(c, b, value - offsets[b], s.min_points)
+            cost = costs.cost(c, b, value - offsets[b], s.min_points)
             if np.isfinite(cost):
                 total, pairs = total + cost, pairs + 1
         return total / pairs if pairs else np.nan
 
     others = [c for c in range(V) if c != reference]
-    coarse = {c: np.arange(-np.floor(s.max_offset / steps[c]), np.floor(s.max_offset / steps[c]) + 1) * steps[c]
-              for c in others}
+    frames_out = {c: np.floor(s.max_offset / steps[c]) for c in others}  # whole frames searched either way
+    coarse = {c: np.arange(-frames_out[c], frames_out[c] + 1) * steps[c] for c in others}
     for _ in range(4):  # coordinate descent over whole frames
         moved = False
         for c in others:
@@ -194,7 +195,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
         if c == reference:
             results[cam.name] = CameraOffset(0.0, float("inf"), residual, residual0, "reference")
             continue
-        if abs(offsets[c]) >= np.floor(s.max_offset / steps[c]) * steps[c] - 0.5 * steps[c]:
+        if abs(offsets[c]) >= (frames_out[c] - 0.5) * steps[c]:
             raise SyncError(f"camera {cam.name}: best time offset {offsets[c]:+.3f} s lies at the edge of "
                                       f"the search range +-{s.max_offset} s; the true offset may be larger: raise "
                                       "--max-offset, or check the camera films the same take")
