@@ -147,7 +147,6 @@ class _Track:
     id: int
     roi: _Roi
     landmarks: np.ndarray = field(default_factory=lambda: np.zeros((33, 3)))
-    score: float = 0.0
 
     def box(self) -> np.ndarray:
         seen = self.landmarks[self.landmarks[:, 2] > 0.3, :2]
@@ -252,7 +251,7 @@ class BlazePoseMulti:
             presence, lm, aux = self.landmarks(rgb, track.roi)
             if presence < self.min_tracking_confidence:
                 continue
-            track.landmarks, track.score = lm, presence
+            track.landmarks = lm
             track.roi = _Roi.from_points(aux[0], aux[1])
             tracks.append(track)
         tracks = self._merge_duplicates(tracks)
@@ -267,7 +266,7 @@ class BlazePoseMulti:
                 presence, lm, aux = self.landmarks(rgb, roi)
                 if presence < self.min_tracking_confidence:
                     continue
-                track = _Track(self._next_id, _Roi.from_points(aux[0], aux[1]), lm, presence)
+                track = _Track(self._next_id, _Roi.from_points(aux[0], aux[1]), lm)
                 if any(_iou(track.box(), t.box()) > 0.5 for t in tracks):
                     continue
                 self._next_id += 1
