@@ -28,13 +28,12 @@ from mvmocap.render import Scene, VideoWriter, checkerboard
 from mvmocap.synthetic.body_motion import model_motion
 from mvmocap.synthetic.motions import motion_curves
 from mvmocap.synthetic.rigs import ring_rig
+from mvmocap.synthetic.video_capture import BACKDROP, SKIN
 from mvmocap.utils import atomic_write_text
 
 __all__ = ["RealisticSpec", "make_realistic_capture"]
 
-_SKIN = (0.86, 0.70, 0.60)
 _BYSTANDER = (0.72, 0.55, 0.45)  # another skin tone
-_BACKDROP = np.array([110, 128, 155], dtype=np.uint8)
 # landscape webcams, portrait phones, a 4:3 camera
 _SIZES = ((960, 540), (540, 960), (1280, 720), (640, 480), (720, 1280), (960, 540), (540, 960), (1280, 720),
           (640, 480))
@@ -98,7 +97,7 @@ def make_realistic_capture(root: str | Path, model: BodyModel, spec: RealisticSp
     shapes = rng.uniform(0.6 * bounds[0], 0.6 * bounds[1], model.num_shapes)
     truth = model_motion(model, motion_curves(spec.motion, total, spec.fps, radius=0.8, seed=spec.seed), shapes)
     subject_v, subject_kp = mesh_of(truth)
-    meshes = [(subject_v, _SKIN)]
+    meshes = [(subject_v, SKIN)]
     bystander_kp = None
     if spec.bystander:
         other = rng.uniform(0.6 * bounds[0], 0.6 * bounds[1], model.num_shapes)
@@ -120,7 +119,7 @@ def make_realistic_capture(root: str | Path, model: BodyModel, spec: RealisticSp
                 for vertices, colour in meshes:
                     scene.add(_interpolated(vertices, position), faces, colour)
                 r = scene.render(cam)
-                image = np.where(r.mask[..., None], r.rgb * 255, _BACKDROP.astype(np.float64))
+                image = np.where(r.mask[..., None], r.rgb * 255, BACKDROP.astype(np.float64))
                 image = image + rng.normal(0.0, spec.noise, image.shape)
                 video.write(np.clip(image + 0.5, 0, 255).astype(np.uint8))
 

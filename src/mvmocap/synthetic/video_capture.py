@@ -23,8 +23,8 @@ from mvmocap.synthetic.rigs import ring_rig
 
 __all__ = ["make_hand_capture", "make_video_capture"]
 
-_SKIN = (0.86, 0.70, 0.60)
-_BACKDROP = np.array([110, 128, 155], dtype=np.uint8)
+SKIN = (0.86, 0.70, 0.60)  # the colour of rendered people, also in mvmocap.synthetic.realistic
+BACKDROP = np.array([110, 128, 155], dtype=np.uint8)  # the flat background behind the floor
 
 
 def _film(root: Path, rig, meshes: list[tuple[np.ndarray, np.ndarray]], fps: float, background: np.ndarray,
@@ -36,7 +36,7 @@ def _film(root: Path, rig, meshes: list[tuple[np.ndarray, np.ndarray]], fps: flo
             for f in range(len(meshes[0][0])):
                 scene = Scene() if floor is None else Scene().add(*floor[:2], vertex_colours=floor[2])
                 for vertices, faces in meshes:
-                    scene.add(vertices[f], faces, _SKIN)
+                    scene.add(vertices[f], faces, SKIN)
                 r = scene.render(cam)
                 video.write(np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), background))
 
@@ -66,7 +66,7 @@ def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, ca
         out = model(*(torch.as_tensor(truth[k]).float() for k in ("poses", "shapes", "Rh", "Th")),
                     keypoints="bodyhands" if fingers else "body25")
     vertices = out.vertices.double().numpy()
-    _film(root, rig, [(vertices, faces)], fps, _BACKDROP, floor)
+    _film(root, rig, [(vertices, faces)], fps, BACKDROP, floor)
     write_params_npz(root / "gt" / "params.npz", {**truth, "keypoints3d": out.keypoints.double().numpy(),
                                                   "fps": np.float64(fps), "model": np.str_(model.name)})
     return root
