@@ -6,8 +6,9 @@ from pathlib import Path
 import mvmocap
 
 # Each layer may import the layers before it, never one after it.
-LAYERS = ["utils", "metrics", "geometry", "camera", "skeletons", "io", "detect", "triangulate", "bodymodels", "fit",
-          "render", "synthetic", "calib", "sync", "associate", "export", "pipeline", "batch", "bench", "demo", "cli"]
+LAYERS = ["utils", "console", "metrics", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
+          "bodymodels", "fit", "render", "synthetic", "calib", "sync", "associate", "export", "pipeline", "batch",
+          "bench", "demo", "cli"]
 ROOT = Path(mvmocap.__file__).parent
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from mvmocap.bodymodels import load_body_model
+from mvmocap.console import summary_table
 from mvmocap.pipeline import run_capture
+from mvmocap.pipeline.summary import run_summary
 from mvmocap.synthetic import make_video_capture
 
 __all__ = ["run_body_hands_demo", "run_demo", "run_hands_demo"]
@@ -37,19 +39,14 @@ def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
     fit_err = np.linalg.norm(run.fit.keypoints - true_kp, axis=-1)
     fitted = {"poses": run.fit.poses, "shapes": run.fit.shapes, "Rh": run.fit.Rh, "Th": run.fit.Th}
     pve = np.linalg.norm(model.sequence(fitted) - model.sequence(truth), axis=-1).mean()
-    summary = {
+    print(run_summary(run.report, run.out))
+    print(summary_table(f"mvmocap demo: {model.name} rendered by {cameras} cameras, scored against the truth", {
         "frames x cameras": f"{frames} x {cameras} ({image_size[0]}x{image_size[1]})",
         "triangulated keypoints MPJPE": f"{tri_err.mean() * 1000:.1f} mm ({seen.mean() * 100:.1f}% found)",
         "fitted body25 MPJPE": f"{fit_err.mean() * 1000:.1f} mm",
         "fitted vertices PVE": f"{pve * 1000:.1f} mm",
         "time: synthesise + render inputs": f"{synth_seconds:.1f} s",
-        **{f"time: {k}": f"{v:.1f} s" for k, v in run.report["timings_seconds"].items()},
-        "outputs": str(run.out),
-    }
-    width = max(map(len, summary))
-    print(f"\nmvmocap demo: {model.name} rendered by {cameras} cameras, detected, triangulated and fitted")
-    for key, value in summary.items():
-        print(f"  {key:<{width}}  {value}")
+        "inputs": str(root)}))
     return {"kp_mpjpe_mm": float(fit_err.mean() * 1000), "pve_mm": float(pve * 1000),
             "triangulated_mpjpe_mm": float(tri_err.mean() * 1000), "run": run}
 
@@ -63,20 +60,21 @@ def run_hands_demo(out: Path, frames: int = 90, seed: int = 0) -> dict:
     root = make_hand_capture(out / "data", hand_models(None), frames=frames, seed=seed)
     synth_seconds = time.perf_counter() - start
     results = run_hands(root, out / "output")
-    print(f"\nmvmocap demo --hands: two Anny hands, {frames} frames from 3 cameras (synthesis {synth_seconds:.1f} s)")
+    rows = {}
     scores = {}
     for side, name in (("l", "left"), ("r", "right")):
         truth = np.load(root / "gt" / f"hand{side}.npz")["keypoints3d"]
         run = results[side]
         if run is None:
-            print(f"  {name} hand: seen too little to fit")
+            rows[f"{name} hand"] = "seen too little to fit"
             continue
         seen = run.keypoints3d[..., 3] > 0
         tri = np.linalg.norm(run.keypoints3d[..., :3] - truth, axis=-1)[seen].mean() * 1000
         fit = np.linalg.norm(run.fit.keypoints - truth, axis=-1).mean() * 1000
         scores[side] = {"triangulated_mpjpe_mm": tri, "kp_mpjpe_mm": fit, "found": float(seen.mean())}
-        print(f"  {name} hand: triangulated {tri:.1f} mm ({100 * seen.mean():.0f}% found), fitted hand21 {fit:.1f} mm")
-    print(f"  outputs: {out / 'output'}")
+        rows[f"{name} hand"] = f"triangulated {tri:.1f} mm ({100 * seen.mean():.0f}% found), fitted hand21 {fit:.1f} mm"
+    rows.update({"time: synthesise + render inputs": f"{synth_seconds:.1f} s", "outputs": str(out / "output")})
+    print(summary_table(f"mvmocap demo --hands: two Anny hands, {frames} frames from 3 cameras", rows))
     return scores
 
 
@@ -96,14 +94,15 @@ def run_body_hands_demo(out: Path, frames: int = 60, cameras: int = 4, seed: int
     seen = run.keypoints3d[..., 3] > 0
     tri_err = np.linalg.norm(run.keypoints3d[..., :3] - truth, axis=-1)
     fit_err = np.linalg.norm(run.fit.keypoints - truth, axis=-1)
-    print(f"\nmvmocap demo --body-hands: Anny with moving fingers, {frames} frames x {cameras} cameras "
-          f"({image_size[0]}x{image_size[1]}; synthesis {synth_seconds:.1f} s)")
+    rows = {}
     scores = {}
     for part, cols in (("body", slice(0, 25)), ("left_hand", slice(25, 46)), ("right_hand", slice(46, 67))):
         found = seen[:, cols]
         tri = float(tri_err[:, cols][found].mean() * 1000) if found.any() else float("nan")
         fit = float(fit_err[:, cols].mean() * 1000)
         scores[part] = {"triangulated_mpjpe_mm": tri, "kp_mpjpe_mm": fit, "found": float(found.mean())}
-        print(f"  {part:<10}  triangulated {tri:.1f} mm ({100 * found.mean():.0f}% found), fitted {fit:.1f} mm")
-    print(f"  outputs: {out / 'output'}")
+        rows[part] = f"triangulated {tri:.1f} mm ({100 * found.mean():.0f}% found), fitted {fit:.1f} mm"
+    rows.update({"time: synthesise + render inputs": f"{synth_seconds:.1f} s", "outputs": str(out / "output")})
+    print(summary_table(f"mvmocap demo --body-hands: Anny with moving fingers, {frames} frames x {cameras} cameras "
+                        f"({image_size[0]}x{image_size[1]})", rows))
     return {**scores, "run": run}

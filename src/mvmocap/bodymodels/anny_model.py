@@ -19,6 +19,8 @@ and the outputs cast back, gradients flowing through.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 
@@ -27,6 +29,9 @@ from mvmocap.bodymodels.lbs import check_parents
 from mvmocap.bodymodels.regressors import FoldedRegressor, KeypointMap, stack_maps
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
 from mvmocap.skeletons import BODY25, HAND21, get_format
+from mvmocap.utils import native_output_to_log
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AnnyModel", "ANNY_BODY_BONES", "ANNY_FINGER_BONES", "ANNY_PHENOTYPES"]
 
@@ -79,7 +84,8 @@ class AnnyModel(BodyModel):
         if hand not in (None, "R", "L"):
             raise ValueError(f"hand must be None, 'R' or 'L', got {hand!r}")
         options = {} if hand is None else {"rig": f"anny-hand.{hand}", "topology": f"hand.{hand}"}
-        self.anny = anny.Anny(**options).to(dtype=dtype)
+        with native_output_to_log(log):  # Warp's CUDA probe prints a warning on machines without a GPU
+            self.anny = anny.Anny(**options).to(dtype=dtype)
         self.anny.requires_grad_(False)
         self.name = "anny" if hand is None else f"anny-hand.{hand}"
         self.hand_side = None if hand is None else hand.lower()

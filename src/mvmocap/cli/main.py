@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import sys
@@ -11,7 +10,9 @@ import time
 from pathlib import Path
 
 from mvmocap.camera import CalibrationError, load_calibration, save_calibration
+from mvmocap.console import Console, log_to_file, summary_table
 from mvmocap.io import DataError
+from mvmocap.pipeline.summary import hands_summary, run_summary, sync_summary
 
 log = logging.getLogger("mvmocap")
 
@@ -129,25 +130,6 @@ def _cmd_bench_render(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _log_to_file(path: Path):
-    """Also log (INFO and up) to ``path`` while the command runs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(min(level, logging.INFO))
-    try:
-        yield
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-        handler.close()
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from mvmocap.pipeline import run_capture
     from mvmocap.pipeline.experiment import load_experiment
@@ -162,55 +144,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if kind == "body+hands":
         from mvmocap.pipeline.bodyhands import run_body_hands
 
-        with _log_to_file(out / "log.txt"):
+        with log_to_file(out / "log.txt"):
             run = run_body_hands(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
                                  vis_cams=args.vis_cams, frames=args.frames, fps=args.fps,
                                  videos=not args.no_video)
-        print(f"\nmvmocap run --exp body+hands: {run.model.name}, {len(run.frames)} frames, "
-              f"{100 * (run.keypoints3d[..., 3] > 0).mean():.0f}% of the 67 keypoints found; outputs in {out}")
+        found = run.keypoints3d[..., 3] > 0
+        print(summary_table("mvmocap run --exp body+hands: summary", {
+            "outputs": str(out), "model": run.model.name, "frames": str(len(run.frames)),
+            **{part: f"{100 * found[:, cols].mean():.0f}% of keypoints found" for part, cols in
+               (("body", slice(0, 25)), ("left hand", slice(25, 46)), ("right hand", slice(46, 67)))}}))
         return 0
-    with _log_to_file(out / "log.txt"):
+    with log_to_file(out / "log.txt"):
         run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
                           vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
                           fps=args.fps, videos=not args.no_video, sync=args.sync)
-    tri = run.report["triangulation"]
-    heldout = run.report["heldout"]
-    per_camera = " ".join(f"{c} {v:.1f}" for c, v in heldout["per_camera"].items() if v is not None)
-    subject = run.report["subject"]
-    rows = {"cameras": " ".join(run.report["cameras"]), "frames": f"{len(run.frames)} ({run.report['fps']:.0f} fps)",
-            "subject": f"{subject['view_frames_assigned']} of {subject['view_frames_with_detections']} view-frames "
-                       f"({subject['detections_dropped']} other detections dropped)",
-            "sync": str(run.report["sync"].get("source") or "none (cameras taken as synchronised)"),
-            "held-out error": (f"{heldout['heldout_px']:.1f} px ({per_camera})" if heldout["heldout_px"] is not None
-                               else "n/a (needs 3 cameras)"),
-            "reprojection error": f"{tri['mean_reprojection_error_px']:.2f} px",
-            "joints missing": f"{100 * tri['missing_fraction']:.1f}%",
-            "frames without detection": str(len(run.report["frames_without_detection"])),
-            **{f"time: {k}": f"{v:.1f} s" for k, v in run.report["timings_seconds"].items()},
-            "outputs": str(run.out)}
-    width = max(map(len, rows))
-    print("\nmvmocap run: summary")
-    for key, value in rows.items():
-        print(f"  {key:<{width}}  {value}")
+    print(run_summary(run.report, run.out))
     return 0
 
 
 def _run_hands(args: argparse.Namespace, out: Path) -> int:
     from mvmocap.pipeline.hands import run_hands
 
-    with _log_to_file(out / "log.txt"):
+    with log_to_file(out / "log.txt"):
         results = run_hands(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
                             vis_cams=args.vis_cams, frames=args.frames, fps=args.fps, videos=not args.no_video)
     report = json.loads((out / "report.json").read_text())
-    print("\nmvmocap run --exp hands: summary")
-    for side, name in (("l", "left hand"), ("r", "right hand")):
-        hand = report["hands"][side]
-        fitted = "fitted" if results[side] is not None else "not fitted (seen too little)"
-        print(f"  {name:<12} {100 * hand['keypoints_found_fraction']:.0f}% of keypoints found, reprojection "
-              f"{hand['mean_reprojection_error_px']:.2f} px, {fitted}")
-    for key, value in report["timings_seconds"].items():
-        print(f"  time: {key:<8} {value:.1f} s")
-    print(f"  outputs      {out}")
+    print(hands_summary(report, out, {side: results[side] is not None for side in ("l", "r")}))
     return 0
 
 
@@ -250,14 +209,11 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
     _dataset_root(args)
     out = Path(args.out) if args.out else Path(args.root) / "output"
-    with _log_to_file(out / "log.txt"):
-        path, result = run_sync(args.root, out, exp=args.exp, calib=args.calib, cams=args.cams, frames=args.frames,
+    with log_to_file(out / "log.txt"):
+        path, result, fps = run_sync(args.root, out, exp=args.exp, calib=args.calib, cams=args.cams, frames=args.frames,
                                 keypoints=args.keypoints, fps=args.fps, max_offset=args.max_offset,
                                 sync_file=args.sync_file)
-    print(f"\nmvmocap sync: offsets against {result.reference} (written to {path})")
-    for name, c in result.cameras.items():
-        print(f"  {name:<12} {c.offset:+.4f} s  {c.status:<10} epipolar residual {c.residual_px:.2f} px "
-              f"(unshifted {c.residual_px_at_zero:.2f} px)")
+    print(sync_summary(result, path, fps))
     return 0
 
 
@@ -271,7 +227,7 @@ def _cmd_bench_realistic(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mvmocap.demo import run_body_hands_demo, run_demo, run_hands_demo
 
-    with _log_to_file(Path(args.out) / "log.txt"):
+    with log_to_file(Path(args.out) / "log.txt"):
         if args.hands:
             run_hands_demo(Path(args.out), frames=args.frames, seed=args.seed)
         elif args.body_hands:
@@ -434,15 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     start = time.perf_counter()
-    try:
-        code = args.func(args)
-    except (CalibrationError, DataError, FileNotFoundError, ValueError) as err:  # model files, configs too
-        log.error("%s", err)
-        return 2
-    log.debug("done in %.2f s", time.perf_counter() - start)
+    with Console(verbose=args.verbose):
+        try:
+            code = args.func(args)
+        except (CalibrationError, DataError, FileNotFoundError, ValueError) as err:  # model files, configs too
+            log.error("%s", err)
+            return 2
+        log.debug("done in %.2f s", time.perf_counter() - start)
     return code
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from mvmocap.detect.mediapipe_hands import HandDetection
 from mvmocap.io import FrameSource, MultiViewKeypoints, write_annots
@@ -47,17 +46,21 @@ def save_hands(out: Path, cam: str, index: int, hands, size: tuple[int, int], ti
 
 
 def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Callable, frames: range,
-                  settings: dict, save: Callable = save_body) -> int:
+                  settings: dict, save: Callable = save_body, bar=None) -> int:
     """Detect ``frames`` of one camera into ``out/<cam>/`` (one file per frame, written by
     ``save``); returns how many frames were detected now. ``make_detector()`` returns a
-    ``detector(rgb, index)``; ``settings`` (with anything else the result depends on) key the cache."""
+    ``detector(rgb, index)``; ``settings`` (with anything else the result depends on) key the cache.
+    ``bar`` (a progress bar, see :func:`mvmocap.console.progress`) advances by one per frame of
+    ``frames``, cached ones included."""
     folder = out / cam
     marker = folder / MARKER
     stat = source.path.stat()
     identity = {"frames": [frames.start, frames.stop], "settings": settings,
                 "source": [str(source.path.resolve()), stat.st_size, int(stat.st_mtime)]}
+    bar = bar if bar is not None else _NoBar()
     if marker.exists():
         if json.loads(marker.read_text()) == identity:
+            bar.update(len(frames))
             return 0
         log.info("camera %s: the cache was made from other input, settings or frames; detecting again", cam)
         marker.unlink()
@@ -66,15 +69,25 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     existing = {int(p.stem) for p in folder.glob("[0-9]*.json")} if folder.is_dir() else set()
     start = next((f for f in frames if f not in existing), frames.stop)
     detector = make_detector() if start < frames.stop else None
+    bar.set_postfix_str(cam)
+    bar.update(start - frames.start)
     count = 0
-    for index, rgb in tqdm(source.frames(start, frames.stop), total=frames.stop - start, desc=f"detect {cam}",
-                           unit="frame", leave=False, disable=start >= frames.stop):
+    for index, rgb in source.frames(start, frames.stop):
         save(out, cam, index, detector(rgb, index), (rgb.shape[1], rgb.shape[0]), source.current_time)
         count += 1
+        bar.update(1)
     if detector is not None:
         detector.close()
     atomic_write_text(marker, json.dumps(identity))
     return count
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
 
 
 def load_hands(out: Path, cameras: list[str], frames: range) -> list[list[list[HandDetection]]]:

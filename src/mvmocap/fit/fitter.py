@@ -31,6 +31,7 @@ import torch
 from mvmocap.bodymodels import BodyModel
 from mvmocap.bodymodels.anatomy import anatomy_of
 from mvmocap.camera import CameraRig
+from mvmocap.console import progress
 from mvmocap.fit.align import fill_missing_frames, kabsch
 from mvmocap.fit.config import FitConfig, StageConfig, load_fit_config
 from mvmocap.fit.ik import initial_poses
@@ -296,29 +297,35 @@ class BodyFitter:
         windows = plan_windows(F, self.config.window_size, self.config.window_overlap)
         out = {"poses": np.zeros((F, self.model.pose_dim)), "Rh": np.zeros((F, 3)), "Th": np.zeros((F, 3))}
         prev_end = 0
-        for w, (s, e) in enumerate(windows):
-            overlap = prev_end - s
-            warm = {k: v[s:prev_end] for k, v in out.items()} if overlap > 0 else None
-            result, window_logs = self.fit_window(kp[s:e], shapes, warm,
-                                                  None if keypoints2d is None else keypoints2d[s:e], rig)
-            if overlap > 0:  # cross-fade the shared frames
-                ramp = (np.arange(overlap) + 0.5) / overlap
-                rotations = 3 * len(self.model.posed_joints)  # then PCA coefficients, blended linearly
-                for key, width in (("poses", rotations), ("Rh", 3)):
-                    old, new = out[key][s:prev_end], result[key][:overlap]
-                    out[key][s:prev_end, :width] = _so3_blend(old[:, :width].reshape(overlap, -1, 3),
-                                                              new[:, :width].reshape(overlap, -1, 3),
-                                                              ramp).reshape(overlap, -1)
-                    out[key][s:prev_end, width:] = (1 - ramp[:, None]) * old[:, width:] + ramp[:, None] * new[:, width:]
-                out["Th"][s:prev_end] = (1 - ramp[:, None]) * out["Th"][s:prev_end] + ramp[:, None] * result["Th"][
-                    :overlap]
-            for key in out:
-                out[key][s + max(overlap, 0):e] = result[key][max(overlap, 0):]
-            logs += [{"window": w, "frames": [s, e], **entry} for entry in window_logs]
-            prev_end = e
-            log.info("fitted window %d/%d (frames %d-%d)", w + 1, len(windows), s, e - 1)
+        with progress(F, desc="fit", unit="frame") as bar:
+            for w, (s, e) in enumerate(windows):
+                overlap = prev_end - s
+                warm = {k: v[s:prev_end] for k, v in out.items()} if overlap > 0 else None
+                result, window_logs = self.fit_window(kp[s:e], shapes, warm,
+                                                      None if keypoints2d is None else keypoints2d[s:e], rig)
+                if overlap > 0:
+                    self._cross_fade(out, result, s, prev_end)
+                for key in out:
+                    out[key][s + max(overlap, 0):e] = result[key][max(overlap, 0):]
+                logs += [{"window": w, "frames": [s, e], **entry} for entry in window_logs]
+                bar.update(e - max(s, prev_end))
+                prev_end = e
+                log.debug("fitted window %d/%d (frames %d-%d)", w + 1, len(windows), s, e - 1)
         fitted = self.evaluate(out["poses"], shapes, out["Rh"], out["Th"])
         return FitResult(out["poses"], shapes, out["Rh"], out["Th"], fitted, logs, time.perf_counter() - start)
+
+    def _cross_fade(self, out: dict[str, np.ndarray], result: dict[str, np.ndarray], start: int, stop: int) -> None:
+        """Blend ``out``'s frames ``start:stop`` (the previous window's end) into the new window's
+        first ``stop - start`` frames in ``result``: rotations along the sphere, the rest linearly."""
+        overlap = stop - start
+        ramp = (np.arange(overlap) + 0.5) / overlap
+        rotations = 3 * len(self.model.posed_joints)  # then PCA coefficients, blended linearly
+        for key, width in (("poses", rotations), ("Rh", 3)):
+            old, new = out[key][start:stop], result[key][:overlap]
+            out[key][start:stop, :width] = _so3_blend(old[:, :width].reshape(overlap, -1, 3),
+                                                      new[:, :width].reshape(overlap, -1, 3), ramp).reshape(overlap, -1)
+            out[key][start:stop, width:] = (1 - ramp[:, None]) * old[:, width:] + ramp[:, None] * new[:, width:]
+        out["Th"][start:stop] = (1 - ramp[:, None]) * out["Th"][start:stop] + ramp[:, None] * result["Th"][:overlap]
 
     def evaluate(self, poses, shapes, Rh, Th) -> np.ndarray:
         """(F, K, 3) keypoints of the given parameters (float64)."""

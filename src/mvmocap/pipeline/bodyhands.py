@@ -19,6 +19,7 @@ import numpy as np
 
 from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_body_model
+from mvmocap.console import progress
 from mvmocap.detect import (
     BodyGuidedHands,
     MediaPipeHands,
@@ -78,18 +79,20 @@ def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | P
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
-    for n in names:
-        detect_camera(sources[n], n, out / "keypoints2d", lambda: MediaPipePose(**settings["detect"]), frame_range,
-                      settings["detect"])
+    with progress(len(names) * len(frame_range), desc="detect bodies", unit="view-frame") as bar:
+        for n in names:
+            detect_camera(sources[n], n, out / "keypoints2d", lambda: MediaPipePose(**settings["detect"]),
+                          frame_range, settings["detect"], bar=bar)
     frame_ids = list(frame_range)
     body = read_keypoints2d(out / "keypoints2d", names, common_frames=True)
     keep = [i for i, f in enumerate(body.frames) if f in frame_range]
     body2d = body.person()[keep]  # (F, V, 25, 3)
     hand_settings = {**settings["detect_hands"], "body": settings["detect"]}  # crops follow the body
-    for v, n in enumerate(names):
-        detect_camera(sources[n], n, out / "hands2d", lambda v=v: hand_detector(settings["detect_hands"], frame_ids,
-                                                                                 body2d[:, v]),
-                      frame_range, hand_settings, save=save_hands)
+    with progress(len(names) * len(frame_range), desc="detect hands", unit="view-frame") as bar:
+        for v, n in enumerate(names):
+            detect_camera(sources[n], n, out / "hands2d",
+                          lambda v=v: hand_detector(settings["detect_hands"], frame_ids, body2d[:, v]),
+                          frame_range, hand_settings, save=save_hands, bar=bar)
     timings["detect"] = time.perf_counter() - t
     wrists = body2d[:, :, [BODY25.index("LWrist"), BODY25.index("RWrist")]]
     left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), rig, body_wrists=wrists)

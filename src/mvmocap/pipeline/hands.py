@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_smpl_family
+from mvmocap.console import progress
 from mvmocap.detect import MediaPipeHands, detect_camera, load_hands, save_hands
 from mvmocap.fit import BodyFitter
 from mvmocap.io import write_hand_annots, write_keypoints3d
@@ -59,8 +60,9 @@ def run_hands(root: str | Path, out: str | Path | None = None, exp: str | Path |
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
-    detected = sum(detect_camera(sources[n], n, out / "hands2d", lambda: MediaPipeHands(**settings["detect"]),
-                                 frame_range, settings["detect"], save=save_hands) for n in names)
+    with progress(len(names) * len(frame_range), desc="detect hands", unit="view-frame") as bar:
+        detected = sum(detect_camera(sources[n], n, out / "hands2d", lambda: MediaPipeHands(**settings["detect"]),
+                                     frame_range, settings["detect"], save=save_hands, bar=bar) for n in names)
     timings["detect"] = time.perf_counter() - t
     detections = load_hands(out / "hands2d", names, frame_range)
     left, right = assign_hands(detections, rig)

@@ -19,6 +19,7 @@ import numpy as np
 from mvmocap.associate import SubjectSettings, choose_subject
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig, load_calibration
+from mvmocap.console import progress
 from mvmocap.detect import body_detector_factory, detect_camera
 from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import (
@@ -156,9 +157,10 @@ def detect_inputs(setup: RunSetup, *, cams: list[str] | None, frames: str | None
         keypoints = setup.out / "keypoints2d"
         t = time.perf_counter()
         detected = 0
-        for name in names:
-            detected += detect_camera(sources[name], name, keypoints, make_detector, frame_range,
-                                      setup.settings["detect"])
+        with progress(len(names) * len(frame_range), desc="detect", unit="view-frame") as bar:
+            for name in names:
+                detected += detect_camera(sources[name], name, keypoints, make_detector, frame_range,
+                                          setup.settings["detect"], bar=bar)
         timings["detect"] = time.perf_counter() - t
         timings["detect_view_frames"] = detected
         log.info("detection: %d new view-frames in %.1f s (cached cameras skipped)", detected, timings["detect"])
@@ -175,9 +177,10 @@ def detect_inputs(setup: RunSetup, *, cams: list[str] | None, frames: str | None
 def run_sync(root: str | Path, out: str | Path | None = None, *, exp: str | Path | None = "body",
              calib: str | Path | None = None, cams: list[str] | None = None, frames: str | None = None,
              keypoints: str | Path | None = None, fps: float | None = None, max_offset: float | None = None,
-             sync_file: str | Path | None = None) -> tuple[Path, SyncResult]:
+             sync_file: str | Path | None = None) -> tuple[Path, SyncResult, float]:
     """``mvmocap sync``: detect (or reuse the run's detection cache), choose the subject, estimate
-    every camera's offset and write ``sync_file`` (default ``ROOT/sync.yml``)."""
+    every camera's offset and write ``sync_file`` (default ``ROOT/sync.yml``). Returns the file
+    written, the offsets and the frame rate of the reference camera."""
     setup = prepare_run(root, out, exp, calib)
     subject_settings = settings_from(SubjectSettings, setup.settings.get("associate"), f"{exp}: associate")
     values = dict(setup.settings.get("sync") or {})
@@ -190,7 +193,7 @@ def run_sync(root: str | Path, out: str | Path | None = None, *, exp: str | Path
     choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=inputs.fps, settings=subject_settings)
     result = subject_offsets(rig, seq, choice.keypoints2d, fps=inputs.fps, settings=sync_settings)
     path = write_sync_file(Path(sync_file) if sync_file else setup.root / "sync.yml", result)
-    return path, result
+    return path, result, inputs.fps
 
 
 def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body",

@@ -6,10 +6,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from mvmocap.bodymodels import BodyModel
 from mvmocap.camera import CameraRig
+from mvmocap.console import progress
 from mvmocap.fit import FitResult
 from mvmocap.io import FrameSource
 from mvmocap.render import (
@@ -55,7 +55,9 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
             paths.append(out / "videos" / "ground.mp4")
             ground = stack.enter_context(VideoWriter(paths[1], fps))
         chunks = [_vertex_chunks(model, result) for model, result in meshes]
-        for f in tqdm(range(len(frames)), desc="render", unit="frame", leave=False):
+        bar = stack.enter_context(progress(len(frames), desc="render", unit="frame"))
+        for f in range(len(frames)):
+            bar.update(1)
             verts = [next(c) for c in chunks]
             tiles = []
             for cam_name in vis_cams:

@@ -23,6 +23,7 @@ import torch
 
 from mvmocap.bodymodels import BodyModel
 from mvmocap.camera import save_calibration
+from mvmocap.console import progress
 from mvmocap.io import write_params_npz
 from mvmocap.render import Scene, VideoWriter, checkerboard
 from mvmocap.synthetic.body_motion import model_motion
@@ -111,17 +112,19 @@ def make_realistic_capture(root: str | Path, model: BodyModel, spec: RealisticSp
     save_calibration(rig, root)
     faces = model.faces.cpu().numpy()
     floor = checkerboard((0.0, 0.0), half_size=6.0)
-    for cam, offset in zip(rig, offsets, strict=True):
-        with VideoWriter(root / "videos" / f"{cam.name}.mp4", spec.fps, quality=8) as video:
-            for k in range(spec.frames):
-                position = margin + k + offset * spec.fps
-                scene = Scene().add(*floor[:2], vertex_colours=floor[2])
-                for vertices, colour in meshes:
-                    scene.add(_interpolated(vertices, position), faces, colour)
-                r = scene.render(cam)
-                image = np.where(r.mask[..., None], r.rgb * 255, BACKDROP.astype(np.float64))
-                image = image + rng.normal(0.0, spec.noise, image.shape)
-                video.write(np.clip(image + 0.5, 0, 255).astype(np.uint8))
+    with progress(spec.cameras * spec.frames, desc="render the synthetic capture", unit="view-frame") as bar:
+        for cam, offset in zip(rig, offsets, strict=True):
+            with VideoWriter(root / "videos" / f"{cam.name}.mp4", spec.fps, quality=8) as video:
+                for k in range(spec.frames):
+                    position = margin + k + offset * spec.fps
+                    scene = Scene().add(*floor[:2], vertex_colours=floor[2])
+                    for vertices, colour in meshes:
+                        scene.add(_interpolated(vertices, position), faces, colour)
+                    r = scene.render(cam)
+                    image = np.where(r.mask[..., None], r.rgb * 255, BACKDROP.astype(np.float64))
+                    image = image + rng.normal(0.0, spec.noise, image.shape)
+                    video.write(np.clip(image + 0.5, 0, 255).astype(np.uint8))
+                    bar.update(1)
 
     keep = slice(margin, margin + spec.frames)  # the reference camera's frames
     write_params_npz(root / "gt" / "params.npz", {

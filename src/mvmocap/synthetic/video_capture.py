@@ -14,6 +14,7 @@ import torch
 
 from mvmocap.bodymodels import BodyModel
 from mvmocap.camera import save_calibration
+from mvmocap.console import progress
 from mvmocap.io import write_params_npz
 from mvmocap.render import Scene, VideoWriter, checkerboard
 from mvmocap.synthetic.body_motion import model_motion
@@ -31,14 +32,17 @@ def _film(root: Path, rig, meshes: list[tuple[np.ndarray, np.ndarray]], fps: flo
           floor=None) -> None:
     """Render ``meshes`` ((F, V, 3) vertices, faces) in skin colour, over an optional ``floor``
     (vertices, faces, colours) and a flat ``background``, into ``root/videos/<cam>.mp4``."""
-    for cam in rig:
-        with VideoWriter(root / "videos" / f"{cam.name}.mp4", fps, quality=8) as video:
-            for f in range(len(meshes[0][0])):
-                scene = Scene() if floor is None else Scene().add(*floor[:2], vertex_colours=floor[2])
-                for vertices, faces in meshes:
-                    scene.add(vertices[f], faces, SKIN)
-                r = scene.render(cam)
-                video.write(np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), background))
+    frames = len(meshes[0][0])
+    with progress(len(rig) * frames, desc="render the synthetic capture", unit="view-frame") as bar:
+        for cam in rig:
+            with VideoWriter(root / "videos" / f"{cam.name}.mp4", fps, quality=8) as video:
+                for f in range(frames):
+                    scene = Scene() if floor is None else Scene().add(*floor[:2], vertex_colours=floor[2])
+                    for vertices, faces in meshes:
+                        scene.add(vertices[f], faces, SKIN)
+                    r = scene.render(cam)
+                    video.write(np.where(r.mask[..., None], (r.rgb * 255 + 0.5).astype(np.uint8), background))
+                    bar.update(1)
 
 
 def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, cameras: int = 4,

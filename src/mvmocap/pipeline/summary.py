@@ -1,0 +1,117 @@
+"""The closing summaries of ``mvmocap run`` (and its hand experiments) and ``mvmocap sync``: what
+a user looks at next (outputs, videos, quality per camera, what looks wrong, time per stage), as
+text built from the run's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mvmocap.console import summary_table
+
+__all__ = ["run_summary", "hands_summary", "sync_summary", "camera_problems"]
+
+# A camera whose held-out error is this many times the median of all cameras is named as a problem.
+HELDOUT_RATIO = 2.0
+# ... and one that lost more than this fraction of its observations to the robust triangulation.
+REJECTED_FRACTION = 0.2
+
+
+def camera_problems(report: dict) -> dict[str, list[str]]:
+    """``{camera: [what looks wrong, ...]}`` from a body run's report (cameras without problems absent)."""
+    problems: dict[str, list[str]] = {}
+    heldout = {c: v for c, v in report["heldout"]["per_camera"].items() if v is not None}
+    typical = float(np.median(list(heldout.values()))) if heldout else None
+    for cam in report["cameras"]:
+        found = []
+        if cam in report["cameras_never_seeing_subject"]:
+            found.append("never sees the subject")
+        if typical and heldout.get(cam, 0) > HELDOUT_RATIO * typical:
+            found.append(f"held-out error {heldout[cam]:.1f} px, over {HELDOUT_RATIO:g}x the median "
+                         f"({typical:.1f} px): check its calibration and sync")
+        rejected = report["triangulation"]["per_camera"].get(cam, {}).get("rejected_fraction", 0.0)
+        if rejected > REJECTED_FRACTION:
+            found.append(f"{100 * rejected:.0f}% of its detections rejected as outliers")
+        status = report["sync"].get("cameras", {}).get(cam, {}).get("status")
+        if status == "unshifted":
+            found.append("time offset could not be determined; used unshifted")
+        if found:
+            problems[cam] = found
+    return problems
+
+
+def _camera_rows(report: dict) -> dict[str, str]:
+    tri = report["triangulation"]["per_camera"]
+    heldout = report["heldout"]["per_camera"]
+    offsets = report["sync"].get("offsets") or {c: v["offset"] for c, v in report["sync"].get("cameras", {}).items()}
+    fixed = report["left_right"]["per_camera"]
+    rows = {}
+    for cam in report["cameras"]:
+        cells = [f"held-out {heldout[cam]:5.1f} px" if heldout.get(cam) is not None else "held-out     n/a",
+                 f"reprojection {tri[cam]['reprojection_error_px']:5.1f} px" if cam in tri else "",
+                 f"rejected {100 * tri[cam]['rejected_fraction']:4.1f}%" if cam in tri else ""]
+        if offsets:
+            cells.append(f"offset {offsets.get(cam, 0.0) * report['fps']:+6.2f} frames")
+        if fixed.get(cam):
+            cells.append(f"left/right fixed in {fixed[cam]} frames")
+        rows[f"  {cam}"] = "   ".join(c for c in cells if c)
+    return rows
+
+
+def _frame_list(frames: list[int]) -> str:
+    return f"{len(frames)}" + (f" ({', '.join(map(str, frames[:8]))}{', ...' if len(frames) > 8 else ''})"
+                               if frames else "")
+
+
+def _videos(out: Path) -> str:
+    found = [str(p) for p in (out / "videos" / "overlay.mp4", out / "videos" / "ground.mp4") if p.is_file()]
+    return "  ".join(found) or "none (--no-video)"
+
+
+def run_summary(report: dict, out: Path) -> str:
+    """The table printed at the end of a body ``mvmocap run``."""
+    subject, heldout = report["subject"], report["heldout"]
+    problems = camera_problems(report)
+    rows = {
+        "outputs": str(out),
+        "videos": _videos(out),
+        "model": report["model"],
+        "frames": f"{report['frames'][0]}-{report['frames'][1]} ({report['fps']:g} fps)" if report["frames"] else "0",
+        "subject": f"{subject['view_frames_assigned']} of {subject['view_frames_with_detections']} view-frames "
+                   f"({subject['detections_dropped']} other detections dropped)",
+        "sync": report["sync"].get("source") or "none (cameras taken as synchronised)",
+        "held-out error": (f"{heldout['heldout_px']:.1f} px (each camera predicted from the others)"
+                           if heldout["heldout_px"] is not None else "n/a (needs 3 cameras)"),
+        "reprojection error": f"{report['triangulation']['mean_reprojection_error_px']:.2f} px, "
+                              f"{100 * report['triangulation']['missing_fraction']:.1f}% of joints missing",
+        "per camera": "",
+        **_camera_rows(report),
+        "frames without detection": _frame_list(report["frames_without_detection"]),
+        "frames with too few views": _frame_list(report["frames_too_few_views"]),
+        "problems": "; ".join(f"{cam}: {', '.join(found)}" for cam, found in problems.items()) or "none found",
+        **{f"time: {stage}": f"{seconds:.1f} s" for stage, seconds in report["timings_seconds"].items()},
+    }
+    return summary_table("mvmocap run: summary", rows)
+
+
+def hands_summary(report: dict, out: Path, fitted: dict[str, bool]) -> str:
+    """The table printed at the end of ``mvmocap run --exp hands``."""
+    rows = {"outputs": str(out), "videos": _videos(out)}
+    for side, name in (("l", "left hand"), ("r", "right hand")):
+        hand = report["hands"][side]
+        rows[name] = (f"{100 * hand['keypoints_found_fraction']:.0f}% of keypoints found, reprojection "
+                      f"{hand['mean_reprojection_error_px']:.2f} px, "
+                      + ("fitted" if fitted[side] else "not fitted (seen too little)"))
+    rows.update({f"time: {stage}": f"{seconds:.1f} s" for stage, seconds in report["timings_seconds"].items()})
+    return summary_table("mvmocap run --exp hands: summary", rows)
+
+
+def sync_summary(result, path: Path, fps: float | None) -> str:
+    """The table printed by ``mvmocap sync`` (``result``: a :class:`mvmocap.sync.SyncResult`)."""
+    rows = {"written to": str(path), "reference camera": result.reference}
+    for name, c in result.cameras.items():
+        frames = f" ({c.offset * fps:+.2f} frames)" if fps else ""
+        rows[f"  {name}"] = (f"{c.offset:+.4f} s{frames}  {c.status:<10} epipolar residual {c.residual_px:.2f} px "
+                             f"(unshifted {c.residual_px_at_zero:.2f} px)")
+    return summary_table("mvmocap sync: time offsets (own clock + offset = reference clock)", rows)
