@@ -135,7 +135,7 @@ def progress(total: float, *, desc: str, unit: str) -> Iterator[tqdm]:
     """The progress bar of one stage: ``with progress(n, desc="detect", unit="view-frame") as bar:
     bar.update(1)``. Shown after a second, on a TTY only; gone when the block ends."""
     bar = tqdm(total=total, desc=desc, unit=unit, leave=False, delay=1.0, disable=None, dynamic_ncols=True,
-               file=sys.stderr)
+               file=sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} {unit} [{elapsed}<{remaining}]")
     try:
         yield bar
     finally:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -227,8 +228,10 @@ class BodyFitter:
         return out
 
     def fit_window(self, kp: np.ndarray, shapes: np.ndarray, warm: dict[str, np.ndarray] | None = None,
-                   kp2d: np.ndarray | None = None, rig: CameraRig | None = None) -> tuple[dict, list[dict]]:
-        """Fit one window. ``warm`` holds poses/Rh/Th for its first frames (the overlap)."""
+                   kp2d: np.ndarray | None = None, rig: CameraRig | None = None,
+                   advance: Callable[[float], None] | None = None) -> tuple[dict, list[dict]]:
+        """Fit one window. ``warm`` holds poses/Rh/Th for its first frames (the overlap);
+        ``advance(fraction)`` is called after each stage with the fraction of the window it did."""
         n = len(kp)
         stages = self.config.stages
         shapes_t = self._t(shapes)
@@ -251,10 +254,14 @@ class BodyFitter:
         Th = self._t(Th0).requires_grad_(True)
         logs = []
         g, p, r = stages["global"], stages["poses"], stages["reprojection"]
+        use_2d = r.enabled and kp2d is not None and rig is not None
+        steps = int(g.enabled) + (len(p.passes) if p.enabled else 0) + int(use_2d)
+        done = advance if advance is not None else (lambda fraction: None)
         if g.enabled:
             logs.append({"stage": "global", "params": ["Rh", "Th"], **minimise(
                 [Rh, Th], lambda: self._pose_terms(target, poses.detach(), shapes_t, Rh, Th, g.passes[0].robust_sigma,
                                                    g.weights), g.weights, g.iterations, g.tolerance)})
+            done(1 / steps)
         for i, fit_pass in enumerate(p.passes if p.enabled else []):
             weights = p.pass_weights(fit_pass)
             logs.append({"stage": "poses", "params": ["poses", "Rh", "Th"], "pass": i,
@@ -262,13 +269,15 @@ class BodyFitter:
                 [poses, Rh, Th],
                 lambda s=fit_pass.robust_sigma, w=weights: self._pose_terms(target, poses, shapes_t, Rh, Th, s, w),
                 weights, p.iterations, p.tolerance)})
-        if r.enabled and kp2d is not None and rig is not None:
+            done(1 / steps)
+        if use_2d:
             target2d = self._t(kp2d)
             sigma3d = p.passes[-1].robust_sigma
             logs.append({"stage": "reprojection", "params": ["poses", "Rh", "Th"], **minimise(
                 [poses, Rh, Th], lambda: self._pose_terms(target, poses, shapes_t, Rh, Th, sigma3d, r.weights, rig,
                                                           target2d, r.passes[0].robust_sigma),
                 r.weights, r.iterations, r.tolerance)})
+            done(1 / steps)
         result = {k: v.detach().double().numpy() for k, v in (("poses", poses), ("Rh", Rh), ("Th", Th))}
         return result, logs
 
@@ -301,14 +310,15 @@ class BodyFitter:
             for w, (s, e) in enumerate(windows):
                 overlap = prev_end - s
                 warm = {k: v[s:prev_end] for k, v in out.items()} if overlap > 0 else None
+                new_frames = e - max(s, prev_end)
                 result, window_logs = self.fit_window(kp[s:e], shapes, warm,
-                                                      None if keypoints2d is None else keypoints2d[s:e], rig)
+                                                      None if keypoints2d is None else keypoints2d[s:e], rig,
+                                                      advance=lambda fraction, n=new_frames: bar.update(n * fraction))
                 if overlap > 0:
                     self._cross_fade(out, result, s, prev_end)
                 for key in out:
                     out[key][s + max(overlap, 0):e] = result[key][max(overlap, 0):]
                 logs += [{"window": w, "frames": [s, e], **entry} for entry in window_logs]
-                bar.update(e - max(s, prev_end))
                 prev_end = e
                 log.debug("fitted window %d/%d (frames %d-%d)", w + 1, len(windows), s, e - 1)
         fitted = self.evaluate(out["poses"], shapes, out["Rh"], out["Th"])
