@@ -18,6 +18,8 @@ __all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text", 
            "native_output_to_log", "remove_stale_frames"]
 
 _DIGITS = re.compile(r"(\d+)")
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once: the mode new files get
 
 
 def natural_key(name: str) -> tuple:
@@ -44,6 +46,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private; a result is a normal file
     try:
         yield tmp_path
         os.replace(tmp_path, target)

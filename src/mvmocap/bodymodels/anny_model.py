@@ -196,9 +196,7 @@ class AnnyModel(BodyModel):
                               empty(0, get_format(keypoints).num_joints, 3).to(dtype) if keypoints else None)
         shared = shapes.shape[0] == 1 or bool((shapes == shapes[:1]).all())
         rest = self._rest(shapes[:1] if shared else shapes)
-        delta = torch.eye(4, dtype=self._dtype, device=poses.device).repeat(B, len(self.joint_names), 1, 1)
-        delta[:, self.posed_index, :3, :3] = axis_angle_to_matrix_t(poses.reshape(B, -1, 3))
-        transforms, bone_poses = self.anny.get_bone_transforms(delta, rest["rest_bone_poses"])
+        transforms, bone_poses = self.anny.get_bone_transforms(self._bone_deltas(poses), rest["rest_bone_poses"])
         joints = bone_poses[..., :3, 3]
         kmap = self.regressors[keypoints] if keypoints else None
         verts = support = None
@@ -220,6 +218,25 @@ class AnnyModel(BodyModel):
             return None if x is None else x.to(dtype)
 
         return BodyOutput(back(joints), back(verts), back(kps))
+
+    def skinning(self, poses: torch.Tensor, shapes: torch.Tensor) -> dict[str, np.ndarray]:
+        poses, shapes = poses.to(self._dtype), shapes[:1].to(self._dtype)
+        rest = self._rest(shapes)
+        transforms, _ = self.anny.get_bone_transforms(self._bone_deltas(poses), rest["rest_bone_poses"])
+        weights = np.zeros((self.num_vertices, len(self.joint_names)))
+        index = self.anny.vertex_bone_indices.cpu().numpy()
+        np.add.at(weights, (np.arange(len(index))[:, None], index),
+                  self.anny.vertex_bone_weights.double().cpu().numpy())
+        return {"rest_joints": rest["rest_bone_poses"][0, :, :3, 3].double().numpy(),
+                "rest_vertices": rest["rest_vertices"][0].double().numpy(), "weights": weights,
+                "transforms": transforms[..., :3, :].double().numpy()}
+
+    def _bone_deltas(self, poses: torch.Tensor) -> torch.Tensor:
+        """(B, J, 4, 4) per-bone rotations of Anny's local-ref pose from (B, pose_dim) axis-angle."""
+        B = poses.shape[0]
+        delta = torch.eye(4, dtype=self._dtype, device=poses.device).repeat(B, len(self.joint_names), 1, 1)
+        delta[:, self.posed_index, :3, :3] = axis_angle_to_matrix_t(poses.reshape(B, -1, 3))
+        return delta
 
     def _skin(self, rest_vertices: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
         """Anny's own skinning kernel (validated against our reference in the tests)."""

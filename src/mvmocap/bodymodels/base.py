@@ -68,6 +68,14 @@ class BodyModel(nn.Module):
         """Pose the model in its own frame (no Rh/Th). Inputs already validated and broadcast."""
         raise NotImplementedError
 
+    def skinning(self, poses: torch.Tensor, shapes: torch.Tensor) -> dict[str, np.ndarray]:
+        """The model as linear blend skinning, for exporters (see :mod:`mvmocap.bodymodels.skinned`):
+        ``poses`` (F, pose_dim), ``shapes`` (1, S) -> float64 arrays ``rest_joints`` (J, 3),
+        ``rest_vertices`` (V, 3), ``weights`` (V, J), ``transforms`` (F, J, 3, 4) in the model
+        frame, and, for models with pose correctives, ``corrective_weights`` (F, P) and
+        ``corrective_directions`` (P, V, 3)."""
+        raise NotImplementedError(f"{self.name}: no skinning description for export")
+
     def rest_root(self, shapes: torch.Tensor) -> torch.Tensor:
         """(B, 3) root joint position ``J0`` with all poses zero, for ``shapes`` (B, S): the
         centre the root rotation turns about."""

@@ -194,6 +194,20 @@ class SMPLFamilyModel(BodyModel):
         kps = kmap.apply(joints, support) if kmap is not None else None
         return BodyOutput(joints, verts, kps)
 
+    def skinning(self, poses: torch.Tensor, shapes: torch.Tensor) -> dict[str, np.ndarray]:
+        coeffs = self._blend_input(shapes[:1], None)
+        poses = self.full_poses(poses.to(coeffs))
+        rot = axis_angle_to_matrix_t(poses.reshape(len(poses), self.num_joints, 3))
+        rest_joints = self.cast("J_template", coeffs) + torch.einsum("bs,sjc->bjc", coeffs,
+                                                                      self.cast("J_shapedirs", coeffs))
+        _, transforms = forward_kinematics(rot, rest_joints.expand(len(poses), -1, -1), self.parents)
+        rest_vertices = self.cast("v_template", coeffs) + torch.einsum("s,svc->vc", coeffs[0],
+                                                                        self.cast("shapedirs", coeffs))
+        return {"rest_joints": rest_joints[0].double().numpy(), "rest_vertices": rest_vertices.double().numpy(),
+                "weights": self.lbs_weights.double().cpu().numpy(), "transforms": transforms.double().numpy(),
+                "corrective_weights": pose_feature(rot).double().numpy(),
+                "corrective_directions": self.posedirs.double().cpu().numpy()}
+
     def _apply(self, fn, recurse=True):
         self._support_cache = {}
         return super()._apply(fn, recurse)

@@ -217,6 +217,15 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from mvmocap.export import export_run
+
+    path = export_run(args.out, args.to, person=args.person, up=args.up, units=args.units, model=args.model,
+                      correctives=not args.no_correctives, keypoints=args.keypoints)
+    print(f"mvmocap export: wrote {path}")
+    return 0
+
+
 def _cmd_bench_realistic(args: argparse.Namespace) -> int:
     from mvmocap.bench.realistic import bench_realistic
 
@@ -363,6 +372,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate now "
                           "(writes OUT/sync.yml), none = cameras taken as synchronised")
     run.set_defaults(func=_cmd_run)
+
+    exp_t = sub.add_parser("export", help="a finished run to BVH, skinned glTF (.glb), AMASS (.npz), TRC or C3D")
+    exp_t.add_argument("out", help="the run's output folder (holds params.npz)")
+    exp_t.add_argument("--to", required=True, help="file to write; its extension picks the format: "
+                       ".bvh .glb .npz (AMASS) .trc .c3d")
+    exp_t.add_argument("--person", type=_int_from(0), default=0, help="person id (default 0)")
+    exp_t.add_argument("--up", choices=["y", "z"], help="up axis of BVH/TRC/C3D (default y)")
+    exp_t.add_argument("--units", choices=["m", "cm", "mm"], help="units of BVH/TRC/C3D (default m)")
+    exp_t.add_argument("--model", help="the fit's body model when its kind alone does not find it "
+                       "(e.g. smpl:/path/SMPL_MALE.pkl)")
+    exp_t.add_argument("--no-correctives", action="store_true", help=".glb without pose-corrective morph targets "
+                       "(lighter; SMPL family only)")
+    exp_t.add_argument("--keypoints", choices=["triangulated", "fit"], default="triangulated",
+                       help="TRC/C3D markers: the triangulated keypoints3d/ (default) or the fitted body's")
+    exp_t.set_defaults(func=_cmd_export)
 
     syn_t = sub.add_parser("sync", help="estimate every camera's time offset from the people it sees -> sync.yml")
     syn_t.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")

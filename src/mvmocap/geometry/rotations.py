@@ -89,3 +89,53 @@ def matrix_to_rot6d(matrix: np.ndarray) -> np.ndarray:
     """First two columns. ``(..., 3, 3) -> (..., 6)``."""
     m = _check_last(matrix, (3, 3), "matrix")
     return np.concatenate([m[..., :, 0], m[..., :, 1]], -1)
+
+
+def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
+    """Unit quaternion ``(..., 4)`` as ``(x, y, z, w)`` (glTF's order) with ``w >= 0``, from
+    ``(..., 3, 3)`` rotation matrices (Shepperd's method: the largest of the four candidates)."""
+    m = _check_last(matrix, (3, 3), "matrix")
+    trace = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
+    candidates = np.stack([1 + 2 * m[..., 0, 0] - trace, 1 + 2 * m[..., 1, 1] - trace,
+                           1 + 2 * m[..., 2, 2] - trace, 1 + trace], -1)  # 4 x^2, 4 y^2, 4 z^2, 4 w^2
+    best = np.argmax(candidates, -1)
+    x = np.stack([candidates[..., 0], m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0],
+                  m[..., 2, 1] - m[..., 1, 2]], -1)
+    y = np.stack([m[..., 0, 1] + m[..., 1, 0], candidates[..., 1], m[..., 1, 2] + m[..., 2, 1],
+                  m[..., 0, 2] - m[..., 2, 0]], -1)
+    z = np.stack([m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1], candidates[..., 2],
+                  m[..., 1, 0] - m[..., 0, 1]], -1)
+    w = np.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1],
+                  candidates[..., 3]], -1)
+    q = np.take_along_axis(np.stack([x, y, z, w], -2), best[..., None, None].repeat(4, -1), -2)[..., 0, :]
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.where(q[..., 3:] < 0, -q, q)
+
+
+def quaternion_to_matrix(quaternion: np.ndarray) -> np.ndarray:
+    """``(..., 4)`` quaternions ``(x, y, z, w)`` (normalised here) to ``(..., 3, 3)`` matrices."""
+    q = _check_last(quaternion, (4,), "quaternion")
+    x, y, z, w = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], -2)
+
+
+def matrix_to_euler_zxy(matrix: np.ndarray) -> np.ndarray:
+    """Angles ``(..., 3)`` (radians, in the order z, x, y) with ``R = Rz(a) Rx(b) Ry(c)``: BVH's
+    ``Zrotation Xrotation Yrotation`` channels. ``b`` lies in [-pi/2, pi/2]; at ``b = +-pi/2``
+    (gimbal lock) ``c`` is 0 and ``a`` carries the remaining turn."""
+    m = _check_last(matrix, (3, 3), "matrix")
+    b = np.arcsin(np.clip(m[..., 2, 1], -1.0, 1.0))
+    locked = np.abs(m[..., 2, 1]) > 1 - 1e-9
+    a = np.where(locked, np.arctan2(m[..., 1, 0], m[..., 0, 0]), np.arctan2(-m[..., 0, 1], m[..., 1, 1]))
+    c = np.where(locked, 0.0, np.arctan2(-m[..., 2, 0], m[..., 2, 2]))
+    return np.stack([a, b, c], -1)
+
+
+def euler_zxy_to_matrix(angles: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` angles (z, x, y; radians) to ``Rz(a) Rx(b) Ry(c)``."""
+    a = _check_last(angles, (3,), "angles")
+    return (rotation_about_axis(a[..., 0], "z") @ rotation_about_axis(a[..., 1], "x")
+            @ rotation_about_axis(a[..., 2], "y"))
