@@ -11,33 +11,14 @@ import c3d
 import numpy as np
 import pytest
 import torch
+from fitted_runs import FPS, FRAMES, make_run
 from gltf_skinning import skinned_vertices
 
 from mvmocap.bodymodels import from_standard, load_body_model
 from mvmocap.bodymodels.skinned import skinned_sequence
 from mvmocap.cli.main import main
 from mvmocap.export import ExportFrame, bvh_joint_positions, export_run, read_bvh, read_trc
-from mvmocap.fit import FitResult
-from mvmocap.io import write_keypoints3d
-from mvmocap.pipeline.fitting import write_fit
 from mvmocap.synthetic.model_files import make_model_arrays, write_model_file
-
-FRAMES, FPS = 12, 30.0
-
-
-def _make_run(root: Path, model, seed: int) -> Path:
-    """A run folder as ``mvmocap run`` leaves it: params.npz and keypoints3d/ (some joints missing)."""
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 1, FRAMES)[:, None]
-    poses = 0.4 * np.sin(2 * np.pi * t + rng.uniform(0, 6, model.pose_dim)) * rng.uniform(0.3, 1, model.pose_dim)
-    params = {"poses": poses, "shapes": np.clip(0.3 * rng.standard_normal((1, model.num_shapes)), -0.4, 0.4),
-              "Rh": np.c_[0.2 * t, 0.5 + 0.3 * t, 0.1 * t], "Th": np.c_[t, 0.5 * t, 0.9 + 0 * t]}
-    keypoints = model.sequence(params, "body25")
-    out = root / "output"
-    write_fit(out, model, FitResult(**params, keypoints=keypoints), list(range(10, 10 + FRAMES)), FPS)
-    conf = (rng.uniform(size=keypoints.shape[:2] + (1,)) > 0.1).astype(float)
-    write_keypoints3d(out / "keypoints3d", np.concatenate([keypoints + 0.01, conf], -1), list(range(10, 10 + FRAMES)))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +27,7 @@ def runs(tmp_path_factory):
     smpl_file = write_model_file(make_model_arrays("smpl"), root / "models" / "SMPL_MALE.pkl", "pkl")
     spec = f"smpl:{smpl_file}"
     smpl, anny = load_body_model(spec), load_body_model("anny")
-    return {"smpl": (_make_run(root / "smpl", smpl, 0), spec, smpl), "anny": (_make_run(root / "anny", anny, 1),
+    return {"smpl": (make_run(root / "smpl", smpl, 0), spec, smpl), "anny": (make_run(root / "anny", anny, 1),
                                                                                None, anny)}
 
 

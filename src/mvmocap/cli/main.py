@@ -226,6 +226,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_view(args: argparse.Namespace) -> int:
+    from mvmocap.view import view_run
+
+    path = view_run(args.out, args.html, calib=args.calib, model=args.model)
+    print(f"mvmocap view: wrote {path} ({path.stat().st_size / 1e6:.1f} MB; opens offline in any browser)")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
 def _cmd_bench_realistic(args: argparse.Namespace) -> int:
     from mvmocap.bench.realistic import bench_realistic
 
@@ -387,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp_t.add_argument("--keypoints", choices=["triangulated", "fit"], default="triangulated",
                        help="TRC/C3D markers: the triangulated keypoints3d/ (default) or the fitted body's")
     exp_t.set_defaults(func=_cmd_export)
+
+    view_t = sub.add_parser("view", help="write a self-contained 3D replay page (HTML, works offline)")
+    view_t.add_argument("out", help="the run's output folder (holds params.npz)")
+    view_t.add_argument("--html", help="page to write (default OUT/replay.html)")
+    view_t.add_argument("--calib", help="calibration for the camera frusta (default: the run's)")
+    view_t.add_argument("--model", help="the fit's body model when its kind alone does not find it")
+    view_t.add_argument("--open", action="store_true", help="open the page in the default browser")
+    view_t.set_defaults(func=_cmd_view)
 
     syn_t = sub.add_parser("sync", help="estimate every camera's time offset from the people it sees -> sync.yml")
     syn_t.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")

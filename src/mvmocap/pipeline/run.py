@@ -267,7 +267,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
 
     report = {
         "cameras": names, "frames": [frame_ids[0], frame_ids[-1]] if frame_ids else [], "fps": fps,
-        "model": body.name, "frames_without_detection": unseen, "cameras_never_seeing_subject": never,
+        "model": body.name, "calibration": str(calib_path), "frames_without_detection": unseen,
+        "cameras_never_seeing_subject": never,
         "frames_too_few_views": tri.report["frames_mostly_missing"],
         **prepared.report,
         "heldout": heldout,
