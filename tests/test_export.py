@@ -82,6 +82,21 @@ def test_amass_npz_rebuilds_the_body(runs, tmp_path):
         export_run(runs["anny"][0], tmp_path / "anny.npz")
 
 
+@pytest.mark.parametrize("kind,width", [("smplh", 156), ("smplx", 165)])
+def test_amass_fields_of_smplh_and_smplx(tmp_path, kind, width):
+    spec = f"{kind}:{write_model_file(make_model_arrays(kind), tmp_path / f'{kind.upper()}_FEMALE.pkl', 'pkl')}"
+    out = make_run(tmp_path, load_body_model(spec), seed=4)
+    data = np.load(export_run(out, tmp_path / "amass.npz", model=spec))
+    assert data["poses"].shape == (FRAMES, width) and str(data["gender"]) == "female"
+    assert str(data["surface_model_type"]) == kind
+    if kind == "smplx":
+        split = np.concatenate([data[k] for k in ("root_orient", "pose_body", "pose_jaw", "pose_eye", "pose_hand")], 1)
+        assert np.array_equal(split, data["poses"]) and float(data["mocap_frame_rate"]) == FPS
+        assert int(data["num_betas"]) == data["betas"].shape[0]
+    else:
+        assert float(data["mocap_framerate"]) == FPS
+
+
 @pytest.mark.filterwarnings("ignore:No analog data")  # the c3d reader notes that the file holds points only
 def test_trc_and_c3d_markers_equal_the_keypoints(runs, tmp_path):
     out = runs["anny"][0]

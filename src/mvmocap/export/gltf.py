@@ -14,8 +14,8 @@ Conventions (glTF's own: y up, metres, right-handed; the world is turned by
   range (Blender 3.4 cuts negative values), so each corrective travels as up to two targets, its
   positive and its negative part, both weighted in [0, 1] (a part this sequence never uses is
   left out): the sum is exact and the bind mesh is the model's own rest mesh. ``correctives=False``
-  drops them (a lighter file: plain linear blend skinning, off by the correctives' size, for the
-  published SMPL typically 1-2 cm at bent elbows and knees);
+  drops them (a lighter file: plain linear blend skinning, off by the correctives' size, which
+  :meth:`SkinnedSequence.vertices` with ``correctives=False`` measures for a given fit);
 - one animation ``mvmocap``: every joint's local rotation, the root's translation, the morph
   weights; LINEAR sampling at the fit's frame times (``frame / fps`` from the first frame).
 """
