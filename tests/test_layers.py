@@ -7,7 +7,7 @@ import mvmocap
 
 # Each layer may import the layers before it, never one after it.
 LAYERS = ["utils", "console", "metrics", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
-          "bodymodels", "fit", "render", "synthetic", "calib", "sync", "associate", "export", "view", "pipeline",
+          "bodymodels", "fit", "render", "calib", "synthetic", "sync", "associate", "export", "view", "pipeline",
           "batch", "bench", "demo", "cli"]
 ROOT = Path(mvmocap.__file__).parent
 

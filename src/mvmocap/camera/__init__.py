@@ -4,7 +4,13 @@ from mvmocap.camera.calibio import FORMATS_HELP, load_calibration, save_calibrat
 from mvmocap.camera.camera import Camera, CameraRig
 from mvmocap.camera.distortion import distort, undistort
 from mvmocap.camera.errors import CalibrationError
-from mvmocap.camera.formats.easymocap import read_easymocap, write_easymocap
+from mvmocap.camera.formats.easymocap import (
+    read_easymocap,
+    read_intrinsics,
+    write_easymocap,
+    write_extrinsics,
+    write_intrinsics,
+)
 from mvmocap.camera.formats.qualisys import read_qualisys, write_qualisys
 from mvmocap.camera.formats.toml_calib import read_toml, write_toml
 
@@ -16,11 +22,14 @@ __all__ = [
     "distort",
     "load_calibration",
     "read_easymocap",
+    "read_intrinsics",
     "read_qualisys",
     "read_toml",
     "save_calibration",
     "undistort",
     "write_easymocap",
+    "write_extrinsics",
+    "write_intrinsics",
     "write_qualisys",
     "write_toml",
 ]

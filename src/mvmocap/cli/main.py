@@ -54,6 +54,52 @@ def _cmd_calib_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _board_from(args: argparse.Namespace):
+    from mvmocap.calib.boards import BoardSpec
+
+    try:
+        cols, rows = (int(v) for v in args.pattern.split(","))
+    except ValueError:
+        raise ValueError(f"--pattern must look like COLS,ROWS (inner corners, e.g. 9,6), got {args.pattern!r}"
+                         ) from None
+    return BoardSpec(args.board, cols, rows, args.square, args.marker, args.dictionary)
+
+
+def _cmd_calib_board(args: argparse.Namespace) -> int:
+    from mvmocap.calib.extrinsics import ExtrinsicsSettings
+    from mvmocap.calib.intrinsics import IntrinsicsSettings
+    from mvmocap.pipeline.calibration import run_calib_extrinsics, run_calib_intrinsics
+
+    _dataset_root(args)
+    board = _board_from(args)
+    if args.calib_command == "intrinsics":
+        results = run_calib_intrinsics(args.root, board, cams=args.cams, out=args.out,
+                                       settings=IntrinsicsSettings(max_views=args.max_views))
+        print(summary_table("mvmocap calib intrinsics", {
+            "written": str(args.out or Path(args.root) / "intri.yml"),
+            **{f"  {n}": f"RMS {r.rms:.3f} px, {len(r.per_view)} views ({r.found} found in {r.tried} frames, "
+                         f"{len(r.dropped)} outliers dropped), f {r.K[0, 0]:.1f} px, {r.model}"
+               for n, r in results.items()}}))
+        return 0
+    result = run_calib_extrinsics(args.root, board, intri=args.intri, cams=args.cams, out=args.out, every=args.every,
+                                  settings=ExtrinsicsSettings(origin=args.origin, floor_frame=args.floor_frame))
+    print(summary_table("mvmocap calib extrinsics", {
+        "written": str(args.out or Path(args.root) / "extri.yml"), "reference camera": result.reference,
+        **{f"  {n}": f"RMS {rms:.3f} px over {result.views_used[n]} views"
+                     + (f" ({result.views_rejected[n]} rejected)" if result.views_rejected[n] else "")
+           for n, rms in result.per_camera_rms_px.items()}}))
+    return 0
+
+
+def _cmd_calib_check(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.calibration import run_calib_check
+
+    _dataset_root(args)
+    written = run_calib_check(args.root, calib=args.calib, frame=args.frame, out=args.out, cams=args.cams)
+    print(f"mvmocap calib check: wrote {len(written)} images to {written[-1].parent}")
+    return 0
+
+
 def _cmd_triangulate(args: argparse.Namespace) -> int:
     from mvmocap.pipeline import run_triangulation
 
@@ -238,6 +284,13 @@ def _cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_calib(args: argparse.Namespace) -> int:
+    from mvmocap.bench.calib import bench_calib
+
+    print(json.dumps(bench_calib(views=args.views, cameras=args.cameras, frames=args.frames, seed=args.seed)))
+    return 0
+
+
 def _cmd_bench_realistic(args: argparse.Namespace) -> int:
     from mvmocap.bench.realistic import bench_realistic
 
@@ -281,6 +334,35 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("input", help="dataset folder with intri.yml + extri.yml, a .toml or a .qca.txt")
     conv.add_argument("output", help="folder (writes intri.yml + extri.yml), .toml or .qca.txt")
     conv.set_defaults(func=_cmd_calib_convert)
+    for command, text in (("intrinsics", "per-camera intrinsics from images or videos of a board -> intri.yml"),
+                          ("extrinsics", "camera poses from synchronised views of a board -> extri.yml")):
+        cal = calib.add_parser(command, help=text)
+        cal.add_argument("root", help="dataset folder with images/<cam>/ or videos/<cam>.mp4")
+        cal.add_argument("--board", required=True, choices=["chessboard", "charuco"])
+        cal.add_argument("--pattern", required=True, help="inner corners COLS,ROWS (as OpenCV counts them)")
+        cal.add_argument("--square", required=True, type=_positive_float, help="square side, metres")
+        cal.add_argument("--marker", type=_positive_float, help="ChArUco marker side, metres")
+        cal.add_argument("--dictionary", default="DICT_5X5_100", help="ChArUco ArUco dictionary")
+        cal.add_argument("--cams", nargs="+", help="cameras (default: every camera folder or video)")
+        default = "intri" if command == "intrinsics" else "extri"
+        cal.add_argument("--out", help=f"file to write (default ROOT/{default}.yml)")
+        if command == "extrinsics":
+            cal.add_argument("--intri", help="intrinsics (default ROOT/intri.yml)")
+            cal.add_argument("--origin", choices=["first", "floor"], default="first",
+                             help="world frame: the best-connected camera's, or a board lying on the floor (z up)")
+            cal.add_argument("--floor-frame", type=_int_from(0), help="with --origin floor: the frame whose board "
+                             "lies on the floor (default: the one most cameras saw)")
+            cal.add_argument("--every", type=_int_from(1), default=1, help="search every N-th frame")
+        else:
+            cal.add_argument("--max-views", type=_int_from(6), default=40, help="views kept per camera")
+        cal.set_defaults(func=_cmd_calib_board)
+    chk = calib.add_parser("check", help="draw the floor grid, world axes and cameras into one frame of each view")
+    chk.add_argument("root")
+    chk.add_argument("--calib", help="calibration (default ROOT)")
+    chk.add_argument("--frame", type=_int_from(0), default=0)
+    chk.add_argument("--out", help="folder for the PNGs (default ROOT/calib_check)")
+    chk.add_argument("--cams", nargs="+")
+    chk.set_defaults(func=_cmd_calib_check)
 
     tri = sub.add_parser("triangulate", help="2D keypoints of several cameras -> keypoints3d/<frame>.json")
     tri.add_argument("--data", required=True, help="dataset root (holds intri.yml + extri.yml unless --calib)")
@@ -353,6 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     breal.add_argument("--seed", type=int, default=0)
     breal.add_argument("--data", help="reuse a capture rendered before (its folder) instead of rendering one")
     breal.set_defaults(func=_cmd_bench_realistic)
+    bcal = bench_sub.add_parser("calib", help="board intrinsics and extrinsics on rendered photographs of "
+                                              "known cameras")
+    bcal.add_argument("--views", type=_int_from(8), default=20, help="board photographs per camera (intrinsics)")
+    bcal.add_argument("--cameras", type=_int_from(2), default=4)
+    bcal.add_argument("--frames", type=_int_from(4), default=40, help="synchronised frames (extrinsics)")
+    bcal.add_argument("--seed", type=int, default=0)
+    bcal.set_defaults(func=_cmd_bench_calib)
 
     fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")
     fit.add_argument("--keypoints3d", required=True, help="folder of body25 keypoints3d/<frame>.json")

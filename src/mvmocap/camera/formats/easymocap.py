@@ -16,7 +16,7 @@ from mvmocap.camera.camera import Camera, CameraRig
 from mvmocap.camera.errors import CalibrationError
 from mvmocap.utils import atomic_path
 
-__all__ = ["read_easymocap", "write_easymocap"]
+__all__ = ["read_easymocap", "write_easymocap", "read_intrinsics", "write_intrinsics", "write_extrinsics"]
 
 
 def _open(path: Path) -> cv2.FileStorage:
@@ -111,6 +111,37 @@ def read_easymocap(intri: str | Path, extri: str | Path) -> CameraRig:
     return CameraRig(cameras)
 
 
+def read_intrinsics(intri: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[int, int] | None]]:
+    """``intri.yml`` alone: ``{camera: (K (3, 3), dist, (W, H) or None)}`` in its ``names`` order."""
+    intri = Path(intri)
+    fs = _open(intri)
+    try:
+        out = {}
+        for name in _names(fs, intri):
+            K = _matrix(fs, intri, f"K_{name}", 9).reshape(3, 3)
+            dist = _matrix(fs, intri, f"dist_{name}", None, required=False)
+            w, h = _scalar(fs, f"W_{name}"), _scalar(fs, f"H_{name}")
+            out[name] = (K, np.zeros(5) if dist is None else dist.reshape(-1), (int(w), int(h)) if w and h else None)
+    finally:
+        fs.release()
+    return out
+
+
+def write_intrinsics(cameras: dict[str, tuple[np.ndarray, np.ndarray, tuple[int, int] | None]],
+                     intri: str | Path) -> None:
+    """Write ``{camera: (K, dist, (W, H))}`` as ``intri.yml`` (atomically)."""
+    with atomic_path(intri, suffix=".yml") as tmp:
+        fs = cv2.FileStorage(str(tmp), cv2.FILE_STORAGE_WRITE)
+        fs.write("names", list(cameras))
+        for name, (K, dist, size) in cameras.items():
+            fs.write(f"K_{name}", np.asarray(K, dtype=np.float64))
+            fs.write(f"dist_{name}", np.asarray(dist, dtype=np.float64).reshape(1, -1))
+            if size is not None:
+                fs.write(f"H_{name}", int(size[1]))
+                fs.write(f"W_{name}", int(size[0]))
+        fs.release()
+
+
 def write_easymocap(rig: CameraRig, intri: str | Path, extri: str | Path) -> None:
     """Write ``intri.yml`` and ``extri.yml`` (atomically; full float64 precision)."""
     with atomic_path(intri, suffix=".yml") as tmp:
@@ -124,6 +155,11 @@ def write_easymocap(rig: CameraRig, intri: str | Path, extri: str | Path) -> Non
                 fs.write(f"H_{cam.name}", int(cam.image_size[1]))
                 fs.write(f"W_{cam.name}", int(cam.image_size[0]))
         fs.release()
+    write_extrinsics(rig, extri)
+
+
+def write_extrinsics(rig: CameraRig, extri: str | Path) -> None:
+    """Write ``extri.yml`` alone (atomically): ``R_`` (Rodrigues), ``Rot_`` and ``T_`` per camera."""
     with atomic_path(extri, suffix=".yml") as tmp:
         fs = cv2.FileStorage(str(tmp), cv2.FILE_STORAGE_WRITE)
         fs.write("names", rig.names)

@@ -1,0 +1,193 @@
+"""Camera intrinsics from photographs or a video of a board.
+
+1. :func:`collect_views`: frames are sampled (every image of a folder, or about ``4 x max_views``
+   frames spread over a video), the board is detected; a blurred view (sharpness, the variance of
+   the Laplacian inside the board, under ``min_sharpness_ratio`` x the camera's median) and a
+   near-duplicate one (corners within ``duplicate_fraction`` of the image diagonal of a kept view)
+   are skipped; at most ``max_views`` views are kept, spread by farthest-point sampling over where
+   the board sits in the image, how big and how foreshortened it is.
+2. :func:`calibrate_intrinsics`: OpenCV's calibration (Zhang's method with Levenberg-Marquardt)
+   with k1, k2, p1, p2; k3 is added only when it lowers the error on held-out views (4-fold: the
+   board pose of each held-out view by PnP with the other views' intrinsics) by 2% or more, so the
+   model does not overfit. Views whose error exceeds ``outlier_factor`` x the median (and 1 px)
+   are dropped and the calibration is redone (two rounds at most).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from mvmocap.calib.boards import BoardDetection, BoardSpec
+from mvmocap.camera import CalibrationError
+
+__all__ = ["IntrinsicsSettings", "BoardView", "IntrinsicsResult", "collect_views", "calibrate_intrinsics"]
+
+
+@dataclass(frozen=True)
+class IntrinsicsSettings:
+    max_views: int = 40
+    min_views: int = 6
+    min_sharpness_ratio: float = 0.3
+    duplicate_fraction: float = 0.01
+    outlier_factor: float = 3.0
+    k3_gain: float = 0.02  # the held-out error must drop by this fraction for k3 to be used
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """One image's board: ``label`` (file or frame), ``detection``, ``sharpness``."""
+
+    label: str
+    detection: BoardDetection
+    sharpness: float
+
+
+@dataclass(frozen=True)
+class IntrinsicsResult:
+    """``K`` (3, 3), ``dist`` (5,) k1 k2 p1 p2 k3, ``image_size`` (W, H), ``rms`` px over the views
+    used, ``per_view`` px, ``model`` ("k1k2p1p2" or "k1k2p1p2k3"), ``heldout_px`` per model,
+    ``dropped`` outlier views, and the counts of frames ``tried`` and views ``found``/``skipped``."""
+
+    K: np.ndarray
+    dist: np.ndarray
+    image_size: tuple[int, int]
+    rms: float
+    per_view: dict[str, float]
+    model: str
+    heldout_px: dict[str, float]
+    dropped: list[str] = field(default_factory=list)
+    tried: int = 0
+    found: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def report(self) -> dict:
+        return {"rms_px": self.rms, "model": self.model, "heldout_px": self.heldout_px, "fx": float(self.K[0, 0]),
+                "fy": float(self.K[1, 1]), "cx": float(self.K[0, 2]), "cy": float(self.K[1, 2]),
+                "dist": self.dist.tolist(), "image_size": list(self.image_size), "views_used": len(self.per_view),
+                "views_dropped_as_outliers": self.dropped, "frames_tried": self.tried, "views_found": self.found,
+                "views_skipped": self.skipped, "per_view_px": self.per_view}
+
+
+def _sharpness(gray: np.ndarray, corners: np.ndarray) -> float:
+    x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)
+    x1, y1 = np.ceil(corners.max(0)).astype(int) + 1
+    patch = gray[y0:y1, x0:x1]
+    return float(cv2.Laplacian(patch, cv2.CV_64F).var()) if patch.size else 0.0
+
+
+def _features(view: BoardView, size: tuple[int, int]) -> np.ndarray:
+    """Where the board is (centre), how big (log scale) and how foreshortened (principal axes)."""
+    c = view.detection.corners
+    w, h = size
+    spread = np.linalg.eigvalsh(np.cov((c - c.mean(0)).T) + 1e-9 * np.eye(2))
+    return np.array([c[:, 0].mean() / w, c[:, 1].mean() / h, 0.5 * np.log(spread.sum()) - np.log(np.hypot(w, h)),
+                     0.25 * np.log(spread[1] / spread[0])])
+
+
+def collect_views(frames, board: BoardSpec, image_size: tuple[int, int] | None = None,
+                  settings: IntrinsicsSettings | None = None) -> tuple[list[BoardView], dict]:
+    """Detect the board in ``frames`` (an iterable of ``(label, rgb or grey image)``) and keep a
+    sharp, non-duplicate, well-spread set (module docstring). Returns the views and the counts
+    ``{"tried", "found", "blurred", "duplicates", "image_size"}``."""
+    settings = settings or IntrinsicsSettings()
+    found: list[BoardView] = []
+    tried = 0
+    size = image_size
+    for label, image in frames:
+        tried += 1
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        size = size or (gray.shape[1], gray.shape[0])
+        if (gray.shape[1], gray.shape[0]) != tuple(size):
+            raise CalibrationError(label, f"image size {gray.shape[1]}x{gray.shape[0]} differs from the camera's "
+                                          f"other images ({size[0]}x{size[1]}); one camera per folder")
+        detection = board.detect(gray)
+        if detection is not None:
+            found.append(BoardView(str(label), detection, _sharpness(gray, detection.corners)))
+    counts = {"tried": tried, "found": len(found), "blurred": 0, "duplicates": 0, "image_size": size}
+    if not found:
+        return [], counts
+    median = float(np.median([v.sharpness for v in found]))
+    sharp = [v for v in found if v.sharpness >= settings.min_sharpness_ratio * median]
+    counts["blurred"] = len(found) - len(sharp)
+    diagonal = float(np.hypot(*size))
+    distinct: list[BoardView] = []
+    for view in sharp:
+        duplicate = False
+        for kept in distinct:
+            common, a, b = np.intersect1d(view.detection.ids, kept.detection.ids, return_indices=True)
+            moved = np.linalg.norm(view.detection.corners[a] - kept.detection.corners[b], axis=1).mean()
+            if len(common) >= 0.9 * len(view.detection.ids) and moved < settings.duplicate_fraction * diagonal:
+                duplicate = True
+                break
+        if not duplicate:
+            distinct.append(view)
+    counts["duplicates"] = len(sharp) - len(distinct)
+    if len(distinct) <= settings.max_views:
+        return distinct, counts
+    feats = np.stack([_features(v, size) for v in distinct])
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-9)
+    chosen = [int(np.argmax(np.linalg.norm(feats, axis=1)))]
+    nearest = np.linalg.norm(feats - feats[chosen[0]], axis=1)
+    while len(chosen) < settings.max_views:
+        nxt = int(np.argmax(nearest))
+        chosen.append(nxt)
+        nearest = np.minimum(nearest, np.linalg.norm(feats - feats[nxt], axis=1))
+    return [distinct[i] for i in sorted(chosen)], counts
+
+
+def _calibrate(views: list[BoardView], board: BoardSpec, size: tuple[int, int], k3: bool):
+    objects = [board.object_points()[v.detection.ids].astype(np.float32) for v in views]
+    images = [v.detection.corners.astype(np.float32) for v in views]
+    flags = 0 if k3 else cv2.CALIB_FIX_K3
+    _, K, dist, rvecs, tvecs = cv2.calibrateCamera(objects, images, tuple(size), None, None, flags=flags,
+                                                   criteria=(cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT,
+                                                             100, 1e-9))
+    errors = []
+    for obj, img, r, t in zip(objects, images, rvecs, tvecs, strict=True):
+        projected, _ = cv2.projectPoints(obj, r, t, K, dist)
+        errors.append(float(np.sqrt(np.mean(np.sum((projected.reshape(-1, 2) - img) ** 2, 1)))))
+    return K, dist.reshape(-1)[:5], np.array(errors)
+
+
+def _heldout(views: list[BoardView], board: BoardSpec, size: tuple[int, int], k3: bool, folds: int = 4) -> float:
+    """RMS px of views left out of the calibration, each placed by PnP with the others' intrinsics."""
+    errors = []
+    for f in range(folds):
+        train = [v for i, v in enumerate(views) if i % folds != f]
+        test = [v for i, v in enumerate(views) if i % folds == f]
+        K, dist, _ = _calibrate(train, board, size, k3)
+        for v in test:
+            obj = board.object_points()[v.detection.ids]
+            ok, r, t = cv2.solvePnP(obj, v.detection.corners, K, dist, flags=cv2.SOLVEPNP_ITERATIVE)
+            if ok:
+                projected, _ = cv2.projectPoints(obj, r, t, K, dist)
+                errors.append(np.sum((projected.reshape(-1, 2) - v.detection.corners) ** 2, 1))
+    return float(np.sqrt(np.mean(np.concatenate(errors)))) if errors else float("inf")
+
+
+def calibrate_intrinsics(views: list[BoardView], board: BoardSpec, image_size: tuple[int, int], *,
+                         camera: str = "", settings: IntrinsicsSettings | None = None) -> IntrinsicsResult:
+    """Intrinsics of one camera from its board views (module docstring)."""
+    settings = settings or IntrinsicsSettings()
+    if len(views) < settings.min_views:
+        raise CalibrationError(camera, f"the board was usable in {len(views)} views; at least {settings.min_views} "
+                                       "are needed (show the board in more places and tilts)")
+    heldout = {"k1k2p1p2": _heldout(views, board, image_size, False)}
+    if len(views) >= 8:
+        heldout["k1k2p1p2k3"] = _heldout(views, board, image_size, True)
+    k3 = heldout.get("k1k2p1p2k3", np.inf) < (1 - settings.k3_gain) * heldout["k1k2p1p2"]
+    dropped: list[str] = []
+    for round_ in range(3):  # calibrate, drop outlier views, calibrate again (twice at most)
+        K, dist, errors = _calibrate(views, board, image_size, k3)
+        bad = errors > max(settings.outlier_factor * float(np.median(errors)), 1.0)
+        if round_ == 2 or not bad.any() or len(views) - bad.sum() < settings.min_views:
+            break
+        dropped += [v.label for v, b in zip(views, bad, strict=True) if b]
+        views = [v for v, b in zip(views, bad, strict=True) if not b]
+    rms = float(np.sqrt(np.mean(errors ** 2)))
+    return IntrinsicsResult(K, np.pad(dist, (0, 5 - len(dist))), tuple(image_size), rms,
+                            {v.label: float(e) for v, e in zip(views, errors, strict=True)},
+                            "k1k2p1p2k3" if k3 else "k1k2p1p2", heldout, dropped)

@@ -1,0 +1,184 @@
+"""``mvmocap calib intrinsics|extrinsics|check``: board calibration over a dataset folder.
+
+``ROOT/images/<cam>/*`` or ``ROOT/videos/<cam>.mp4``, as everywhere. Intrinsics: per camera, any
+images of the board (every image of a folder, about ``4 x max_views`` frames spread over a video).
+Extrinsics: synchronised frames (frame k of every camera at the same time; every ``every``-th
+frame is searched). Both write EasyMocap files and a JSON report beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mvmocap.calib.boards import BoardSpec
+from mvmocap.calib.extrinsics import ExtrinsicsResult, ExtrinsicsSettings, calibrate_extrinsics
+from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calibrate_intrinsics, collect_views
+from mvmocap.camera import (
+    CalibrationError,
+    CameraRig,
+    load_calibration,
+    read_intrinsics,
+    write_extrinsics,
+    write_intrinsics,
+)
+from mvmocap.console import progress
+from mvmocap.io import FrameSource, list_video_cameras
+from mvmocap.render import tile_views
+from mvmocap.utils import atomic_write_text
+
+__all__ = ["run_calib_intrinsics", "run_calib_extrinsics", "run_calib_check"]
+
+log = logging.getLogger(__name__)
+
+
+def _sources(root: Path, cams: list[str] | None) -> dict[str, FrameSource]:
+    found = list_video_cameras(root)
+    unknown = sorted(set(cams or []) - set(found))
+    if unknown:
+        raise CalibrationError(root, f"--cams {unknown} have no images/<cam>/ folder or videos/<cam>.mp4; "
+                                     f"found {list(found)}")
+    return {name: FrameSource(found[name]) for name in (cams or found)}
+
+
+def _no_board_hint(board: BoardSpec) -> str:
+    return (f"check --board ({board.kind}), --pattern {board.cols},{board.rows} (inner corners: squares - 1 per "
+            f"side, e.g. {board.cols},{board.rows} for a {board.cols + 1}x{board.rows + 1}-square board; try "
+            f"--pattern {board.rows},{board.cols} if it is turned)"
+            + (f" and --dictionary {board.dictionary}" if board.kind == "charuco" else ""))
+
+
+def _sampled(source: FrameSource, step: int, bar):
+    """``(label, rgb)`` of every ``step``-th frame (a video is read through, frames are not seeked)."""
+    for i, rgb in source.frames():
+        bar.update(1)
+        if i % step == 0:
+            yield (source.images[i].name if source.images is not None else f"{source.path.name} frame {i}"), rgb
+
+
+def run_calib_intrinsics(root: str | Path, board: BoardSpec, *, cams: list[str] | None = None,
+                         out: str | Path | None = None, settings: IntrinsicsSettings | None = None
+                         ) -> dict[str, IntrinsicsResult]:
+    """Calibrate every camera's intrinsics; writes ``out`` (default ``ROOT/intri.yml``) and
+    ``<out stem>_report.json``."""
+    root = Path(root)
+    settings = settings or IntrinsicsSettings()
+    out = Path(out) if out else root / "intri.yml"
+    results = {}
+    sources = _sources(root, cams)
+    for name, source in sources.items():
+        step = max(1, source.count // (4 * settings.max_views)) if source.images is None else 1
+        with progress(source.count, desc=f"calib intrinsics {name}", unit="frame") as bar:
+            views, counts = collect_views(_sampled(source, step, bar), board, settings=settings)
+        if not views:
+            raise CalibrationError(source.path, f"the board was found in none of the {counts['tried']} frames "
+                                                f"searched; {_no_board_hint(board)}")
+        result = calibrate_intrinsics(views, board, counts["image_size"], camera=str(source.path), settings=settings)
+        results[name] = replace(result, tried=counts["tried"], found=counts["found"],
+                                skipped={"blurred": counts["blurred"], "duplicates": counts["duplicates"]})
+        log.info("%s: %d views, RMS %.3f px, f %.1f px, model %s (held-out %s)", name, len(result.per_view),
+                 result.rms, result.K[0, 0], result.model,
+                 ", ".join(f"{k} {v:.3f} px" for k, v in result.heldout_px.items()))
+    write_intrinsics({n: (r.K, r.dist, r.image_size) for n, r in results.items()}, out)
+    atomic_write_text(out.with_name(out.stem + "_report.json"),
+                      json.dumps({n: r.report() for n, r in results.items()}, indent=1))
+    return results
+
+
+def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Path | None = None,
+                         cams: list[str] | None = None, out: str | Path | None = None, every: int = 1,
+                         settings: ExtrinsicsSettings | None = None) -> ExtrinsicsResult:
+    """Place every camera from synchronised board views; writes ``out`` (default
+    ``ROOT/extri.yml``) and ``<out stem>_report.json``."""
+    root = Path(root)
+    intri = Path(intri) if intri else root / "intri.yml"
+    if not intri.is_file():
+        raise CalibrationError(intri, "not found: run 'mvmocap calib intrinsics' first or give --intri")
+    intrinsics = read_intrinsics(intri)
+    sources = _sources(root, cams)
+    lacking = [n for n in sources if n not in intrinsics]
+    if lacking:
+        raise CalibrationError(intri, f"cameras {lacking} have no intrinsics here")
+    intrinsics = {n: intrinsics[n] for n in sources}
+    views: dict[str, dict[int, object]] = {n: {} for n in sources}
+    total = sum(s.count for s in sources.values())
+    with progress(total, desc="calib extrinsics", unit="view-frame") as bar:
+        for name, source in sources.items():
+            for i, rgb in source.frames():
+                bar.update(1)
+                if i % every == 0:
+                    det = board.detect(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+                    if det is not None:
+                        views[name][i] = det
+    for name, found in views.items():
+        log.info("%s: board in %d frames", name, len(found))
+    result = calibrate_extrinsics(views, board, intrinsics, settings)
+    out = Path(out) if out else root / "extri.yml"
+    write_extrinsics(result.rig, out)
+    atomic_write_text(out.with_name(out.stem + "_report.json"), json.dumps(result.report(), indent=1))
+    return result
+
+
+def _draw_polyline(image: np.ndarray, cam, points: np.ndarray, colour, thickness: int = 2) -> None:
+    """Draw a 3D polyline, split where it passes behind the camera."""
+    depth = cam.world_to_camera(points)[:, 2]
+    uv = cam.project(points)
+    for a in range(len(points) - 1):
+        if depth[a] > 0.05 and depth[a + 1] > 0.05:
+            p, q = uv[a], uv[a + 1]
+            if np.all(np.abs(np.r_[p, q]) < 1e5):
+                cv2.line(image, tuple(np.round(p).astype(int)), tuple(np.round(q).astype(int)), colour, thickness,
+                         cv2.LINE_AA)
+
+
+def draw_calibration_check(image: np.ndarray, rig: CameraRig, name: str, *, half_size: int = 5) -> np.ndarray:
+    """``image`` (RGB) of camera ``name`` with the floor grid (1 m squares, z = 0), the world axes
+    (x red, y green, z blue, 1 m) and the other cameras' centres with their names."""
+    cam = rig[name]
+    out = image.copy()
+    line = np.linspace(-half_size, half_size, 41)
+    for k in range(-half_size, half_size + 1):
+        _draw_polyline(out, cam, np.c_[line, np.full_like(line, k), np.zeros_like(line)], (200, 200, 200), 1)
+        _draw_polyline(out, cam, np.c_[np.full_like(line, k), line, np.zeros_like(line)], (200, 200, 200), 1)
+    for axis, colour in enumerate([(230, 40, 40), (40, 200, 40), (40, 90, 240)]):
+        end = np.zeros(3)
+        end[axis] = 1.0
+        _draw_polyline(out, cam, np.linspace(np.zeros(3), end, 10), colour, 3)
+    for other in rig:
+        if other.name == name or cam.world_to_camera(other.center[None])[0, 2] <= 0:
+            continue
+        u, v = np.round(cam.project(other.center[None])[0]).astype(int)
+        if 0 <= u < out.shape[1] and 0 <= v < out.shape[0]:
+            cv2.circle(out, (u, v), 8, (255, 220, 0), 2, cv2.LINE_AA)
+            cv2.putText(out, other.name, (u + 10, v - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 220, 0), 2, cv2.LINE_AA)
+    return out
+
+
+def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame: int = 0,
+                    out: str | Path | None = None, cams: list[str] | None = None) -> list[Path]:
+    """``OUT/check_<cam>.png`` per camera and ``OUT/check_all.png`` tiled (default OUT:
+    ``ROOT/calib_check``): :func:`draw_calibration_check` on frame ``frame`` of each view."""
+    root = Path(root)
+    rig = load_calibration(calib or root)
+    sources = _sources(root, cams or [n for n in rig.names if n in list_video_cameras(root)])
+    out = Path(out) if out else root / "calib_check"
+    out.mkdir(parents=True, exist_ok=True)
+    written, tiles = [], []
+    for name, source in sources.items():
+        if name not in rig:
+            raise CalibrationError(calib or root, f"camera {name} has images but no calibration")
+        if not 0 <= frame < source.count:
+            raise CalibrationError(source.path, f"--frame {frame} is outside its {source.count} frames")
+        _, rgb = next(source.frames(frame, frame + 1))
+        drawn = draw_calibration_check(rgb, rig, name)
+        path = out / f"check_{name}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+        written.append(path)
+        tiles.append(drawn)
+    cv2.imwrite(str(out / "check_all.png"), cv2.cvtColor(tile_views(tiles), cv2.COLOR_RGB2BGR))
+    return [*written, out / "check_all.png"]

@@ -1,0 +1,103 @@
+"""Board calibration on rendered photographs of known cameras: intrinsics (chessboard, ChArUco),
+extrinsics by bundle adjustment, the check images, and bad input."""
+
+import json
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from mvmocap.bench.calib import pose_errors
+from mvmocap.calib.boards import BoardSpec
+from mvmocap.camera import Camera, CameraRig, load_calibration, read_intrinsics, write_intrinsics
+from mvmocap.cli.main import main
+from mvmocap.synthetic import ring_rig
+from mvmocap.synthetic.boards import board_seen_by, boards_in_rig, random_board_poses, write_board_images
+
+SIZE = (960, 540)
+
+
+def _camera(name, f, dist, centre_offset):
+    """A camera whose principal point is ``centre_offset`` px off the image centre (more than the
+    test's tolerance, so assuming the centre cannot pass)."""
+    K = np.array([[f, 0, SIZE[0] / 2 + centre_offset[0]], [0, f, SIZE[1] / 2 + centre_offset[1]], [0, 0, 1]])
+    return Camera(name, K, np.asarray(dist, float), np.eye(3), np.zeros(3), SIZE)
+
+
+# ChArUco corners are found less precisely than a chessboard's (0.34 vs 0.15 px RMS here).
+@pytest.mark.parametrize("kind,limit,centre_px", [("chessboard", 0.005, 8.0), ("charuco", 0.01, 8.0)])
+def test_intrinsics_from_board_images(tmp_path, kind, limit, centre_px, capsys):
+    board = BoardSpec(kind, 8, 5, 0.04, 0.03 if kind == "charuco" else None)
+    rng = np.random.default_rng(0)
+    rig = CameraRig([_camera("cam1", 760.0, [-0.22, 0.07, 0.0005, -0.0005, 0], (20, -14)),
+                     _camera("cam2", 640.0, [0.05, -0.01, 0, 0, 0], (-16, 12))])
+    write_board_images(tmp_path, board, rig, {c.name: random_board_poses(board, c, 16, rng=rng, distance=(0.5, 1.2))
+                                              for c in rig}, rng=rng, blurred=(3, 9))
+    extra = ["--marker", "0.03"] if kind == "charuco" else []
+    assert main(["calib", "intrinsics", str(tmp_path), "--board", kind, "--pattern", "8,5", "--square", "0.04",
+                 *extra]) == 0
+    assert "mvmocap calib intrinsics" in capsys.readouterr().out
+    found = read_intrinsics(tmp_path / "intri.yml")
+    report = json.loads((tmp_path / "intri_report.json").read_text())
+    for cam in rig:
+        K, dist, size = found[cam.name]
+        assert abs(K[0, 0] / cam.K[0, 0] - 1) < limit and abs(K[1, 1] / cam.K[1, 1] - 1) < limit
+        assert np.abs(K[:2, 2] - cam.K[:2, 2]).max() < centre_px and size == SIZE
+        assert report[cam.name]["rms_px"] < 0.6
+        if kind == "chessboard":  # the two blurred photographs are recognised as such
+            assert report[cam.name]["views_skipped"]["blurred"] == 2
+
+
+def _extrinsics_capture(root, board, rig, frames, rng):
+    poses = boards_in_rig(board, rig, frames, rng=rng)
+    write_board_images(root, board, rig, {c.name: [p if c.name in board_seen_by(board, rig, p) else None
+                                                   for p in poses] for c in rig}, rng=rng)
+    write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in rig}, root / "intri.yml")
+
+
+def test_extrinsics_by_bundle_adjustment(tmp_path, capsys):
+    board = BoardSpec("chessboard", 7, 5, 0.08)
+    rig = ring_rig(4, 3.0, image_size=SIZE, distortion=0.05, seed=1)
+    _extrinsics_capture(tmp_path, board, rig, 32, np.random.default_rng(3))
+    assert main(["calib", "extrinsics", str(tmp_path), "--board", "chessboard", "--pattern", "7,5",
+                 "--square", "0.08"]) == 0
+    found = load_calibration(tmp_path)
+    centre_mm, angle_deg = pose_errors(rig, found)
+    assert centre_mm < 5.0 and angle_deg < 0.1, (centre_mm, angle_deg)
+    report = json.loads((tmp_path / "extri_report.json").read_text())
+    assert max(report["per_camera_rms_px"].values()) < 0.6
+    # The check images: the world origin, projected, is where the axes are drawn.
+    assert main(["calib", "check", str(tmp_path), "--frame", "2"]) == 0
+    check = cv2.imread(str(tmp_path / "calib_check" / "check_cam1.png"))
+    plain = cv2.imread(str(tmp_path / "images" / "cam1" / "000002.png"))
+    u, v = np.round(found["cam1"].project(np.zeros((1, 3)))[0]).astype(int)
+    assert np.abs(check[v - 3:v + 4, u - 3:u + 4].astype(int) - plain[v - 3:v + 4, u - 3:u + 4]).max() > 60
+    assert (tmp_path / "calib_check" / "check_all.png").is_file()
+
+
+def test_bad_board_input_is_named(tmp_path, caplog):
+    board = BoardSpec("chessboard", 7, 5, 0.08)
+    rig = ring_rig(3, 3.0, image_size=SIZE, distortion=0.0, seed=2)
+    rng = np.random.default_rng(4)
+    poses = boards_in_rig(board, rig, 6, rng=rng)
+    seen = {c.name: [p if c.name in board_seen_by(board, rig, p) and c.name != "cam3" else None for p in poses]
+            for c in rig}
+    write_board_images(tmp_path, board, rig, seen, rng=rng)
+    write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in rig}, tmp_path / "intri.yml")
+    with caplog.at_level(logging.ERROR):
+        assert main(["calib", "extrinsics", str(tmp_path), "--board", "chessboard", "--pattern", "6,5",
+                     "--square", "0.08"]) == 2
+        assert "never saw the board" in caplog.text
+        caplog.clear()
+        assert main(["calib", "extrinsics", str(tmp_path), "--board", "chessboard", "--pattern", "7,5",
+                     "--square", "0.08"]) == 2
+        assert "['cam3'] never saw the board; they cannot be placed" in caplog.text
+        caplog.clear()
+        assert main(["calib", "intrinsics", str(tmp_path), "--board", "chessboard", "--pattern", "9,9",
+                     "--square", "0.08", "--cams", "cam1"]) == 2
+        assert "found in none of the 6 frames" in caplog.text and "--pattern" in caplog.text
+        caplog.clear()
+        assert main(["calib", "intrinsics", str(tmp_path), "--board", "charuco", "--pattern", "7,5",
+                     "--square", "0.08"]) == 2
+        assert "--marker must be given" in caplog.text
