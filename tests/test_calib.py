@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from mvmocap.bench.calib import pose_errors
+from mvmocap.bench.calib import people_errors, pose_errors
 from mvmocap.calib.boards import BoardSpec
-from mvmocap.camera import Camera, CameraRig, load_calibration, read_intrinsics, write_intrinsics
+from mvmocap.calib.people import PeopleSettings, calibrate_from_people
+from mvmocap.camera import CalibrationError, Camera, CameraRig, load_calibration, read_intrinsics, write_intrinsics
 from mvmocap.cli.main import main
-from mvmocap.synthetic import ring_rig
+from mvmocap.synthetic import make_capture, ring_rig
 from mvmocap.synthetic.boards import board_seen_by, boards_in_rig, random_board_poses, write_board_images
 
 SIZE = (960, 540)
@@ -101,3 +102,23 @@ def test_bad_board_input_is_named(tmp_path, caplog):
         assert main(["calib", "intrinsics", str(tmp_path), "--board", "charuco", "--pattern", "7,5",
                      "--square", "0.08"]) == 2
         assert "--marker must be given" in caplog.text
+
+
+def test_people_calibration_places_the_cameras(tmp_path):
+    """4 cameras, a person moving for 150 frames, 4 px noise and 5% outliers in their 2D keypoints."""
+    capture = make_capture(frames=150, cameras=4, noise_px=4.0, outlier_ratio=0.05, seed=5, image_size=(1280, 720))
+    result = calibrate_from_people(capture.keypoints2d, [(c.K, c.dist, c.image_size) for c in capture.rig],
+                                   capture.rig.names, PeopleSettings(height=capture.spec.height, max_frames=75))
+    centre_mm, rot_deg, scale_err = people_errors(capture.rig, result.rig)
+    assert centre_mm < 30 and rot_deg < 0.5 and abs(scale_err) < 0.05, (centre_mm, rot_deg, scale_err)
+    assert not result.unplaced and max(result.per_camera_median_px.values()) < 6
+    heights = np.array([c.center[2] for c in result.rig])  # the floor frame: cameras at their true heights
+    assert np.abs(heights - np.array([c.center[2] for c in capture.rig])).max() < 0.15
+
+
+def test_people_calibration_needs_two_cameras_seeing_the_person():
+    capture = make_capture(frames=60, cameras=3, seed=6, image_size=(1280, 720))
+    keypoints = capture.keypoints2d.copy()
+    keypoints[:, 1:, :, 2] = 0  # only the first camera sees anyone
+    with pytest.raises(CalibrationError, match="too few frames"):
+        calibrate_from_people(keypoints, [(c.K, c.dist, c.image_size) for c in capture.rig], capture.rig.names)

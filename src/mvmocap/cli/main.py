@@ -91,6 +91,19 @@ def _cmd_calib_board(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calib_people(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.calibration import run_calib_people
+
+    _dataset_root(args)
+    result, out = run_calib_people(args.root, intri=args.intri, out=args.out, height=args.height, cams=args.cams)
+    print(summary_table("mvmocap calib people", {
+        "written": str(out / "extri.yml"),
+        **{f"  {n}": f"median reprojection {px:.2f} px over {result.correspondences[n]} joint observations"
+           for n, px in result.per_camera_median_px.items()},
+        "not placed": ", ".join(result.unplaced) or "none"}))
+    return 0
+
+
 def _cmd_calib_check(args: argparse.Namespace) -> int:
     from mvmocap.pipeline.calibration import run_calib_check
 
@@ -287,7 +300,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
 def _cmd_bench_calib(args: argparse.Namespace) -> int:
     from mvmocap.bench.calib import bench_calib
 
-    print(json.dumps(bench_calib(views=args.views, cameras=args.cameras, frames=args.frames, seed=args.seed)))
+    print(json.dumps(bench_calib(views=args.views, cameras=args.cameras, frames=args.frames,
+                                 people_frames=args.people_frames, seed=args.seed)))
     return 0
 
 
@@ -356,6 +370,14 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             cal.add_argument("--max-views", type=_int_from(6), default=40, help="views kept per camera")
         cal.set_defaults(func=_cmd_calib_board)
+    ppl = calib.add_parser("people", help="camera poses from video of a person moving through the views -> extri.yml")
+    ppl.add_argument("root", help="dataset folder with videos/<cam>.mp4 or images/<cam>/ (in step, or a sync.yml)")
+    ppl.add_argument("--intri", help="intrinsics (default ROOT/intri.yml)")
+    ppl.add_argument("--height", type=_positive_float, help="the person's height in metres (sets the scale; "
+                     "default 1.70 with a warning)")
+    ppl.add_argument("--out", help="folder for extri.yml, intri.yml and the report (default ROOT/calib_people)")
+    ppl.add_argument("--cams", nargs="+")
+    ppl.set_defaults(func=_cmd_calib_people)
     chk = calib.add_parser("check", help="draw the floor grid, world axes and cameras into one frame of each view")
     chk.add_argument("root")
     chk.add_argument("--calib", help="calibration (default ROOT)")
@@ -440,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     bcal.add_argument("--views", type=_int_from(8), default=20, help="board photographs per camera (intrinsics)")
     bcal.add_argument("--cameras", type=_int_from(2), default=4)
     bcal.add_argument("--frames", type=_int_from(4), default=40, help="synchronised frames (extrinsics)")
+    bcal.add_argument("--people-frames", type=_int_from(30), default=300, help="frames of the person (people calib)")
     bcal.add_argument("--seed", type=int, default=0)
     bcal.set_defaults(func=_cmd_bench_calib)
 

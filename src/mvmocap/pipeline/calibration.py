@@ -19,6 +19,7 @@ import numpy as np
 from mvmocap.calib.boards import BoardSpec
 from mvmocap.calib.extrinsics import ExtrinsicsResult, ExtrinsicsSettings, calibrate_extrinsics
 from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calibrate_intrinsics, collect_views
+from mvmocap.calib.people import PeopleResult, PeopleSettings, calibrate_from_people
 from mvmocap.camera import (
     CalibrationError,
     CameraRig,
@@ -28,11 +29,14 @@ from mvmocap.camera import (
     write_intrinsics,
 )
 from mvmocap.console import progress
-from mvmocap.io import FrameSource, list_video_cameras
+from mvmocap.detect import body_detector_factory, detect_camera
+from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
+from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.render import tile_views
+from mvmocap.sync import read_sync_file, resample_sequence
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["run_calib_intrinsics", "run_calib_extrinsics", "run_calib_check"]
+__all__ = ["run_calib_intrinsics", "run_calib_extrinsics", "run_calib_people", "run_calib_check"]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +126,57 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
     write_extrinsics(result.rig, out)
     atomic_write_text(out.with_name(out.stem + "_report.json"), json.dumps(result.report(), indent=1))
     return result
+
+
+def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: str | Path | None = None,
+                     height: float | None = None, cams: list[str] | None = None, exp: str | Path | None = "body",
+                     settings: PeopleSettings | None = None) -> tuple[PeopleResult, Path]:
+    """Extrinsics from a person filmed by every camera at once: detection (cached in
+    ``OUT/keypoints2d``, default OUT ``ROOT/calib_people``), ``ROOT/sync.yml`` applied when present,
+    the most confident person of each view-frame (one person in view: bystanders are not yet told
+    apart without a calibration), :func:`calibrate_from_people`. Writes ``OUT/extri.yml``, a copy
+    of the intrinsics as ``OUT/intri.yml`` and ``OUT/calib_people_report.json``."""
+    root = Path(root)
+    intri = Path(intri) if intri else root / "intri.yml"
+    if not intri.is_file():
+        raise CalibrationError(intri, "not found: run 'mvmocap calib intrinsics' first or give --intri")
+    intrinsics = read_intrinsics(intri)
+    sources = _sources(root, cams)
+    lacking = [n for n in sources if n not in intrinsics]
+    if lacking:
+        raise CalibrationError(intri, f"cameras {lacking} have no intrinsics here")
+    out = Path(out) if out else root / "calib_people"
+    detect_settings = load_experiment(exp)[0]["detect"]
+    make_detector = body_detector_factory(detect_settings, f"{exp}: detect")
+    frames = range(0, min(s.count for s in sources.values()))
+    with progress(len(sources) * len(frames), desc="detect", unit="view-frame") as bar:
+        for name, source in sources.items():
+            detect_camera(source, name, out / "keypoints2d", make_detector, frames, detect_settings, bar=bar)
+    seq = read_keypoints2d(out / "keypoints2d", list(sources))
+    sync = root / "sync.yml"
+    if sync.is_file():
+        offsets, reference = read_sync_file(sync)
+        fps = next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
+        seq = resample_sequence(seq, {n: offsets.get(n, 0.0) for n in seq.cameras}, fps, reference)
+        log.info("cameras put on one timeline with %s", sync)
+    candidates = seq.candidates()  # (F, V, P, J, 3)
+    if candidates.shape[2] == 0:
+        raise CalibrationError(root, "nobody was detected in any camera; people calibration needs a person moving "
+                                     "through the views")
+    best = candidates[..., 2].sum(-1).argmax(-1)  # the most confident person of each view-frame
+    keypoints = np.take_along_axis(candidates, best[:, :, None, None, None], 2)[:, :, 0]
+    values = dict(settings.__dict__) if settings else {}
+    if height is not None:
+        values["height"] = height
+    else:
+        log.warning("no --height given: the scale assumes a %.2f m tall person, so lengths are approximate",
+                    PeopleSettings().height)
+    result = calibrate_from_people(keypoints, [intrinsics[n] for n in seq.cameras], seq.cameras,
+                                   PeopleSettings(**values))
+    write_extrinsics(result.rig, out / "extri.yml")
+    write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in result.rig}, out / "intri.yml")
+    atomic_write_text(out / "calib_people_report.json", json.dumps(result.report(), indent=1))
+    return result, out
 
 
 def _draw_polyline(image: np.ndarray, cam, points: np.ndarray, colour, thickness: int = 2) -> None:

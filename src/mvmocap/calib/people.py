@@ -1,0 +1,298 @@
+"""Camera extrinsics from one person moving through the volume: no board.
+
+The person's 2D body keypoints are correspondences between views (the same joint at the same
+time), and their bones do not stretch, which is what makes a person a calibration object:
+
+1. Keypoints undistorted to normalised coordinates; a joint counts where its confidence is at
+   least ``min_confidence`` in both views.
+2. The camera pair with most correspondences starts: its essential matrix by RANSAC
+   (``cv2.findEssentialMat``, threshold ``ransac_px`` over the focal length), the pose recovered,
+   the keypoints triangulated. Each next camera (most correspondences with triangulated keypoints
+   first) is placed by PnP with RANSAC on them, and the keypoints are triangulated again from
+   every placed camera (robust: a joint's views that disagree by more than ``ransac_px`` x 4 are
+   left out).
+3. A sparse bundle adjustment of all camera poses, the 3D keypoints of up to ``max_frames``
+   frames and one length per bone: reprojection residuals (pixels, soft-L1 at ``ransac_px``)
+   plus ``bone_weight`` x (|X_a - X_b| - L_bone) for every bone of every frame (metres).
+4. Scale: the fitted bones give a standing height (``HEIGHT_FROM_BONES`` x the heel-to-nose
+   chain of bones, an adult's typical ratio); everything is scaled so it equals ``height``. The
+   scale is as good as that ratio is for this person (a few percent), and approximate unless the
+   person's real height is given.
+5. World frame: the floor is the plane through the lowest foot keypoints over the sequence (a
+   RANSAC plane within 15 degrees of the trunk's median direction, 3 cm inliers; z up, towards the
+   head), the origin under the person's mean position, x towards the first camera.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.sparse import lil_matrix
+
+from mvmocap.calib.poses import compose, invert
+from mvmocap.camera import CalibrationError, Camera, CameraRig
+from mvmocap.camera.distortion import distort, undistort
+from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from mvmocap.skeletons import BODY25
+
+__all__ = ["PeopleSettings", "PeopleResult", "calibrate_from_people", "HEIGHT_FROM_BONES"]
+
+log = logging.getLogger(__name__)
+
+# Standing height / (heel-ankle-knee-hip-midhip-neck-nose chain, along the bones) for an adult:
+# anthropometric segment ratios (heel-ankle 0.04, shank 0.25, thigh 0.245, half pelvis 0.05, trunk
+# 0.29, neck-nose 0.075 of the height) give 1/0.95 = 1.05; mvmocap's synthetic skeleton gives 1.02.
+HEIGHT_FROM_BONES = 1.04
+_CHAIN = [("LHeel", "LAnkle"), ("LAnkle", "LKnee"), ("LKnee", "LHip"), ("LHip", "MidHip"), ("MidHip", "Neck"),
+          ("Neck", "Nose")]
+_FEET = ("LHeel", "RHeel", "LBigToe", "RBigToe", "LSmallToe", "RSmallToe", "LAnkle", "RAnkle")
+
+
+@dataclass(frozen=True)
+class PeopleSettings:
+    height: float = 1.70
+    min_confidence: float = 0.3
+    ransac_px: float = 3.0
+    max_frames: int = 150
+    bone_weight: float = 200.0  # pixels of reprojection residual per metre of bone-length change
+    min_correspondences: int = 60
+
+
+@dataclass(frozen=True)
+class PeopleResult:
+    rig: CameraRig
+    per_camera_median_px: dict[str, float]  # the median reprojection error (detector outliers kept)
+    correspondences: dict[str, int]
+    bone_lengths: dict[str, float]
+    unplaced: list[str]
+
+    def report(self) -> dict:
+        return {"per_camera_median_px": self.per_camera_median_px, "correspondences": self.correspondences,
+                "bone_lengths_m": self.bone_lengths, "cameras_not_placed": self.unplaced}
+
+
+def _triangulate(poses: dict[int, tuple[np.ndarray, np.ndarray]], xy: np.ndarray, seen: np.ndarray,
+                 gate: float) -> np.ndarray:
+    """(N, 3) points from normalised observations ``xy`` (N, V, 2) of the placed cameras ``poses``
+    ({view: world -> camera}); NaN where fewer than two views agree within ``gate``."""
+    N = xy.shape[0]
+    out = np.full((N, 3), np.nan)
+    views = sorted(poses)
+    P = {v: np.concatenate([poses[v][0], poses[v][1][:, None]], 1) for v in views}
+    for n in range(N):
+        use = [v for v in views if seen[n, v]]
+        for _ in range(2):  # solve, drop the worst view if it disagrees, solve again
+            if len(use) < 2:
+                break
+            A = np.concatenate([np.stack([xy[n, v, 0] * P[v][2] - P[v][0], xy[n, v, 1] * P[v][2] - P[v][1]])
+                                for v in use])
+            X = np.linalg.svd(A)[2][-1]
+            if abs(X[3]) < 1e-12:
+                break
+            X = X[:3] / X[3]
+            errs = []
+            for v in use:
+                c = P[v][:, :3] @ X + P[v][:, 3]
+                errs.append(np.inf if c[2] <= 0 else np.linalg.norm(c[:2] / c[2] - xy[n, v]))
+            worst = int(np.argmax(errs))
+            if errs[worst] <= gate:
+                out[n] = X
+                break
+            use = use[:worst] + use[worst + 1:]
+    return out
+
+
+def calibrate_from_people(keypoints2d: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]],
+                          names: list[str], settings: PeopleSettings | None = None) -> PeopleResult:
+    """``keypoints2d`` (F, V, 25, 3) body25 pixels + confidence of one person in synchronised
+    views; ``intrinsics[v]`` = (K, dist, (W, H)) of view v named ``names[v]``."""
+    s = settings or PeopleSettings()
+    F, V, J, _ = keypoints2d.shape
+    stride = max(1, F // s.max_frames)
+    kp = keypoints2d[::stride]
+    F = len(kp)
+    seen = kp[..., 2] >= s.min_confidence  # (F, V, J)
+    xy = np.zeros(kp.shape[:-1] + (2,))
+    for v, (K, dist, _) in enumerate(intrinsics):
+        norm = (kp[:, v, :, :2] - K[:2, 2]) / np.diag(K)[:2]
+        xy[:, v] = undistort(norm, dist) if np.any(dist) else norm
+    focal = float(np.mean([K[0, 0] for K, _, _ in intrinsics]))
+    gate = s.ransac_px / focal
+    flat_xy = xy.transpose(0, 2, 1, 3).reshape(F * J, V, 2)  # (frame, joint) rows, one column per view
+    flat_seen = seen.transpose(0, 2, 1).reshape(F * J, V)
+    counts = {v: int(flat_seen[:, v].sum()) for v in range(V)}
+    never = [names[v] for v in range(V) if counts[v] < s.min_correspondences]
+    if len(never) > V - 2:
+        raise CalibrationError(names[0], f"the person is seen in too few frames by {never}; people calibration "
+                                         "needs two or more cameras that see them moving at the same time")
+    pairs = {(a, b): int((flat_seen[:, a] & flat_seen[:, b]).sum()) for a in range(V) for b in range(a + 1, V)}
+    (a, b), shared = max(pairs.items(), key=lambda item: item[1])
+    if shared < s.min_correspondences:
+        raise CalibrationError(names[a], f"no two cameras see the person at the same time often enough "
+                               f"(best: {names[a]}-{names[b]} with {shared} joint observations)")
+    both = flat_seen[:, a] & flat_seen[:, b]
+    E, mask = cv2.findEssentialMat(flat_xy[both, a], flat_xy[both, b], np.eye(3), cv2.RANSAC, 0.999, gate)
+    if E is None:
+        raise CalibrationError(names[a], "no essential matrix fits the person's keypoints (does the person move?)")
+    _, R, t, _ = cv2.recoverPose(E[:3], flat_xy[both, a], flat_xy[both, b], np.eye(3), mask=mask)
+    poses = {a: (np.eye(3), np.zeros(3)), b: (R, t.reshape(3))}
+    points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
+    while len(poses) < V:
+        candidates = {v: int((flat_seen[:, v] & np.isfinite(points[:, 0])).sum()) for v in range(V) if v not in poses}
+        v = max(candidates, key=candidates.get)
+        if candidates[v] < s.min_correspondences // 2:
+            break
+        use = flat_seen[:, v] & np.isfinite(points[:, 0])
+        ok, rvec, tvec, inliers = cv2.solvePnPRansac(points[use], flat_xy[use, v], np.eye(3), None,
+                                                     reprojectionError=gate, iterationsCount=500,
+                                                     flags=cv2.SOLVEPNP_EPNP)
+        if not ok or inliers is None or len(inliers) < 12:
+            break
+        poses[v] = (axis_angle_to_matrix(rvec.reshape(3)), tvec.reshape(3))
+        points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
+    unplaced = [names[v] for v in range(V) if v not in poses]
+    for name in unplaced:
+        log.warning("camera %s could not be placed from the person (too few shared views)", name)
+    placed = sorted(poses)
+    poses, points, bones = _bundle_adjust(poses, points.reshape(F, J, 3), xy, seen, intrinsics, s)
+    # Scale from the height, then the floor frame.
+    index = {n: i for i, n in enumerate(BODY25.joints)}
+    chain = sum(bones.get(f"{p}-{c}", bones.get(f"{c}-{p}", np.nan)) for p, c in _CHAIN)
+    if not np.isfinite(chain):
+        raise CalibrationError(names[placed[0]], "the person's legs, hips and head were not reconstructed: "
+                                                 "cannot set the scale from their height")
+    scale = s.height / (HEIGHT_FROM_BONES * chain)
+    points = points * scale
+    poses = {v: (R, t * scale) for v, (R, t) in poses.items()}
+    bones = {k: L * scale for k, L in bones.items()}
+    world_from_old = _floor_frame(points, index, poses[placed[0]])
+    cameras, median, corr = [], {}, {}
+    for v in range(V):
+        K, dist, size = intrinsics[v]
+        if v not in poses:
+            continue
+        pose = compose(poses[v], invert(world_from_old))
+        cameras.append(Camera(names[v], K, dist, pose[0], pose[1], size))
+        error = np.linalg.norm(_pixel_residuals(poses[v], points, kp[:, v], seen[:, v], K, dist), axis=-1)
+        error = error[np.isfinite(error)]
+        median[names[v]] = float(np.median(error)) if error.size else float("nan")
+        corr[names[v]] = int(seen[:, v].sum())
+    return PeopleResult(CameraRig(cameras), median, corr, bones, unplaced)
+
+
+def _pixel_residuals(pose, points, kp, seen, K, dist):
+    """(N, 2) pixel residuals of the finite points seen in one view (NaN rows elsewhere)."""
+    X = points.reshape(-1, 3) @ pose[0].T + pose[1]
+    uv = distort(X[:, :2] / X[:, 2:], dist) @ K[:2, :2].T + K[:2, 2]
+    res = uv - kp[..., :2].reshape(-1, 2)
+    res[~seen.reshape(-1) | ~np.isfinite(res).all(1)] = np.nan
+    return res
+
+
+def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
+    """Cameras (the first placed one fixed), finite 3D keypoints and bone lengths together."""
+    F, J, _ = points.shape
+    placed = sorted(poses)
+    ref = placed[0]
+    movable = placed[1:]
+    limbs = [(i, j) for i, j in BODY25.limbs]
+    point_ok = np.isfinite(points[..., 0])
+    pid = -np.ones((F, J), int)
+    pid[point_ok] = np.arange(point_ok.sum())
+    n_pts = int(point_ok.sum())
+    obs = [(f, v, j) for f in range(F) for v in placed for j in range(J) if seen[f, v, j] and point_ok[f, j]]
+    bone_terms = [(f, k) for f in range(F) for k, (i, j) in enumerate(limbs) if point_ok[f, i] and point_ok[f, j]]
+    first = points[point_ok]
+    lengths0 = np.array([np.nanmedian(np.linalg.norm(points[:, i] - points[:, j], axis=-1)) for i, j in limbs])
+    lengths0 = np.where(np.isfinite(lengths0), lengths0, np.nanmedian(lengths0))
+    n_cam = 6 * len(movable)
+    x0 = np.concatenate([np.concatenate([np.r_[matrix_to_axis_angle(poses[v][0]), poses[v][1]] for v in movable])
+                         if movable else np.zeros(0), first.ravel(), lengths0])
+    obs_f, obs_v, obs_j = (np.array([o[i] for o in obs]) for i in range(3))
+    obs_xy = xy[obs_f, obs_v, obs_j]
+    obs_pid = pid[obs_f, obs_j]
+    bf = np.array([b[0] for b in bone_terms])
+    bk = np.array([b[1] for b in bone_terms])
+    bi = pid[bf, np.array([limbs[k][0] for k in bk])]
+    bj = pid[bf, np.array([limbs[k][1] for k in bk])]
+    focal = np.array([intrinsics[v][0][0, 0] for v in obs_v])
+    cam_slot = {v: i for i, v in enumerate(movable)}
+
+    def unpack(x):
+        cams = {ref: poses[ref]}
+        for v, i in cam_slot.items():
+            cams[v] = (axis_angle_to_matrix(x[6 * i:6 * i + 3]), x[6 * i + 3:6 * i + 6])
+        pts = x[n_cam:n_cam + 3 * n_pts].reshape(-1, 3)
+        return cams, pts, x[n_cam + 3 * n_pts:]
+
+    def residuals(x):
+        cams, pts, lengths = unpack(x)
+        R = np.stack([cams[v][0] for v in obs_v])
+        t = np.stack([cams[v][1] for v in obs_v])
+        X = np.einsum("nij,nj->ni", R, pts[obs_pid]) + t
+        z = np.maximum(X[:, 2:], 1e-6)
+        reproj = (X[:, :2] / z - obs_xy) * focal[:, None]  # pixels (undistorted)
+        bone = s.bone_weight * (np.linalg.norm(pts[bi] - pts[bj], axis=1) - lengths[bk])
+        return np.concatenate([reproj.ravel(), bone])
+
+    rows = 2 * len(obs) + len(bone_terms)
+    sparsity = lil_matrix((rows, len(x0)), dtype=int)
+    for r, (v, p) in enumerate(zip(obs_v, obs_pid, strict=True)):
+        if v in cam_slot:
+            sparsity[2 * r:2 * r + 2, 6 * cam_slot[v]:6 * cam_slot[v] + 6] = 1
+        sparsity[2 * r:2 * r + 2, n_cam + 3 * p:n_cam + 3 * p + 3] = 1
+    base = 2 * len(obs)
+    for r, (i, j, k) in enumerate(zip(bi, bj, bk, strict=True)):
+        sparsity[base + r, n_cam + 3 * i:n_cam + 3 * i + 3] = 1
+        sparsity[base + r, n_cam + 3 * j:n_cam + 3 * j + 3] = 1
+        sparsity[base + r, n_cam + 3 * n_pts + k] = 1
+    solution = least_squares(residuals, x0, jac_sparsity=sparsity.tocsr(), loss="soft_l1", f_scale=s.ransac_px,
+                             x_scale="jac", method="trf", tr_solver="lsmr", max_nfev=60)
+    cams, pts, lengths = unpack(solution.x)
+    out = np.full((F, J, 3), np.nan)
+    out[point_ok] = pts
+    names = {f"{BODY25.joints[i]}-{BODY25.joints[j]}": float(L) for (i, j), L in zip(limbs, lengths, strict=True)}
+    return cams, out, names
+
+
+def _floor_frame(points: np.ndarray, index: dict[str, int], first_camera) -> tuple[np.ndarray, np.ndarray]:
+    """World <- reconstruction transform of step 5 in the module docstring."""
+    feet = points[:, [index[n] for n in _FEET]].reshape(-1, 3)
+    feet = feet[np.isfinite(feet).all(1)]
+    trunk = points[:, index["Neck"]] - points[:, index["MidHip"]]
+    trunk = trunk[np.isfinite(trunk).all(1)]
+    up = np.median(trunk / np.linalg.norm(trunk, axis=1, keepdims=True), 0)
+    up /= np.linalg.norm(up)  # people stand nearly upright: the prior for the floor's normal
+    height = feet @ up
+    low = feet[height <= np.quantile(height, 0.2)]  # the lowest fifth of the foot keypoints
+    normal, centre = up, np.median(low, 0)
+    best = 0
+    rng = np.random.default_rng(0)
+    for _ in range(300):  # RANSAC plane through the low points, within 15 degrees of the prior
+        sample = low[rng.choice(len(low), 3, replace=False)]
+        n = np.cross(sample[1] - sample[0], sample[2] - sample[0])
+        if np.linalg.norm(n) < 1e-9:
+            continue
+        n = n / np.linalg.norm(n) * np.sign(n @ up)
+        if n @ up < np.cos(np.radians(15)):
+            continue
+        inliers = np.abs((low - sample[0]) @ n) < 0.03
+        if inliers.sum() > best:
+            best = inliers.sum()
+            fit = low[inliers]
+            c = fit.mean(0)
+            refined = np.linalg.svd(fit - c)[2][-1]
+            normal, centre = refined * np.sign(refined @ up), c
+    hips = points[:, index["MidHip"]]
+    origin = np.nanmean(hips, 0)
+    origin = origin - ((origin - centre) @ normal) * normal
+    cam_centre = -first_camera[0].T @ first_camera[1]
+    x = cam_centre - origin
+    x = x - (x @ normal) * normal
+    x /= np.linalg.norm(x)
+    R = np.stack([x, np.cross(normal, x), normal])  # rows: world axes in reconstruction coordinates
+    return R, -R @ origin
