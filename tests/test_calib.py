@@ -102,6 +102,10 @@ def test_bad_board_input_is_named(tmp_path, caplog):
         assert main(["calib", "intrinsics", str(tmp_path), "--board", "charuco", "--pattern", "7,5",
                      "--square", "0.08"]) == 2
         assert "--marker must be given" in caplog.text
+        caplog.clear()
+        (tmp_path / "no_intrinsics").mkdir()
+        assert main(["calib", "people", str(tmp_path / "no_intrinsics")]) == 2
+        assert "intri.yml: not found: run 'mvmocap calib intrinsics' first" in caplog.text
 
 
 def test_people_calibration_places_the_cameras(tmp_path):

@@ -207,8 +207,12 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
     obs = [(f, v, j) for f in range(F) for v in placed for j in range(J) if seen[f, v, j] and point_ok[f, j]]
     bone_terms = [(f, k) for f in range(F) for k, (i, j) in enumerate(limbs) if point_ok[f, i] and point_ok[f, j]]
     first = points[point_ok]
-    lengths0 = np.array([np.nanmedian(np.linalg.norm(points[:, i] - points[:, j], axis=-1)) for i, j in limbs])
-    lengths0 = np.where(np.isfinite(lengths0), lengths0, np.nanmedian(lengths0))
+    def median_length(i: int, j: int) -> float:
+        d = np.linalg.norm(points[:, i] - points[:, j], axis=-1)
+        return float(np.median(d[np.isfinite(d)])) if np.isfinite(d).any() else np.nan
+
+    lengths0 = np.array([median_length(i, j) for i, j in limbs])  # a bone never seen starts at the typical length
+    lengths0 = np.where(np.isfinite(lengths0), lengths0, np.median(lengths0[np.isfinite(lengths0)]))
     n_cam = 6 * len(movable)
     x0 = np.concatenate([np.concatenate([np.r_[matrix_to_axis_angle(poses[v][0]), poses[v][1]] for v in movable])
                          if movable else np.zeros(0), first.ravel(), lengths0])
