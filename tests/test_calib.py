@@ -13,7 +13,8 @@ from mvmocap.calib.boards import BoardSpec
 from mvmocap.calib.people import PeopleSettings, calibrate_from_people
 from mvmocap.camera import CalibrationError, Camera, CameraRig, load_calibration, read_intrinsics, write_intrinsics
 from mvmocap.cli.main import main
-from mvmocap.synthetic import make_capture, ring_rig
+from mvmocap.pipeline.calibration import keypoint_reprojection
+from mvmocap.synthetic import make_capture, ring_rig, write_capture
 from mvmocap.synthetic.boards import board_seen_by, boards_in_rig, random_board_poses, write_board_images
 
 SIZE = (960, 540)
@@ -126,3 +127,16 @@ def test_people_calibration_needs_two_cameras_seeing_the_person():
     keypoints[:, 1:, :, 2] = 0  # only the first camera sees anyone
     with pytest.raises(CalibrationError, match="too few frames"):
         calibrate_from_people(keypoints, [(c.K, c.dist, c.image_size) for c in capture.rig], capture.rig.names)
+
+
+def test_still_person_and_the_check_of_keypoint_reprojection(tmp_path):
+    capture = make_capture(frames=60, cameras=3, seed=7, image_size=(1280, 720), outlier_ratio=0.0)
+    still = np.repeat(capture.keypoints2d[:1], 60, axis=0)
+    with pytest.raises(CalibrationError, match="hardly moves"):
+        calibrate_from_people(still, [(c.K, c.dist, c.image_size) for c in capture.rig], capture.rig.names)
+    root = write_capture(capture, tmp_path / "capture")
+    good = keypoint_reprojection(capture.rig, root / "annots")
+    shifted = CameraRig([Camera(c.name, c.K, c.dist, c.R, c.t + ([0.1, 0, 0] if c.name == "cam2" else 0), c.image_size)
+                         for c in capture.rig])
+    bad = keypoint_reprojection(shifted, root / "annots")
+    assert max(good.values()) < 5 and bad["cam2"] > 2 * good["cam2"]

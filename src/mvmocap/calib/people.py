@@ -60,6 +60,7 @@ class PeopleSettings:
     max_frames: int = 150
     bone_weight: float = 200.0  # pixels of reprojection residual per metre of bone-length change
     min_correspondences: int = 60
+    min_travel: float = 0.03  # the hips' spread in the image, as a fraction of its diagonal
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,13 @@ def calibrate_from_people(keypoints2d: np.ndarray, intrinsics: list[tuple[np.nda
     if len(never) > V - 2:
         raise CalibrationError(names[0], f"the person is seen in too few frames by {never}; people calibration "
                                          "needs two or more cameras that see them moving at the same time")
+    hips = np.where(seen[:, :, BODY25.index("MidHip"), None], kp[:, :, BODY25.index("MidHip"), :2], np.nan)
+    travel = np.nanstd(hips, axis=0).sum(-1) / np.array([np.hypot(*size) if size else 2 * K[0, 2] * 1.15
+                                                          for K, _, size in intrinsics])
+    if np.all(~np.isfinite(travel) | (travel < s.min_travel)):
+        raise CalibrationError(names[0], "the person hardly moves in any view (their hips stay within "
+                                         f"{100 * s.min_travel:.0f}% of the image); people calibration needs them to "
+                                         "walk through the volume")
     pairs = {(a, b): int((flat_seen[:, a] & flat_seen[:, b]).sum()) for a in range(V) for b in range(a + 1, V)}
     (a, b), shared = max(pairs.items(), key=lambda item: item[1])
     if shared < s.min_correspondences:

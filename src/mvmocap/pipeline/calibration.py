@@ -33,10 +33,13 @@ from mvmocap.detect import body_detector_factory, detect_camera
 from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.render import tile_views
+from mvmocap.skeletons import get_format
 from mvmocap.sync import read_sync_file, resample_sequence
+from mvmocap.triangulate import reprojection_report, triangulate
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["run_calib_intrinsics", "run_calib_extrinsics", "run_calib_people", "run_calib_check"]
+__all__ = ["run_calib_intrinsics", "run_calib_extrinsics", "run_calib_people", "run_calib_check",
+           "keypoint_reprojection", "draw_calibration_check"]
 
 log = logging.getLogger(__name__)
 
@@ -214,10 +217,30 @@ def draw_calibration_check(image: np.ndarray, rig: CameraRig, name: str, *, half
     return out
 
 
+def keypoint_reprojection(rig: CameraRig, keypoints: Path) -> dict[str, float] | None:
+    """Mean reprojection error (px) per camera of the robustly triangulated most confident person
+    of a detection cache (``keypoints``: ``<cam>/<frame>.json``), or None without one."""
+    cams = [n for n in rig.names if (keypoints / n).is_dir()]
+    if len(cams) < 2:
+        return None
+    seq = read_keypoints2d(keypoints, cams)
+    candidates = seq.candidates()
+    if candidates.shape[2] == 0:
+        return None
+    best = candidates[..., 2].sum(-1).argmax(-1)
+    kp = np.take_along_axis(candidates, best[:, :, None, None, None], 2)[:, :, 0]
+    sub = rig.subset(cams)
+    result = triangulate(sub, kp, threshold_px=0.018 * float(np.median([c.image_diagonal for c in sub])))
+    report = reprojection_report(result, cams, list(get_format(seq.skeleton).joints))
+    return {c: report["per_camera"][c]["reprojection_error_px"] for c in cams}
+
+
 def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame: int = 0,
                     out: str | Path | None = None, cams: list[str] | None = None) -> list[Path]:
     """``OUT/check_<cam>.png`` per camera and ``OUT/check_all.png`` tiled (default OUT:
-    ``ROOT/calib_check``): :func:`draw_calibration_check` on frame ``frame`` of each view."""
+    ``ROOT/calib_check``): :func:`draw_calibration_check` on frame ``frame`` of each view; with a
+    run's detection cache (``ROOT/output/keypoints2d``) the keypoints' reprojection error per camera
+    is logged and written to ``OUT/check.json``."""
     root = Path(root)
     rig = load_calibration(calib or root)
     sources = _sources(root, cams or [n for n in rig.names if n in list_video_cameras(root)])
@@ -236,4 +259,9 @@ def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame:
         written.append(path)
         tiles.append(drawn)
     cv2.imwrite(str(out / "check_all.png"), cv2.cvtColor(tile_views(tiles), cv2.COLOR_RGB2BGR))
+    errors = keypoint_reprojection(rig, root / "output" / "keypoints2d")
+    if errors is not None:
+        log.info("triangulated keypoints of the detection cache reproject with %s",
+                 ", ".join(f"{c} {e:.2f} px" for c, e in errors.items()))
+        atomic_write_text(out / "check.json", json.dumps({"keypoint_reprojection_px": errors}, indent=1))
     return [*written, out / "check_all.png"]
