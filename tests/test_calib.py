@@ -113,7 +113,7 @@ def test_people_calibration_places_the_cameras(tmp_path):
     """4 cameras, a person moving for 150 frames, 4 px noise and 5% outliers in their 2D keypoints."""
     capture = make_capture(frames=150, cameras=4, noise_px=4.0, outlier_ratio=0.05, seed=5, image_size=(1280, 720))
     result = calibrate_from_people(capture.keypoints2d, [(c.K, c.dist, c.image_size) for c in capture.rig],
-                                   capture.rig.names, PeopleSettings(height=capture.spec.height, max_frames=75))
+                                   capture.rig.names, PeopleSettings(height=capture.spec.height, max_frames=50))
     centre_mm, rot_deg, scale_err = people_errors(capture.rig, result.rig)
     assert centre_mm < 30 and rot_deg < 0.5 and abs(scale_err) < 0.05, (centre_mm, rot_deg, scale_err)
     assert not result.unplaced and max(result.per_camera_median_px.values()) < 6
