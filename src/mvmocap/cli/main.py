@@ -285,6 +285,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from mvmocap.batch import BatchOptions, run_batch
+
+    session = Path(args.session)
+    if not session.is_dir():
+        raise DataError(session, "session folder not found")
+    results = run_batch(session, options=BatchOptions(exp=args.exp, model=args.model, videos=args.video),
+                        workers=args.workers)
+    failed = [r for r in results if r.status == "failed"]
+    print(summary_table(f"mvmocap batch: {len(results)} trials, {len(failed)} failed", {
+        "reports": str(session / "batch_report.json") + "  " + str(session / "batch_report.csv"),
+        **{f"  {r.trial}": r.status + (f" ({r.frames} frames, {r.cameras} cameras, held-out "
+                                       f"{r.heldout_px:.1f} px, {r.seconds:.0f} s)" if r.heldout_px is not None else "")
+           + (f": {r.error}" if r.error else "") for r in results}}))
+    return 2 if failed else 0
+
+
 def _cmd_view(args: argparse.Namespace) -> int:
     from mvmocap.view import view_run
 
@@ -294,6 +311,13 @@ def _cmd_view(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
+def _cmd_bench_batch(args: argparse.Namespace) -> int:
+    from mvmocap.bench.batch import bench_batch
+
+    print(json.dumps(bench_batch(trials=args.trials, frames=args.frames, workers=args.workers)))
     return 0
 
 
@@ -457,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
     breal.add_argument("--seed", type=int, default=0)
     breal.add_argument("--data", help="reuse a capture rendered before (its folder) instead of rendering one")
     breal.set_defaults(func=_cmd_bench_realistic)
+    bbat = bench_sub.add_parser("batch", help="trials per minute of mvmocap batch, serial and with workers")
+    bbat.add_argument("--trials", type=_int_from(2), default=8)
+    bbat.add_argument("--frames", type=_int_from(10), default=60)
+    bbat.add_argument("--workers", type=_int_from(2), default=2)
+    bbat.set_defaults(func=_cmd_bench_batch)
     bcal = bench_sub.add_parser("calib", help="board intrinsics and extrinsics on rendered photographs of "
                                               "known cameras")
     bcal.add_argument("--views", type=_int_from(8), default=20, help="board photographs per camera (intrinsics)")
@@ -511,6 +540,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp_t.add_argument("--keypoints", choices=["triangulated", "fit"], default="triangulated",
                        help="TRC/C3D markers: the triangulated keypoints3d/ (default) or the fitted body's")
     exp_t.set_defaults(func=_cmd_export)
+
+    bat = sub.add_parser("batch", help="run every trial of a session folder (resumable, in parallel)")
+    bat.add_argument("session", help="folder of trials (folders with videos/, images/ or annots/)")
+    bat.add_argument("--exp", default="body")
+    bat.add_argument("--model", help="body model (default Anny)")
+    bat.add_argument("--workers", type=_int_from(1), default=1, help="worker processes (default 1)")
+    bat.add_argument("--video", action="store_true", help="also render each trial's overlay and ground videos")
+    bat.set_defaults(func=_cmd_batch)
 
     view_t = sub.add_parser("view", help="write a self-contained 3D replay page (HTML, works offline)")
     view_t.add_argument("out", help="the run's output folder (holds params.npz)")

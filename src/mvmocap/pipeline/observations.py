@@ -95,8 +95,10 @@ class PreparedKeypoints:
 def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, root: Path, out: Path,
                       sync: str = "file", sync_settings: SyncSettings | None = None,
                       subject_settings: SubjectSettings | None = None, thresholds: np.ndarray,
-                      fix_swaps: bool = True, triangulate_options: dict | None = None) -> PreparedKeypoints:
-    """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order)."""
+                      fix_swaps: bool = True, triangulate_options: dict | None = None,
+                      sync_file: Path | None = None) -> PreparedKeypoints:
+    """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order); ``sync="file"``
+    reads ``sync_file`` (default ``root/sync.yml``) when it exists."""
     if sync not in SYNC_MODES:
         raise ValueError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
     tri_options = dict(triangulate_options or {})
@@ -110,7 +112,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
 
     offsets = {cam: 0.0 for cam in seq.cameras}
     reference = seq.cameras[0]
-    sync_file = root / "sync.yml"
+    sync_file = Path(sync_file) if sync_file is not None else root / "sync.yml"
     if sync == "file" and sync_file.is_file():
         given, ref = read_sync_file(sync_file)
         unknown = sorted(set(given) - set(seq.cameras))

@@ -200,11 +200,12 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
                 model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
                 vis_cams: list[str] | None = None, frames: str | None = None, keypoints: str | Path | None = None,
                 gmm: str | Path | None = None, fps: float | None = None, videos: bool = True,
-                sync: str = "file") -> RunOutput:
+                sync: str = "file", sync_file: str | Path | None = None) -> RunOutput:
     """Run every stage; see the module docstring. Returns the results and the report.
 
-    ``sync``: ``file`` uses ``ROOT/sync.yml`` when present, ``auto`` estimates the offsets now
-    (and writes ``OUT/sync.yml``), ``none`` treats the cameras as synchronised.
+    ``sync``: ``file`` uses ``sync_file`` (default ``ROOT/sync.yml``) when present, ``auto``
+    estimates the offsets now (and writes ``OUT/sync.yml``), ``none`` treats the cameras as
+    synchronised.
     """
     if sync not in SYNC_MODES:
         raise ValueError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
@@ -234,7 +235,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     thresholds = threshold_per_camera(rig, threshold_px, threshold_fraction)
     prepared = prepare_keypoints(rig, seq, fps=fps, root=root, out=out, sync=sync, sync_settings=sync_settings,
                                  subject_settings=subject_settings, thresholds=thresholds, fix_swaps=fix_swaps,
-                                 triangulate_options={"min_views": tri_settings.get("min_views", 2)})
+                                 triangulate_options={"min_views": tri_settings.get("min_views", 2)},
+                                 sync_file=sync_file)
     timings["associate_sync"] = time.perf_counter() - t
     t = time.perf_counter()
     tri = triangulate_sequence(rig, prepared.keypoints, out, threshold_px=thresholds, **tri_settings)

@@ -1,0 +1,151 @@
+"""``mvmocap batch SESSION``: run every trial of a session, locally in worker processes.
+
+Each trial is one ``mvmocap run`` into ``TRIAL/output`` (its own calibration and ``sync.yml``, or
+the nearest parent's: :mod:`mvmocap.batch.trials`). A trial whose output holds a report made with
+the same options (``output/.batch.json``) is skipped as done; an interrupted or changed one is run
+again and its stage caches (detection) make that cheap. One failing trial is reported and the
+others go on. ``SESSION/batch_report.json`` and ``.csv`` hold one row per trial.
+
+Workers are separate processes (spawned), so a trial that crashes its process is reported as
+failed instead of stopping the batch. Every trial's fit runs on one PyTorch thread, in a worker or
+in this process alike: the optimiser's path depends on the thread count (a different count moved
+the fitted keypoints by up to 2 mm), and so the results of ``--workers N`` equal a serial run's
+exactly; use as many workers as cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from mvmocap.batch.trials import Trial, find_trials
+from mvmocap.console import progress
+from mvmocap.utils import atomic_write_text
+
+__all__ = ["BatchOptions", "TrialResult", "run_batch", "run_trial"]
+
+log = logging.getLogger(__name__)
+MARKER = ".batch.json"
+_COLUMNS = ("trial", "status", "frames", "cameras", "reprojection_px", "heldout_px", "fit_error_mm", "seconds",
+            "error")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every trial is run with (keyword-only to build)."""
+
+    exp: str = "body"
+    model: str | None = None
+    videos: bool = False
+
+    def key(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    trial: str
+    status: str  # "done", "skipped (done before)" or "failed"
+    frames: int = 0
+    cameras: int = 0
+    reprojection_px: float | None = None
+    heldout_px: float | None = None
+    fit_error_mm: float | None = None
+    seconds: float = 0.0
+    error: str = ""
+
+
+def _figures(report: dict) -> dict:
+    frames = report.get("frames") or []
+    return {"frames": frames[1] - frames[0] + 1 if frames else 0, "cameras": len(report.get("cameras", [])),
+            "reprojection_px": report.get("triangulation", {}).get("mean_reprojection_error_px"),
+            "heldout_px": report.get("heldout", {}).get("heldout_px"),
+            "fit_error_mm": report.get("fit_error_mm")}
+
+
+def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
+    """Run one trial (or skip it when its output was made with ``options``); never raises for
+    the trial's own problems: they come back as a failed result with the message."""
+    start = time.perf_counter()
+    out = trial.root / "output"
+    marker = out / MARKER
+    try:
+        if marker.is_file() and json.loads(marker.read_text()) == options.key() and (out / "report.json").is_file():
+            report = json.loads((out / "report.json").read_text())
+            return TrialResult(trial.name, "skipped (done before)", **_figures(report))
+        import torch
+
+        from mvmocap.console import log_to_file
+        from mvmocap.pipeline import run_capture
+
+        if trial.calibration is None:
+            raise FileNotFoundError(f"{trial.root}: no calibration in the trial or the folders above it "
+                                    "(intri.yml + extri.yml, a .toml or a .qca.txt, or a calibration/ sub-folder)")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # see the module docstring
+        try:
+            with log_to_file(out / "log.txt"):
+                run = run_capture(trial.root, out, exp=options.exp, model=options.model, calib=trial.calibration,
+                                  keypoints=trial.keypoints, videos=options.videos, sync_file=trial.sync)
+        finally:
+            torch.set_num_threads(threads)
+        seen = run.keypoints3d[..., 3] > 0
+        fit_error = float(np.median(np.linalg.norm(run.fit.keypoints - run.keypoints3d[..., :3], axis=-1)[seen])
+                          * 1000) if seen.any() else None
+        report = {**run.report, "fit_error_mm": fit_error}
+        atomic_write_text(out / "report.json", json.dumps(report, indent=1))
+        atomic_write_text(marker, json.dumps(options.key()))
+        return TrialResult(trial.name, "done", **_figures(report), seconds=round(time.perf_counter() - start, 2))
+    except Exception as err:  # noqa: BLE001 - one trial's failure must not stop the batch
+        log.error("trial %s failed: %s", trial.name, err)
+        return TrialResult(trial.name, "failed", seconds=round(time.perf_counter() - start, 2),
+                           error=f"{type(err).__name__}: {err}")
+
+
+def _write_reports(session: Path, results: list[TrialResult]) -> None:
+    rows = [asdict(r) for r in results]
+    atomic_write_text(session / "batch_report.json", json.dumps(rows, indent=1))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(session / "batch_report.csv", buffer.getvalue())
+
+
+def run_batch(session: str | Path, *, options: BatchOptions | None = None, workers: int = 1) -> list[TrialResult]:
+    """Run every trial of ``session`` with ``workers`` processes (1: in this process); returns
+    the results in trial order and writes the session's reports."""
+    session = Path(session).resolve()
+    options = options or BatchOptions()
+    trials = find_trials(session)
+    if not trials:
+        raise FileNotFoundError(f"{session}: no trial found (a folder with videos/, images/ or annots/)")
+    log.info("batch: %d trials in %s, %d worker(s)", len(trials), session, workers)
+    results: dict[str, TrialResult] = {}
+    with progress(len(trials), desc="batch", unit="trial") as bar:
+        if workers <= 1:
+            for trial in trials:
+                results[trial.name] = run_trial(trial, options)
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(run_trial, trial, options): trial for trial in trials}
+                for future in as_completed(futures):
+                    trial = futures[future]
+                    try:
+                        results[trial.name] = future.result()
+                    except Exception as err:  # noqa: BLE001 - a worker process died
+                        results[trial.name] = TrialResult(trial.name, "failed", error=f"worker lost: {err}")
+                    bar.update(1)
+    ordered = [results[t.name] for t in trials]
+    _write_reports(session, ordered)
+    return ordered

@@ -1,0 +1,35 @@
+"""``mvmocap bench batch``: throughput of ``mvmocap batch`` over ``trials`` short synthetic trials
+(keypoint captures of ``frames`` frames x 4 cameras, the default body model), serial and with
+``workers`` worker processes, each from a clean output; ``speedup`` = parallel / serial trials per
+minute. Ray is not wired in yet: its figures are absent."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from mvmocap.batch import BatchOptions, run_batch
+from mvmocap.synthetic import make_capture, write_capture
+
+__all__ = ["bench_batch"]
+
+
+def bench_batch(trials: int = 8, frames: int = 60, workers: int = 2) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        session = Path(tmp) / "session"
+        for k in range(trials):
+            write_capture(make_capture(frames=frames, cameras=4, seed=k, image_size=(1280, 720)), session / f"t{k:02d}")
+        rates = {}
+        for label, count in (("serial", 1), (f"workers_{workers}", workers)):
+            for out in session.glob("*/output"):
+                shutil.rmtree(out)
+            start = time.perf_counter()
+            results = run_batch(session, options=BatchOptions(), workers=count)
+            minutes = (time.perf_counter() - start) / 60
+            if any(r.status != "done" for r in results):
+                raise RuntimeError(f"bench batch: trials failed: {[r.error for r in results if r.error]}")
+            rates[label] = round(trials / minutes, 2)
+    return {"trials_per_minute": rates, "speedup": round(rates[f"workers_{workers}"] / rates["serial"], 2),
+            "trials": trials, "frames": frames, "workers": workers}

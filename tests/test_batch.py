@@ -1,0 +1,52 @@
+"""``mvmocap batch``: trials found with their own or inherited calibration, one failure reported
+while the others finish, finished trials skipped on a rerun, two workers equal to one."""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+
+from mvmocap.batch import BatchOptions, find_trials, run_batch
+from mvmocap.cli.main import main
+from mvmocap.synthetic import make_capture, write_capture
+from mvmocap.synthetic.model_files import make_model_arrays, write_model_file
+
+
+def _session(root):
+    """trial_a: its own calibration; day2/trial_b: the session's calibration/ folder; trial_c: broken annots."""
+    write_capture(make_capture(frames=12, cameras=3, seed=1, image_size=(1280, 720)), root / "trial_a")
+    b = write_capture(make_capture(frames=12, cameras=3, seed=2, image_size=(1280, 720)), root / "day2" / "trial_b")
+    (root / "calibration").mkdir(parents=True)
+    for name in ("intri.yml", "extri.yml"):
+        shutil.move(str(b / name), str(root / "calibration" / name))
+    c = write_capture(make_capture(frames=12, cameras=3, seed=3, image_size=(1280, 720)), root / "trial_c")
+    for path in (c / "annots" / "cam2").glob("*.json"):
+        path.write_text("{not json")
+    return root
+
+
+def test_batch_runs_resumes_and_reports(tmp_path, capsys):
+    session = _session(tmp_path / "session")
+    model = f"smpl:{write_model_file(make_model_arrays('smpl'), tmp_path / 'SMPL_NEUTRAL.pkl', 'pkl')}"  # quick to load
+    trials = {t.name: t for t in find_trials(session)}
+    assert sorted(trials) == ["day2/trial_b", "trial_a", "trial_c"]
+    assert trials["day2/trial_b"].calibration == session / "calibration"
+    assert trials["trial_a"].calibration == session / "trial_a"
+    assert main(["batch", str(session), "--model", model]) == 2  # one trial failed
+    rows = {r["trial"]: r for r in csv.DictReader((session / "batch_report.csv").open())}
+    assert rows["trial_a"]["status"] == rows["day2/trial_b"]["status"] == "done"
+    assert rows["trial_c"]["status"] == "failed" and "not valid JSON" in rows["trial_c"]["error"]
+    assert float(rows["trial_a"]["heldout_px"]) < 15 and int(rows["trial_a"]["frames"]) == 12
+    first = np.load(session / "trial_a" / "output" / "params.npz")["keypoints3d"]
+    options = BatchOptions(model=model)
+    again = run_batch(session, options=options)
+    assert [r.status for r in again] == ["skipped (done before)", "skipped (done before)", "failed"]
+    # Two worker processes give the same fits as one process.
+    for trial in ("trial_a", "day2/trial_b"):
+        (session / trial / "output" / ".batch.json").unlink()
+    parallel = run_batch(session, options=options, workers=2)
+    assert [r.status for r in parallel] == ["done", "done", "failed"]
+    np.testing.assert_array_equal(np.load(session / "trial_a" / "output" / "params.npz")["keypoints3d"], first)
+    report = json.loads((session / "batch_report.json").read_text())
+    assert [r["trial"] for r in report] == ["day2/trial_b", "trial_a", "trial_c"]
