@@ -58,6 +58,18 @@ class SkinnedSequence:
         local[:, 1:] = np.swapaxes(rot[:, self.parents[1:]], -1, -2) @ rot[:, 1:]
         return local
 
+    def influences(self, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Every non-zero skinning weight per vertex, largest first: (V, K) joint indices and
+        weights (rows summing to 1), K the most any vertex has, rounded up to a ``multiple``
+        (glTF: 4); unused slots hold joint 0 with weight 0."""
+        count = int((self.weights > 1e-8).sum(1).max())
+        slots = multiple * max(1, -(-count // multiple))
+        order = np.argsort(-self.weights, axis=1)[:, :slots]
+        values = np.take_along_axis(self.weights, order, 1)
+        values = np.where(values > 1e-8, values, 0.0)
+        values = values / values.sum(1, keepdims=True)
+        return np.where(values > 0, order, 0), values
+
     def vertices(self, frames: slice | np.ndarray | None = None, correctives: bool = True) -> np.ndarray:
         """(f, V, 3) skinned vertices of ``frames`` (all when None), by the formula of the module
         docstring; ``correctives=False`` leaves the pose correctives out."""

@@ -63,17 +63,6 @@ class _Packer:
         return len(self.gltf.accessors) - 1
 
 
-def _influences(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(V, 4 n) joint indices and weights (rows summing to 1) holding every non-zero weight."""
-    count = int((weights > 1e-8).sum(1).max())
-    slots = 4 * max(1, -(-count // 4))
-    order = np.argsort(-weights, axis=1)[:, :slots]
-    values = np.take_along_axis(weights, order, 1)
-    values = np.where(values > 1e-8, values, 0.0)
-    values /= values.sum(1, keepdims=True)
-    return np.where(values > 0, order, 0).astype(np.uint16), values.astype(np.float32)
-
-
 def _nonnegative_targets(weights: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(F, P) signed weights of (P, V, 3) directions -> (F, Q) weights in [0, 1] of (Q, V, 3)
     targets with the same weighted sum: each direction's positive and negative parts, scaled."""
@@ -120,7 +109,8 @@ def write_glb(path: str | Path, seq: SkinnedSequence, fps: float, *, correctives
     gltf.skins.append(skin)
 
     vertices = frame.points(seq.rest_vertices)
-    joints, weights = _influences(seq.weights)
+    joints, weights = seq.influences(multiple=4)
+    joints, weights = joints.astype(np.uint16), weights.astype(np.float32)
     attributes = gl.Attributes(POSITION=pack.add(vertices.astype(np.float32), target=gl.ARRAY_BUFFER, bounds=True),
                                NORMAL=pack.add(_normals(vertices, seq.faces).astype(np.float32),
                                                target=gl.ARRAY_BUFFER))

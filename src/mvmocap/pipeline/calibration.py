@@ -131,6 +131,12 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
     return result
 
 
+def _most_confident(candidates: np.ndarray) -> np.ndarray:
+    """(F, V, J, 3): the most confident of the (F, V, P, J, 3) candidates in each view-frame."""
+    best = candidates[..., 2].sum(-1).argmax(-1)
+    return np.take_along_axis(candidates, best[:, :, None, None, None], 2)[:, :, 0]
+
+
 def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: str | Path | None = None,
                      height: float | None = None, cams: list[str] | None = None, exp: str | Path | None = "body",
                      settings: PeopleSettings | None = None) -> tuple[PeopleResult, Path]:
@@ -166,8 +172,7 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
     if candidates.shape[2] == 0:
         raise CalibrationError(root, "nobody was detected in any camera; people calibration needs a person moving "
                                      "through the views")
-    best = candidates[..., 2].sum(-1).argmax(-1)  # the most confident person of each view-frame
-    keypoints = np.take_along_axis(candidates, best[:, :, None, None, None], 2)[:, :, 0]
+    keypoints = _most_confident(candidates)
     values = dict(settings.__dict__) if settings else {}
     if height is not None:
         values["height"] = height
@@ -227,8 +232,7 @@ def keypoint_reprojection(rig: CameraRig, keypoints: Path) -> dict[str, float] |
     candidates = seq.candidates()
     if candidates.shape[2] == 0:
         return None
-    best = candidates[..., 2].sum(-1).argmax(-1)
-    kp = np.take_along_axis(candidates, best[:, :, None, None, None], 2)[:, :, 0]
+    kp = _most_confident(candidates)
     sub = rig.subset(cams)
     result = triangulate(sub, kp, threshold_px=0.018 * float(np.median([c.image_diagonal for c in sub])))
     report = reprojection_report(result, cams, list(get_format(seq.skeleton).joints))

@@ -42,12 +42,8 @@ def _b64(array: np.ndarray, dtype) -> str:
 
 
 def _person(seq: SkinnedSequence, pid: int) -> dict:
-    order = np.argsort(-seq.weights, axis=1)
-    count = int((seq.weights > 1e-8).sum(1).max())
-    index = order[:, :count]
-    weights = np.take_along_axis(seq.weights, index, 1)
-    weights = np.where(weights > 1e-8, weights, 0.0)
-    weights /= weights.sum(1, keepdims=True)
+    index, weights = seq.influences()
+    count = index.shape[1]
     return {"id": pid, "name": seq.name, "colour": PERSON_COLOURS[pid % len(PERSON_COLOURS)],
             "vertices": len(seq.rest_vertices), "joints": len(seq.joint_names), "influences": count,
             "rest_vertices": _b64(seq.rest_vertices, np.float32), "faces": _b64(seq.faces, np.uint32),
