@@ -53,6 +53,20 @@ def _sources(root: Path, cams: list[str] | None) -> dict[str, FrameSource]:
     return {name: FrameSource(found[name]) for name in (cams or found)}
 
 
+def _sources_with_intrinsics(root: Path, intri: str | Path | None, cams: list[str] | None):
+    """The cameras' frame sources and ``{camera: (K, dist, size)}`` from ``intri`` (default
+    ``ROOT/intri.yml``), in the sources' order; a missing file or camera is an error."""
+    intri = Path(intri) if intri else root / "intri.yml"
+    if not intri.is_file():
+        raise CalibrationError(intri, "not found: run 'mvmocap calib intrinsics' first or give --intri")
+    intrinsics = read_intrinsics(intri)
+    sources = _sources(root, cams)
+    lacking = [n for n in sources if n not in intrinsics]
+    if lacking:
+        raise CalibrationError(intri, f"cameras {lacking} have no intrinsics here")
+    return sources, {n: intrinsics[n] for n in sources}
+
+
 def _no_board_hint(board: BoardSpec) -> str:
     return (f"check --board ({board.kind}), --pattern {board.cols},{board.rows} (inner corners: squares - 1 per "
             f"side, e.g. {board.cols},{board.rows} for a {board.cols + 1}x{board.rows + 1}-square board; try "
@@ -103,15 +117,7 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
     """Place every camera from synchronised board views; writes ``out`` (default
     ``ROOT/extri.yml``) and ``<out stem>_report.json``."""
     root = Path(root)
-    intri = Path(intri) if intri else root / "intri.yml"
-    if not intri.is_file():
-        raise CalibrationError(intri, "not found: run 'mvmocap calib intrinsics' first or give --intri")
-    intrinsics = read_intrinsics(intri)
-    sources = _sources(root, cams)
-    lacking = [n for n in sources if n not in intrinsics]
-    if lacking:
-        raise CalibrationError(intri, f"cameras {lacking} have no intrinsics here")
-    intrinsics = {n: intrinsics[n] for n in sources}
+    sources, intrinsics = _sources_with_intrinsics(root, intri, cams)
     views: dict[str, dict[int, object]] = {n: {} for n in sources}
     total = sum(s.count for s in sources.values())
     with progress(total, desc="calib extrinsics", unit="view-frame") as bar:
@@ -146,14 +152,7 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
     apart without a calibration), :func:`calibrate_from_people`. Writes ``OUT/extri.yml``, a copy
     of the intrinsics as ``OUT/intri.yml`` and ``OUT/calib_people_report.json``."""
     root = Path(root)
-    intri = Path(intri) if intri else root / "intri.yml"
-    if not intri.is_file():
-        raise CalibrationError(intri, "not found: run 'mvmocap calib intrinsics' first or give --intri")
-    intrinsics = read_intrinsics(intri)
-    sources = _sources(root, cams)
-    lacking = [n for n in sources if n not in intrinsics]
-    if lacking:
-        raise CalibrationError(intri, f"cameras {lacking} have no intrinsics here")
+    sources, intrinsics = _sources_with_intrinsics(root, intri, cams)
     out = Path(out) if out else root / "calib_people"
     detect_settings = load_experiment(exp)[0]["detect"]
     make_detector = body_detector_factory(detect_settings, f"{exp}: detect")
