@@ -8,7 +8,9 @@ import pytest
 
 from mvmocap.cli.main import main
 from mvmocap.io import DataError, MultiViewKeypoints
+from mvmocap.skeletons import get_format
 from mvmocap.sync import (
+    TIMING_JOINTS,
     SyncError,
     SyncSettings,
     estimate_offsets,
@@ -77,6 +79,27 @@ def test_offsets_found_to_a_fraction_of_a_frame(desynced):
     for name, c in result.cameras.items():
         assert c.status == ("reference" if name == "cam1" else "estimated")
         assert c.residual_px < c.residual_px_at_zero or name == "cam1" or abs(c.offset) < 0.01
+
+
+def test_only_the_limb_joints_time_the_cameras(desynced):
+    """Trunk and face joints whose detections drift with the body's turning (here: cam3's read two
+    frames late) would pull its offset; the limb joints alone keep it (SyncSettings.joints)."""
+    cap = desynced
+    kp = cap.keypoints2d.copy()
+    timed = [i for i, name in enumerate(get_format("body25").joints) if name in TIMING_JOINTS]
+    trunk = np.setdiff1d(np.arange(25), timed)
+    assert len(timed) == 14
+    kp[:-2, 2][:, trunk] = cap.keypoints2d[2:, 2][:, trunk]
+    times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
+    tracks = [kp[:, v] for v in range(cap.spec.cameras)]
+    limbs = estimate_offsets(cap.rig, tracks, times, skeleton="body25").offsets["cam3"]
+    every = estimate_offsets(cap.rig, tracks, times).offsets["cam3"]
+    truth = cap.time_offsets[2]
+    assert abs(limbs - truth) * cap.spec.fps < 0.2
+    assert abs(every - truth) * cap.spec.fps > 0.3  # what the trunk joints do when they are timed too
+    with pytest.raises(ValueError, match="sync joints must be a list of joint names"):
+        SyncSettings(joints="RWrist")
+    assert SyncSettings(joints=["RWrist", "LWrist"]).joints == ("RWrist", "LWrist")
 
 
 def test_camera_that_never_sees_the_person_is_left_unshifted(desynced, caplog):

@@ -61,7 +61,8 @@ def subject_offsets(rig: CameraRig, seq: MultiViewKeypoints, subject: np.ndarray
     """Every camera's time offset from the subject's (F, V, J, 3) detections in ``seq``'s frames, each
     camera's times its timestamps (else frame number / fps)."""
     times = [frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras]
-    return estimate_offsets(rig, [subject[:, v] for v in range(len(rig))], times, settings=settings)
+    return estimate_offsets(rig, [subject[:, v] for v in range(len(rig))], times, settings=settings,
+                            skeleton=seq.skeleton)
 
 
 def threshold_per_camera(rig: CameraRig, threshold_px: float | None, threshold_fraction: float) -> np.ndarray:

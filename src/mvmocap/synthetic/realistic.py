@@ -9,7 +9,9 @@ fractional times show the meshes linearly interpolated between the two nearest t
 
 On disk, besides ``videos/`` and ``intri.yml`` / ``extri.yml``: ``gt/params.npz`` (the subject's
 parameters and ``keypoints3d`` at the reference camera's frame times), ``gt/bystander.npz``
-(``keypoints3d``), ``gt/offsets.json`` (camera -> seconds).
+(``keypoints3d``), ``gt/offsets.json`` (camera -> seconds) and ``gt/camera_times.npz`` (per camera
+``subject_<cam>`` and ``bystander_<cam>``: (F, J, 3) keypoints at that camera's own frame times, what
+its frames show).
 """
 
 from __future__ import annotations
@@ -112,6 +114,12 @@ def make_realistic_capture(root: str | Path, model: BodyModel, spec: RealisticSp
     save_calibration(rig, root)
     faces = model.faces.cpu().numpy()
     floor = checkerboard((0.0, 0.0), half_size=6.0)
+    at_camera_times = {}
+    for cam, offset in zip(rig, offsets, strict=True):
+        positions = margin + np.arange(spec.frames) + offset * spec.fps
+        at_camera_times[f"subject_{cam.name}"] = np.stack([_interpolated(subject_kp, p) for p in positions])
+        if bystander_kp is not None:
+            at_camera_times[f"bystander_{cam.name}"] = np.stack([_interpolated(bystander_kp, p) for p in positions])
     with progress(spec.cameras * spec.frames, desc="render the synthetic capture", unit="view-frame") as bar:
         for cam, offset in zip(rig, offsets, strict=True):
             with VideoWriter(root / "videos" / f"{cam.name}.mp4", spec.fps, quality=8) as video:
@@ -132,6 +140,7 @@ def make_realistic_capture(root: str | Path, model: BodyModel, spec: RealisticSp
         "keypoints3d": subject_kp[keep], "fps": np.float64(spec.fps), "model": np.str_(model.name)})
     if bystander_kp is not None:
         write_params_npz(root / "gt" / "bystander.npz", {"keypoints3d": bystander_kp[keep]})
+    write_params_npz(root / "gt" / "camera_times.npz", at_camera_times)
     atomic_write_text(root / "gt" / "offsets.json", json.dumps(
         {"offsets": {c.name: float(o) for c, o in zip(rig, offsets, strict=True)}, "spec": asdict(spec)}, indent=1))
     return root
