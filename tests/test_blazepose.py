@@ -91,3 +91,34 @@ def test_cache_holds_every_person_and_the_frame_time(tmp_path):
     assert seq.frames == [7, 8] and sorted(seq.people) == [3, 5]
     np.testing.assert_allclose(seq.times["cam1"], [0.2335, 0.2668])
     assert seq.candidates().shape == (2, 1, 2, 25, 3)
+
+
+def test_an_interrupted_camera_resumes_to_the_same_detections(tmp_path):
+    """The tracker's state after every frame lets a resumed camera continue exactly where it stopped."""
+    from mvmocap.detect import MARKER, TRACKER, detect_camera
+    from mvmocap.io import FrameSource
+    from mvmocap.synthetic import make_video_capture
+
+    root = make_video_capture(tmp_path / "data", load_body_model(), frames=10, cameras=2, image_size=(640, 360),
+                              seed=2)
+    source = FrameSource(root / "videos" / "cam1.mp4")
+    settings = {"backend": "blazepose"}
+    make = body_detector_factory(settings)
+    frames = range(0, 10)
+    assert detect_camera(source, "cam1", tmp_path / "whole", make, frames, settings) == 10
+
+    class Interrupted(BlazePoseMulti):
+        def __call__(self, rgb, index=None):
+            if index == 6:
+                raise KeyboardInterrupt
+            return super().__call__(rgb, index)
+
+    with pytest.raises(KeyboardInterrupt):
+        detect_camera(source, "cam1", tmp_path / "resumed", Interrupted, frames, settings)
+    folder = tmp_path / "resumed" / "cam1"
+    assert json.loads((folder / TRACKER).read_text())["frame"] == 5 and not (folder / MARKER).exists()
+    assert detect_camera(source, "cam1", tmp_path / "resumed", make, frames, settings) == 4
+    for f in frames:
+        name = f"{f:06d}.json"
+        assert (folder / name).read_text() == (tmp_path / "whole" / "cam1" / name).read_text(), name
+    assert (folder / MARKER).exists() and not (folder / TRACKER).exists()

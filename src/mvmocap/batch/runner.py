@@ -1,4 +1,5 @@
-"""``mvmocap batch SESSION``: run every trial of a session, locally in worker processes.
+"""``mvmocap batch SESSION``: run every trial of a session, locally in worker processes or on a
+Ray cluster (:mod:`mvmocap.batch.cluster`).
 
 Each trial is one ``mvmocap run`` into ``TRIAL/output`` (its own calibration and ``sync.yml``, or
 the nearest parent's: :mod:`mvmocap.batch.trials`). A trial whose output holds a report made with
@@ -31,7 +32,7 @@ from mvmocap.batch.trials import Trial, find_trials
 from mvmocap.console import progress
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["BatchOptions", "TrialResult", "run_batch", "run_trial"]
+__all__ = ["BatchOptions", "TrialResult", "is_done", "run_batch", "run_trial"]
 
 log = logging.getLogger(__name__)
 MARKER = ".batch.json"
@@ -72,6 +73,15 @@ def _figures(report: dict) -> dict:
             "fit_error_mm": report.get("fit_error_mm")}
 
 
+def is_done(trial: Trial, options: BatchOptions) -> bool:
+    """Whether the trial's output is a finished run made with ``options``."""
+    out = trial.root / "output"
+    try:
+        return json.loads((out / MARKER).read_text()) == options.key() and (out / "report.json").is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
     """Run one trial (or skip it when its output was made with ``options``); never raises for
     the trial's own problems: they come back as a failed result with the message."""
@@ -79,7 +89,7 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
     out = trial.root / "output"
     marker = out / MARKER
     try:
-        if marker.is_file() and json.loads(marker.read_text()) == options.key() and (out / "report.json").is_file():
+        if is_done(trial, options):
             report = json.loads((out / "report.json").read_text())
             return TrialResult(trial.name, "skipped (done before)", **_figures(report))
         import torch
@@ -121,18 +131,24 @@ def _write_reports(session: Path, results: list[TrialResult]) -> None:
     atomic_write_text(session / "batch_report.csv", buffer.getvalue())
 
 
-def run_batch(session: str | Path, *, options: BatchOptions | None = None, workers: int = 1) -> list[TrialResult]:
-    """Run every trial of ``session`` with ``workers`` processes (1: in this process); returns
-    the results in trial order and writes the session's reports."""
+def run_batch(session: str | Path, *, options: BatchOptions | None = None, workers: int = 1,
+              ray: str | None = None) -> list[TrialResult]:
+    """Run every trial of ``session`` with ``workers`` processes (1: in this process), or as tasks
+    on the Ray cluster ``ray`` (an address, ``"auto"`` or ``"local"``: :mod:`mvmocap.batch.cluster`);
+    returns the results in trial order and writes the session's reports."""
     session = Path(session).resolve()
     options = options or BatchOptions()
     trials = find_trials(session)
     if not trials:
         raise FileNotFoundError(f"{session}: no trial found (a folder with videos/, images/ or annots/)")
-    log.info("batch: %d trials in %s, %d worker(s)", len(trials), session, workers)
+    log.info("batch: %d trials in %s, %s", len(trials), session, f"Ray ({ray})" if ray else f"{workers} worker(s)")
     results: dict[str, TrialResult] = {}
     with progress(len(trials), desc="batch", unit="trial") as bar:
-        if workers <= 1:
+        if ray:
+            from mvmocap.batch.cluster import run_on_ray
+
+            results = run_on_ray(trials, options, address=ray, on_result=lambda _: bar.update(1))
+        elif workers <= 1:
             for trial in trials:
                 results[trial.name] = run_trial(trial, options)
                 bar.update(1)

@@ -292,7 +292,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if not session.is_dir():
         raise DataError(session, "session folder not found")
     results = run_batch(session, options=BatchOptions(exp=args.exp, model=args.model, videos=args.video),
-                        workers=args.workers)
+                        workers=args.workers, ray=args.ray)
     failed = [r for r in results if r.status == "failed"]
     print(summary_table(f"mvmocap batch: {len(results)} trials, {len(failed)} failed", {
         "reports": str(session / "batch_report.json") + "  " + str(session / "batch_report.csv"),
@@ -546,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--exp", default="body")
     bat.add_argument("--model", help="body model (default Anny)")
     bat.add_argument("--workers", type=_int_from(1), default=1, help="worker processes (default 1)")
+    bat.add_argument("--ray", metavar="ADDRESS", help="run the trials as Ray tasks: 'auto' joins this machine's "
+                                                      "cluster, 'local' starts one here, or a cluster address "
+                                                      "(pip install 'mvmocap[ray]')")
     bat.add_argument("--video", action="store_true", help="also render each trial's overlay and ground videos")
     bat.set_defaults(func=_cmd_batch)
 

@@ -275,6 +275,20 @@ class BlazePoseMulti:
         self._tracks = tracks
         return {t.id: convert_keypoints(t.landmarks, "blazepose33", "body25") for t in tracks}
 
+    # -- resuming ----------------------------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything the next frame's result depends on, JSON-ready; :meth:`restore` puts it back
+        exactly (arrays keep their dtypes), so a camera resumed after an interruption is detected
+        as if it never stopped."""
+        return {"calls": self._calls, "next_id": self._next_id,
+                "tracks": [{"id": t.id, "centre": _packed(t.roi.centre), "side": t.roi.side,
+                            "axes": _packed(t.roi.axes), "landmarks": _packed(t.landmarks)} for t in self._tracks]}
+
+    def restore(self, state: dict) -> None:
+        self._calls, self._next_id = int(state["calls"]), int(state["next_id"])
+        self._tracks = [_Track(int(t["id"]), _Roi(_unpacked(t["centre"]), t["side"], _unpacked(t["axes"])),
+                               _unpacked(t["landmarks"])) for t in state["tracks"]]
+
     @staticmethod
     def _merge_duplicates(tracks: list[_Track]) -> list[_Track]:
         """Two tracks that follow the same person: keep the older one."""
@@ -286,6 +300,14 @@ class BlazePoseMulti:
 
     def close(self) -> None:
         self._tracks = []
+
+
+def _packed(array: np.ndarray) -> dict:
+    return {"dtype": str(array.dtype), "values": array.tolist()}
+
+
+def _unpacked(packed: dict) -> np.ndarray:
+    return np.array(packed["values"], dtype=packed["dtype"])
 
 
 def _weighted_nms(scores: np.ndarray, boxes: np.ndarray, kps: np.ndarray,

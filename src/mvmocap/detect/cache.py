@@ -4,6 +4,13 @@ Each frame's detections are written atomically to ``OUT/keypoints2d/<cam>/<frame
 (EasyMocap ``annots`` layout) as soon as they exist; a camera is finished when its
 ``.complete`` marker is written. A rerun skips finished cameras and resumes an unfinished
 one at its first missing frame, so nothing already computed is lost.
+
+Resuming gives the same detections as an uninterrupted run: a detector that tracks people from
+frame to frame and can save its state (``state()`` / ``restore(state)``, as the BlazePose
+detector does) leaves it in ``<cam>/.tracker.json`` after every frame, and a resumed camera
+starts from it (re-detecting a frame whose state was not saved yet). A detector without that
+(MediaPipe's legacy solution) is warmed up on the ``WARMUP_FRAMES`` frames before the first
+missing one, their results discarded, so that its tracking and filters are close to what they were.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ from mvmocap.detect.mediapipe_hands import HandDetection
 from mvmocap.io import FrameSource, MultiViewKeypoints, write_annots
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["MARKER", "detect_camera", "save_body", "save_hands", "load_hands"]
+__all__ = ["MARKER", "TRACKER", "WARMUP_FRAMES", "detect_camera", "save_body", "save_hands", "load_hands"]
 
 log = logging.getLogger(__name__)
 MARKER = ".complete"  # not a .json: readers of the folder never see it
+TRACKER = ".tracker.json"  # the detector's state after a frame: {"frame": index, "identity": ..., "state": ...}
+WARMUP_FRAMES = 15
 
 
 def save_body(out: Path, cam: str, index: int, people, size: tuple[int, int], timestamp: float = float("nan")) -> None:
@@ -69,17 +78,44 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     existing = {int(p.stem) for p in folder.glob("[0-9]*.json")} if folder.is_dir() else set()
     start = next((f for f in frames if f not in existing), frames.stop)
     detector = make_detector() if start < frames.stop else None
+    run_from = write_from = start
+    if detector is not None and start > frames.start:
+        run_from, write_from = _resume(detector, folder, identity, start, frames.start)
     bar.set_postfix_str(cam)
-    bar.update(start - frames.start)
+    bar.update(write_from - frames.start)
     count = 0
-    for index, rgb in source.frames(start, frames.stop):
-        save(out, cam, index, detector(rgb, index), (rgb.shape[1], rgb.shape[0]), source.current_time)
+    for index, rgb in source.frames(run_from, frames.stop):
+        people = detector(rgb, index)
+        if index < write_from:  # detected before: only the detector's state was wanted
+            continue
+        save(out, cam, index, people, (rgb.shape[1], rgb.shape[0]), source.current_time)
+        if hasattr(detector, "state"):
+            atomic_write_text(folder / TRACKER, json.dumps({"frame": index, "identity": identity,
+                                                            "state": detector.state()}))
         count += 1
         bar.update(1)
     if detector is not None:
         detector.close()
     atomic_write_text(marker, json.dumps(identity))
+    (folder / TRACKER).unlink(missing_ok=True)
     return count
+
+
+def _resume(detector, folder: Path, identity: dict, missing: int, first: int) -> tuple[int, int]:
+    """Where a camera whose first missing frame is ``missing`` resumes: (the first frame run through
+    the detector, the first frame written). From the saved tracker state when there is one for
+    this input (frames after it are detected and written again), else after a warm-up (module
+    docstring)."""
+    saved = None
+    try:
+        saved = json.loads((folder / TRACKER).read_text())
+    except (OSError, ValueError):
+        pass
+    if (hasattr(detector, "restore") and isinstance(saved, dict) and saved.get("identity") == identity
+            and first <= saved.get("frame", -1) < missing):
+        detector.restore(saved["state"])
+        return saved["frame"] + 1, saved["frame"] + 1
+    return max(first, missing - WARMUP_FRAMES), missing
 
 
 class _NoBar:

@@ -46,8 +46,8 @@ from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.sync import SyncResult, SyncSettings, write_sync_file
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "open_inputs", "parse_frames", "prepare_run",
-           "run_capture", "run_sync"]
+__all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "detect_run_camera", "open_inputs", "parse_frames",
+           "prepare_run", "run_cameras", "run_capture", "run_sync"]
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,26 @@ def detect_inputs(setup: RunSetup, *, cams: list[str] | None, frames: str | None
     if len(names) < 2:
         raise DataError(setup.calib_path, f"need at least 2 calibrated cameras with input, found {names}")
     return Inputs(names, keypoints, frame_range, fps, sources, timings)
+
+
+def run_cameras(root: str | Path, *, exp: str | Path | None = "body", calib: str | Path | None = None) -> list[str]:
+    """The cameras ``mvmocap run ROOT`` detects (calibrated ones with videos or images)."""
+    setup = prepare_run(root, None, exp, calib)
+    return open_inputs(setup.root, setup.rig, setup.calib_path, None, None, None)[1]
+
+
+def detect_run_camera(root: str | Path, out: str | Path | None, camera: str, *, exp: str | Path | None = "body",
+                      calib: str | Path | None = None) -> int:
+    """Detect one camera of ``mvmocap run ROOT`` into ``OUT/keypoints2d`` exactly as the run would
+    (the same frame range, settings and cache), so that the run then finds it done: one trial's
+    cameras can be detected on several machines. Returns the frames detected now."""
+    setup = prepare_run(root, out, exp, calib)
+    sources, names, frame_range, _ = open_inputs(setup.root, setup.rig, setup.calib_path, None, None, None)
+    if camera not in sources:
+        raise DataError(setup.root, f"camera {camera!r} is not one of this run's cameras {names}")
+    make_detector = body_detector_factory(setup.settings["detect"], f"{exp}: detect")
+    return detect_camera(sources[camera], camera, setup.out / "keypoints2d", make_detector, frame_range,
+                         setup.settings["detect"])
 
 
 def run_sync(root: str | Path, out: str | Path | None = None, *, exp: str | Path | None = "body",
