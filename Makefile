@@ -4,7 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+# Tests run in TEST_WORKERS processes (pytest-xdist, one file per process so module fixtures are
+# built once), each on one thread: two processes with multi-threaded PyTorch/OpenMP pools on two
+# cores spin against each other and took over 10 minutes instead of 3.
+TEST_WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+.PHONY: demo test test-fast lint install clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (looked for '$(PYTHON)'); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -24,7 +30,11 @@ demo: $(STAMP)
 	$(VENV)/bin/mvmocap demo --out demo_out
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PYTEST)
+
+# the inner loop: everything but the end-to-end runs and long fits (marked slow), under a minute
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

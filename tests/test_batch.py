@@ -6,11 +6,14 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 
 from mvmocap.batch import BatchOptions, find_trials, run_batch
 from mvmocap.cli.main import main
 from mvmocap.synthetic import make_capture, write_capture
 from mvmocap.synthetic.model_files import make_model_arrays, write_model_file
+
+pytestmark = pytest.mark.slow  # end-to-end: make test-fast leaves it out
 
 
 def _session(root):

@@ -19,6 +19,8 @@ from mvmocap.synthetic.model_files import make_model_arrays, write_model_file
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mvmocap[ray]'; make test installs it)")
 
+pytestmark = pytest.mark.slow  # end-to-end: make test-fast leaves it out
+
 
 def _kill_first(title: bytes, stop: threading.Event, killed: list) -> None:
     """SIGKILL the first process whose title starts with ``title`` (Ray names a busy worker

@@ -16,6 +16,8 @@ from mvmocap.synthetic.hand_motion import hand_motion
 from mvmocap.synthetic.model_files import make_model_arrays
 from mvmocap.synthetic.motions import motion_curves
 
+pytestmark = pytest.mark.slow  # end-to-end: make test-fast leaves it out
+
 
 def test_bodyhands_format():
     assert BODYHANDS.num_joints == 67

@@ -28,6 +28,7 @@ def _camera(name, f, dist, centre_offset):
 
 
 # ChArUco corners are found less precisely than a chessboard's (0.34 vs 0.15 px RMS here).
+@pytest.mark.slow
 @pytest.mark.parametrize("kind,limit,centre_px", [("chessboard", 0.005, 8.0), ("charuco", 0.01, 8.0)])
 def test_intrinsics_from_board_images(tmp_path, kind, limit, centre_px, capsys):
     board = BoardSpec(kind, 8, 5, 0.04, 0.03 if kind == "charuco" else None)
@@ -58,6 +59,7 @@ def _extrinsics_capture(root, board, rig, frames, rng):
     write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in rig}, root / "intri.yml")
 
 
+@pytest.mark.slow
 def test_extrinsics_by_bundle_adjustment(tmp_path, capsys):
     board = BoardSpec("chessboard", 7, 5, 0.08)
     rig = ring_rig(4, 2.2, image_size=(640, 360), distortion=0.05, seed=1)
@@ -112,6 +114,7 @@ def test_bad_board_input_is_named(tmp_path, caplog):
         assert "intri.yml: not found: run 'mvmocap calib intrinsics' first" in caplog.text
 
 
+@pytest.mark.slow
 def test_people_calibration_places_the_cameras(tmp_path):
     """4 cameras, a person moving for 150 frames, 4 px noise and 5% outliers in their 2D keypoints."""
     capture = make_capture(frames=150, cameras=4, noise_px=4.0, outlier_ratio=0.05, seed=5, image_size=(1280, 720))

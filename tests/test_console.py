@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mvmocap.console import Console, log_to_file, progress, summary_table
 
 OUR_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR) ")
@@ -48,6 +50,7 @@ def test_summary_table_aligns_values():
     assert text.splitlines()[1:] == ["title", "  a           1", "  longer key  2"]
 
 
+@pytest.mark.slow
 def test_demo_prints_only_our_lines(tmp_path):
     """The demo runs every native library of the default pipeline (LiteRT, Anny's Warp)."""
     out = tmp_path / "demo"
@@ -66,6 +69,7 @@ def test_demo_prints_only_our_lines(tmp_path):
     assert "mvmocap.native" in log or "native:" in log  # what the libraries said is kept, not lost
 
 
+@pytest.mark.slow
 def test_run_summary_names_the_cameras_with_problems(tmp_path):
     from mvmocap.pipeline.summary import camera_problems, run_summary
 

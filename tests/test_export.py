@@ -82,6 +82,7 @@ def test_amass_npz_rebuilds_the_body(runs, tmp_path):
         export_run(runs["anny"][0], tmp_path / "anny.npz")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind,width", [("smplh", 156), ("smplx", 165)])
 def test_amass_fields_of_smplh_and_smplx(tmp_path, kind, width):
     spec = f"{kind}:{write_model_file(make_model_arrays(kind), tmp_path / f'{kind.upper()}_FEMALE.pkl', 'pkl')}"

@@ -66,6 +66,7 @@ def test_any_facing_including_upside_down(model, truth, turn):
     assert metrics["kp_mpjpe_mm"] < 12.0 and metrics["flipped_frames"] == 0
 
 
+@pytest.mark.slow
 def test_windows_cover_the_sequence_without_a_seam(model, truth):
     assert plan_windows(10, 20, 4) == [(0, 10)]
     windows = plan_windows(150, 60, 12)
@@ -85,6 +86,7 @@ def test_windows_cover_the_sequence_without_a_seam(model, truth):
     assert len({e["window"] for e in result.log if "window" in e}) == len(windows)
 
 
+@pytest.mark.slow
 def test_frames_without_detections_are_interpolated(model, truth):
     params, true_kp = truth
     observed = corrupt_keypoints3d(true_kp, outlier_ratio=0.0, seed=3)
@@ -97,6 +99,7 @@ def test_frames_without_detections_are_interpolated(model, truth):
     assert accel[38:52].max() < 1.5 * true_accel.max()  # no jump into or out of the gap
 
 
+@pytest.mark.slow
 def test_reprojection_stage_uses_the_2d_detections(model, truth):
     params, true_kp = truth
     rig = ring_rig(4, seed=2)
@@ -143,6 +146,7 @@ def test_bad_keypoints_are_refused(model):
         BodyFitter(model, keypoint_format="hand21")
 
 
+@pytest.mark.slow
 def test_fit_command_writes_both_conventions(tmp_path, arrays, model, truth):
     params, true_kp = truth
     write_model_file(arrays, tmp_path / "SMPL_NEUTRAL.pkl", "chumpy")

@@ -47,6 +47,7 @@ def test_hand_joint_roles():
         hand_joints(SMPLFamilyModel(make_model_arrays("smpl", seed=0)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["mano", "anny"])
 def test_hand_fit_recovers_a_noisy_motion(which, anny_hand):
     model = SMPLFamilyModel(make_model_arrays("mano", seed=1)) if which == "mano" else anny_hand
@@ -59,12 +60,14 @@ def test_hand_fit_recovers_a_noisy_motion(which, anny_hand):
     assert np.percentile(err, 99) < 0.012
 
 
+@pytest.mark.slow
 def test_bench_hands_command(capsys):
     assert main(["bench", "hands", "--frames", "30", "--models", "mano"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["mano"]["kp_mpjpe_mm"] < 6 and result["mano"]["input_mpjpe_mm"] > 4
 
 
+@pytest.mark.slow
 def test_hands_pipeline_end_to_end(tmp_path, capsys):
     from mvmocap.pipeline.hands import hand_models
     from mvmocap.synthetic import make_hand_capture

@@ -15,6 +15,8 @@ from mvmocap.io import read_keypoints3d
 from mvmocap.pipeline import run_capture
 from mvmocap.synthetic import make_video_capture
 
+pytestmark = pytest.mark.slow  # end-to-end: make test-fast leaves it out
+
 FRAMES = 24
 
 

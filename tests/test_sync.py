@@ -137,6 +137,7 @@ def test_sync_file_round_trip_hand_written_and_bad(tmp_path, desynced):
         read_sync_file(tmp_path / "bad.yml")
 
 
+@pytest.mark.slow
 def test_sync_command_writes_sync_yml(tmp_path, desynced):
     root = write_capture(desynced, tmp_path / "data")
     assert main(["sync", str(root), "--keypoints", str(root / "annots"), "--out", str(tmp_path / "out"),
@@ -146,6 +147,7 @@ def test_sync_command_writes_sync_yml(tmp_path, desynced):
     assert max(abs(offsets[c] - truth[c]) for c in truth) * desynced.spec.fps < 0.25
 
 
+@pytest.mark.slow
 def test_run_stage_uses_sync_yml_and_auto(tmp_path, desynced):
     """The 2D stage of ``mvmocap run``: with the offsets (from a file, or estimated) the held-out
     error drops well below that of the cameras taken as synchronised."""

@@ -18,7 +18,9 @@ down after); ``"auto"`` joins the cluster this machine belongs to (``ray start -
 
 from __future__ import annotations
 
+import builtins
 import logging
+import os
 from collections.abc import Callable
 
 from mvmocap.batch.runner import BatchOptions, TrialResult, is_done, run_trial
@@ -32,6 +34,7 @@ RETRIES = 3  # times Ray runs a lost task again
 
 
 def _ray():
+    os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")  # Ray would replace builtins.print in this process
     try:
         import ray
     except ImportError:
@@ -65,7 +68,7 @@ def run_on_ray(trials: list[Trial], options: BatchOptions, *, address: str,
     """Run ``trials`` on the Ray cluster at ``address`` (module docstring); ``on_result`` is called
     with each result as it arrives. A trial lost more than ``RETRIES`` times is a failed result."""
     ray = _ray()
-    started = not ray.is_initialized()
+    started, print_function = not ray.is_initialized(), builtins.print
     if started:
         ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.WARNING)
@@ -87,3 +90,4 @@ def run_on_ray(trials: list[Trial], options: BatchOptions, *, address: str,
     finally:
         if started:
             ray.shutdown()
+        builtins.print = print_function
