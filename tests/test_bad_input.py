@@ -80,3 +80,51 @@ def test_another_detector_reads_its_own_keys(tmp_path):
     settings, _ = load_experiment(exp)
     assert settings["detect"] == {"backend": "mediapipe-legacy", "model_complexity": 0}
     assert callable(body_detector_factory(settings["detect"]))
+
+
+def _image_folders(root, sizes):
+    import cv2
+    import numpy as np
+
+    for cam, (w, h) in sizes.items():
+        (root / "images" / cam).mkdir(parents=True, exist_ok=True)
+        for k in range(2):
+            cv2.imwrite(str(root / "images" / cam / f"{k:06d}.png"), np.zeros((h, w, 3), np.uint8))
+
+
+def test_calibration_of_another_resolution_is_scaled_or_refused(keypoint_root, tmp_path, capsys, caplog):
+    """Issue case 1: a calibration made at 1280x720 used on 640x360 videos gave 1.4 m errors silently."""
+    import shutil
+
+    import numpy as np
+
+    from mvmocap.camera import load_calibration
+    from mvmocap.pipeline.run import open_inputs
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("intri.yml", "extri.yml"):
+        shutil.copy(keypoint_root / name, root / name)
+    rig = load_calibration(root)
+    W, H = rig["cam1"].image_size
+    _image_folders(root, {"cam1": (W // 2, H // 2), "cam2": (W, H), "cam3": (W, H)})
+    with caplog.at_level(logging.WARNING):
+        _, matched, _, _ = open_inputs(root, rig, root, None, None, None)
+    assert f"camera cam1: calibrated for {W}x{H} frames, its frames are {W // 2}x{H // 2}" in caplog.text
+    K, K0 = matched["cam1"].K, rig["cam1"].K
+    np.testing.assert_allclose(K[0, 0], K0[0, 0] / 2)
+    np.testing.assert_allclose(K[0, 2], (K0[0, 2] + 0.5) / 2 - 0.5)
+    assert matched["cam1"].image_size == (W // 2, H // 2) and matched["cam2"] is rig["cam2"]
+    X = np.array([[0.1, 0.2, 1.0]])  # the same point lands at the same place in the smaller frame
+    np.testing.assert_allclose((matched["cam1"].project(X) + 0.5) * 2 - 0.5, rig["cam1"].project(X), atol=1e-9)
+
+    shutil.rmtree(root / "images" / "cam1")
+    _image_folders(root, {"cam1": (H, W)})  # portrait frames, landscape calibration
+    _fails(capsys, caplog, ["run", str(root), "--out", str(tmp_path / "o")],
+           rf"camera cam1: calibrated for {W}x{H} frames but its frames are {H}x{W} "
+           r"\(portrait against landscape")
+    shutil.rmtree(root / "images" / "cam1")
+    _image_folders(root, {"cam1": (W, W)})
+    _fails(capsys, caplog, ["run", str(root), "--out", str(tmp_path / "o")],
+           rf"camera cam1: calibrated for {W}x{H} frames but its frames are {W}x{W}, another aspect ratio")
+    assert not (tmp_path / "o" / "keypoints2d").exists()

@@ -118,6 +118,14 @@ class Camera:
             return float(np.hypot(*self.image_size))
         return float(np.hypot(2 * self.K[0, 2] + 1, 2 * self.K[1, 2] + 1))
 
+    def resized(self, image_size: tuple[int, int]) -> Camera:
+        """The same camera for frames scaled to ``image_size`` (the same lens and view: K scaled
+        about pixel centres, distortion unchanged)."""
+        w, h = image_size
+        sx, sy = w / self.image_size[0], h / self.image_size[1]
+        S = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+        return Camera(self.name, S @ self.K, self.dist, self.R, self.t, (w, h))
+
     @property
     def has_distortion(self) -> bool:
         return bool(np.any(self._coeffs))

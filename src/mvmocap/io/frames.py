@@ -38,6 +38,7 @@ def list_video_cameras(root: str | Path) -> dict[str, Path]:
 class FrameSource:
     """Frames of one camera as RGB uint8 (H, W, 3).
 
+    ``size``: (width, height) of the frames as they are delivered (after a rotation tag).
     ``current_time``: while :meth:`frames` runs, the time in seconds of the frame just yielded,
     from the video container's timestamps (so variable frame rates and dropped frames keep
     their true times); NaN for image folders, whose times are the frame number / fps.
@@ -53,11 +54,16 @@ class FrameSource:
             if not self.images:
                 raise DataError(self.path, "image folder is empty (expected .jpg or .png frames)")
             self.count = len(self.images)
+            first = cv2.imread(str(self.images[0]), cv2.IMREAD_COLOR)
+            if first is None:
+                raise DataError(self.images[0], "unreadable image")
+            self.size = (first.shape[1], first.shape[0])
         else:
             self.images = None
             cap = cv2.VideoCapture(str(self.path))
-            ok, _ = cap.read() if cap.isOpened() else (False, None)
+            ok, first = cap.read() if cap.isOpened() else (False, None)
             self.count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
+            self.size = (first.shape[1], first.shape[0]) if ok else (0, 0)
             self.fps = cap.get(cv2.CAP_PROP_FPS) if ok else 0.0
             cap.release()
             if not ok or self.count <= 0:

@@ -55,8 +55,8 @@ def run_hands(root: str | Path, out: str | Path | None = None, exp: str | Path |
     (``"l"``, ``"r"``; None for a hand seen too little to fit)."""
     setup = prepare_run(root, out, exp, calib)
     out, settings, fit_config, rig = setup.out, setup.settings, setup.fit_config, setup.rig
-    sources, names, frame_range, fps = open_inputs(setup.root, rig, setup.calib_path, cams, frames, fps)
-    rig = rig.subset(names)
+    sources, rig, frame_range, fps = open_inputs(setup.root, rig, setup.calib_path, cams, frames, fps)
+    names = rig.names
     timings: dict[str, float] = {}
 
     t = time.perf_counter()

@@ -46,8 +46,8 @@ from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.sync import SyncResult, SyncSettings, write_sync_file
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "detect_run_camera", "open_inputs", "parse_frames",
-           "prepare_run", "run_cameras", "run_capture", "run_sync"]
+__all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "detect_run_camera", "match_frame_sizes",
+           "open_inputs", "parse_frames", "prepare_run", "run_cameras", "run_capture", "run_sync"]
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +106,14 @@ def prepare_run(root: str | Path, out: str | Path | None, exp: str | Path | None
 
 
 def open_inputs(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | None, frames: str | None,
-                fps: float | None) -> tuple[dict[str, FrameSource], list[str], range, float]:
-    """The cameras' frame sources (calibrated ones only), their names, the frame range to process
-    (within the range all cameras have, with a warning when their counts differ) and the fps."""
+                fps: float | None) -> tuple[dict[str, FrameSource], CameraRig, range, float]:
+    """The cameras' frame sources (calibrated ones only), the rig of those cameras matched to their
+    frames' size (:func:`match_frame_sizes`), the frame range to process (within the range all
+    cameras have, with a warning when their counts differ) and the fps."""
     found = list_video_cameras(root)
     names = match_cameras(rig, list(found), calib_path, cams)
     sources = {n: FrameSource(found[n]) for n in names}
+    rig = match_frame_sizes(rig.subset(names), {n: s.size for n, s in sources.items()}, calib_path)
     start, stop = parse_frames(frames)
     counts = {n: s.count for n, s in sources.items()}
     common = min(counts.values())
@@ -122,19 +124,52 @@ def open_inputs(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | 
     if len(frame_range) == 0:
         raise DataError(root, f"no frames in range {start}:{stop} (the cameras have {common})")
     fps = fps or next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
-    return sources, names, frame_range, fps
+    return sources, rig, frame_range, fps
+
+
+def match_frame_sizes(rig: CameraRig, sizes: dict[str, tuple[int, int]], calib_path: Path) -> CameraRig:
+    """The rig with each camera's calibration checked against its frames' (width, height).
+
+    The same size (or a calibration without one) is used as it is; the same aspect ratio at another
+    size (a calibration made on a 1920x1080 mode, videos at 960x540) is scaled with a warning;
+    anything else (portrait against landscape, another aspect ratio) is an error naming the camera
+    and both sizes: a calibration of another video mode gives a healthy-looking reprojection error
+    and metres of error in 3D."""
+    cameras = []
+    for cam in rig:
+        got = tuple(int(v) for v in sizes[cam.name])
+        if cam.image_size is None or tuple(cam.image_size) == got:
+            cameras.append(cam)
+            continue
+        (W, H), (w, h) = cam.image_size, got
+        if (W, H) == (h, w):
+            raise DataError(calib_path, f"camera {cam.name}: calibrated for {W}x{H} frames but its frames are "
+                                        f"{w}x{h} (portrait against landscape: a rotation tag the calibration did "
+                                        "not see?); calibrate on the frames as they are read, upright")
+        if abs(W * h - w * H) > 0.01 * W * h:
+            raise DataError(calib_path, f"camera {cam.name}: calibrated for {W}x{H} frames but its frames are "
+                                        f"{w}x{h}, another aspect ratio (another video mode or a crop); calibrate "
+                                        "the camera in the mode it filmed in")
+        log.warning("camera %s: calibrated for %dx%d frames, its frames are %dx%d (the same aspect ratio): "
+                    "intrinsics scaled by %.3f", cam.name, W, H, w, h, w / W)
+        cameras.append(cam.resized(got))
+    return CameraRig(cameras)
 
 
 @dataclass
 class Inputs:
     """The 2D keypoints of a run: detected now (or cached), or the user's ``--keypoints``."""
 
-    names: list[str]
+    rig: CameraRig  # the cameras with input, in order, matched to their frames' size
     keypoints: Path
     frame_range: range | None
     fps: float
     sources: dict[str, FrameSource]
     timings: dict[str, float]
+
+    @property
+    def names(self) -> list[str]:
+        return self.rig.names
 
     def read(self) -> MultiViewKeypoints:
         """Every camera's detections (paired by frame number), within the frame range."""
@@ -153,7 +188,8 @@ def detect_inputs(setup: RunSetup, *, cams: list[str] | None, frames: str | None
     sources: dict[str, FrameSource] = {}
     if keypoints is None:
         make_detector = body_detector_factory(setup.settings["detect"], f"{where}: detect")
-        sources, names, frame_range, fps = open_inputs(setup.root, setup.rig, setup.calib_path, cams, frames, fps)
+        sources, rig, frame_range, fps = open_inputs(setup.root, setup.rig, setup.calib_path, cams, frames, fps)
+        names = rig.names
         keypoints = setup.out / "keypoints2d"
         t = time.perf_counter()
         detected = 0
@@ -167,17 +203,18 @@ def detect_inputs(setup: RunSetup, *, cams: list[str] | None, frames: str | None
     else:
         keypoints = Path(keypoints)
         names = match_cameras(setup.rig, list_camera_folders(keypoints), setup.calib_path, cams)
+        rig = setup.rig.subset(names)
         frame_range = None if (start, stop) == (0, None) else range(start, stop or 10**9)
         fps = fps or 30.0
     if len(names) < 2:
         raise DataError(setup.calib_path, f"need at least 2 calibrated cameras with input, found {names}")
-    return Inputs(names, keypoints, frame_range, fps, sources, timings)
+    return Inputs(rig, keypoints, frame_range, fps, sources, timings)
 
 
 def run_cameras(root: str | Path, *, exp: str | Path | None = "body", calib: str | Path | None = None) -> list[str]:
     """The cameras ``mvmocap run ROOT`` detects (calibrated ones with videos or images)."""
     setup = prepare_run(root, None, exp, calib)
-    return open_inputs(setup.root, setup.rig, setup.calib_path, None, None, None)[1]
+    return open_inputs(setup.root, setup.rig, setup.calib_path, None, None, None)[1].names
 
 
 def detect_run_camera(root: str | Path, out: str | Path | None, camera: str, *, exp: str | Path | None = "body",
@@ -186,9 +223,9 @@ def detect_run_camera(root: str | Path, out: str | Path | None, camera: str, *, 
     (the same frame range, settings and cache), so that the run then finds it done: one trial's
     cameras can be detected on several machines. Returns the frames detected now."""
     setup = prepare_run(root, out, exp, calib)
-    sources, names, frame_range, _ = open_inputs(setup.root, setup.rig, setup.calib_path, None, None, None)
+    sources, rig, frame_range, _ = open_inputs(setup.root, setup.rig, setup.calib_path, None, None, None)
     if camera not in sources:
-        raise DataError(setup.root, f"camera {camera!r} is not one of this run's cameras {names}")
+        raise DataError(setup.root, f"camera {camera!r} is not one of this run's cameras {rig.names}")
     make_detector = body_detector_factory(setup.settings["detect"], f"{exp}: detect")
     return detect_camera(sources[camera], camera, setup.out / "keypoints2d", make_detector, frame_range,
                          setup.settings["detect"])
@@ -208,7 +245,7 @@ def run_sync(root: str | Path, out: str | Path | None = None, *, exp: str | Path
         values["max_offset"] = max_offset
     sync_settings = settings_from(SyncSettings, values, f"{exp}: sync")
     inputs = detect_inputs(setup, cams=cams, frames=frames, keypoints=keypoints, fps=fps, where=str(exp))
-    rig = setup.rig.subset(inputs.names)
+    rig = inputs.rig
     seq = inputs.read()
     choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=inputs.fps, settings=subject_settings)
     result = subject_offsets(rig, seq, choice.keypoints2d, fps=inputs.fps, settings=sync_settings)
@@ -242,9 +279,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     timings: dict[str, float] = {}
 
     inputs = detect_inputs(setup, cams=cams, frames=frames, keypoints=keypoints, fps=fps, where=str(exp))
-    names, sources, fps = inputs.names, inputs.sources, inputs.fps
+    names, sources, fps, rig = inputs.names, inputs.sources, inputs.fps, inputs.rig
     timings.update(inputs.timings)
-    rig = rig.subset(names)
     vis = vis_cams or names[:4]
     unknown = [c for c in vis if c not in names]
     if videos and unknown:
