@@ -122,3 +122,12 @@ def test_an_interrupted_camera_resumes_to_the_same_detections(tmp_path):
         name = f"{f:06d}.json"
         assert (folder / name).read_text() == (tmp_path / "whole" / "cam1" / name).read_text(), name
     assert (folder / MARKER).exists() and not (folder / TRACKER).exists()
+    # A damaged frame deleted (as its error says) is detected again though the camera was complete,
+    # and so is a camera whose marker is empty; both runs end with the same detections.
+    (folder / "000007.json").unlink()
+    assert detect_camera(source, "cam1", tmp_path / "resumed", make, frames, settings) == 3
+    (folder / MARKER).write_text("")
+    assert detect_camera(source, "cam1", tmp_path / "resumed", make, frames, settings) == 10
+    for f in frames:
+        name = f"{f:06d}.json"
+        assert (folder / name).read_text() == (tmp_path / "whole" / "cam1" / name).read_text(), name

@@ -67,16 +67,21 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     identity = {"frames": [frames.start, frames.stop], "settings": settings,
                 "source": [str(source.path.resolve()), stat.st_size, int(stat.st_mtime)]}
     bar = bar if bar is not None else _NoBar()
-    if marker.exists():
-        if json.loads(marker.read_text()) == identity:
-            bar.update(len(frames))
-            return 0
-        log.info("camera %s: the cache was made from other input, settings or frames; detecting again", cam)
-        marker.unlink()
-        for stale in folder.glob("[0-9]*.json"):
-            stale.unlink()
     existing = {int(p.stem) for p in folder.glob("[0-9]*.json")} if folder.is_dir() else set()
     start = next((f for f in frames if f not in existing), frames.stop)
+    if marker.exists():
+        if _read_marker(marker) != identity:
+            log.info("camera %s: the cache was made from other input, settings or frames; detecting again", cam)
+            marker.unlink()
+            for stale in folder.glob("[0-9]*.json"):
+                stale.unlink()
+            existing, start = set(), frames.start
+        elif start == frames.stop:
+            bar.update(len(frames))
+            return 0
+        else:  # a frame file was deleted (a damaged one, as its error message says to do)
+            log.info("camera %s: frame %d is missing from the finished cache; detecting from there", cam, start)
+            marker.unlink()
     detector = make_detector() if start < frames.stop else None
     run_from = write_from = start
     if detector is not None and start > frames.start:
@@ -99,6 +104,14 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     atomic_write_text(marker, json.dumps(identity))
     (folder / TRACKER).unlink(missing_ok=True)
     return count
+
+
+def _read_marker(marker: Path):
+    """The identity a ``.complete`` marker holds; None for an empty or damaged one (detected again)."""
+    try:
+        return json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _resume(detector, folder: Path, identity: dict, missing: int, first: int) -> tuple[int, int]:

@@ -115,7 +115,8 @@ def _load_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(path, f"not valid JSON ({err}); delete or regenerate this file") from None
+        raise DataError(path, f"not valid JSON ({err}); delete or regenerate this file (a frame deleted from "
+                              "mvmocap's detection cache is detected again by the next run)") from None
 
 
 def _as_points(values, path: Path, field: str) -> np.ndarray:
