@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import glob
 import logging
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
-           "native_output_to_log", "remove_stale_frames"]
+           "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries"]
 
 _DIGITS = re.compile(r"(\d+)")
 _UMASK = os.umask(0)
@@ -32,18 +34,48 @@ def natural_sorted(names) -> list[str]:
     return sorted(names, key=natural_key)
 
 
+def temporary_name(target: Path) -> str:
+    """The prefix of a temporary file written for ``target`` by this process: hidden (readers of a
+    folder skip dot files), naming the host and process so that a leftover of a killed run can be
+    told from a file another live process is writing (:func:`remove_leftover_temporaries`)."""
+    return f".{target.name}.{socket.gethostname()}-{os.getpid()}."
+
+
+def remove_leftover_temporaries(target: Path, suffix: str) -> None:
+    """Delete the temporary files of ``target`` (named by :func:`temporary_name`, ending in
+    ``suffix``) left by processes of this host that no longer run (a kill -9, a power cut); those
+    of live processes and of other hosts (a shared filesystem) are left alone."""
+    host = socket.gethostname()
+    for leftover in target.parent.glob(glob.escape(f".{target.name}.{host}-") + "*" + glob.escape(suffix)):
+        pid = leftover.name[len(f".{target.name}.{host}-"):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
 
-    A crash or exception leaves the previous file untouched and removes the temporary one.
+    A crash or exception leaves the previous file untouched and removes the temporary one; what a
+    killed process left is removed the next time ``path`` is written.
     ``suffix`` (default: the target's own suffixes) lets writers that pick a format from the
     file extension, such as OpenCV's FileStorage, see the right one.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(target.suffixes) if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
+    suffix = ".tmp" + ("".join(target.suffixes) if suffix is None else suffix)
+    remove_leftover_temporaries(target, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_name(target), suffix=suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private; a result is a normal file

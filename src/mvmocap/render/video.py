@@ -11,7 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mvmocap.utils import remove_leftover_temporaries, temporary_name
+
 __all__ = ["VideoWriter"]
+
+_TMP_SUFFIX = ".tmp.mp4"
 
 
 class VideoWriter:
@@ -28,10 +32,11 @@ class VideoWriter:
         self._gen = None
         self._size = None
         self.frames = 0
-        self._tmp = self.path.with_name(f".{self.path.stem}.tmp{os.getpid()}.mp4")
+        self._tmp = self.path.with_name(temporary_name(self.path) + "video" + _TMP_SUFFIX)
 
     def __enter__(self) -> VideoWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftover_temporaries(self.path, _TMP_SUFFIX)  # what a killed render left
         return self
 
     def write(self, frame: np.ndarray) -> None:
