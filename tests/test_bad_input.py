@@ -128,3 +128,18 @@ def test_calibration_of_another_resolution_is_scaled_or_refused(keypoint_root, t
     _fails(capsys, caplog, ["run", str(root), "--out", str(tmp_path / "o")],
            rf"camera cam1: calibrated for {W}x{H} frames but its frames are {W}x{W}, another aspect ratio")
     assert not (tmp_path / "o" / "keypoints2d").exists()
+
+
+def test_outputs_never_land_among_the_inputs(keypoint_root, tmp_path, capsys, caplog):
+    """Issue case 5: --out ROOT put overlay.mp4 into ROOT/videos/, breaking every later run; an --out
+    below a regular file gave a traceback (case 10)."""
+    before = sorted(p.relative_to(keypoint_root) for p in keypoint_root.rglob("*"))
+    for out in (keypoint_root, keypoint_root / "annots" / "out"):
+        _fails(capsys, caplog, ["run", str(keypoint_root), "--out", str(out)],
+               r"--out must not be the dataset folder .* or inside its inputs")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    _fails(capsys, caplog, ["run", str(keypoint_root), "--out", str(a_file / "out")],
+           r"notes\.txt: --out .*: this is a file, not a folder")
+    assert sorted(p.relative_to(keypoint_root) for p in keypoint_root.rglob("*")) == before
+    assert a_file.read_text() == "mine"

@@ -192,11 +192,13 @@ def _cmd_bench_render(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from mvmocap.pipeline import run_capture
     from mvmocap.pipeline.experiment import load_experiment
+    from mvmocap.pipeline.run import check_output_folder
 
     _dataset_root(args)
     if args.vis_cams and args.no_video:
         raise ValueError("--vis-cams chooses the views of the overlay video, which --no-video turns off; drop one")
     out = Path(args.out) if args.out else Path(args.root) / "output"
+    check_output_folder(Path(args.root), out)  # before log.txt is written there
     kind = load_experiment(args.exp)[0]["kind"]
     if kind == "hands":
         return _run_hands(args, out)

@@ -3,7 +3,9 @@
 Each frame's detections are written atomically to ``OUT/keypoints2d/<cam>/<frame:06d>.json``
 (EasyMocap ``annots`` layout) as soon as they exist; a camera is finished when its
 ``.complete`` marker is written. A rerun skips finished cameras and resumes an unfinished
-one at its first missing frame, so nothing already computed is lost.
+one at its first missing frame, so nothing already computed is lost; another frame range reuses
+the frames it shares with the cache (a frame is detected again only when the input or the
+detector settings changed).
 
 Resuming gives the same detections as an uninterrupted run: a detector that tracks people from
 frame to frame and can save its state (``state()`` / ``restore(state)``, as the BlazePose
@@ -64,14 +66,15 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     folder = out / cam
     marker = folder / MARKER
     stat = source.path.stat()
-    identity = {"frames": [frames.start, frames.stop], "settings": settings,
-                "source": [str(source.path.resolve()), stat.st_size, int(stat.st_mtime)]}
+    # What the detections depend on. Not the frame range: each frame is cached on its own, so a
+    # narrower or shifted rerun keeps (and reuses) the frames detected before.
+    identity = {"settings": settings, "source": [str(source.path.resolve()), stat.st_size, int(stat.st_mtime)]}
     bar = bar if bar is not None else _NoBar()
     existing = {int(p.stem) for p in folder.glob("[0-9]*.json")} if folder.is_dir() else set()
     start = next((f for f in frames if f not in existing), frames.stop)
     if marker.exists():
         if _read_marker(marker) != identity:
-            log.info("camera %s: the cache was made from other input, settings or frames; detecting again", cam)
+            log.info("camera %s: the cache was made from other input or settings; detecting again", cam)
             marker.unlink()
             for stale in folder.glob("[0-9]*.json"):
                 stale.unlink()
@@ -79,8 +82,8 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
         elif start == frames.stop:
             bar.update(len(frames))
             return 0
-        else:  # a frame file was deleted (a damaged one, as its error message says to do)
-            log.info("camera %s: frame %d is missing from the finished cache; detecting from there", cam, start)
+        else:  # a frame outside the range cached before, or one deleted (damaged, as its error says)
+            log.info("camera %s: frame %d is not in the cache; detecting from there", cam, start)
             marker.unlink()
     detector = make_detector() if start < frames.stop else None
     run_from = write_from = start

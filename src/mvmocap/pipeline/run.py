@@ -46,8 +46,8 @@ from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.sync import SyncResult, SyncSettings, write_sync_file
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["Inputs", "RunOutput", "RunSetup", "detect_inputs", "detect_run_camera", "match_frame_sizes",
-           "open_inputs", "parse_frames", "prepare_run", "run_cameras", "run_capture", "run_sync"]
+__all__ = ["Inputs", "RunOutput", "RunSetup", "check_output_folder", "detect_inputs", "detect_run_camera",
+           "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run", "run_cameras", "run_capture", "run_sync"]
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,28 @@ def prepare_run(root: str | Path, out: str | Path | None, exp: str | Path | None
     root = Path(root)
     if not root.is_dir():
         raise DataError(root, "dataset folder not found")
+    out = Path(out) if out is not None else root / "output"
+    check_output_folder(root, out)
     settings, fit_config = load_experiment(exp)
     calib_path = Path(calib) if calib is not None else root
-    return RunSetup(root, Path(out) if out is not None else root / "output", settings, fit_config, calib_path,
-                    load_calibration(calib_path))
+    return RunSetup(root, out, settings, fit_config, calib_path, load_calibration(calib_path))
+
+
+def check_output_folder(root: Path, out: Path) -> None:
+    """Refuse an output folder whose files would land among the inputs: ``ROOT`` itself (the
+    overlay videos would join ``ROOT/videos/`` and be taken for cameras) or a folder inside its
+    ``videos/``, ``images/`` or ``annots/``; or a path below a regular file."""
+    root_r, out_r = root.resolve(), out.resolve()
+    inputs = [root_r / name for name in ("videos", "images", "annots")]
+    if out_r == root_r or any(out_r == i or i in out_r.parents for i in inputs):
+        raise DataError(out, f"--out must not be the dataset folder {root} or inside its inputs (videos/, "
+                             "images/, annots/): the outputs would be read as input by the next run; use the "
+                             "default ROOT/output or another folder")
+    for parent in (out_r, *out_r.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(parent, f"--out {out}: this is a file, not a folder; choose another --out")
+            break
 
 
 def open_inputs(root: Path, rig: CameraRig, calib_path: Path, cams: list[str] | None, frames: str | None,
