@@ -143,3 +143,50 @@ def test_outputs_never_land_among_the_inputs(keypoint_root, tmp_path, capsys, ca
            r"notes\.txt: --out .*: this is a file, not a folder")
     assert sorted(p.relative_to(keypoint_root) for p in keypoint_root.rglob("*")) == before
     assert a_file.read_text() == "mine"
+
+
+@pytest.mark.parametrize("text, pattern", [
+    ("fit: 3\n", r"exp\.yml: 'fit' holds settings \('key: value' lines below it\), got 3"),
+    ("- a\n- b\n", r"exp\.yml: must hold sections of settings .* got a list"),
+    ("fit: {stages: [\n", r"exp\.yml: not valid YAML at line 2, column 1"),
+    ("triangulate:\n  min_views: two\n", r"exp\.yml: triangulate\.min_views: must be a whole number, got 'two'"),
+    ("triangulate:\n  threshold_px: -3\n", r"exp\.yml: triangulate: threshold_px must be above 0"),
+    ("associate:\n  max_gap: 1.5\n", r"exp\.yml: associate\.max_gap: must be a whole number, got 1\.5"),
+])
+def test_experiment_file_errors_name_the_file_and_key(keypoint_root, tmp_path, capsys, caplog, text, pattern):
+    """Issue case 10: a wrong value type, a YAML list or a syntax error gave tracebacks (or '<unicode string>')."""
+    exp = tmp_path / "exp.yml"
+    exp.write_text(text)
+    _fails(capsys, caplog, ["run", str(keypoint_root), "--exp", str(exp), "--keypoints", str(keypoint_root / "annots"),
+                            "--out", str(tmp_path / "o"), "--no-video"], pattern)
+    assert not (tmp_path / "o" / "keypoints3d").exists()
+
+
+def test_truncated_or_binary_calibration_is_named(keypoint_root, tmp_path, capsys, caplog):
+    """Issue case 10: OpenCV raised SystemError (a traceback) for a truncated or binary intri.yml."""
+    import os
+    import shutil
+
+    for damage in ("truncated", "binary"):
+        root = tmp_path / damage
+        shutil.copytree(keypoint_root, root)
+        text = (root / "intri.yml").read_bytes()
+        (root / "intri.yml").write_bytes(text[: len(text) // 2] if damage == "truncated" else os.urandom(300))
+        _fails(capsys, caplog, ["triangulate", "--data", str(root), "--keypoints", str(root / "annots"), "--out",
+                                str(tmp_path / "o")], rf"{damage}/intri\.yml: not a readable OpenCV YAML file")
+
+
+def test_a_pipe_instead_of_a_video_is_refused_not_waited_on(keypoint_root, tmp_path, capsys, caplog):
+    """Issue case 7: a FIFO as a camera's video hung forever, printing nothing."""
+    import os
+    import shutil
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("intri.yml", "extri.yml"):
+        shutil.copy(keypoint_root / name, root / name)
+    (root / "videos").mkdir()
+    for cam in ("cam1", "cam2", "cam3"):
+        os.mkfifo(root / "videos" / f"{cam}.mp4")
+    _fails(capsys, caplog, ["run", str(root), "--out", str(tmp_path / "o")],
+           r"cam1\.mp4: not a regular file \(a pipe, a socket or a device\)")

@@ -100,6 +100,9 @@ def merge_settings(base: dict, update: dict | None, source: str, where: str = ""
     for key, value in (update or {}).items():
         if key not in base:
             raise ValueError(f"{source}: unknown key '{where}{key}'; known: {sorted(base)}")
+        if isinstance(base[key], dict) and value is not None and not isinstance(value, dict):
+            raise ValueError(f"{source}: '{where}{key}' holds settings ('key: value' lines below it), got "
+                             f"{value!r}")
         if isinstance(base[key], dict) and isinstance(value, dict) and base[key]:
             out[key] = merge_settings(base[key], value, source, f"{where}{key}.")
         else:

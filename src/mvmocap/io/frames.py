@@ -60,6 +60,9 @@ class FrameSource:
             self.size = (first.shape[1], first.shape[0])
         else:
             self.images = None
+            if not self.path.is_file():  # a pipe or a device would block the reader forever
+                raise DataError(self.path, "not a regular file (a pipe, a socket or a device); mvmocap reads video "
+                                           "files: record to a file first")
             cap = cv2.VideoCapture(str(self.path))
             ok, first = cap.read() if cap.isOpened() else (False, None)
             self.count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0

@@ -16,6 +16,25 @@ EXPERIMENTS = {name: Path(str(resources.files("mvmocap.pipeline") / f"{file}.yml
                for name, file in (("body", "body"), ("hands", "hands"), ("body+hands", "bodyhands"))}
 
 
+def _read_yaml(path: Path) -> dict:
+    """The user's experiment file as a mapping; a syntax error or another shape names the file."""
+    try:
+        user = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ValueError(f"{path}: not valid YAML{where} ({getattr(err, 'problem', None) or err}); fix the "
+                         "file (sections such as 'triangulate:' hold 'key: value' lines)") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file; an experiment file is YAML") from None
+    if user is None:
+        return {}
+    if not isinstance(user, dict):
+        raise ValueError(f"{path}: must hold sections of settings ('triangulate:', 'fit:', ...), got a "
+                         f"{type(user).__name__}")
+    return user
+
+
 def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
     """(settings, fit configuration) for a named experiment (``body``, ``hands``, ``body+hands``)
     or a YAML path;
@@ -30,7 +49,7 @@ def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
             raise FileNotFoundError(f"{path}: experiment file not found; "
                                     "use --exp body, hands, body+hands or a YAML path")
         source = str(path)
-        user = yaml.safe_load(path.read_text()) or {}
+        user = _read_yaml(path)
         kind = user.get("kind", "body")
         if kind not in EXPERIMENTS:
             raise ValueError(f"{path}: kind must be one of {sorted(EXPERIMENTS)}, got {kind!r}")

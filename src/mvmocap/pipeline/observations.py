@@ -15,6 +15,8 @@ diagonal (20 px on 960 x 540 is 40 px on 1080 x 1920), unless ``threshold_px`` f
 from __future__ import annotations
 
 import logging
+import types
+import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -35,8 +37,8 @@ from mvmocap.sync import (
 )
 from mvmocap.triangulate import heldout_errors, heldout_summary
 
-__all__ = ["PreparedKeypoints", "heldout_own_timelines", "prepare_keypoints", "settings_from", "subject_offsets",
-           "threshold_per_camera"]
+__all__ = ["PreparedKeypoints", "TriangulateSettings", "heldout_own_timelines", "prepare_keypoints", "settings_from",
+           "subject_offsets", "threshold_per_camera"]
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +46,72 @@ SYNC_MODES = ("file", "auto", "none")
 
 
 def settings_from(cls, values: dict | None, where: str):
-    """A frozen settings dataclass from a YAML mapping; unknown keys and bad values name ``where``."""
+    """A frozen settings dataclass from a YAML mapping; unknown keys, values of the wrong type (from
+    the dataclass's annotations) and values its own checks refuse are errors naming ``where``."""
     values = dict(values or {})
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if not _has_type(value, hints[key]):
+            raise ValueError(f"{where}.{key}: must be {_type_name(hints[key])}, got {value!r}")
     try:
         return cls(**values)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: {err}") from None
+
+
+def _has_type(value, hint) -> bool:
+    """Whether a YAML value fits a field annotation (bool, int, float, str, None, tuple[X, ...] and
+    unions of them; other annotations are left to the dataclass's own checks)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, a) for a in args)
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and all(_has_type(v, args[0]) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return True
+
+
+def _type_name(hint) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        return f"a list of {_type_name(args[0])}"
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", type(None): "null"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+@dataclass(frozen=True)
+class TriangulateSettings:
+    """The experiment's ``triangulate`` section (``body.yml`` documents each key)."""
+
+    robust: bool = True
+    fix_left_right: bool = True
+    threshold_px: float | None = None
+    threshold_fraction: float = 0.018
+    min_views: int = 2
+
+    def __post_init__(self) -> None:
+        if self.threshold_px is not None and not self.threshold_px > 0:
+            raise ValueError(f"threshold_px must be above 0 pixels (or null), got {self.threshold_px}")
+        if not 0 < self.threshold_fraction < 1:
+            raise ValueError(f"threshold_fraction must be in (0, 1) (of the image diagonal), got "
+                             f"{self.threshold_fraction}")
+        if self.min_views < 2:
+            raise ValueError(f"min_views must be at least 2, got {self.min_views}")
 
 
 def subject_offsets(rig: CameraRig, seq: MultiViewKeypoints, subject: np.ndarray, *, fps: float,

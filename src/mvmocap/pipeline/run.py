@@ -35,6 +35,7 @@ from mvmocap.pipeline.fitting import write_fit
 from mvmocap.pipeline.observations import (
     SYNC_MODES,
     PreparedKeypoints,
+    TriangulateSettings,
     heldout_own_timelines,
     prepare_keypoints,
     settings_from,
@@ -288,10 +289,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     root, out, settings, fit_config, calib_path, rig = (setup.root, setup.out, setup.settings, setup.fit_config,
                                                         setup.calib_path, setup.rig)
     body = load_body_model(model)  # a missing model file is found before any detection
-    tri_settings = dict(settings["triangulate"])
-    threshold_px, threshold_fraction = tri_settings.pop("threshold_px", None), tri_settings.pop(
-        "threshold_fraction", 0.018)
-    fix_swaps = bool(tri_settings.pop("fix_left_right", True))
+    tri_cfg = settings_from(TriangulateSettings, settings["triangulate"], f"{exp}: triangulate")
+    tri_settings = {"robust": tri_cfg.robust, "min_views": tri_cfg.min_views}  # the triangulator's own options
     subject_settings = settings_from(SubjectSettings, settings.get("associate"), f"{exp}: associate")
     sync_settings = settings_from(SyncSettings, settings.get("sync"), f"{exp}: sync")
     timings: dict[str, float] = {}
@@ -306,15 +305,15 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
 
     t = time.perf_counter()
     seq = inputs.read()
-    thresholds = threshold_per_camera(rig, threshold_px, threshold_fraction)
+    thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
     prepared = prepare_keypoints(rig, seq, fps=fps, root=root, out=out, sync=sync, sync_settings=sync_settings,
-                                 subject_settings=subject_settings, thresholds=thresholds, fix_swaps=fix_swaps,
-                                 triangulate_options={"min_views": tri_settings.get("min_views", 2)},
+                                 subject_settings=subject_settings, thresholds=thresholds,
+                                 fix_swaps=tri_cfg.fix_left_right, triangulate_options={"min_views": tri_cfg.min_views},
                                  sync_file=sync_file)
     timings["associate_sync"] = time.perf_counter() - t
     t = time.perf_counter()
     tri = triangulate_sequence(rig, prepared.keypoints, out, threshold_px=thresholds, **tri_settings)
-    heldout = heldout_own_timelines(rig, prepared, fps=fps, thresholds=thresholds, fix_swaps=fix_swaps,
+    heldout = heldout_own_timelines(rig, prepared, fps=fps, thresholds=thresholds, fix_swaps=tri_cfg.fix_left_right,
                                     **tri_settings)
     timings["triangulate"] = time.perf_counter() - t
     kp3d = tri.result.keypoints3d

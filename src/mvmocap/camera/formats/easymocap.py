@@ -26,6 +26,9 @@ def _open(path: Path) -> cv2.FileStorage:
         fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
     except cv2.error as err:
         raise CalibrationError(path, f"not a readable OpenCV YAML file ({err.msg.strip()})") from None
+    except SystemError:  # what OpenCV raises for a truncated or binary file
+        raise CalibrationError(path, "not a readable OpenCV YAML file (truncated or not text); write it again "
+                                     "(mvmocap calib convert, or your calibration tool)") from None
     if not fs.isOpened():
         raise CalibrationError(path, "not a readable OpenCV YAML file")
     return fs
