@@ -190,3 +190,21 @@ def test_a_pipe_instead_of_a_video_is_refused_not_waited_on(keypoint_root, tmp_p
         os.mkfifo(root / "videos" / f"{cam}.mp4")
     _fails(capsys, caplog, ["run", str(root), "--out", str(tmp_path / "o")],
            r"cam1\.mp4: not a regular file \(a pipe, a socket or a device\)")
+
+
+def test_exit_codes_tell_input_problems_from_bugs(keypoint_root, tmp_path, monkeypatch, capsys, caplog):
+    """README: 0 done, 2 the user's input (one message), 1 a bug in mvmocap (the traceback and where to report)."""
+    import mvmocap.pipeline.run as run_module
+
+    _fails(capsys, caplog, ["run", str(keypoint_root), "--model", "foo"], r"unknown body model 'foo'")
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal inconsistency")  # a plain ValueError is ours, not the user's
+
+    monkeypatch.setattr(run_module, "detect_inputs", broken)
+    with caplog.at_level(logging.ERROR):
+        caplog.clear()
+        code = main(["run", str(keypoint_root), "--keypoints", str(keypoint_root / "annots"), "--out",
+                     str(tmp_path / "o"), "--no-video"])
+    assert code == 1
+    assert "this is a bug in mvmocap" in caplog.text and "ValueError: an internal inconsistency" in caplog.text

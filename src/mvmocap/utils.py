@@ -1,4 +1,5 @@
-"""Small helpers every layer may use: natural ordering of names and atomic file writes.
+"""Small helpers every layer may use: the user-input error, natural ordering of names, atomic file
+writes.
 
 Knows nothing of the rest of the package.
 """
@@ -16,10 +17,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
+__all__ = ["InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
            "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries"]
 
 _DIGITS = re.compile(r"(\d+)")
+
+
+class InputError(ValueError):
+    """What the user gave is wrong (a file, a setting, an option); the message names it and the fix.
+
+    ``mvmocap`` reports it in one line and exits with 2. Any other exception is a bug in mvmocap
+    (exit 1, with the traceback)."""
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: the mode new files get
 
@@ -99,9 +107,9 @@ def merge_settings(base: dict, update: dict | None, source: str, where: str = ""
     out = copy.deepcopy(base)
     for key, value in (update or {}).items():
         if key not in base:
-            raise ValueError(f"{source}: unknown key '{where}{key}'; known: {sorted(base)}")
+            raise InputError(f"{source}: unknown key '{where}{key}'; known: {sorted(base)}")
         if isinstance(base[key], dict) and value is not None and not isinstance(value, dict):
-            raise ValueError(f"{source}: '{where}{key}' holds settings ('key: value' lines below it), got "
+            raise InputError(f"{source}: '{where}{key}' holds settings ('key: value' lines below it), got "
                              f"{value!r}")
         if isinstance(base[key], dict) and isinstance(value, dict) and base[key]:
             out[key] = merge_settings(base[key], value, source, f"{where}{key}.")

@@ -29,7 +29,7 @@ from mvmocap.bodymodels.lbs import check_parents
 from mvmocap.bodymodels.regressors import FoldedRegressor, KeypointMap, stack_maps
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
 from mvmocap.skeletons import BODY25, HAND21, get_format
-from mvmocap.utils import native_output_to_log
+from mvmocap.utils import InputError, native_output_to_log
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class AnnyModel(BodyModel):
         super().__init__()
         anny, KeypointsRegressor = _import_anny()
         if hand not in (None, "R", "L"):
-            raise ValueError(f"hand must be None, 'R' or 'L', got {hand!r}")
+            raise InputError(f"hand must be None, 'R' or 'L', got {hand!r}")
         options = {} if hand is None else {"rig": f"anny-hand.{hand}", "topology": f"hand.{hand}"}
         with native_output_to_log(log):  # Warp's CUDA probe prints a warning on machines without a GPU
             self.anny = anny.Anny(**options).to(dtype=dtype)

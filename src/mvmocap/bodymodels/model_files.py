@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mvmocap.utils import InputError
+
 __all__ = [
     "MODELS_ENV",
     "MODEL_FILE_NAMES",
@@ -172,10 +174,10 @@ def find_model_file(kind: str, variant: str = "neutral", path: str | Path | None
     ``variant`` is the gender (neutral, male, female) or, for MANO, the side (right, left).
     """
     if kind not in MODEL_FILE_NAMES:
-        raise ValueError(f"unknown model kind {kind!r}; one of {sorted(MODEL_FILE_NAMES)}")
+        raise InputError(f"unknown model kind {kind!r}; one of {sorted(MODEL_FILE_NAMES)}")
     names = MODEL_FILE_NAMES[kind].get(variant)
     if names is None:
-        raise ValueError(f"{kind} has no variant {variant!r}; one of {sorted(MODEL_FILE_NAMES[kind])}")
+        raise InputError(f"{kind} has no variant {variant!r}; one of {sorted(MODEL_FILE_NAMES[kind])}")
     if path is not None and Path(path).is_file():
         return Path(path)
     folders = [Path(path)] if path is not None else []

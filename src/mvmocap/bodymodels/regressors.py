@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from mvmocap.skeletons import get_format
+from mvmocap.utils import InputError
 
 __all__ = [
     "FoldedRegressor",
@@ -140,7 +141,7 @@ def regressor_from_matrix(fmt: str, matrix: np.ndarray, num_joints: int, source:
     matrix = np.asarray(matrix, dtype=np.float64)
     expected = get_format(fmt).num_joints
     if matrix.ndim != 2 or matrix.shape[0] != expected:
-        raise ValueError(f"{source}: a {fmt} regressor must be ({expected}, num_vertices), got {matrix.shape}")
+        raise InputError(f"{source}: a {fmt} regressor must be ({expected}, num_vertices), got {matrix.shape}")
     ids = np.flatnonzero(np.any(matrix != 0, axis=0))
     return KeypointMap(fmt, np.zeros((expected, num_joints)), ids, matrix[:, ids])
 
@@ -152,7 +153,7 @@ def load_regressor_file(path: str | Path, fmt: str, num_vertices: int, num_joint
         raise FileNotFoundError(f"{path}: keypoint regressor not found")
     matrix = np.load(path, allow_pickle=False)
     if matrix.ndim != 2 or matrix.shape[1] != num_vertices:
-        raise ValueError(f"{path}: regressor must be (K, {num_vertices}) for this model, got {matrix.shape}")
+        raise InputError(f"{path}: regressor must be (K, {num_vertices}) for this model, got {matrix.shape}")
     return regressor_from_matrix(fmt, matrix, num_joints, source=str(path))
 
 

@@ -9,6 +9,7 @@ import torch
 from mvmocap.bodymodels.base import BodyModel
 from mvmocap.bodymodels.model_files import MODEL_FILE_NAMES
 from mvmocap.bodymodels.smpl import load_smpl_family
+from mvmocap.utils import InputError
 
 __all__ = ["load_body_model", "DEFAULT_MODEL"]
 
@@ -32,12 +33,12 @@ def load_body_model(spec: str | None = None, dtype: torch.dtype = torch.float32,
         from mvmocap.bodymodels.anny_model import AnnyModel
 
         if hand_pca is not None:
-            raise ValueError("hand_pca needs MANO, SMPL-H or SMPL-X hands (their files hold the PCA); Anny has none")
+            raise InputError("hand_pca needs MANO, SMPL-H or SMPL-X hands (their files hold the PCA); Anny has none")
         if kind == "anny":
             return AnnyModel(dtype=dtype)
         return AnnyModel(dtype=dtype, hand=(rest or "R").upper())
     if kind not in MODEL_FILE_NAMES:
-        raise ValueError(f"unknown body model {spec!r}; use anny, anny-hand[:R|L], or "
+        raise InputError(f"unknown body model {spec!r}; use anny, anny-hand[:R|L], or "
                          "smpl / smplh / smplx / mano[:VARIANT|:PATH]")
     variants = MODEL_FILE_NAMES[kind]
     variant = rest if rest in variants else ("right" if kind == "mano" else "neutral")

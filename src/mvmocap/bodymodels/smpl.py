@@ -19,6 +19,7 @@ from mvmocap.bodymodels.lbs import check_parents, forward_kinematics, pose_featu
 from mvmocap.bodymodels.model_files import MODEL_FILE_NAMES, find_model_file, read_model_file
 from mvmocap.bodymodels.regressors import KeypointMap, load_regressor_file, smpl_family_keypoint_maps
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
+from mvmocap.utils import InputError
 
 __all__ = ["SMPLFamilyModel", "load_smpl_family"]
 
@@ -66,11 +67,11 @@ class SMPLFamilyModel(BodyModel):
             expr = np.zeros((V, 3, 0))
             self.num_expression = 0
         if num_shapes > shapedirs.shape[-1]:
-            raise ValueError(f"{self.name}: {num_shapes} shape coefficients asked, the file has {shapedirs.shape[-1]}")
+            raise InputError(f"{self.name}: {num_shapes} shape coefficients asked, the file has {shapedirs.shape[-1]}")
         dirs = np.concatenate([shapedirs[..., :num_shapes], expr], -1)  # (V, 3, S + E)
         posedirs = np.asarray(arrays["posedirs"], dtype=np.float64).reshape(V, 3, -1)
         if posedirs.shape[-1] != 9 * (num_joints - 1):
-            raise ValueError(f"{self.name}: posedirs has {posedirs.shape[-1]} columns, expected {9 * (num_joints - 1)}")
+            raise InputError(f"{self.name}: posedirs has {posedirs.shape[-1]} columns, expected {9 * (num_joints - 1)}")
         parents = np.asarray(arrays["kintree_table"], dtype=np.int64)[0].copy()
         parents[(parents < 0) | (parents >= num_joints)] = -1
         self.parents = check_parents(parents)
@@ -98,10 +99,10 @@ class SMPLFamilyModel(BodyModel):
         suffixes = {"mano": [""], "smplh": ["l", "r"], "smplx": ["l", "r"]}.get(self.kind)
         keys = [(f"hands_components{x}", f"hands_mean{x}") for x in suffixes or []]
         if not keys or any(k not in arrays for pair in keys for k in pair):
-            raise ValueError(f"{self.name}: hand_pca needs a MANO, SMPL-H or SMPL-X file with hands_components")
+            raise InputError(f"{self.name}: hand_pca needs a MANO, SMPL-H or SMPL-X file with hands_components")
         components = [np.asarray(arrays[c], dtype=np.float64) for c, _ in keys]
         if not 1 <= hand_pca <= min(len(c) for c in components):
-            raise ValueError(f"{self.name}: hand_pca must be in 1..{min(len(c) for c in components)}, got {hand_pca}")
+            raise InputError(f"{self.name}: hand_pca must be in 1..{min(len(c) for c in components)}, got {hand_pca}")
         self.hand_pca = hand_pca
         self.num_pca_hands = len(keys)
         self.pose_dim = 3 * (self.num_joints - 15 * len(keys)) + hand_pca * len(keys)
@@ -130,7 +131,7 @@ class SMPLFamilyModel(BodyModel):
         if keypoint_map.joint_weights.shape[1] != self.num_joints or (
             len(keypoint_map.vertex_ids) and keypoint_map.vertex_ids.max() >= self.num_vertices
         ):
-            raise ValueError(f"{self.name}: regressor {name!r} does not fit this model's joints/vertices")
+            raise InputError(f"{self.name}: regressor {name!r} does not fit this model's joints/vertices")
         self.regressors[name] = keypoint_map
 
     def _blend_input(self, shapes: torch.Tensor, expression: torch.Tensor | None) -> torch.Tensor:
@@ -255,7 +256,7 @@ def load_smpl_family(
     model = SMPLFamilyModel(arrays, num_shapes=num_shapes, name=f"{kind} ({file.name})", hand_pca=hand_pca,
                             hand_side=side)
     if model.kind != kind:
-        raise ValueError(f"{file}: this is a {model.kind} model file, not {kind}")
+        raise InputError(f"{file}: this is a {model.kind} model file, not {kind}")
     if regressor is not None:
         model.add_regressor(regressor_format,
                             load_regressor_file(regressor, regressor_format, model.num_vertices, model.num_joints))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mvmocap.utils import InputError
+
 __all__ = ["BoardSpec", "BoardDetection", "BOARD_KINDS"]
 
 BOARD_KINDS = ("chessboard", "charuco")
@@ -43,17 +45,17 @@ class BoardSpec:
 
     def __post_init__(self):
         if self.kind not in BOARD_KINDS:
-            raise ValueError(f"--board must be one of {BOARD_KINDS}, got {self.kind!r}")
+            raise InputError(f"--board must be one of {BOARD_KINDS}, got {self.kind!r}")
         if self.cols < 2 or self.rows < 2:
-            raise ValueError(f"--pattern {self.cols},{self.rows}: a board needs at least 2 x 2 inner corners")
+            raise InputError(f"--pattern {self.cols},{self.rows}: a board needs at least 2 x 2 inner corners")
         if not self.square > 0:
-            raise ValueError(f"--square must be positive (metres), got {self.square}")
+            raise InputError(f"--square must be positive (metres), got {self.square}")
         if self.kind == "charuco":
             if self.marker is None or not 0 < self.marker < self.square:
-                raise ValueError(f"--marker must be given for a ChArUco board and be smaller than --square "
+                raise InputError(f"--marker must be given for a ChArUco board and be smaller than --square "
                                  f"({self.square} m), got {self.marker}")
             if not hasattr(cv2.aruco, self.dictionary):
-                raise ValueError(f"--dictionary {self.dictionary!r} is not an OpenCV ArUco dictionary "
+                raise InputError(f"--dictionary {self.dictionary!r} is not an OpenCV ArUco dictionary "
                                  "(e.g. DICT_4X4_50, DICT_5X5_100, DICT_6X6_250)")
 
     @property

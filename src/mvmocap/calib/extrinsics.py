@@ -29,6 +29,7 @@ from mvmocap.calib.poses import compose, consensus, invert
 from mvmocap.camera import CalibrationError, Camera, CameraRig
 from mvmocap.camera.distortion import distort
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from mvmocap.utils import InputError
 
 __all__ = ["ExtrinsicsSettings", "ExtrinsicsResult", "calibrate_extrinsics"]
 
@@ -45,7 +46,7 @@ class ExtrinsicsSettings:
 
     def __post_init__(self):
         if self.origin not in ("first", "floor"):
-            raise ValueError(f"--origin must be 'first' or 'floor', got {self.origin!r}")
+            raise InputError(f"--origin must be 'first' or 'floor', got {self.origin!r}")
 
 
 @dataclass(frozen=True)

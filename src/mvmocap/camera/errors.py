@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mvmocap.utils import InputError
 
-class CalibrationError(ValueError):
+
+class CalibrationError(InputError):
     """A calibration file is missing, malformed or inconsistent; the message names file and field."""
 
     def __init__(self, path: str | Path, message: str):

@@ -9,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from mvmocap.camera import CalibrationError, load_calibration, save_calibration
+from mvmocap.camera import load_calibration, save_calibration
 from mvmocap.console import Console, log_to_file, summary_table
 from mvmocap.io import DataError
 from mvmocap.pipeline.summary import hands_summary, run_summary, sync_summary
+from mvmocap.utils import InputError
+
+EXIT_DONE, EXIT_BUG, EXIT_INPUT = 0, 1, 2  # README: exit codes
 
 log = logging.getLogger("mvmocap")
 
@@ -60,7 +63,7 @@ def _board_from(args: argparse.Namespace):
     try:
         cols, rows = (int(v) for v in args.pattern.split(","))
     except ValueError:
-        raise ValueError(f"--pattern must look like COLS,ROWS (inner corners, e.g. 9,6), got {args.pattern!r}"
+        raise InputError(f"--pattern must look like COLS,ROWS (inner corners, e.g. 9,6), got {args.pattern!r}"
                          ) from None
     return BoardSpec(args.board, cols, rows, args.square, args.marker, args.dictionary)
 
@@ -196,7 +199,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     _dataset_root(args)
     if args.vis_cams and args.no_video:
-        raise ValueError("--vis-cams chooses the views of the overlay video, which --no-video turns off; drop one")
+        raise InputError("--vis-cams chooses the views of the overlay video, which --no-video turns off; drop one")
     out = Path(args.out) if args.out else Path(args.root) / "output"
     check_output_folder(Path(args.root), out)  # before log.txt is written there
     kind = load_experiment(args.exp)[0]["kind"]
@@ -592,9 +595,16 @@ def main(argv: list[str] | None = None) -> int:
     with Console(verbose=args.verbose):
         try:
             code = args.func(args)
-        except (CalibrationError, DataError, FileNotFoundError, ValueError) as err:  # model files, configs too
+        except (InputError, FileNotFoundError) as err:  # the user's input: files, settings, options, model files
             log.error("%s", err)
-            return 2
+            return EXIT_INPUT
+        except OSError as err:  # the machine: a full disk, no permission, a vanished mount
+            log.error("%s%s", f"{err.filename}: " if err.filename else "", err.strerror or err)
+            return EXIT_INPUT
+        except Exception:  # noqa: BLE001 - anything else is ours to fix
+            log.exception("this is a bug in mvmocap, not a problem with your input; please report it with the "
+                          "command line and the traceback above (and log.txt of the run)")
+            return EXIT_BUG
         log.debug("done in %.2f s", time.perf_counter() - start)
     return code
 

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from mvmocap.skeletons import convert_keypoints
+from mvmocap.utils import InputError
 
 __all__ = ["RTMLibPose", "wholebody_to_halpe26"]
 
@@ -84,7 +85,7 @@ class RTMLibPose:
         if kp.shape[1] == 133:
             kp = wholebody_to_halpe26(kp)
         elif kp.shape[1] != 26:
-            raise ValueError(f"detect.pose: the model gives {kp.shape[1]} keypoints; use a Halpe26 (26) or "
+            raise InputError(f"detect.pose: the model gives {kp.shape[1]} keypoints; use a Halpe26 (26) or "
                              "COCO-WholeBody (133) RTMPose/RTMW/DWPose model")
         return {i: convert_keypoints(person, "halpe26", "body25") for i, person in enumerate(kp)}
 

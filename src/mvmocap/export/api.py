@@ -12,6 +12,7 @@ from mvmocap.export.bvh import write_bvh
 from mvmocap.export.gltf import write_glb
 from mvmocap.export.markers import write_c3d, write_trc
 from mvmocap.export.source import load_fitted_run
+from mvmocap.utils import InputError
 
 __all__ = ["FORMATS", "export_run"]
 
@@ -33,13 +34,13 @@ def export_run(out: str | Path, to: str | Path, *, person: int = 0, up: str | No
     out, to = Path(out), Path(to)
     suffix = to.suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"--to {to}: unknown extension {to.suffix!r}; one of "
+        raise InputError(f"--to {to}: unknown extension {to.suffix!r}; one of "
                          + ", ".join(f"{k} ({v})" for k, v in FORMATS.items()))
     if to.resolve() in {(out / name).resolve() for name in _RUN_FILES}:
-        raise ValueError(f"--to {to} would replace the run's own {to.name}; choose another file")
+        raise InputError(f"--to {to} would replace the run's own {to.name}; choose another file")
     if suffix in (".glb", ".npz") and (up, units) != (None, None):
         fixed = "y up, metres" if suffix == ".glb" else "z up, metres"
-        raise ValueError(f"--to {to.name}: the format fixes its axes and units ({fixed}); drop --up/--units")
+        raise InputError(f"--to {to.name}: the format fixes its axes and units ({fixed}); drop --up/--units")
     frame = ExportFrame(up or "y", units or "m")
     run = load_fitted_run(out, person=person, model=model)
     if suffix == ".bvh":

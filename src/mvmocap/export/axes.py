@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mvmocap.utils import InputError
+
 __all__ = ["ExportFrame", "UNITS", "UP_AXES"]
 
 UNITS = {"m": 1.0, "cm": 100.0, "mm": 1000.0}
@@ -28,9 +30,9 @@ class ExportFrame:
 
     def __post_init__(self):
         if self.up not in UP_AXES:
-            raise ValueError(f"--up must be one of {UP_AXES}, got {self.up!r}")
+            raise InputError(f"--up must be one of {UP_AXES}, got {self.up!r}")
         if self.units not in UNITS:
-            raise ValueError(f"--units must be one of {sorted(UNITS)}, got {self.units!r}")
+            raise InputError(f"--units must be one of {sorted(UNITS)}, got {self.units!r}")
 
     @property
     def axes(self) -> np.ndarray:

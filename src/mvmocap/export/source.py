@@ -10,6 +10,7 @@ import numpy as np
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.io import DataError, read_keypoints3d
 from mvmocap.skeletons import get_format
+from mvmocap.utils import InputError
 
 __all__ = ["FittedRun", "load_fitted_run"]
 
@@ -35,7 +36,7 @@ class FittedRun:
             kp = np.asarray(np.load(self.out / "params.npz")["keypoints3d"], dtype=np.float64)
             return np.concatenate([kp, np.ones(kp.shape[:-1] + (1,))], -1), names
         if which != "triangulated":
-            raise ValueError(f"--keypoints must be 'triangulated' or 'fit', got {which!r}")
+            raise InputError(f"--keypoints must be 'triangulated' or 'fit', got {which!r}")
         kp, frames = read_keypoints3d(self.out / "keypoints3d", pid=self.person)
         by_frame = dict(zip(frames, kp, strict=True))
         blank = np.zeros(kp.shape[1:])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from mvmocap.utils import merge_settings
+from mvmocap.utils import InputError, merge_settings
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -97,14 +97,14 @@ def load_fit_config(path: str | Path | None = None, overrides: dict | None = Non
         weights = {k: float(v) for k, v in entry["weights"].items()}
         unknown = [k for k in weights if k not in terms]
         if unknown:
-            raise ValueError(f"{source}: stage '{name}' has no loss {unknown}; its losses are {list(terms)}")
+            raise InputError(f"{source}: stage '{name}' has no loss {unknown}; its losses are {list(terms)}")
         if not passes:
-            raise ValueError(f"{source}: stage '{name}' needs at least one pass")
+            raise InputError(f"{source}: stage '{name}' needs at least one pass")
         stages[name] = StageConfig(name, int(entry["iterations"]), float(entry["tolerance"]), weights, passes,
                                    bool(entry.get("enabled", True)))
     window = raw["window"]
     if window["size"] < 2 or not 0 <= window["overlap"] < window["size"] // 2:
-        raise ValueError(f"{source}: window size must be >= 2 and overlap in [0, size / 2)")
+        raise InputError(f"{source}: window size must be >= 2 and overlap in [0, size / 2)")
     init = raw["init"]
     return FitConfig(int(window["size"]), int(window["overlap"]), float(init["cutoff_hz"]),
                      float(init["outlier_sigma"]), bool(init["fit_smoothed"]), stages, source)

@@ -51,6 +51,7 @@ from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
 from mvmocap.skeletons import get_format
+from mvmocap.utils import InputError
 
 __all__ = ["BodyFitter", "FitResult", "plan_windows", "weighted_median"]
 
@@ -132,7 +133,7 @@ class BodyFitter:
         self.config = config or load_fit_config()
         self.format = get_format(keypoint_format)
         if self.format.name not in model.keypoint_formats:
-            raise ValueError(f"{model.name} has no {self.format.name} keypoints ({model.keypoint_formats})")
+            raise InputError(f"{model.name} has no {self.format.name} keypoints ({model.keypoint_formats})")
         self.dtype = dtype
         try:
             self.anatomy = anatomy_of(model)
@@ -143,7 +144,7 @@ class BodyFitter:
         if self.config.stages["poses"].weights.get("gmm", 0.0) and self.gmm is None:
             log.warning("the GMM prior has a weight but no gmm_08.pkl was given; it is skipped")
         if self.format.name not in ANCHORS:
-            raise ValueError(f"no alignment keypoints defined for {self.format.name}; known: {sorted(ANCHORS)}")
+            raise InputError(f"no alignment keypoints defined for {self.format.name}; known: {sorted(ANCHORS)}")
         self.torso = [self.format.index(n) for n in ANCHORS[self.format.name]]
 
     # ---------------------------------------------------------------- helpers

@@ -17,6 +17,7 @@ import torch
 
 from mvmocap.bodymodels import BodyModel
 from mvmocap.bodymodels.model_files import ModelFileError, load_restricted_pickle
+from mvmocap.utils import InputError
 
 __all__ = ["GMMPosePrior", "pose_regulariser", "shape_regulariser"]
 
@@ -43,10 +44,10 @@ class GMMPosePrior(torch.nn.Module):
         super().__init__()
         means, covars, weights = (np.asarray(x, dtype=np.float64) for x in (means, covars, weights))
         if means.ndim != 2 or covars.shape != means.shape + (means.shape[1],) or weights.shape != means.shape[:1]:
-            raise ValueError(f"GMM: expected means (K, D), covars (K, D, D), weights (K,); got "
+            raise InputError(f"GMM: expected means (K, D), covars (K, D, D), weights (K,); got "
                              f"{means.shape}, {covars.shape}, {weights.shape}")
         if dims > means.shape[1]:
-            raise ValueError(f"GMM has {means.shape[1]} dimensions, the model's body pose has {dims}")
+            raise InputError(f"GMM has {means.shape[1]} dimensions, the model's body pose has {dims}")
         means, covars = means[:, :dims], covars[:, :dims, :dims]
         precision = np.linalg.inv(covars)
         _, logdet = np.linalg.slogdet(covars)
@@ -59,7 +60,7 @@ class GMMPosePrior(torch.nn.Module):
     def from_file(cls, path: str | Path, model: BodyModel) -> GMMPosePrior:
         """Read ``gmm_08.pkl`` (plain or Python-2 pickle) for ``model`` (SMPL family only)."""
         if getattr(model, "kind", None) not in ("smpl", "smplh", "smplx"):
-            raise ValueError(f"{path}: the GMM pose prior is defined for SMPL-family bodies, not {model.name}")
+            raise InputError(f"{path}: the GMM pose prior is defined for SMPL-family bodies, not {model.name}")
         data = load_restricted_pickle(Path(path))
         missing = [k for k in ("means", "covars", "weights") if k not in data]
         if missing:

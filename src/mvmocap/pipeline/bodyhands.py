@@ -35,7 +35,7 @@ from mvmocap.pipeline.run import RunOutput, open_inputs, prepare_run
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.skeletons import BODY25, BODYHANDS
 from mvmocap.triangulate import reprojection_report, triangulate
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["run_body_hands", "body_hands_model", "hand_detector"]
 
@@ -51,7 +51,7 @@ def body_hands_model(spec: str | None, hand_pca: int | None = None) -> BodyModel
         return AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
     model = load_body_model(spec, hand_pca=hand_pca)
     if "bodyhands" not in model.keypoint_formats:
-        raise ValueError(f"{model.name} has no hands; for --exp body+hands use anny, smplh or smplx")
+        raise InputError(f"{model.name} has no hands; for --exp body+hands use anny, smplh or smplx")
     return model
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from mvmocap.fit import FitConfig, load_fit_config
-from mvmocap.utils import merge_settings
+from mvmocap.utils import InputError, merge_settings
 
 __all__ = ["load_experiment", "EXPERIMENTS"]
 
@@ -23,14 +23,14 @@ def _read_yaml(path: Path) -> dict:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ValueError(f"{path}: not valid YAML{where} ({getattr(err, 'problem', None) or err}); fix the "
+        raise InputError(f"{path}: not valid YAML{where} ({getattr(err, 'problem', None) or err}); fix the "
                          "file (sections such as 'triangulate:' hold 'key: value' lines)") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file; an experiment file is YAML") from None
+        raise InputError(f"{path}: not a text file; an experiment file is YAML") from None
     if user is None:
         return {}
     if not isinstance(user, dict):
-        raise ValueError(f"{path}: must hold sections of settings ('triangulate:', 'fit:', ...), got a "
+        raise InputError(f"{path}: must hold sections of settings ('triangulate:', 'fit:', ...), got a "
                          f"{type(user).__name__}")
     return user
 
@@ -52,7 +52,7 @@ def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
         user = _read_yaml(path)
         kind = user.get("kind", "body")
         if kind not in EXPERIMENTS:
-            raise ValueError(f"{path}: kind must be one of {sorted(EXPERIMENTS)}, got {kind!r}")
+            raise InputError(f"{path}: kind must be one of {sorted(EXPERIMENTS)}, got {kind!r}")
         defaults = yaml.safe_load(EXPERIMENTS[kind].read_text())
         chosen = (user.get("detect") or {}).get("backend") if isinstance(user.get("detect"), dict) else None
         if chosen is not None and chosen != (defaults.get("detect") or {}).get("backend", chosen):
@@ -62,5 +62,5 @@ def load_experiment(spec: str | Path | None = "body") -> tuple[dict, FitConfig]:
     try:
         fit = load_fit_config(overrides=settings.get("fit") or None)
     except ValueError as err:
-        raise ValueError(f"{source}: in 'fit': {err}") from None
+        raise InputError(f"{source}: in 'fit': {err}") from None
     return settings, fit

@@ -25,7 +25,7 @@ from mvmocap.pipeline.run import RunOutput, open_inputs, prepare_run
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import reprojection_report, triangulate
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["run_hands", "hand_models"]
 
@@ -44,7 +44,7 @@ def hand_models(spec: str | None, hand_pca: int | None = None) -> dict[str, Body
     if kind == "mano":
         return {s: load_smpl_family("mano", side, rest or None, hand_pca=hand_pca)
                 for s, side in (("l", "left"), ("r", "right"))}
-    raise ValueError(f"hand model must be anny-hand or mano[:FOLDER], got {spec!r}")
+    raise InputError(f"hand model must be anny-hand or mano[:FOLDER], got {spec!r}")
 
 
 def run_hands(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "hands",

@@ -36,6 +36,7 @@ from mvmocap.sync import (
     write_sync_file,
 )
 from mvmocap.triangulate import heldout_errors, heldout_summary
+from mvmocap.utils import InputError
 
 __all__ = ["PreparedKeypoints", "TriangulateSettings", "heldout_own_timelines", "prepare_keypoints", "settings_from",
            "subject_offsets", "threshold_per_camera"]
@@ -52,15 +53,15 @@ def settings_from(cls, values: dict | None, where: str):
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
+        raise InputError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
     hints = typing.get_type_hints(cls)
     for key, value in values.items():
         if not _has_type(value, hints[key]):
-            raise ValueError(f"{where}.{key}: must be {_type_name(hints[key])}, got {value!r}")
+            raise InputError(f"{where}.{key}: must be {_type_name(hints[key])}, got {value!r}")
     try:
         return cls(**values)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{where}: {err}") from None
+        raise InputError(f"{where}: {err}") from None
 
 
 def _has_type(value, hint) -> bool:
@@ -159,7 +160,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
     """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order); ``sync="file"``
     reads ``sync_file`` (default ``root/sync.yml``) when it exists."""
     if sync not in SYNC_MODES:
-        raise ValueError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
+        raise InputError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
     tri_options = dict(triangulate_options or {})
     report: dict = {}
     choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=fps, settings=subject_settings)

@@ -45,7 +45,7 @@ from mvmocap.pipeline.observations import (
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.sync import SyncResult, SyncSettings, write_sync_file
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["Inputs", "RunOutput", "RunSetup", "check_output_folder", "detect_inputs", "detect_run_camera",
            "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run", "run_cameras", "run_capture", "run_sync"]
@@ -76,9 +76,9 @@ def parse_frames(text: str | None) -> tuple[int, int | None]:
     try:
         first, last = int(start or 0), (int(stop) if stop else None)
     except ValueError:
-        raise ValueError(f"--frames must look like 100:400, got {text!r}") from None
+        raise InputError(f"--frames must look like 100:400, got {text!r}") from None
     if first < 0 or (last is not None and last <= first):
-        raise ValueError(f"--frames {text}: frame numbers start at 0 and A:B needs B > A (B exclusive)")
+        raise InputError(f"--frames {text}: frame numbers start at 0 and A:B needs B > A (B exclusive)")
     return first, last
 
 
@@ -284,7 +284,7 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     synchronised.
     """
     if sync not in SYNC_MODES:
-        raise ValueError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
+        raise InputError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
     setup = prepare_run(root, out, exp, calib)
     root, out, settings, fit_config, calib_path, rig = (setup.root, setup.out, setup.settings, setup.fit_config,
                                                         setup.calib_path, setup.rig)

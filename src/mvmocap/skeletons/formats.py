@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mvmocap.utils import InputError
+
 __all__ = ["KeypointFormat", "get_format", "register_format", "FORMATS", "guess_format"]
 
 
@@ -89,7 +91,7 @@ def guess_format(num_joints: int) -> KeypointFormat:
     for fmt in FORMATS.values():
         if fmt.num_joints == num_joints:
             return fmt
-    raise ValueError(
+    raise InputError(
         f"no keypoint format has {num_joints} joints; known: "
         + ", ".join(f"{f.name} ({f.num_joints})" for f in FORMATS.values())
     )

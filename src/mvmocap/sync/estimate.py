@@ -33,6 +33,7 @@ import numpy as np
 from mvmocap.camera import CameraRig
 from mvmocap.skeletons import get_format
 from mvmocap.sync.resample import sample_track, smooth_track
+from mvmocap.utils import InputError
 
 __all__ = ["TIMING_JOINTS", "CameraOffset", "SyncError", "SyncResult", "SyncSettings", "estimate_offsets"]
 
@@ -47,7 +48,7 @@ TIMING_JOINTS = tuple(side + part for part in ("Elbow", "Wrist", "Knee", "Ankle"
                       for side in "LR")
 
 
-class SyncError(ValueError):
+class SyncError(InputError):
     """The cameras cannot be synchronised as asked; the message names the camera and the fix."""
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from mvmocap.geometry import rotation_about_axis
 from mvmocap.synthetic.skeleton import JOINTS, REFERENCE_HEIGHT, forward_kinematics, rest_offsets, to_body25
+from mvmocap.utils import InputError
 
 __all__ = ["MOTIONS", "MotionCurves", "generate_motion", "motion_curves"]
 
@@ -170,9 +171,9 @@ def motion_curves(kind: str = "mixed", num_frames: int = 300, fps: float = 30.0,
     """Curves of a motion ``kind``: ``walk``, ``squat``, ``arms``, ``turn`` or ``mixed`` (all four in
     turn, four seconds each). ``radius`` bounds where the subject walks around the origin."""
     if kind not in MOTIONS:
-        raise ValueError(f"unknown motion {kind!r}; choose one of {MOTIONS}")
+        raise InputError(f"unknown motion {kind!r}; choose one of {MOTIONS}")
     if num_frames < 0 or fps <= 0:
-        raise ValueError("num_frames must be >= 0 and fps > 0")
+        raise InputError("num_frames must be >= 0 and fps > 0")
     rng = np.random.default_rng(seed)
     t = np.arange(num_frames) / fps
     curves = _mixed(t, rng) if kind == "mixed" else _BUILDERS[kind](t, rng)

@@ -32,7 +32,7 @@ from mvmocap.synthetic.body_motion import model_motion
 from mvmocap.synthetic.motions import motion_curves
 from mvmocap.synthetic.rigs import ring_rig
 from mvmocap.synthetic.video_capture import BACKDROP, SKIN
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["RealisticSpec", "make_realistic_capture"]
 
@@ -59,7 +59,7 @@ class RealisticSpec:
 
     def __post_init__(self) -> None:
         if self.frames < 2 or self.cameras < 2:
-            raise ValueError(f"a capture needs at least 2 frames and 2 cameras, got {self.frames} and {self.cameras}")
+            raise InputError(f"a capture needs at least 2 frames and 2 cameras, got {self.frames} and {self.cameras}")
 
 
 def _interpolated(vertices: np.ndarray, position: float) -> np.ndarray:

@@ -28,7 +28,7 @@ from mvmocap.camera import CameraRig, load_calibration
 from mvmocap.export.source import FittedRun, load_fitted_run
 from mvmocap.geometry import matrix_to_quaternion
 from mvmocap.skeletons import get_format
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["ReplayData", "replay_data", "write_replay_page", "view_run"]
 
@@ -135,5 +135,5 @@ def view_run(out: str | Path, html: str | Path | None = None, *, calib: str | Pa
             break
         except (OSError, ValueError) as err:
             if calib and candidate == calib:
-                raise ValueError(f"--calib {calib}: {err}") from err
+                raise InputError(f"--calib {calib}: {err}") from err
     return write_replay_page(html or out / "replay.html", replay_data(run, rig))

@@ -25,7 +25,7 @@ import numpy as np
 
 from mvmocap.camera.camera import Camera, CameraRig
 from mvmocap.camera.errors import CalibrationError
-from mvmocap.utils import atomic_path
+from mvmocap.utils import InputError, atomic_path
 
 __all__ = ["read_qualisys", "write_qualisys"]
 
@@ -105,9 +105,9 @@ def write_qualisys(rig: CameraRig, path: str | Path) -> None:
     cams = ET.SubElement(root, "cameras")
     for cam in rig:
         if cam.image_size is None:
-            raise ValueError(f"camera '{cam.name}': Qualisys files need the image size")
+            raise InputError(f"camera '{cam.name}': Qualisys files need the image size")
         if abs(cam.K[0, 1]) > 1e-12 or cam.dist.size > 5 and np.any(cam.dist[5:]):
-            raise ValueError(f"camera '{cam.name}': skew and k4..k6 cannot be stored in a Qualisys file")
+            raise InputError(f"camera '{cam.name}': skew and k4..k6 cannot be stored in a Qualisys file")
         w, h = cam.image_size
         el = ET.SubElement(cams, "camera", {"active": "1", "serial": cam.name, "model": "video", "viewrotation": "0"})
         ET.SubElement(el, "fov_video", {"left": "0", "top": "0", "right": str(w - 1), "bottom": str(h - 1)})
