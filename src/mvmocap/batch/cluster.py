@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from mvmocap.batch.runner import BatchOptions, TrialResult, is_done, run_trial
 from mvmocap.batch.trials import Trial
+from mvmocap.utils import InputError
 
 __all__ = ["RETRIES", "run_on_ray"]
 
@@ -38,7 +39,7 @@ def _ray():
     try:
         import ray
     except ImportError:
-        raise RuntimeError("--ray needs Ray: pip install 'mvmocap[ray]'") from None
+        raise InputError("--ray needs Ray: pip install 'mvmocap[ray]'") from None
     return ray
 
 

@@ -78,7 +78,7 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
             marker.unlink()
             for stale in folder.glob("[0-9]*.json"):
                 stale.unlink()
-            existing, start = set(), frames.start
+            start = frames.start
         elif start == frames.stop:
             bar.update(len(frames))
             return 0

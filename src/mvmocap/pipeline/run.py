@@ -286,8 +286,8 @@ def run_capture(root: str | Path, out: str | Path | None = None, exp: str | Path
     if sync not in SYNC_MODES:
         raise InputError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
     setup = prepare_run(root, out, exp, calib)
-    root, out, settings, fit_config, calib_path, rig = (setup.root, setup.out, setup.settings, setup.fit_config,
-                                                        setup.calib_path, setup.rig)
+    root, out, settings, fit_config = setup.root, setup.out, setup.settings, setup.fit_config
+    calib_path = setup.calib_path
     body = load_body_model(model)  # a missing model file is found before any detection
     tri_cfg = settings_from(TriangulateSettings, settings["triangulate"], f"{exp}: triangulate")
     tri_settings = {"robust": tri_cfg.robust, "min_views": tri_cfg.min_views}  # the triangulator's own options
