@@ -208,3 +208,38 @@ def test_exit_codes_tell_input_problems_from_bugs(keypoint_root, tmp_path, monke
                      str(tmp_path / "o"), "--no-video"])
     assert code == 1
     assert "this is a bug in mvmocap" in caplog.text and "ValueError: an internal inconsistency" in caplog.text
+
+
+def _edited_copy(src, dst, *, intri=None, annot=None):
+    import shutil
+
+    shutil.copytree(src, dst)
+    if intri:
+        (dst / "intri.yml").write_text(intri((dst / "intri.yml").read_text()))
+    if annot:
+        first = sorted((dst / "annots" / "cam1").glob("*.json"))[0]
+        first.write_text(annot(first.read_text()))
+    return dst
+
+
+@pytest.mark.parametrize("name, intri, annot, pattern", [
+    ("nan_size", lambda t: re.sub(r"W_cam1: \d+", "W_cam1: .nan", t), None,
+     r"intri\.yml: fields 'W_cam1' / 'H_cam1' must be the image width and height in pixels"),
+    ("transposed_k", lambda t: re.sub(r"(K_cam2: !!opencv-matrix\s+rows: 3\s+cols: 3\s+dt: d\s+data: \[ )"
+                                      r"([^,]+), 0\., ([^,]+), 0\.,\s+([^,]+), ([^,]+), 0\., 0\., 1\. \]",
+                                      r"\1\2, 0., 0., 0., \4, 0., \3, \5, 1. ]", t), None,
+     r"intri\.yml: field 'K_cam2' must be \[\[fx, s, cx\], \[0, fy, cy\], \[0, 0, 1\]\] .* \(it looks transposed\)"),
+    ("duplicate_names", lambda t: t.replace("   - cam2\n", "   - cam1\n", 1), None,
+     r"intri\.yml: field 'names' lists \['cam1'\] more than once"),
+    ("person_id", None, lambda t: t.replace('"personID": 0', '"personID": "zero"', 1),
+     r"000000\.json: annots\[0\]\.personID must be a whole number >= 0, got 'zero'"),
+    ("openpose_null", None, lambda t: '{"people": [null]}',
+     r"000000\.json: people\[0\] is null, not an object"),
+])
+def test_damaged_fields_are_named(keypoint_root, tmp_path, capsys, caplog, name, intri, annot, pattern):
+    """Issue cases 10 and 14: these gave tracebacks or messages without file and field."""
+    root = _edited_copy(keypoint_root, tmp_path / name, intri=intri, annot=annot)
+    if intri:
+        assert (root / "intri.yml").read_text() != (keypoint_root / "intri.yml").read_text()  # the edit applied
+    _fails(capsys, caplog, ["triangulate", "--data", str(root), "--keypoints", str(root / "annots"), "--out",
+                            str(tmp_path / "o")], pattern)

@@ -154,6 +154,8 @@ def load_regressor_file(path: str | Path, fmt: str, num_vertices: int, num_joint
     matrix = np.load(path, allow_pickle=False)
     if matrix.ndim != 2 or matrix.shape[1] != num_vertices:
         raise InputError(f"{path}: regressor must be (K, {num_vertices}) for this model, got {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise InputError(f"{path}: the regressor holds NaN or infinite weights; regenerate it")
     return regressor_from_matrix(fmt, matrix, num_joints, source=str(path))
 
 

@@ -145,6 +145,9 @@ def _parse_people(data, path: Path, part: str) -> dict[int, np.ndarray]:
     if isinstance(data, dict) and "people" in data:
         out = {}
         for i, person in enumerate(data["people"] or []):
+            if not isinstance(person, dict):
+                raise DataError(path, f"people[{i}] is {json.dumps(person)}, not an object with "
+                                      f"'{op_field}'; remove it or regenerate the file")
             pid = person.get("person_id", -1)
             pid = pid[0] if isinstance(pid, list) and pid else pid
             pid = int(pid) if isinstance(pid, (int, float)) and pid >= 0 else i
@@ -157,7 +160,10 @@ def _parse_people(data, path: Path, part: str) -> dict[int, np.ndarray]:
     for i, person in enumerate(annots):
         if not isinstance(person, dict):
             raise DataError(path, f"annots[{i}] is not an object")
-        pid = int(person.get("personID", person.get("id", i)))
+        pid = person.get("personID", person.get("id", i))
+        if isinstance(pid, bool) or not isinstance(pid, (int, float)) or not float(pid).is_integer() or pid < 0:
+            raise DataError(path, f"annots[{i}].personID must be a whole number >= 0, got {pid!r}")
+        pid = int(pid)
         out[pid] = _as_points(person.get(emc_field, []), path, emc_field)
     return out
 

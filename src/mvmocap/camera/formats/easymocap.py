@@ -47,7 +47,30 @@ def _names(fs: cv2.FileStorage, path: Path) -> list[str]:
             names.append(str(int(item.real())))
         else:
             raise CalibrationError(path, f"field 'names' entry {i} is not a string")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise CalibrationError(path, f"field 'names' lists {repeated} more than once; each camera once")
     return names
+
+
+def _image_size(fs: cv2.FileStorage, path: Path, name: str) -> tuple[int, int] | None:
+    """``(W_<cam>, H_<cam>)`` in pixels, or None when the file has none."""
+    w, h = _scalar(fs, f"W_{name}"), _scalar(fs, f"H_{name}")
+    if w is None and h is None:
+        return None
+    if not all(v is not None and np.isfinite(v) and v > 0 and float(v).is_integer() for v in (w, h)):
+        raise CalibrationError(path, f"fields 'W_{name}' / 'H_{name}' must be the image width and height in "
+                                     f"pixels (whole numbers above 0), got {w} and {h}")
+    return int(w), int(h)
+
+
+def _intrinsic_matrix(fs: cv2.FileStorage, path: Path, name: str) -> np.ndarray:
+    K = _matrix(fs, path, f"K_{name}", 9).reshape(3, 3)
+    if not (K[0, 0] > 0 and K[1, 1] > 0 and np.allclose(K[1:, 0], 0) and np.allclose(K[2], [0, 0, 1])):
+        hint = " (it looks transposed)" if np.allclose(K[:, 2], [0, 0, 1]) and not np.allclose(K[2, :2], 0) else ""
+        raise CalibrationError(path, f"field 'K_{name}' must be [[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, "
+                                     f"fy > 0{hint}")
+    return K
 
 
 def _matrix(fs: cv2.FileStorage, path: Path, key: str, size: int | None, required: bool = True) -> np.ndarray | None:
@@ -89,24 +112,25 @@ def read_easymocap(intri: str | Path, extri: str | Path) -> CameraRig:
             raise CalibrationError(extri, f"cameras {missing} are in {intri.name} but have no extrinsics here")
         cameras = []
         for name in names:
-            K = _matrix(fi, intri, f"K_{name}", 9).reshape(3, 3)
+            K = _intrinsic_matrix(fi, intri, name)
             dist = _matrix(fi, intri, f"dist_{name}", None, required=False)
             dist = np.zeros(5) if dist is None else dist.reshape(-1)
             if dist.size not in (4, 5, 8):
                 raise CalibrationError(intri, f"field 'dist_{name}' must have 4, 5 or 8 values, got {dist.size}")
-            w, h = _scalar(fi, f"W_{name}"), _scalar(fi, f"H_{name}")
-            size = (w, h) if w and h else None
+            size = _image_size(fi, intri, name)
             rvec = _matrix(fe, extri, f"R_{name}", 3, required=False)
-            if rvec is not None:
-                cam = Camera.from_rvec(name, K, dist, rvec, _matrix(fe, extri, f"T_{name}", 3), size)
-            else:
-                rot = _matrix(fe, extri, f"Rot_{name}", 9, required=False)
-                if rot is None:
-                    raise CalibrationError(extri, f"field 'R_{name}' (or 'Rot_{name}') is missing")
-                try:
+            try:  # what is left to check is the pose (K and the size were checked above)
+                if rvec is not None:
+                    cam = Camera.from_rvec(name, K, dist, rvec, _matrix(fe, extri, f"T_{name}", 3), size)
+                else:
+                    rot = _matrix(fe, extri, f"Rot_{name}", 9, required=False)
+                    if rot is None:
+                        raise CalibrationError(extri, f"field 'R_{name}' (or 'Rot_{name}') is missing")
                     cam = Camera(name, K, dist, rot.reshape(3, 3), _matrix(fe, extri, f"T_{name}", 3), size)
-                except ValueError as err:
-                    raise CalibrationError(extri, str(err)) from None
+            except CalibrationError:
+                raise
+            except ValueError as err:
+                raise CalibrationError(extri, str(err)) from None
             cameras.append(cam)
     finally:
         fi.release()
@@ -121,10 +145,9 @@ def read_intrinsics(intri: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray
     try:
         out = {}
         for name in _names(fs, intri):
-            K = _matrix(fs, intri, f"K_{name}", 9).reshape(3, 3)
+            K = _intrinsic_matrix(fs, intri, name)
             dist = _matrix(fs, intri, f"dist_{name}", None, required=False)
-            w, h = _scalar(fs, f"W_{name}"), _scalar(fs, f"H_{name}")
-            out[name] = (K, np.zeros(5) if dist is None else dist.reshape(-1), (int(w), int(h)) if w and h else None)
+            out[name] = (K, np.zeros(5) if dist is None else dist.reshape(-1), _image_size(fs, intri, name))
     finally:
         fs.release()
     return out
