@@ -35,7 +35,12 @@ def _kill_first(title: bytes, stop: threading.Event, killed: list) -> None:
                 continue
             if cmdline.startswith(title):
                 time.sleep(0.5)  # a few frames into its camera
-                os.kill(int(pid), signal.SIGKILL)
+                try:
+                    if not Path(f"/proc/{pid}/cmdline").read_bytes().startswith(title):
+                        continue  # it finished meanwhile (a fast machine): wait for the next one
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    continue
                 killed.append(int(pid))
                 return
         time.sleep(0.02)
