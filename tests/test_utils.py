@@ -33,8 +33,8 @@ def test_atomic_path_keeps_the_extension_writers_rely_on(tmp_path):
 
 
 def test_what_a_killed_writer_left_is_removed_by_the_next_write(tmp_path):
-    """Issue 16 case 16: a kill -9 leaves the temporary file; the next write of that file removes
-    it, but never one that a live process (or another host) is writing."""
+    """Issue 16 case 16: a kill -9 leaves the temporary file; the next process writing into that
+    folder removes it, but never one that a live process (or another host) is writing."""
     target = tmp_path / "000000.json"
     script = ("import os, sys\nfrom mvmocap.utils import atomic_path\n"
               f"with atomic_path({str(target)!r}) as tmp:\n    tmp.write_text('half')\n    os._exit(9)\n")
@@ -48,8 +48,9 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_write(tmp_path):
         tmp.write_text("whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, other_host.name])
     assert len(live) == 2  # the killed process's file was gone before this one was made
-    video = tmp_path / "overlay.mp4"
-    stale = tmp_path / f".overlay.mp4.{socket.gethostname()}-999999999.video.tmp.mp4"  # no such process
+    video = tmp_path / "videos" / "overlay.mp4"
+    video.parent.mkdir()
+    stale = video.parent / f".overlay.mp4.{socket.gethostname()}-999999999.video.tmp.mp4"  # no such process
     stale.write_bytes(b"half a video")
     with VideoWriter(video, 10) as writer:
         writer.write(np.zeros((8, 8, 3), np.uint8))

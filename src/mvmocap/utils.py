@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import glob
 import logging
 import os
 import re
@@ -28,6 +27,8 @@ class InputError(ValueError):
 
     ``mvmocap`` reports it in one line and exits with 2. Any other exception is a bug in mvmocap
     (exit 1, with the traceback)."""
+
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: the mode new files get
 
@@ -49,15 +50,27 @@ def temporary_name(target: Path) -> str:
     return f".{target.name}.{socket.gethostname()}-{os.getpid()}."
 
 
-def remove_leftover_temporaries(target: Path, suffix: str) -> None:
-    """Delete the temporary files of ``target`` (named by :func:`temporary_name`, ending in
-    ``suffix``) left by processes of this host that no longer run (a kill -9, a power cut); those
-    of live processes and of other hosts (a shared filesystem) are left alone."""
-    host = socket.gethostname()
-    for leftover in target.parent.glob(glob.escape(f".{target.name}.{host}-") + "*" + glob.escape(suffix)):
-        pid = leftover.name[len(f".{target.name}.{host}-"):].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            leftover.unlink(missing_ok=True)
+def remove_leftover_temporaries(folder: Path) -> None:
+    """Delete the temporary files in ``folder`` (named by :func:`temporary_name`) left by processes
+    of this host that no longer run (a kill -9, a power cut); those of live processes and of other
+    hosts (a shared filesystem) are left alone. Each folder is looked at once per process, so a
+    folder of many per-frame files costs one listing, not one per file written."""
+    folder = Path(folder).resolve()
+    if folder in _SWEPT:
+        return
+    _SWEPT.add(folder)
+    owner = re.compile(rf"\.{re.escape(socket.gethostname())}-(\d+)\..*\.tmp")
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.name.startswith(".")]
+    except OSError:
+        return
+    for name in names:
+        found = owner.search(name)
+        if found and not _alive(int(found.group(1))):
+            (folder / name).unlink(missing_ok=True)
+
+
+_SWEPT: set[Path] = set()
 
 
 def _alive(pid: int) -> bool:
@@ -75,14 +88,14 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
 
     A crash or exception leaves the previous file untouched and removes the temporary one; what a
-    killed process left is removed the next time ``path`` is written.
+    killed process left is removed by the next process writing into that folder.
     ``suffix`` (default: the target's own suffixes) lets writers that pick a format from the
     file extension, such as OpenCV's FileStorage, see the right one.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".tmp" + ("".join(target.suffixes) if suffix is None else suffix)
-    remove_leftover_temporaries(target, suffix)
+    remove_leftover_temporaries(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=temporary_name(target), suffix=suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)

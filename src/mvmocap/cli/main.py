@@ -159,7 +159,8 @@ def _cmd_bench_bodymodel(args: argparse.Namespace) -> int:
 def _cmd_bench_fit(args: argparse.Namespace) -> int:
     from mvmocap.bench import bench_fit
 
-    print(json.dumps(bench_fit(args.frames, tuple(args.models), args.seed, metrics=not args.no_metrics)))
+    print(json.dumps(bench_fit(args.frames, tuple(args.models), args.seed, metrics=not args.no_metrics,
+                               load=args.load)))
     return 0
 
 
@@ -453,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     bfit.add_argument("--models", nargs="+", choices=["smpl", "anny"], default=["smpl", "anny"])
     bfit.add_argument("--seed", type=int, default=0)
     bfit.add_argument("--no-metrics", action="store_true", help="skip the vertex metrics (memory runs)")
+    bfit.add_argument("--load", type=_int_from(0), default=0,
+                      help="also fit beside this many busy processes; reports load_slowdown")
     bfit.set_defaults(func=_cmd_bench_fit)
 
     bhands = bench_sub.add_parser("hands", help="hand fit accuracy (MANO-format, Anny hand) against a truth")

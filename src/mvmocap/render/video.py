@@ -36,7 +36,7 @@ class VideoWriter:
 
     def __enter__(self) -> VideoWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        remove_leftover_temporaries(self.path, _TMP_SUFFIX)  # what a killed render left
+        remove_leftover_temporaries(self.path.parent)  # what a killed render left
         return self
 
     def write(self, frame: np.ndarray) -> None:
