@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -592,8 +593,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def use_threads() -> int:
+    """PyTorch's intra-op threads for this process: ``OMP_NUM_THREADS`` when the user set it, else 1.
+
+    Measured with ``mvmocap bench fit --frames 300 --load 1`` (a fit beside one busy process, 2
+    cores): with PyTorch's default of one thread per core the loaded Anny fit took 18.7x its quiet
+    time (350 s against 18.8 s) and SMPL's 6.7x, because OpenMP threads that spin and wait at every
+    barrier lose their core to the other process; with one thread the loaded fits took 1.0x and 0.8x
+    (Anny 30.8 s quiet, 1.6x the two-thread quiet time; SMPL unchanged). Users run mvmocap beside
+    other work, so one thread is the default; a dedicated machine may set ``OMP_NUM_THREADS``. One
+    thread is also what ``mvmocap batch`` uses per trial, so a run and a batch give the same fit."""
+    import torch
+
+    wanted = os.environ.get("OMP_NUM_THREADS", "")
+    threads = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
+    torch.set_num_threads(threads)
+    return threads
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    threads = use_threads()
     start = time.perf_counter()
     with Console(verbose=args.verbose):
         try:
@@ -608,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
             log.exception("this is a bug in mvmocap, not a problem with your input; please report it with the "
                           "command line and the traceback above (and log.txt of the run)")
             return EXIT_BUG
-        log.debug("done in %.2f s", time.perf_counter() - start)
+        log.debug("done in %.2f s on %d PyTorch thread(s)", time.perf_counter() - start, threads)
     return code
 
 
