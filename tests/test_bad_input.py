@@ -50,6 +50,9 @@ def test_mistyped_root_is_not_created(tmp_path, capsys, caplog):
      r"--min-views 5 but only 3 cameras"),
     (["synth", "{tmp}/s", "--frames", "0"], r"--frames: must be at least 1"),
     (["synth", "{tmp}/s", "--cameras", "1"], r"--cameras: must be at least 2"),
+    (["run", "{root}", "--exp", "hands", "--gmm", "g.pkl", "--sync", "auto"],
+     r"--gmm and --sync: read by body experiments only; --exp hands \(hands\) would ignore them"),
+    (["run", "{root}", "--exp", "body+hands", "--keypoints", "{root}/annots"], r"--keypoints: read by body"),
 ])
 def test_values_out_of_range_are_refused(keypoint_root, tmp_path, capsys, caplog, argv, pattern):
     _fails(capsys, caplog, [a.format(root=keypoint_root, tmp=tmp_path) for a in argv], pattern)

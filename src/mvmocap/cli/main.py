@@ -205,6 +205,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.root) / "output"
     check_output_folder(Path(args.root), out)  # before log.txt is written there
     kind = load_experiment(args.exp)[0]["kind"]
+    unused = [flag for flag, given in (("--keypoints", args.keypoints), ("--gmm", args.gmm),
+                                        ("--sync", args.sync != "file")) if given]
+    if kind != "body" and unused:
+        raise InputError(f"{' and '.join(unused)}: read by body experiments only; --exp {args.exp} "
+                         f"({kind}) would ignore them: drop them")
     if kind == "hands":
         return _run_hands(args, out)
     if kind == "body+hands":
