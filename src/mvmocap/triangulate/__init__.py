@@ -1,11 +1,12 @@
 """Batched, confidence-weighted, robust triangulation with reprojection reports."""
 
-from mvmocap.triangulate.heldout import heldout_errors, heldout_summary, leave_one_out
+from mvmocap.triangulate.heldout import detection_errors, heldout_errors, heldout_summary, leave_one_out
 from mvmocap.triangulate.report import reprojection_report
 from mvmocap.triangulate.triangulate import Triangulation, triangulate, triangulate_dlt
 
 __all__ = [
     "Triangulation",
+    "detection_errors",
     "heldout_errors",
     "heldout_summary",
     "leave_one_out",

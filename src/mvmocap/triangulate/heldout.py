@@ -9,7 +9,7 @@ import numpy as np
 from mvmocap.camera import CameraRig
 from mvmocap.triangulate.triangulate import triangulate
 
-__all__ = ["heldout_errors", "heldout_summary", "leave_one_out"]
+__all__ = ["detection_errors", "heldout_errors", "heldout_summary", "leave_one_out"]
 
 
 def leave_one_out(rig: CameraRig, keypoints2d: np.ndarray, views: list[int] | None = None, **options) -> np.ndarray:
@@ -46,20 +46,26 @@ def heldout_errors(rig: CameraRig, keypoints2d: np.ndarray, flip: np.ndarray | N
     err = np.full((F, V, J), np.nan)
     for v in range(V) if views is None else views:
         cam = rig[v]
-        proj = cam.project(ref[v, ..., :3])  # (F, J, 2)
         ok = (ref[v, ..., 3] > 0) & (cam.world_to_camera(ref[v, ..., :3])[..., 2] > 0)
-        seen = kp[:, v, :, 2] > 0
-        d = np.linalg.norm(kp[:, v, :, :2] - proj, axis=-1)
-        d = np.where(ok & seen, d, np.nan)
-        if flip is not None:
-            d_flip = np.linalg.norm(kp[:, v, flip, :2] - proj, axis=-1)
-            d_flip = np.where(ok & seen[:, flip], d_flip, np.nan)
-            both = np.isfinite(d).any(-1) & np.isfinite(d_flip).any(-1)
-            swapped = np.zeros(F, dtype=bool)
-            swapped[both] = np.nanmedian(d_flip[both], -1) < np.nanmedian(d[both], -1)
-            d = np.where(swapped[:, None], d_flip, d)
-        err[:, v] = d
+        err[:, v] = detection_errors(kp[:, v], cam.project(ref[v, ..., :3]), ok, flip)
     return err
+
+
+def detection_errors(detections: np.ndarray, projected: np.ndarray, valid: np.ndarray,
+                     flip: np.ndarray | None = None) -> np.ndarray:
+    """(F, J) pixel distance between one camera's (F, J, 3) detections and (F, J, 2) projected
+    points, NaN where a detection is missing or ``valid`` (F, J) is false. ``flip`` given, a frame
+    whose detection matches better with left and right swapped is compared swapped back."""
+    seen = detections[..., 2] > 0
+    d = np.where(valid & seen, np.linalg.norm(detections[..., :2] - projected, axis=-1), np.nan)
+    if flip is None:
+        return d
+    d_flip = np.linalg.norm(detections[:, flip, :2] - projected, axis=-1)
+    d_flip = np.where(valid & seen[:, flip], d_flip, np.nan)
+    both = np.isfinite(d).any(-1) & np.isfinite(d_flip).any(-1)
+    swapped = np.zeros(len(d), dtype=bool)
+    swapped[both] = np.nanmedian(d_flip[both], -1) < np.nanmedian(d[both], -1)
+    return np.where(swapped[:, None], d_flip, d)
 
 
 def heldout_summary(errors: np.ndarray, cameras: list[str]) -> dict:
