@@ -34,8 +34,8 @@ import numpy as np
 from mvmocap.associate import mirror_distance
 from mvmocap.bodymodels import load_body_model
 from mvmocap.skeletons import get_format
-from mvmocap.synthetic.realistic import RealisticSpec, make_realistic_capture
 from mvmocap.sync import TIMING_JOINTS
+from mvmocap.synthetic.realistic import RealisticSpec, make_realistic_capture
 from mvmocap.triangulate import detection_errors, heldout_errors, heldout_summary
 
 __all__ = ["bench_realistic"]
