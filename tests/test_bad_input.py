@@ -80,9 +80,10 @@ def test_another_detector_reads_its_own_keys(tmp_path):
 
     exp = tmp_path / "legacy.yml"
     exp.write_text("detect:\n  backend: mediapipe-legacy\n  model_complexity: 0\n")
-    settings, _ = load_experiment(exp)
-    assert settings["detect"] == {"backend": "mediapipe-legacy", "model_complexity": 0}
-    assert callable(body_detector_factory(settings["detect"]))
+    detect = load_experiment(exp).detect
+    assert detect.identity() == {"backend": "mediapipe-legacy", "model_complexity": 0,
+                                 "min_detection_confidence": 0.5, "min_tracking_confidence": 0.5}
+    assert callable(body_detector_factory(detect))
 
 
 def _image_folders(root, sizes):
@@ -101,18 +102,18 @@ def test_calibration_of_another_resolution_is_scaled_or_refused(keypoint_root, t
 
     import numpy as np
 
-    from mvmocap.camera import load_calibration
-    from mvmocap.pipeline.run import open_inputs
+    from mvmocap.pipeline.stages import RunOptions, open_inputs, prepare_run
 
     root = tmp_path / "data"
     root.mkdir()
     for name in ("intri.yml", "extri.yml"):
         shutil.copy(keypoint_root / name, root / name)
-    rig = load_calibration(root)
+    setup = prepare_run(RunOptions(root=root))
+    rig = setup.rig
     W, H = rig["cam1"].image_size
     _image_folders(root, {"cam1": (W // 2, H // 2), "cam2": (W, H), "cam3": (W, H)})
     with caplog.at_level(logging.WARNING):
-        _, matched, _, _ = open_inputs(root, rig, root, None, None, None)
+        _, matched, _, _ = open_inputs(setup)
     assert f"camera cam1: calibrated for {W}x{H} frames, its frames are {W // 2}x{H // 2}" in caplog.text
     K, K0 = matched["cam1"].K, rig["cam1"].K
     np.testing.assert_allclose(K[0, 0], K0[0, 0] / 2)

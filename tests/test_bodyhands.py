@@ -36,7 +36,7 @@ def test_smplh_whole_body_fit_with_moving_fingers():
         truth["poses"] = truth["poses"] + hand_motion(model, frames, seed=5, side=side)["poses"]
     true_kp = model.sequence(truth, "bodyhands")
     observed = corrupt_keypoints3d(true_kp, noise_m=0.005, outlier_ratio=0.0, missing_ratio=0.05, seed=1)
-    fit = BodyFitter(model, load_experiment("body+hands")[1], keypoint_format="bodyhands").fit(observed)
+    fit = BodyFitter(model, load_experiment("body+hands").fit, keypoint_format="bodyhands").fit(observed)
     err = np.linalg.norm(fit.keypoints - true_kp, axis=-1)
     assert err[:, :25].mean() < 0.01 and err[:, 25:].mean() < 0.008  # the input is 5 mm per axis
 
@@ -65,7 +65,7 @@ def test_smplh_hand_pca(tmp_path):
     true_kp = full.sequence(truth, "bodyhands")
     observed = corrupt_keypoints3d(true_kp, noise_m=0.005, outlier_ratio=0.0, missing_ratio=0.05, seed=1)
     pca6 = SMPLFamilyModel(arrays, hand_pca=6)
-    fit = BodyFitter(pca6, load_experiment("body+hands")[1], keypoint_format="bodyhands").fit(observed)
+    fit = BodyFitter(pca6, load_experiment("body+hands").fit, keypoint_format="bodyhands").fit(observed)
     assert fit.poses.shape == (frames, 66 + 12)
     err = np.linalg.norm(fit.keypoints - true_kp, axis=-1)
     assert err[:, :25].mean() < 0.01 and err[:, 25:].mean() < 0.008

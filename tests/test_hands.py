@@ -54,7 +54,7 @@ def test_hand_fit_recovers_a_noisy_motion(which, anny_hand):
     truth = hand_motion(model, 90, seed=4)
     true_kp = model.sequence(truth, "hand21")
     observed = corrupt_keypoints3d(true_kp, noise_m=0.003, outlier_ratio=0.05, outlier_range=(0.02, 0.05), seed=5)
-    fit = BodyFitter(model, load_experiment("hands")[1], keypoint_format="hand21").fit(observed)
+    fit = BodyFitter(model, load_experiment("hands").fit, keypoint_format="hand21").fit(observed)
     err = np.linalg.norm(fit.keypoints - true_kp, axis=-1)
     assert err.mean() < 0.004  # below the 3 mm-per-axis input noise (about 4.8 mm), outliers included
     assert np.percentile(err, 99) < 0.012
@@ -101,7 +101,7 @@ def test_mano_pca_poses():
     truth = hand_motion(full, 60, seed=2)
     true_kp = full.sequence(truth, "hand21")
     observed = corrupt_keypoints3d(true_kp, noise_m=0.003, outlier_ratio=0.0, seed=3)
-    fit = BodyFitter(SMPLFamilyModel(arrays, hand_pca=45), load_experiment("hands")[1],
+    fit = BodyFitter(SMPLFamilyModel(arrays, hand_pca=45), load_experiment("hands").fit,
                      keypoint_format="hand21").fit(observed)
     assert np.linalg.norm(fit.keypoints - true_kp, axis=-1).mean() < 0.004
     with pytest.raises(ValueError, match="hand_pca needs a MANO, SMPL-H or SMPL-X file"):

@@ -106,7 +106,7 @@ def test_hand_fit_keeps_fingers_from_bending_backwards(mano_pair):
         poses[:, 3 * j:3 * j + 3] = fingers[name].flexion * np.deg2rad(-40)
     truth = {"poses": poses, "shapes": np.zeros((1, 10)), "Rh": np.zeros((frames, 3)), "Th": np.zeros((frames, 3))}
     observed = np.concatenate([right.sequence(truth, "hand21"), np.ones((frames, 21, 1))], -1)
-    config = load_experiment("hands")[1]
+    config = load_experiment("hands").fit
 
     def middle_joint_flexion(weight):
         config.stages["poses"].weights["joint_limits"] = weight

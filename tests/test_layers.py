@@ -6,7 +6,7 @@ from pathlib import Path
 import mvmocap
 
 # Each layer may import the layers before it, never one after it.
-LAYERS = ["utils", "console", "metrics", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
+LAYERS = ["utils", "settings", "console", "metrics", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
           "bodymodels", "fit", "render", "calib", "synthetic", "sync", "associate", "export", "view", "pipeline",
           "batch", "bench", "demo", "cli"]
 ROOT = Path(mvmocap.__file__).parent

@@ -12,7 +12,7 @@ from mvmocap.bodymodels import load_body_model
 from mvmocap.cli.main import main
 from mvmocap.detect import MARKER
 from mvmocap.io import read_keypoints3d
-from mvmocap.pipeline import run_capture
+from mvmocap.pipeline import RunOptions, run_capture
 from mvmocap.synthetic import make_video_capture
 
 pytestmark = pytest.mark.slow  # end-to-end: make test-fast leaves it out
@@ -29,7 +29,7 @@ def capture(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_run(capture, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    return run_capture(capture, out, videos=True)
+    return run_capture(RunOptions(root=capture, out=out, videos=True))
 
 
 def test_end_to_end_accuracy_and_outputs(capture, first_run):
@@ -64,13 +64,13 @@ def test_rerun_and_resume_reuse_the_detection_cache(capture, first_run, tmp_path
     shutil.rmtree(out / "keypoints2d" / "cam3")
     kept = (out / "keypoints2d" / "cam2" / "000003.json").stat().st_mtime_ns
     with caplog.at_level(logging.INFO):
-        run = run_capture(capture, out, videos=False)
-    assert run.timings["detect_view_frames"] == (FRAMES - 16) + FRAMES  # only what was missing
+        run = run_capture(RunOptions(root=capture, out=out, videos=False))
+    assert run.report["detect_view_frames"] == (FRAMES - 16) + FRAMES  # only what was missing
     assert (out / "keypoints2d" / "cam2" / "000003.json").stat().st_mtime_ns == kept
     np.testing.assert_allclose(run.keypoints3d[:16], first_run.keypoints3d[:16], atol=1e-9)
-    again = run_capture(capture, out, videos=False, frames="4:20")
+    again = run_capture(RunOptions(root=capture, out=out, videos=False, frames="4:20"))
     # A narrower rerun (issue 16 case 6) reuses the cached frames and leaves no stale outputs.
-    assert again.timings["detect_view_frames"] == 0 and again.frames == list(range(4, 20))
+    assert again.report["detect_view_frames"] == 0 and again.frames == list(range(4, 20))
     assert len(list((out / "smpl").glob("*.json"))) == 16 and len(list((out / "keypoints3d").glob("*.json"))) == 16
     assert len(list((out / "keypoints2d" / "cam1").glob("*.json"))) == FRAMES  # the cache keeps every frame
 
@@ -126,6 +126,6 @@ def test_image_folders_with_different_frame_counts_use_the_common_range(capture,
         for i, rgb in FrameSource(capture / "videos" / f"{cam}.mp4").frames(0, count):
             cv2.imwrite(str(folder / f"{i:06d}.jpg"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     with caplog.at_level(logging.WARNING):
-        run = run_capture(root, tmp_path / "out", videos=False)
+        run = run_capture(RunOptions(root=root, out=tmp_path / "out", videos=False))
     assert "different frame counts (cam1: 10, cam2: 10, cam3: 8); using the common range 0-7" in caplog.text
     assert run.frames == list(range(8)) and (run.keypoints3d[..., 3] > 0).mean() > 0.8

@@ -15,7 +15,7 @@ import numpy as np
 
 from mvmocap.bodymodels import load_body_model
 from mvmocap.console import summary_table
-from mvmocap.pipeline import run_capture
+from mvmocap.pipeline import RunOptions, run_capture
 from mvmocap.pipeline.summary import run_summary
 from mvmocap.synthetic import make_video_capture
 
@@ -31,7 +31,7 @@ def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
     model = load_body_model()
     root = make_video_capture(out / "data", model, frames, cameras, image_size, seed=seed)
     synth_seconds = time.perf_counter() - start
-    run = run_capture(root, out / "output", videos=videos)
+    run = run_capture(RunOptions(root=root, out=out / "output", videos=videos))
     truth = dict(np.load(root / "gt" / "params.npz"))
     true_kp = truth["keypoints3d"]
     seen = run.keypoints3d[..., 3] > 0
@@ -59,7 +59,7 @@ def run_hands_demo(out: Path, frames: int = 90, seed: int = 0) -> dict:
     start = time.perf_counter()
     root = make_hand_capture(out / "data", hand_models(None), frames=frames, seed=seed)
     synth_seconds = time.perf_counter() - start
-    results = run_hands(root, out / "output")
+    results = run_hands(RunOptions(root=root, out=out / "output", exp="hands"))
     rows = {}
     scores = {}
     for side, name in (("l", "left"), ("r", "right")):
@@ -89,7 +89,7 @@ def run_body_hands_demo(out: Path, frames: int = 60, cameras: int = 4, seed: int
     model = AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
     root = make_video_capture(out / "data", model, frames, cameras, image_size, seed=seed, fingers=True)
     synth_seconds = time.perf_counter() - start
-    run = run_body_hands(root, out / "output", videos=videos)
+    run = run_body_hands(RunOptions(root=root, out=out / "output", exp="body+hands", videos=videos))
     truth = np.load(root / "gt" / "params.npz")["keypoints3d"]
     seen = run.keypoints3d[..., 3] > 0
     tri_err = np.linalg.norm(run.keypoints3d[..., :3] - truth, axis=-1)

@@ -45,8 +45,10 @@ def _ray():
 
 def _detect_task(trial: Trial, options: BatchOptions, camera: str) -> int:
     from mvmocap.pipeline.run import detect_run_camera
+    from mvmocap.pipeline.stages import RunOptions
 
-    return detect_run_camera(trial.root, trial.root / "output", camera, exp=options.exp, calib=trial.calibration)
+    return detect_run_camera(RunOptions(root=trial.root, out=trial.root / "output", exp=options.exp,
+                                        calib=trial.calibration), camera)
 
 
 def _trial_task(trial: Trial, options: BatchOptions) -> TrialResult:
@@ -54,9 +56,10 @@ def _trial_task(trial: Trial, options: BatchOptions) -> TrialResult:
     ray = _ray()
     if trial.keypoints is None and trial.calibration is not None and not is_done(trial, options):
         from mvmocap.pipeline.run import run_cameras
+        from mvmocap.pipeline.stages import RunOptions
 
         try:
-            cameras = run_cameras(trial.root, exp=options.exp, calib=trial.calibration)
+            cameras = run_cameras(RunOptions(root=trial.root, exp=options.exp, calib=trial.calibration))
             detect = ray.remote(max_retries=RETRIES)(_detect_task)
             ray.get([detect.remote(trial, options, camera) for camera in cameras])
         except Exception as err:  # noqa: BLE001 - run_trial meets the same problem and reports it

@@ -95,7 +95,7 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
         import torch
 
         from mvmocap.console import log_to_file
-        from mvmocap.pipeline import run_capture
+        from mvmocap.pipeline import RunOptions, run_capture
 
         if trial.calibration is None:
             raise FileNotFoundError(f"{trial.root}: no calibration in the trial or the folders above it "
@@ -104,8 +104,9 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
         torch.set_num_threads(1)  # see the module docstring
         try:
             with log_to_file(out / "log.txt"):
-                run = run_capture(trial.root, out, exp=options.exp, model=options.model, calib=trial.calibration,
-                                  keypoints=trial.keypoints, videos=options.videos, sync_file=trial.sync)
+                run = run_capture(RunOptions(root=trial.root, out=out, exp=options.exp, model=options.model,
+                                             calib=trial.calibration, keypoints=trial.keypoints,
+                                             videos=options.videos, sync_file=trial.sync))
         finally:
             torch.set_num_threads(threads)
         seen = run.keypoints3d[..., 3] > 0

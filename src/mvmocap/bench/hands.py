@@ -46,7 +46,7 @@ def _bench_one(model: BodyModel, frames: int, seed: int) -> dict:
     true_kp = model.sequence(truth, "hand21")
     observed = corrupt_keypoints3d(true_kp, noise_m=0.003, outlier_ratio=0.05, missing_ratio=0.10,
                                    outlier_range=(0.02, 0.05), seed=seed + 1)
-    fitter = BodyFitter(model, load_experiment("hands")[1], keypoint_format="hand21")
+    fitter = BodyFitter(model, load_experiment("hands").fit, keypoint_format="hand21")
     start = time.perf_counter()
     fit = fitter.fit(observed)
     seconds = time.perf_counter() - start
@@ -75,7 +75,7 @@ def bench_bodyhands(frames: int = 300, models: tuple[str, ...] = ("smplh", "anny
     from mvmocap.synthetic.motions import motion_curves
 
     result: dict = {"frames": frames, "noise_mm": 5.0, "missing_ratio": 0.10}
-    config = load_experiment("body+hands")[1]
+    config = load_experiment("body+hands").fit
     for name in models:
         model = _whole_body_model(name)
         bounds = model.shape_bounds or (-1.0, 1.0)

@@ -96,7 +96,7 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
                     model: str | None = None) -> dict:
     """Render (or reuse ``data``, a capture made by :func:`make_realistic_capture`), run and score
     the capture; returns the figures of the module docstring."""
-    from mvmocap.pipeline import run_capture
+    from mvmocap.pipeline import RunOptions, run_capture
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -107,7 +107,7 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
             root = Path(data)
         render_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        run = run_capture(root, Path(tmp) / "output", model=model, videos=False, sync="auto")
+        run = run_capture(RunOptions(root=root, out=Path(tmp) / "output", model=model, videos=False, sync="auto"))
         seconds = time.perf_counter() - start
         truth = np.load(root / "gt" / "params.npz")["keypoints3d"]
         with np.load(root / "gt" / "camera_times.npz") as npz:

@@ -9,12 +9,16 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mvmocap.camera import load_calibration, save_calibration
 from mvmocap.console import Console, log_to_file, summary_table
 from mvmocap.io import DataError
 from mvmocap.pipeline.summary import hands_summary, run_summary, sync_summary
 from mvmocap.utils import InputError
+
+if TYPE_CHECKING:
+    from mvmocap.pipeline.stages import RunOptions
 
 EXIT_DONE, EXIT_BUG, EXIT_INPUT = 0, 1, 2  # README: exit codes
 
@@ -194,53 +198,47 @@ def _cmd_bench_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from mvmocap.pipeline import run_capture
-    from mvmocap.pipeline.experiment import load_experiment
-    from mvmocap.pipeline.run import check_output_folder
+def _run_options(args: argparse.Namespace) -> RunOptions:
+    """The command line of ``mvmocap run`` / ``mvmocap sync`` as checked options."""
+    from mvmocap.pipeline.stages import RunOptions
 
     _dataset_root(args)
-    if args.vis_cams and args.no_video:
-        raise InputError("--vis-cams chooses the views of the overlay video, which --no-video turns off; drop one")
-    out = Path(args.out) if args.out else Path(args.root) / "output"
-    check_output_folder(Path(args.root), out)  # before log.txt is written there
-    kind = load_experiment(args.exp)[0]["kind"]
-    unused = [flag for flag, given in (("--keypoints", args.keypoints), ("--gmm", args.gmm),
-                                        ("--sync", args.sync != "file")) if given]
-    if kind != "body" and unused:
-        raise InputError(f"{' and '.join(unused)}: read by body experiments only; --exp {args.exp} "
-                         f"({kind}) would ignore them: drop them")
-    if kind == "hands":
-        return _run_hands(args, out)
-    if kind == "body+hands":
-        from mvmocap.pipeline.bodyhands import run_body_hands
+    return RunOptions(root=Path(args.root), out=Path(args.out) if args.out else None, exp=args.exp,
+                      model=getattr(args, "model", None), calib=args.calib, cams=args.cams,
+                      vis_cams=getattr(args, "vis_cams", None), frames=args.frames, fps=args.fps,
+                      videos=not getattr(args, "no_video", False), keypoints=args.keypoints,
+                      gmm=getattr(args, "gmm", None), sync=getattr(args, "sync", "file"))
 
-        with log_to_file(out / "log.txt"):
-            run = run_body_hands(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
-                                 vis_cams=args.vis_cams, frames=args.frames, fps=args.fps,
-                                 videos=not args.no_video)
-        found = run.keypoints3d[..., 3] > 0
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.experiment import load_experiment
+    from mvmocap.pipeline.stages import check_output_folder, run_experiment
+
+    options = _run_options(args)
+    check_output_folder(options.root, options.output)  # before log.txt is written there
+    kind = load_experiment(options.exp).kind
+    options.check_for(kind)
+    out = options.output
+    with log_to_file(out / "log.txt"):
+        result = run_experiment(options)
+    if kind == "hands":
+        report = json.loads((out / "report.json").read_text())
+        print(hands_summary(report, out, {side: result[side] is not None for side in ("l", "r")}))
+    elif kind == "body+hands":
+        found = result.keypoints3d[..., 3] > 0
         print(summary_table("mvmocap run --exp body+hands: summary", {
-            "outputs": str(out), "model": run.model.name, "frames": str(len(run.frames)),
+            "outputs": str(out), "model": result.model.name, "frames": str(len(result.frames)),
             **{part: f"{100 * found[:, cols].mean():.0f}% of keypoints found" for part, cols in
                (("body", slice(0, 25)), ("left hand", slice(25, 46)), ("right hand", slice(46, 67)))}}))
-        return 0
-    with log_to_file(out / "log.txt"):
-        run = run_capture(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
-                          vis_cams=args.vis_cams, frames=args.frames, keypoints=args.keypoints, gmm=args.gmm,
-                          fps=args.fps, videos=not args.no_video, sync=args.sync)
-    print(run_summary(run.report, run.out))
+    else:
+        print(run_summary(result.report, result.out))
     return 0
 
 
-def _run_hands(args: argparse.Namespace, out: Path) -> int:
-    from mvmocap.pipeline.hands import run_hands
+def _cmd_settings(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.experiment import experiment_yaml, load_experiment
 
-    with log_to_file(out / "log.txt"):
-        results = run_hands(args.root, out, exp=args.exp, model=args.model, calib=args.calib, cams=args.cams,
-                            vis_cams=args.vis_cams, frames=args.frames, fps=args.fps, videos=not args.no_video)
-    report = json.loads((out / "report.json").read_text())
-    print(hands_summary(report, out, {side: results[side] is not None for side in ("l", "r")}))
+    print(experiment_yaml(load_experiment(args.exp)))
     return 0
 
 
@@ -254,7 +252,8 @@ def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
         demo = run_body_hands_demo if args.exp == "body+hands" else run_demo
         result = demo(Path(tmp), frames=args.frames, cameras=args.cameras, videos=not args.no_video)
         seconds = time.perf_counter() - start
-    timings = result["run"].timings
+    run = result["run"]
+    timings = run.timings
     if args.exp == "body+hands":
         print(json.dumps({
             "detect_fps": round(args.frames * args.cameras / max(timings["detect"], 1e-9), 2),
@@ -266,10 +265,10 @@ def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
         }))
         return 0
     print(json.dumps({
-        "detect_fps": round(timings["detect_view_frames"] / max(timings["detect"], 1e-9), 2),
+        "detect_fps": round(run.report["detect_view_frames"] / max(timings["detect"], 1e-9), 2),
         "seconds_total": round(seconds, 2), "kp_mpjpe_mm": round(result["kp_mpjpe_mm"], 2),
         "pve_mm": round(result["pve_mm"], 2), "triangulated_mpjpe_mm": round(result["triangulated_mpjpe_mm"], 2),
-        "stage_seconds": {k: round(v, 2) for k, v in timings.items() if k != "detect_view_frames"},
+        "stage_seconds": {k: round(v, 2) for k, v in timings.items()},
         "frames": args.frames, "cameras": args.cameras,
     }))
     return 0
@@ -277,13 +276,13 @@ def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
 
 def _cmd_sync(args: argparse.Namespace) -> int:
     from mvmocap.pipeline.run import run_sync
+    from mvmocap.pipeline.stages import check_output_folder
 
-    _dataset_root(args)
-    out = Path(args.out) if args.out else Path(args.root) / "output"
-    with log_to_file(out / "log.txt"):
-        path, result, fps = run_sync(args.root, out, exp=args.exp, calib=args.calib, cams=args.cams, frames=args.frames,
-                                keypoints=args.keypoints, fps=args.fps, max_offset=args.max_offset,
-                                sync_file=args.sync_file)
+    options = _run_options(args)
+    check_output_folder(options.root, options.output)  # before log.txt is written there
+    with log_to_file(options.output / "log.txt"):
+        path, result, fps = run_sync(options, max_offset=args.max_offset,
+                                     write_to=Path(args.sync_file) if args.sync_file else None)
     print(sync_summary(result, path, fps))
     return 0
 
@@ -524,7 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
     run.add_argument("--out", help="output folder (default ROOT/output)")
     run.add_argument("--exp", default="body",
-                     help="experiment: body, hands, body+hands, or a YAML file (see src/mvmocap/pipeline/*.yml)")
+                     help="experiment: body, hands, body+hands, or a YAML file (mvmocap settings --exp NAME prints "
+                          "one with every key)")
     run.add_argument("--model", help="body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; "
                                       "hands: anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx")
     run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
@@ -539,6 +539,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate now "
                           "(writes OUT/sync.yml), none = cameras taken as synchronised")
     run.set_defaults(func=_cmd_run)
+
+    settings_t = sub.add_parser("settings", help="print every setting of an experiment as YAML (copy, edit, pass "
+                                                 "with run --exp)")
+    settings_t.add_argument("--exp", default="body", help="body (default), hands, body+hands or a YAML file")
+    settings_t.set_defaults(func=_cmd_settings)
 
     exp_t = sub.add_parser("export", help="a finished run to BVH, skinned glTF (.glb), AMASS (.npz), TRC or C3D")
     exp_t.add_argument("out", help="the run's output folder (holds params.npz)")

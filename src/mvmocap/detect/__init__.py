@@ -6,10 +6,26 @@ from mvmocap.detect.cache import MARKER, TRACKER, detect_camera, load_hands, sav
 from mvmocap.detect.hand_crops import BodyGuidedHands
 from mvmocap.detect.mediapipe_hands import HandDetection, MediaPipeHands
 from mvmocap.detect.mediapipe_pose import MediaPipePose
+from mvmocap.detect.settings import (
+    BlazePoseSettings,
+    BodyDetectSettings,
+    HandCropSettings,
+    HandsSettings,
+    LegacyPoseSettings,
+    RtmlibSettings,
+    detect_settings_from,
+)
 
 __all__ = [
     "BODY_BACKENDS",
     "BlazePoseMulti",
+    "BlazePoseSettings",
+    "BodyDetectSettings",
+    "HandCropSettings",
+    "HandsSettings",
+    "LegacyPoseSettings",
+    "RtmlibSettings",
+    "detect_settings_from",
     "BodyGuidedHands",
     "MARKER",
     "TRACKER",

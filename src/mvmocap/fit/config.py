@@ -22,6 +22,7 @@ __all__ = [
     "StageConfig",
     "TEMPORAL_TERMS",
     "load_fit_config",
+    "merged_fit_settings",
 ]
 
 DEFAULT_CONFIG_PATH = Path(str(resources.files("mvmocap.fit") / "default_fit.yml"))
@@ -75,17 +76,22 @@ class FitConfig:
     source: str = "default"
 
 
-def load_fit_config(path: str | Path | None = None, overrides: dict | None = None) -> FitConfig:
-    """Defaults, then the YAML at ``path``, then ``overrides`` (a nested dict)."""
+def merged_fit_settings(overrides: dict | None = None, path: str | Path | None = None) -> dict:
+    """The fit settings as a nested mapping: ``default_fit.yml``, then the YAML at ``path``, then
+    ``overrides``; a key the defaults lack is an error naming it."""
     raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
-    source = "default"
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: fit configuration not found")
         raw = merge_settings(raw, yaml.safe_load(path.read_text()) or {}, str(path))
-        source = str(path)
-    raw = merge_settings(raw, overrides, "overrides")
+    return merge_settings(raw, overrides, "overrides")
+
+
+def load_fit_config(path: str | Path | None = None, overrides: dict | None = None) -> FitConfig:
+    """Defaults, then the YAML at ``path``, then ``overrides`` (a nested dict)."""
+    raw = merged_fit_settings(overrides, path)
+    source = "default" if path is None else str(path)
     stages = {}
     for name, terms in STAGE_TERMS.items():
         entry = raw[name]

@@ -2,14 +2,17 @@
 
 from mvmocap.pipeline.fitting import FitRun, run_fit, write_fit
 from mvmocap.pipeline.run import RunOutput, run_capture
+from mvmocap.pipeline.stages import RunOptions, run_experiment
 from mvmocap.pipeline.triangulation import TriangulationRun, match_cameras, run_triangulation
 
 __all__ = [
     "FitRun",
+    "RunOptions",
     "RunOutput",
     "TriangulationRun",
     "match_cameras",
     "run_capture",
+    "run_experiment",
     "run_fit",
     "run_triangulation",
     "write_fit",

@@ -10,32 +10,40 @@ SMPL-H or SMPL-X. Outputs as for ``body``.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from pathlib import Path
+from dataclasses import asdict
 
 import numpy as np
 
 from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_body_model
-from mvmocap.console import progress
 from mvmocap.detect import (
     BodyGuidedHands,
+    HandCropSettings,
     MediaPipeHands,
     MediaPipePose,
-    detect_camera,
     load_hands,
     save_hands,
 )
 from mvmocap.fit import BodyFitter
 from mvmocap.io import read_keypoints2d, write_keypoints3d
+from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.run import RunOutput, open_inputs, prepare_run
+from mvmocap.pipeline.observations import threshold_per_camera
+from mvmocap.pipeline.run import RunOutput
+from mvmocap.pipeline.stages import (
+    RunOptions,
+    StageTimer,
+    detect_cameras,
+    open_inputs,
+    prepare_run,
+    video_cameras,
+    write_report,
+)
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.skeletons import BODY25, BODYHANDS
 from mvmocap.triangulate import reprojection_report, triangulate
-from mvmocap.utils import InputError, atomic_write_text
+from mvmocap.utils import InputError
 
 __all__ = ["run_body_hands", "body_hands_model", "hand_detector"]
 
@@ -55,66 +63,63 @@ def body_hands_model(spec: str | None, hand_pca: int | None = None) -> BodyModel
     return model
 
 
-def hand_detector(settings: dict, frame_ids: list[int], body2d: np.ndarray):
+def hand_detector(settings: HandCropSettings, frame_ids: list[int], body2d: np.ndarray):
     """MediaPipe Hands about the body's wrists (``around_wrists``, default) or over whole frames.
     ``body2d`` (F, 25, 3): one camera's body detections of ``frame_ids``."""
     s = settings
-    if not s["around_wrists"]:
-        return MediaPipeHands(max_hands=s["max_hands"], model_complexity=s["model_complexity"],
-                              min_detection_confidence=s["min_detection_confidence"],
-                              min_tracking_confidence=s["min_tracking_confidence"])
-    return BodyGuidedHands(dict(zip(frame_ids, body2d, strict=True)), size=s["crop_px"], scale=s["crop_scale"],
-                           model_complexity=s["model_complexity"],
-                           min_detection_confidence=s["min_detection_confidence"])
+    if not s.around_wrists:
+        return MediaPipeHands(max_hands=s.max_hands, model_complexity=s.model_complexity,
+                              min_detection_confidence=s.min_detection_confidence,
+                              min_tracking_confidence=s.min_tracking_confidence)
+    return BodyGuidedHands(dict(zip(frame_ids, body2d, strict=True)), size=s.crop_px, scale=s.crop_scale,
+                           model_complexity=s.model_complexity, min_detection_confidence=s.min_detection_confidence)
 
 
-def run_body_hands(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "body+hands",
-                   model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
-                   vis_cams: list[str] | None = None, frames: str | None = None, fps: float | None = None,
-                   videos: bool = True) -> RunOutput:
-    setup = prepare_run(root, out, exp, calib)
-    out, settings, fit_config, rig = setup.out, setup.settings, setup.fit_config, setup.rig
-    sources, rig, frame_range, fps = open_inputs(setup.root, rig, setup.calib_path, cams, frames, fps)
+def run_body_hands(options: RunOptions, experiment: Experiment | None = None) -> RunOutput:
+    """Run the body+hands pipeline (see the module docstring)."""
+    setup = prepare_run(options, experiment)
+    experiment, out = setup.experiment, setup.out
+    body_model = body_hands_model(options.model, experiment.hand_pca)  # a bad model spec fails before detection
+    sources, rig, frame_range, fps = open_inputs(setup)
     names = rig.names
-    timings: dict[str, float] = {}
-
-    t = time.perf_counter()
-    with progress(len(names) * len(frame_range), desc="detect bodies", unit="view-frame") as bar:
-        for n in names:
-            detect_camera(sources[n], n, out / "keypoints2d", lambda: MediaPipePose(**settings["detect"]),
-                          frame_range, settings["detect"], bar=bar)
+    vis = video_cameras(setup, names) if options.videos else []
+    timer = StageTimer()
+    detect, detect_hands = experiment.detect, experiment.detect_hands
     frame_ids = list(frame_range)
-    body = read_keypoints2d(out / "keypoints2d", names, common_frames=True)
-    keep = [i for i, f in enumerate(body.frames) if f in frame_range]
-    body2d = body.person()[keep]  # (F, V, 25, 3)
-    hand_settings = {**settings["detect_hands"], "body": settings["detect"]}  # crops follow the body
-    with progress(len(names) * len(frame_range), desc="detect hands", unit="view-frame") as bar:
-        for v, n in enumerate(names):
-            detect_camera(sources[n], n, out / "hands2d",
-                          lambda v=v: hand_detector(settings["detect_hands"], frame_ids, body2d[:, v]),
-                          frame_range, hand_settings, save=save_hands, bar=bar)
-    timings["detect"] = time.perf_counter() - t
+
+    with timer.stage("detect"):
+        pose = asdict(detect)
+        detect_cameras(sources, out / "keypoints2d", lambda _cam: MediaPipePose(**pose), frame_range,
+                       detect.identity(), desc="detect bodies")
+        body = read_keypoints2d(out / "keypoints2d", names)
+        keep = [i for i, f in enumerate(body.frames) if f in frame_range]
+        body2d = body.person()[keep]  # (F, V, 25, 3)
+        view = {name: v for v, name in enumerate(names)}
+
+        def make_hands(cam: str):
+            return hand_detector(detect_hands, frame_ids, body2d[:, view[cam]])
+
+        # the crops follow the body: its detector's settings key the hands' cache too
+        detect_cameras(sources, out / "hands2d", make_hands, frame_range,
+                       {**asdict(detect_hands), "body": detect.identity()}, desc="detect hands", save=save_hands)
     wrists = body2d[:, :, [BODY25.index("LWrist"), BODY25.index("RWrist")]]
     left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), rig, body_wrists=wrists)
     kp2d = np.concatenate([body2d, left, right], axis=2)  # (F, V, 67, 3) in bodyhands order
 
-    t = time.perf_counter()
-    tri = triangulate(rig, kp2d, **settings["triangulate"])  # robust, threshold_px, min_views
-    write_keypoints3d(out / "keypoints3d", tri.keypoints3d, frame_ids)
-    timings["triangulate"] = time.perf_counter() - t
+    tri_cfg = experiment.triangulate
+    with timer.stage("triangulate"):
+        tri = triangulate(rig, kp2d, robust=tri_cfg.robust, min_views=tri_cfg.min_views,
+                          threshold_px=threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction))
+        write_keypoints3d(out / "keypoints3d", tri.keypoints3d, frame_ids)
 
-    t = time.perf_counter()
-    body_model = body_hands_model(model, settings["hand_pca"])
-    fit = BodyFitter(body_model, fit_config, keypoint_format="bodyhands", fps=fps).fit(tri.keypoints3d)
-    write_fit(out, body_model, fit, frame_ids, fps)
-    timings["fit"] = time.perf_counter() - t
-    if videos:
-        t = time.perf_counter()
-        render_run_videos(out, rig, sources, vis_cams or names[:4], [(body_model, fit)], frame_ids,
-                          [(kp2d, "bodyhands")], names, fps, settings["render"])
-        timings["render"] = time.perf_counter() - t
-    report = {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps, "model": body_model.name,
-              "triangulation": reprojection_report(tri, names, list(BODYHANDS.joints)),
-              "timings_seconds": {k: round(v, 3) for k, v in timings.items()}}
-    atomic_write_text(out / "report.json", json.dumps(report, indent=1))
-    return RunOutput(out, rig, body_model, frame_ids, tri.keypoints3d, fit, report, timings)
+    with timer.stage("fit"):
+        fit = BodyFitter(body_model, experiment.fit, keypoint_format="bodyhands", fps=fps).fit(tri.keypoints3d)
+        write_fit(out, body_model, fit, frame_ids, fps)
+    if options.videos:
+        with timer.stage("render"):
+            render_run_videos(out, rig, sources, vis, [(body_model, fit)], frame_ids, [(kp2d, "bodyhands")], names,
+                              fps, experiment.render)
+    report = write_report(out, {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps,
+                                "model": body_model.name,
+                                "triangulation": reprojection_report(tri, names, list(BODYHANDS.joints))}, timer)
+    return RunOutput(out, rig, body_model, frame_ids, tri.keypoints3d, fit, report, dict(timer.seconds))

@@ -29,14 +29,15 @@ from mvmocap.camera import (
     write_intrinsics,
 )
 from mvmocap.console import progress
-from mvmocap.detect import body_detector_factory, detect_camera
+from mvmocap.detect import body_detector_factory
 from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
 from mvmocap.pipeline.experiment import load_experiment
+from mvmocap.pipeline.stages import detect_cameras
 from mvmocap.render import tile_views
 from mvmocap.skeletons import get_format
 from mvmocap.sync import read_sync_file, resample_sequence
 from mvmocap.triangulate import reprojection_report, triangulate
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["run_calib_intrinsics", "run_calib_extrinsics", "run_calib_people", "run_calib_check",
            "keypoint_reprojection", "draw_calibration_check"]
@@ -154,12 +155,14 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
     root = Path(root)
     sources, intrinsics = _sources_with_intrinsics(root, intri, cams)
     out = Path(out) if out else root / "calib_people"
-    detect_settings = load_experiment(exp)[0]["detect"]
-    make_detector = body_detector_factory(detect_settings, f"{exp}: detect")
+    experiment = load_experiment(exp)
+    if experiment.kind != "body":
+        raise InputError(f"--exp {exp}: calibration from people reads a body experiment's detect section, not "
+                         f"a {experiment.kind} one")
+    make_detector = body_detector_factory(experiment.detect, f"{exp}: detect")
     frames = range(0, min(s.count for s in sources.values()))
-    with progress(len(sources) * len(frames), desc="detect", unit="view-frame") as bar:
-        for name, source in sources.items():
-            detect_camera(source, name, out / "keypoints2d", make_detector, frames, detect_settings, bar=bar)
+    detect_cameras(sources, out / "keypoints2d", lambda _cam: make_detector(), frames, experiment.detect.identity(),
+                   desc="detect")
     seq = read_keypoints2d(out / "keypoints2d", list(sources))
     sync = root / "sync.yml"
     if sync.is_file():

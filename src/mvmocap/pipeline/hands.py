@@ -9,23 +9,31 @@ Outputs under ``OUT``: ``hands2d/`` (the raw detection cache, resumable), ``keyp
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from pathlib import Path
+from dataclasses import asdict
 
 from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_smpl_family
-from mvmocap.console import progress
-from mvmocap.detect import MediaPipeHands, detect_camera, load_hands, save_hands
+from mvmocap.detect import MediaPipeHands, load_hands, save_hands
 from mvmocap.fit import BodyFitter
 from mvmocap.io import write_hand_annots, write_keypoints3d
+from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.run import RunOutput, open_inputs, prepare_run
+from mvmocap.pipeline.observations import threshold_per_camera
+from mvmocap.pipeline.run import RunOutput
+from mvmocap.pipeline.stages import (
+    RunOptions,
+    StageTimer,
+    detect_cameras,
+    open_inputs,
+    prepare_run,
+    video_cameras,
+    write_report,
+)
 from mvmocap.pipeline.videos import render_run_videos
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import reprojection_report, triangulate
-from mvmocap.utils import InputError, atomic_write_text
+from mvmocap.utils import InputError
 
 __all__ = ["run_hands", "hand_models"]
 
@@ -47,65 +55,60 @@ def hand_models(spec: str | None, hand_pca: int | None = None) -> dict[str, Body
     raise InputError(f"hand model must be anny-hand or mano[:FOLDER], got {spec!r}")
 
 
-def run_hands(root: str | Path, out: str | Path | None = None, exp: str | Path | None = "hands",
-              model: str | None = None, calib: str | Path | None = None, cams: list[str] | None = None,
-              vis_cams: list[str] | None = None, frames: str | None = None, fps: float | None = None,
-              videos: bool = True) -> dict[str, RunOutput | None]:
+def run_hands(options: RunOptions, experiment: Experiment | None = None) -> dict[str, RunOutput | None]:
     """Run the hand pipeline (see the module docstring); returns a ``RunOutput`` per hand side
     (``"l"``, ``"r"``; None for a hand seen too little to fit)."""
-    setup = prepare_run(root, out, exp, calib)
-    out, settings, fit_config, rig = setup.out, setup.settings, setup.fit_config, setup.rig
-    sources, rig, frame_range, fps = open_inputs(setup.root, rig, setup.calib_path, cams, frames, fps)
+    setup = prepare_run(options, experiment)
+    experiment, out = setup.experiment, setup.out
+    models = hand_models(options.model, experiment.hand_pca)  # a missing model file is found before detection
+    sources, rig, frame_range, fps = open_inputs(setup)
     names = rig.names
-    timings: dict[str, float] = {}
+    vis = video_cameras(setup, names) if options.videos else []
+    timer = StageTimer()
+    detect = experiment.detect
 
-    t = time.perf_counter()
-    with progress(len(names) * len(frame_range), desc="detect hands", unit="view-frame") as bar:
-        detected = sum(detect_camera(sources[n], n, out / "hands2d", lambda: MediaPipeHands(**settings["detect"]),
-                                     frame_range, settings["detect"], save=save_hands, bar=bar) for n in names)
-    timings["detect"] = time.perf_counter() - t
+    with timer.stage("detect"):
+        detected = detect_cameras(sources, out / "hands2d", lambda _cam: MediaPipeHands(**asdict(detect)),
+                                  frame_range, asdict(detect), desc="detect hands", save=save_hands)
     detections = load_hands(out / "hands2d", names, frame_range)
     left, right = assign_hands(detections, rig)
     frame_ids = list(frame_range)
     write_hand_annots(out / "keypoints2d_hands", names, frame_ids, left, right,
                       {n: rig[n].image_size for n in names})
 
-    t = time.perf_counter()
-    tri = {s: triangulate(rig, kp, **settings["triangulate"]) for s, kp in (("l", left), ("r", right))}
-    timings["triangulate"] = time.perf_counter() - t
+    tri_cfg = experiment.triangulate
+    thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
+    with timer.stage("triangulate"):
+        tri = {s: triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds, min_views=tri_cfg.min_views)
+               for s, kp in (("l", left), ("r", right))}
     for s in tri:
         write_keypoints3d(out / f"hand{s}" / "keypoints3d", tri[s].keypoints3d, frame_ids)
 
-    t = time.perf_counter()
-    models = hand_models(model, settings.get("hand_pca"))
     results: dict[str, RunOutput | None] = {}
     meshes, hand_report = [], {}
     hand21 = list(get_format("hand21").joints)
-    for s, model_s in models.items():
-        kp3d = tri[s].keypoints3d
-        seen = float((kp3d[..., 3] > 0).mean())
-        hand_report[s] = {"keypoints_found_fraction": seen, **reprojection_report(tri[s], names, hand21)}
-        if seen < MIN_SEEN:
-            log.warning("only %.0f%% of the %s hand's keypoints are triangulated; it is not fitted", 100 * seen,
-                        "left" if s == "l" else "right")
-            results[s] = None
-            continue
-        fit = BodyFitter(model_s, fit_config, keypoint_format="hand21", fps=fps).fit(kp3d)
-        write_fit(out / f"hand{s}", model_s, fit, frame_ids, fps)
-        meshes.append((model_s, fit))
-        results[s] = RunOutput(out / f"hand{s}", rig, model_s, frame_ids, kp3d, fit, hand_report[s])
-    timings["fit"] = time.perf_counter() - t
+    with timer.stage("fit"):
+        for s, model_s in models.items():
+            kp3d = tri[s].keypoints3d
+            seen = float((kp3d[..., 3] > 0).mean())
+            hand_report[s] = {"keypoints_found_fraction": seen, **reprojection_report(tri[s], names, hand21)}
+            if seen < MIN_SEEN:
+                log.warning("only %.0f%% of the %s hand's keypoints are triangulated; it is not fitted", 100 * seen,
+                            "left" if s == "l" else "right")
+                results[s] = None
+                continue
+            fit = BodyFitter(model_s, experiment.fit, keypoint_format="hand21", fps=fps).fit(kp3d)
+            write_fit(out / f"hand{s}", model_s, fit, frame_ids, fps)
+            meshes.append((model_s, fit))
+            results[s] = RunOutput(out / f"hand{s}", rig, model_s, frame_ids, kp3d, fit, hand_report[s])
 
-    if videos and meshes:
-        t = time.perf_counter()
-        render_run_videos(out, rig, sources, vis_cams or names[:4], meshes, frame_ids,
-                          [(left, "hand21"), (right, "hand21")], names, fps, settings["render"])
-        timings["render"] = time.perf_counter() - t
-    report = {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps,
-              "detected_view_frames": detected, "hands": hand_report,
-              "timings_seconds": {k: round(v, 3) for k, v in timings.items()}}
-    atomic_write_text(out / "report.json", json.dumps(report, indent=1, default=float))
+    if options.videos and meshes:
+        with timer.stage("render"):
+            render_run_videos(out, rig, sources, vis, meshes, frame_ids, [(left, "hand21"), (right, "hand21")],
+                              names, fps, experiment.render)
+    write_report(out, {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps,
+                       "detected_view_frames": detected, "hands": hand_report}, timer)
     for r in results.values():
         if r is not None:
-            r.timings.update(timings)
+            r.timings.update(timer.seconds)
     return results

@@ -15,9 +15,7 @@ diagonal (20 px on 960 x 540 is 40 px on 1080 x 1920), unless ``threshold_px`` f
 from __future__ import annotations
 
 import logging
-import types
-import typing
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +36,7 @@ from mvmocap.sync import (
 from mvmocap.triangulate import heldout_errors, heldout_summary
 from mvmocap.utils import InputError
 
-__all__ = ["PreparedKeypoints", "TriangulateSettings", "heldout_own_timelines", "prepare_keypoints", "settings_from",
+__all__ = ["PreparedKeypoints", "TriangulateSettings", "heldout_own_timelines", "prepare_keypoints",
            "subject_offsets", "threshold_per_camera"]
 
 log = logging.getLogger(__name__)
@@ -46,58 +44,16 @@ log = logging.getLogger(__name__)
 SYNC_MODES = ("file", "auto", "none")
 
 
-def settings_from(cls, values: dict | None, where: str):
-    """A frozen settings dataclass from a YAML mapping; unknown keys, values of the wrong type (from
-    the dataclass's annotations) and values its own checks refuse are errors naming ``where``."""
-    values = dict(values or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise InputError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
-    hints = typing.get_type_hints(cls)
-    for key, value in values.items():
-        if not _has_type(value, hints[key]):
-            raise InputError(f"{where}.{key}: must be {_type_name(hints[key])}, got {value!r}")
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{where}: {err}") from None
-
-
-def _has_type(value, hint) -> bool:
-    """Whether a YAML value fits a field annotation (bool, int, float, str, None, tuple[X, ...] and
-    unions of them; other annotations are left to the dataclass's own checks)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_has_type(value, a) for a in args)
-    if origin is tuple:
-        return isinstance(value, (list, tuple)) and all(_has_type(v, args[0]) for v in value)
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    return True
-
-
-def _type_name(hint) -> str:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in args)
-    if origin is tuple:
-        return f"a list of {_type_name(args[0])}"
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", type(None): "null"}
-    return names.get(hint, getattr(hint, "__name__", str(hint)))
-
-
 @dataclass(frozen=True)
 class TriangulateSettings:
-    """The experiment's ``triangulate`` section (``body.yml`` documents each key)."""
+    """The experiment's ``triangulate`` section: the subject's 3D keypoints from every view.
+
+    robust: reject outlier views (false detections, what swaps remain)
+    fix_left_right: swap back left/right labels that disagree with the other views
+    threshold_px: outlier threshold on the reprojection error in pixels; null: relative (threshold_fraction)
+    threshold_fraction: the outlier threshold as this fraction of each camera's image diagonal (20 px at 960x540)
+    min_views: fewer consistent views leave a joint missing
+    """
 
     robust: bool = True
     fix_left_right: bool = True

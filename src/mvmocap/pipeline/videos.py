@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,35 @@ from mvmocap.render import (
     tile_views,
 )
 
-__all__ = ["render_run_videos"]
+__all__ = ["RenderSettings", "render_run_videos"]
 
 _BACKGROUND = (70, 80, 95)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """The experiment's ``render`` section: the videos of a run.
+
+    alpha: mesh opacity over the images
+    overlay_width: width of the tiled multi-view overlay video, pixels
+    ground: also render the body over a checkerboard floor, followed by a virtual camera
+    ground_size: [width, height] of the ground video, pixels
+    """
+
+    alpha: float = 0.8
+    overlay_width: int = 1920
+    ground: bool = True
+    ground_size: tuple[int, int] = (1280, 720)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.alpha <= 1:
+            raise ValueError(f"alpha: must be in [0, 1], got {self.alpha!r}")
+        if self.overlay_width < 16:
+            raise ValueError(f"overlay_width: must be at least 16 pixels, got {self.overlay_width!r}")
+        size = tuple(self.ground_size)
+        if len(size) != 2 or min(size) < 16:
+            raise ValueError(f"ground_size: must be [width, height], each at least 16 pixels, got {list(size)!r}")
+        object.__setattr__(self, "ground_size", size)
 
 
 def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
@@ -38,19 +65,19 @@ def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
 def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource], vis_cams: list[str],
                       meshes: list[tuple[BodyModel, FitResult]], frames: list[int],
                       skeletons: list[tuple[np.ndarray, str]], cameras: list[str], fps: float,
-                      settings: dict) -> list[Path]:
+                      settings: RenderSettings) -> list[Path]:
     """``out/videos/overlay.mp4``: the fitted meshes and the 2D detections (``skeletons``: each
     (F, V, J, 3) in ``cameras`` order, with its format) over ``vis_cams``, tiled; and, if
-    ``settings['ground']``, ``out/videos/ground.mp4`` following the first mesh's MidHip."""
+    ``settings.ground``, ``out/videos/ground.mp4`` following the first mesh's MidHip."""
     faces = [model.faces.cpu().numpy() for model, _ in meshes]
     streams = {c: sources[c].frames(frames[0], frames[-1] + 1) for c in vis_cams if c in sources}
     paths = [out / "videos" / "overlay.mp4"]
     with ExitStack() as stack:  # every video is renamed into place only if all went well
         overlay = stack.enter_context(VideoWriter(paths[0], fps))
         ground = None
-        if settings.get("ground", True):
+        if settings.ground:
             centres = meshes[0][1].keypoints[:, 8]  # body25 MidHip
-            ground_cams = follow_cameras(centres, tuple(settings.get("ground_size", (1280, 720))))
+            ground_cams = follow_cameras(centres, settings.ground_size)
             floor = checkerboard(np.median(centres[:, :2], 0), half_size=4.0)
             paths.append(out / "videos" / "ground.mp4")
             ground = stack.enter_context(VideoWriter(paths[1], fps))
@@ -71,11 +98,11 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
                 for v, fc in zip(verts, faces, strict=True):
                     scene.add(v, fc)
                 image = composite(image, scene.render(cam, (image.shape[1], image.shape[0])),
-                                  settings.get("alpha", 0.8))
+                                  settings.alpha)
                 for kp, fmt in skeletons:
                     draw_skeleton(image, kp[f, cameras.index(cam_name)], fmt, thickness=2)
                 tiles.append(put_label(image, f"{cam_name}  frame {frames[f]}"))
-            overlay.write(tile_views(tiles, width=int(settings.get("overlay_width", 1920)) // 2 * 2))
+            overlay.write(tile_views(tiles, width=settings.overlay_width // 2 * 2))
             if ground is not None:
                 scene = Scene().add(*floor[:2], vertex_colours=floor[2])
                 for v, fc in zip(verts, faces, strict=True):

@@ -1,0 +1,272 @@
+"""What every ``mvmocap run`` experiment shares: its options, the checked set-up (dataset folder,
+output folder, experiment, calibration), the inputs (frame sources matched to the calibration),
+per-camera detection through the cache, stage timing and the report.
+
+``body`` (:mod:`mvmocap.pipeline.run`), ``hands`` and ``body+hands`` are each one function of a
+:class:`RunOptions` built on these; :func:`run_experiment` picks the one the experiment's kind names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mvmocap.camera import CameraRig, load_calibration
+from mvmocap.console import progress
+from mvmocap.detect import detect_camera, save_body
+from mvmocap.io import DataError, FrameSource, list_video_cameras
+from mvmocap.pipeline.experiment import Experiment, load_experiment
+from mvmocap.pipeline.observations import SYNC_MODES
+from mvmocap.pipeline.triangulation import match_cameras
+from mvmocap.utils import InputError, atomic_write_text
+
+__all__ = ["RunOptions", "RunSetup", "StageTimer", "check_output_folder", "detect_cameras", "match_frame_sizes",
+           "open_inputs", "parse_frames", "prepare_run", "run_experiment", "video_cameras", "write_report"]
+
+log = logging.getLogger(__name__)
+
+
+def parse_frames(text: str | None) -> tuple[int, int | None]:
+    """``"A:B"`` -> (A, B) (B exclusive, None for the end); None -> (0, None)."""
+    if not text:
+        return 0, None
+    start, _, stop = text.partition(":")
+    try:
+        first, last = int(start or 0), (int(stop) if stop else None)
+    except ValueError:
+        raise InputError(f"--frames must look like 100:400, got {text!r}") from None
+    if first < 0 or (last is not None and last <= first):
+        raise InputError(f"--frames {text}: frame numbers start at 0 and A:B needs B > A (B exclusive)")
+    return first, last
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """What one ``mvmocap run`` is asked to do (its command-line options), checked when made.
+
+    root: the dataset folder (``videos/<cam>.mp4`` or ``images/<cam>/``, a calibration).
+    out: the output folder (None: ``ROOT/output``).
+    exp: ``body``, ``hands``, ``body+hands`` or an experiment YAML file.
+    model: the body (or hand) model spec (None: the experiment's default, Anny).
+    calib: a calibration file or folder (None: ``ROOT``).
+    cams, vis_cams: the cameras used (None: every calibrated one) and those in the overlay video
+        (None: the first four).
+    frames: ``"A:B"``, the frames processed (None: all).
+    fps: the frame rate where the input has none (None: the videos', else 30).
+    videos: render the overlay and ground videos.
+    keypoints, gmm, sync, sync_file: body experiments only: precomputed 2D keypoints instead of
+        detection, a GMM pose prior file, ``file`` / ``auto`` / ``none`` time offsets and the
+        ``sync.yml`` read by ``file`` (None: ``ROOT/sync.yml``).
+    """
+
+    root: Path
+    out: Path | None = None
+    exp: str | Path = "body"
+    model: str | None = None
+    calib: Path | None = None
+    cams: tuple[str, ...] | None = None
+    vis_cams: tuple[str, ...] | None = None
+    frames: str | None = None
+    fps: float | None = None
+    videos: bool = True
+    keypoints: Path | None = None
+    gmm: Path | None = None
+    sync: str = "file"
+    sync_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("root", "out", "calib", "keypoints", "gmm", "sync_file"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        for name in ("cams", "vis_cams"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
+        if self.sync not in SYNC_MODES:
+            raise InputError(f"--sync must be one of {SYNC_MODES}, got {self.sync!r}")
+        if self.fps is not None and not self.fps > 0:
+            raise InputError(f"--fps must be above 0 frames per second, got {self.fps}")
+        if self.vis_cams and not self.videos:
+            raise InputError("--vis-cams chooses the views of the overlay video, which --no-video turns off; "
+                             "drop one")
+        parse_frames(self.frames)
+
+    @property
+    def output(self) -> Path:
+        return self.out if self.out is not None else self.root / "output"
+
+    def check_for(self, kind: str) -> None:
+        """Options the experiment's kind would ignore are refused."""
+        unused = [flag for flag, given in (("--keypoints", self.keypoints), ("--gmm", self.gmm),
+                                            ("--sync", self.sync != "file"), ("--sync-file", self.sync_file))
+                  if given]
+        if kind != "body" and unused:
+            raise InputError(f"{' and '.join(unused)}: read by body experiments only; --exp {self.exp} ({kind}) "
+                             "would ignore them: drop them")
+
+
+@dataclass
+class RunSetup:
+    """What every experiment starts from: checked folders, the experiment and the calibration."""
+
+    options: RunOptions
+    experiment: Experiment
+    calib_path: Path
+    rig: CameraRig
+
+    @property
+    def root(self) -> Path:
+        return self.options.root
+
+    @property
+    def out(self) -> Path:
+        return self.options.output
+
+
+def prepare_run(options: RunOptions, experiment: Experiment | None = None) -> RunSetup:
+    """Check the dataset and output folders, load the experiment (unless given) and the calibration."""
+    if not options.root.is_dir():
+        raise DataError(options.root, "dataset folder not found")
+    check_output_folder(options.root, options.output)
+    experiment = experiment or load_experiment(options.exp)
+    options.check_for(experiment.kind)
+    calib_path = options.calib if options.calib is not None else options.root
+    return RunSetup(options, experiment, calib_path, load_calibration(calib_path))
+
+
+def check_output_folder(root: Path, out: Path) -> None:
+    """Refuse an output folder whose files would land among the inputs: ``ROOT`` itself (the
+    overlay videos would join ``ROOT/videos/`` and be taken for cameras) or a folder inside its
+    ``videos/``, ``images/`` or ``annots/``; or a path below a regular file."""
+    root_r, out_r = root.resolve(), out.resolve()
+    inputs = [root_r / name for name in ("videos", "images", "annots")]
+    if out_r == root_r or any(out_r == i or i in out_r.parents for i in inputs):
+        raise DataError(out, f"--out must not be the dataset folder {root} or inside its inputs (videos/, "
+                             "images/, annots/): the outputs would be read as input by the next run; use the "
+                             "default ROOT/output or another folder")
+    for parent in (out_r, *out_r.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(parent, f"--out {out}: this is a file, not a folder; choose another --out")
+            break
+
+
+def open_inputs(setup: RunSetup) -> tuple[dict[str, FrameSource], CameraRig, range, float]:
+    """The cameras' frame sources (calibrated ones only), the rig of those cameras matched to their
+    frames' size (:func:`match_frame_sizes`), the frame range to process (within the range all
+    cameras have, with a warning when their counts differ) and the fps."""
+    options = setup.options
+    found = list_video_cameras(setup.root)
+    names = match_cameras(setup.rig, list(found), setup.calib_path, list(options.cams) if options.cams else None)
+    sources = {n: FrameSource(found[n]) for n in names}
+    rig = match_frame_sizes(setup.rig.subset(names), {n: s.size for n, s in sources.items()}, setup.calib_path)
+    start, stop = parse_frames(options.frames)
+    counts = {n: s.count for n, s in sources.items()}
+    common = min(counts.values())
+    if len(set(counts.values())) > 1:
+        log.warning("cameras have different frame counts (%s); using the common range 0-%d",
+                    ", ".join(f"{n}: {c}" for n, c in counts.items()), common - 1)
+    frame_range = range(start, min(stop or common, common))
+    if len(frame_range) == 0:
+        raise DataError(setup.root, f"no frames in range {start}:{stop} (the cameras have {common})")
+    fps = options.fps or next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
+    return sources, rig, frame_range, fps
+
+
+def video_cameras(setup: RunSetup, names: list[str]) -> list[str]:
+    """The cameras of the overlay video: ``--vis-cams`` (each one of ``names``), else the first four."""
+    chosen = list(setup.options.vis_cams or names[:4])
+    unknown = [c for c in chosen if c not in names]
+    if unknown:
+        raise DataError(setup.calib_path, f"--vis-cams {unknown} are not among the cameras used {names}")
+    return chosen
+
+
+def match_frame_sizes(rig: CameraRig, sizes: dict[str, tuple[int, int]], calib_path: Path) -> CameraRig:
+    """The rig with each camera's calibration checked against its frames' (width, height).
+
+    The same size (or a calibration without one) is used as it is; the same aspect ratio at another
+    size (a calibration made on a 1920x1080 mode, videos at 960x540) is scaled with a warning;
+    anything else (portrait against landscape, another aspect ratio) is an error naming the camera
+    and both sizes: a calibration of another video mode gives a healthy-looking reprojection error
+    and metres of error in 3D."""
+    cameras = []
+    for cam in rig:
+        got = tuple(int(v) for v in sizes[cam.name])
+        if cam.image_size is None or tuple(cam.image_size) == got:
+            cameras.append(cam)
+            continue
+        (W, H), (w, h) = cam.image_size, got
+        if (W, H) == (h, w):
+            raise DataError(calib_path, f"camera {cam.name}: calibrated for {W}x{H} frames but its frames are "
+                                        f"{w}x{h} (portrait against landscape: a rotation tag the calibration did "
+                                        "not see?); calibrate on the frames as they are read, upright")
+        if abs(W * h - w * H) > 0.01 * W * h:
+            raise DataError(calib_path, f"camera {cam.name}: calibrated for {W}x{H} frames but its frames are "
+                                        f"{w}x{h}, another aspect ratio (another video mode or a crop); calibrate "
+                                        "the camera in the mode it filmed in")
+        log.warning("camera %s: calibrated for %dx%d frames, its frames are %dx%d (the same aspect ratio): "
+                    "intrinsics scaled by %.3f", cam.name, W, H, w, h, w / W)
+        cameras.append(cam.resized(got))
+    return CameraRig(cameras)
+
+
+def detect_cameras(sources: dict[str, FrameSource], folder: Path, make_detector: Callable[[str], Callable],
+                   frame_range: range, identity: dict, *, desc: str, save: Callable = save_body) -> int:
+    """Detect every camera of ``sources`` into ``folder`` through the cache (``identity``: what the
+    detections depend on); ``make_detector(camera)`` makes a fresh detector. Returns the frames
+    detected now (cached ones are skipped)."""
+    detected = 0
+    with progress(len(sources) * len(frame_range), desc=desc, unit="view-frame") as bar:
+        for name, source in sources.items():
+            detected += detect_camera(source, name, folder, lambda name=name: make_detector(name), frame_range,
+                                      identity, save=save, bar=bar)
+    return detected
+
+
+@dataclass
+class StageTimer:
+    """Seconds per stage, as ``report.json`` lists them."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
+def write_report(out: Path, report: dict, timer: StageTimer) -> dict:
+    """``out/report.json``: ``report`` with the stage timings; returns what was written."""
+    report = {**report, "timings_seconds": timer.rounded()}
+    atomic_write_text(out / "report.json", json.dumps(report, indent=1, default=float))
+    return report
+
+
+def run_experiment(options: RunOptions):
+    """``mvmocap run``: the experiment's kind picks the run (``body``: a :class:`RunOutput`;
+    ``hands``: one per hand side; ``body+hands``: a :class:`RunOutput`)."""
+    experiment = load_experiment(options.exp)
+    if experiment.kind == "hands":
+        from mvmocap.pipeline.hands import run_hands
+
+        return run_hands(options, experiment)
+    if experiment.kind == "body+hands":
+        from mvmocap.pipeline.bodyhands import run_body_hands
+
+        return run_body_hands(options, experiment)
+    from mvmocap.pipeline.run import run_capture
+
+    return run_capture(options, experiment)
