@@ -247,3 +247,43 @@ def test_damaged_fields_are_named(keypoint_root, tmp_path, capsys, caplog, name,
         assert (root / "intri.yml").read_text() != (keypoint_root / "intri.yml").read_text()  # the edit applied
     _fails(capsys, caplog, ["triangulate", "--data", str(root), "--keypoints", str(root / "annots"), "--out",
                             str(tmp_path / "o")], pattern)
+
+
+@pytest.mark.parametrize(("error", "after"), [(28, 3), (30, 0)])  # ENOSPC after three files, EROFS at once
+def test_a_full_or_read_only_disk_is_named_and_leaves_finished_files_whole(keypoint_root, tmp_path, capsys, caplog,
+                                                                          monkeypatch, error, after):
+    """Issue case 10: ``--out`` on a full or read-only disk: one line naming the folder and the cause
+    (exit 2, no traceback); the files of an earlier run stay whole and no temporary is left."""
+    import errno
+    import json
+    import os
+    import tempfile
+
+    import mvmocap.utils
+
+    out = tmp_path / "out"
+    argv = ["run", str(keypoint_root), "--keypoints", str(keypoint_root / "annots"), "--out", str(out), "--no-video"]
+    assert main(argv) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "log.txt"}
+    calls = []
+
+    def failing_mkstemp(*args, dir=None, **kwargs):
+        calls.append(dir)
+        if len(calls) > after:
+            raise OSError(error, os.strerror(error), dir)
+        return tempfile.mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(mvmocap.utils.tempfile, "mkstemp", failing_mkstemp)
+    cause = "No space left on device" if error == errno.ENOSPC else "Read-only file system"
+    _fails(capsys, caplog, argv, rf"{re.escape(str(out))}\S*: {cause}")
+    assert "Traceback" not in caplog.text
+    import numpy as np
+
+    for path, content in before.items():
+        if after == 0:  # nothing could be written: every file is the earlier run's
+            assert path.read_bytes() == content, path
+        elif path.suffix == ".json":  # the earlier run's or a complete new one
+            json.loads(path.read_text())
+        elif path.suffix == ".npz":
+            assert len(np.load(path).files) > 0
+    assert not [p for p in out.rglob("*.tmp*")]
