@@ -1,6 +1,7 @@
 """The same person across views and over time; the subject among bystanders; left/right swaps."""
 
 from mvmocap.associate.handedness import assign_hands
+from mvmocap.associate.people import People, PeopleSettings, track_people
 from mvmocap.associate.subject import (
     SubjectChoice,
     SubjectSettings,
@@ -12,6 +13,8 @@ from mvmocap.associate.subject import (
 from mvmocap.associate.swaps import fix_left_right, limb_groups
 
 __all__ = [
+    "People",
+    "PeopleSettings",
     "SubjectChoice",
     "SubjectSettings",
     "assign_hands",
@@ -21,4 +24,5 @@ __all__ = [
     "limb_groups",
     "link_tracks",
     "mirror_distance",
+    "track_people",
 ]

@@ -221,6 +221,11 @@ class CameraRig:
         """A rig of the named cameras, in the order given."""
         return CameraRig(self[n] for n in names)
 
+    def without_distortion(self) -> CameraRig:
+        """The same cameras with no lens distortion: the rig of undistorted pixels
+        (:meth:`undistort_points`)."""
+        return CameraRig(Camera(c.name, c.K, (), c.R, c.t, c.image_size) for c in self.cameras)
+
     def projection_matrices(self) -> np.ndarray:
         """(V, 3, 4) ``K [R | t]`` per camera."""
         return np.stack([c.P for c in self.cameras]) if self.cameras else np.zeros((0, 3, 4))

@@ -15,7 +15,7 @@ from mvmocap.geometry import rotation_about_axis
 from mvmocap.synthetic.skeleton import JOINTS, REFERENCE_HEIGHT, forward_kinematics, rest_offsets, to_body25
 from mvmocap.utils import InputError
 
-__all__ = ["MOTIONS", "MotionCurves", "generate_motion", "motion_curves"]
+__all__ = ["MOTIONS", "MotionCurves", "generate_motion", "motion_curves", "motion_keypoints"]
 
 MOTIONS = ("walk", "squat", "arms", "turn", "mixed")
 
@@ -191,7 +191,12 @@ def generate_motion(
 ) -> np.ndarray:
     """Body25 keypoints ``(F, 25, 3)`` in metres (z up, feet on z = 0) for a motion ``kind``
     (see :func:`motion_curves`), posed on the procedural skeleton of ``height`` metres."""
-    motion = motion_curves(kind, num_frames, fps, radius, seed)
+    return motion_keypoints(motion_curves(kind, num_frames, fps, radius, seed), height)
+
+
+def motion_keypoints(motion: MotionCurves, height: float = REFERENCE_HEIGHT) -> np.ndarray:
+    """Body25 keypoints ``(F, 25, 3)`` of ``motion`` posed on the procedural skeleton of ``height`` metres."""
+    num_frames = len(motion.yaw)
     offsets = rest_offsets(height)
     rot = _local_rotations(motion.angles, motion.yaw)
     positions = forward_kinematics(rot, np.zeros((num_frames, 3)), offsets)
