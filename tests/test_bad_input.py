@@ -51,7 +51,7 @@ def test_mistyped_root_is_not_created(tmp_path, capsys, caplog):
     (["synth", "{tmp}/s", "--frames", "0"], r"--frames: must be at least 1"),
     (["synth", "{tmp}/s", "--cameras", "1"], r"--cameras: must be at least 2"),
     (["run", "{root}", "--exp", "hands", "--gmm", "g.pkl", "--sync", "auto"],
-     r"--gmm and --sync: read by body experiments only; --exp hands \(hands\) would ignore them"),
+     r"--gmm and --sync: read by body and multi experiments only; --exp hands \(hands\) would ignore them"),
     (["run", "{root}", "--exp", "body+hands", "--keypoints", "{root}/annots"], r"--keypoints: read by body"),
 ])
 def test_values_out_of_range_are_refused(keypoint_root, tmp_path, capsys, caplog, argv, pattern):

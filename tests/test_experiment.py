@@ -101,7 +101,7 @@ def test_run_options_are_checked_when_made(tmp_path):
         RunOptions(root=tmp_path, frames="-5:5")
     options = RunOptions(root=str(tmp_path), cams=["cam2", "cam1"], gmm="prior.pkl")
     assert options.root == tmp_path and options.cams == ("cam2", "cam1") and options.output == tmp_path / "output"
-    with pytest.raises(InputError, match=r"--gmm: read by body experiments only"):
+    with pytest.raises(InputError, match=r"--gmm: read by body and multi experiments only"):
         options.check_for("hands")
     options.check_for("body")
     with pytest.raises(dataclasses.FrozenInstanceError):

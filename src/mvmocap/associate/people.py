@@ -58,6 +58,7 @@ class PeopleSettings:
     reid_seconds: a new track this soon after a lost one, with the same bone lengths, continues its id
     bone_tolerance: median bone lengths within this relative difference are the same person's
     max_speed: metres per second a person's centre may move
+    fit_processes: people fitted at once in worker processes (0: one per core; 1: one after another here)
     """
 
     max_people: int = 10
@@ -66,8 +67,11 @@ class PeopleSettings:
     reid_seconds: float = 3.0
     bone_tolerance: float = 0.08
     max_speed: float = 4.0
+    fit_processes: int = 0
 
     def __post_init__(self) -> None:
+        if self.fit_processes < 0:
+            raise ValueError(f"fit_processes: must be 0 (one per core) or more, got {self.fit_processes!r}")
         for key in ("max_people", "min_track_frames", "max_gap"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key}: must be a whole number >= 1, got {getattr(self, key)!r}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mvmocap.camera import load_calibration, save_calibration
 from mvmocap.console import Console, log_to_file, summary_table
 from mvmocap.io import DataError
-from mvmocap.pipeline.summary import hands_summary, run_summary, sync_summary
+from mvmocap.pipeline.summary import hands_summary, multi_summary, run_summary, sync_summary
 from mvmocap.utils import InputError
 
 if TYPE_CHECKING:
@@ -207,7 +207,8 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
                       model=getattr(args, "model", None), calib=args.calib, cams=args.cams,
                       vis_cams=getattr(args, "vis_cams", None), frames=args.frames, fps=args.fps,
                       videos=not getattr(args, "no_video", False), keypoints=args.keypoints,
-                      gmm=getattr(args, "gmm", None), sync=getattr(args, "sync", "file"))
+                      gmm=getattr(args, "gmm", None), sync=getattr(args, "sync", "file"),
+                      max_people=getattr(args, "max_people", None))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -221,7 +222,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = options.output
     with log_to_file(out / "log.txt"):
         result = run_experiment(options)
-    if kind == "hands":
+    if kind == "multi":
+        print(multi_summary(result.report, out))
+    elif kind == "hands":
         report = json.loads((out / "report.json").read_text())
         print(hands_summary(report, out, {side: result[side] is not None for side in ("l", "r")}))
     elif kind == "body+hands":
@@ -347,11 +350,21 @@ def _cmd_bench_realistic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_multi(args: argparse.Namespace) -> int:
+    from mvmocap.bench.multi import bench_multi
+
+    print(json.dumps(bench_multi(people=args.people, frames=args.frames, cameras=args.cameras, seed=args.seed,
+                                 data=args.data)))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from mvmocap.demo import run_body_hands_demo, run_demo, run_hands_demo
+    from mvmocap.demo import run_body_hands_demo, run_demo, run_hands_demo, run_multi_demo
 
     with log_to_file(Path(args.out) / "log.txt"):
-        if args.hands:
+        if args.multi:
+            run_multi_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
+        elif args.hands:
             run_hands_demo(Path(args.out), frames=args.frames, seed=args.seed)
         elif args.body_hands:
             run_body_hands_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
@@ -494,6 +507,14 @@ def build_parser() -> argparse.ArgumentParser:
     breal.add_argument("--seed", type=int, default=0)
     breal.add_argument("--data", help="reuse a capture rendered before (its folder) instead of rendering one")
     breal.set_defaults(func=_cmd_bench_realistic)
+    bmulti = bench_sub.add_parser("multi", help="several people walking across each other, rendered: pcp, id "
+                                                "switches, MPJPE per person, association speed")
+    bmulti.add_argument("--people", type=_int_from(1), default=3)
+    bmulti.add_argument("--frames", type=_int_from(2), default=150)
+    bmulti.add_argument("--cameras", type=_int_from(2), default=6)
+    bmulti.add_argument("--seed", type=int, default=0)
+    bmulti.add_argument("--data", help="reuse a scene rendered before (its folder) instead of rendering one")
+    bmulti.set_defaults(func=_cmd_bench_multi)
     bbat = bench_sub.add_parser("batch", help="trials per minute of mvmocap batch, serial and with workers")
     bbat.add_argument("--trials", type=_int_from(2), default=8)
     bbat.add_argument("--frames", type=_int_from(10), default=60)
@@ -523,8 +544,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
     run.add_argument("--out", help="output folder (default ROOT/output)")
     run.add_argument("--exp", default="body",
-                     help="experiment: body, hands, body+hands, or a YAML file (mvmocap settings --exp NAME prints "
-                          "one with every key)")
+                     help="experiment: body, multi (everyone in the scene), hands, body+hands, or a YAML file "
+                          "(mvmocap settings --exp NAME prints one with every key)")
+    run.add_argument("--max-people", type=_int_from(1), help="--exp multi: at most this many people (default: the "
+                                                             "experiment's people.max_people, 10)")
     run.add_argument("--model", help="body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; "
                                       "hands: anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx")
     run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
@@ -599,6 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--hands", action="store_true", help="both hands over a desk, 3 cameras (--exp hands)")
     demo.add_argument("--body-hands", action="store_true", help="a body with moving fingers (--exp body+hands)")
+    demo.add_argument("--multi", action="store_true", help="three people walking across each other (--exp multi)")
     demo.set_defaults(func=_cmd_demo)
     return parser
 

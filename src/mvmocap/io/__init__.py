@@ -11,8 +11,8 @@ from mvmocap.io.keypoints2d import (
     write_hand_annots,
     write_openpose,
 )
-from mvmocap.io.keypoints3d import read_keypoints3d, write_keypoints3d
-from mvmocap.io.results import read_smpl_jsons, write_params_npz, write_smpl_jsons
+from mvmocap.io.keypoints3d import read_keypoints3d, write_keypoints3d, write_people_keypoints3d
+from mvmocap.io.results import read_smpl_jsons, write_params_npz, write_people_smpl_jsons, write_smpl_jsons
 
 __all__ = [
     "DataError",
@@ -28,5 +28,7 @@ __all__ = [
     "write_keypoints3d",
     "write_openpose",
     "write_params_npz",
+    "write_people_keypoints3d",
+    "write_people_smpl_jsons",
     "write_smpl_jsons",
 ]

@@ -14,7 +14,7 @@ import numpy as np
 from mvmocap.io.errors import DataError
 from mvmocap.utils import atomic_write_text, natural_sorted, remove_stale_frames
 
-__all__ = ["write_keypoints3d", "read_keypoints3d"]
+__all__ = ["read_keypoints3d", "write_keypoints3d", "write_people_keypoints3d"]
 
 
 def write_keypoints3d(root: str | Path, keypoints3d: np.ndarray, frames: list[int] | None = None, pid: int = 0) -> None:
@@ -23,16 +23,29 @@ def write_keypoints3d(root: str | Path, keypoints3d: np.ndarray, frames: list[in
     The folder is this stage's output as a whole: frame files of an earlier, longer run that
     ``frames`` does not name are removed afterwards, so the folder never mixes two runs."""
     kp = np.asarray(keypoints3d, dtype=np.float64)
-    if kp.ndim != 3 or kp.shape[-1] != 4:
-        raise ValueError(f"keypoints3d must be (F, J, 4), got {kp.shape}")
     frames = list(range(len(kp))) if frames is None else list(frames)
-    if len(frames) != len(kp):
-        raise ValueError(f"{len(frames)} frame numbers for {len(kp)} frames")
+    write_people_keypoints3d(root, {pid: (kp, frames)}, frames)
+
+
+def write_people_keypoints3d(root: str | Path, people: dict[int, tuple[np.ndarray, list[int]]],
+                             frames: list[int]) -> None:
+    """Write everyone's keypoints, ``{id: ((F_id, J, 4), the id's frame numbers)}``, as one
+    ``root/<frame:06d>.json`` per frame of ``frames`` listing the people in it (an empty list
+    where nobody is); stale frame files are removed as by :func:`write_keypoints3d`."""
+    rows: dict[int, list[dict]] = {int(f): [] for f in frames}
+    for pid, (keypoints3d, own) in sorted(people.items()):
+        kp = np.asarray(keypoints3d, dtype=np.float64)
+        if kp.ndim != 3 or kp.shape[-1] != 4:
+            raise ValueError(f"keypoints3d must be (F, J, 4), got {kp.shape}")
+        if len(own) != len(kp):
+            raise ValueError(f"{len(own)} frame numbers for {len(kp)} frames")
+        for frame, points in zip(own, kp, strict=True):
+            points = np.where(points[:, 3:] > 0, points, 0.0)
+            rows[int(frame)].append({"id": int(pid), "keypoints3d": points.tolist()})
     root = Path(root)
-    for frame, points in zip(frames, kp, strict=True):
-        points = np.where(points[:, 3:] > 0, points, 0.0)
-        atomic_write_text(root / f"{frame:06d}.json", json.dumps([{"id": int(pid), "keypoints3d": points.tolist()}]))
-    remove_stale_frames(root, frames)
+    for frame, entries in rows.items():
+        atomic_write_text(root / f"{frame:06d}.json", json.dumps(entries))
+    remove_stale_frames(root, list(rows))
 
 
 def read_keypoints3d(root: str | Path, pid: int | None = None) -> tuple[np.ndarray, list[int]]:

@@ -18,20 +18,30 @@ import numpy as np
 from mvmocap.io.errors import DataError
 from mvmocap.utils import atomic_path, atomic_write_text, natural_sorted, remove_stale_frames
 
-__all__ = ["write_smpl_jsons", "read_smpl_jsons", "write_params_npz"]
+__all__ = ["read_smpl_jsons", "write_params_npz", "write_people_smpl_jsons", "write_smpl_jsons"]
 
 
 def write_smpl_jsons(root: str | Path, params: dict[str, np.ndarray], frames: list[int], pid: int = 0) -> None:
     """Write ``poses`` (F, P), ``shapes`` (1 or F, S), ``Rh``, ``Th`` (F, 3) as ``root/%06d.json``;
     frame files of an earlier run that ``frames`` does not name are removed."""
+    write_people_smpl_jsons(root, {pid: (params, list(frames))}, list(frames))
+
+
+def write_people_smpl_jsons(root: str | Path, people: dict[int, tuple[dict[str, np.ndarray], list[int]]],
+                            frames: list[int]) -> None:
+    """Everyone's parameters, ``{id: (params as for write_smpl_jsons, the id's frame numbers)}``,
+    as one ``root/%06d.json`` per frame of ``frames`` listing the people in it (EasyMocap's
+    multi-person layout; an empty list where nobody is); stale frame files are removed."""
+    rows: dict[int, list[dict]] = {int(f): [] for f in frames}
+    for pid, (params, own) in sorted(people.items()):
+        shapes = np.broadcast_to(params["shapes"], (len(own), params["shapes"].shape[-1]))
+        for f, frame in enumerate(own):
+            rows[int(frame)].append({"id": int(pid), "Rh": [params["Rh"][f].tolist()], "Th": [params["Th"][f].tolist()],
+                                     "poses": [params["poses"][f].tolist()], "shapes": [shapes[f].tolist()]})
     root = Path(root)
-    F = len(frames)
-    shapes = np.broadcast_to(params["shapes"], (F, params["shapes"].shape[-1]))
-    for f, frame in enumerate(frames):
-        entry = {"id": int(pid), "Rh": [params["Rh"][f].tolist()], "Th": [params["Th"][f].tolist()],
-                 "poses": [params["poses"][f].tolist()], "shapes": [shapes[f].tolist()]}
-        atomic_write_text(root / f"{frame:06d}.json", json.dumps([entry]))
-    remove_stale_frames(root, frames)
+    for frame, entries in rows.items():
+        atomic_write_text(root / f"{frame:06d}.json", json.dumps(entries))
+    remove_stale_frames(root, list(rows))
 
 
 def read_smpl_jsons(root: str | Path, pid: int = 0) -> tuple[dict[str, np.ndarray], list[int]]:

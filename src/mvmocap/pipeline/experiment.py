@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from mvmocap.associate import SubjectSettings
+from mvmocap.associate import PeopleSettings, SubjectSettings
 from mvmocap.detect import (
     BodyDetectSettings,
     HandCropSettings,
@@ -39,13 +39,15 @@ from mvmocap.utils import InputError
 __all__ = ["EXPERIMENTS", "Experiment", "experiment_yaml", "load_experiment"]
 
 EXPERIMENTS = {name: Path(str(resources.files("mvmocap.pipeline") / f"{file}.yml"))
-               for name, file in (("body", "body"), ("hands", "hands"), ("body+hands", "bodyhands"))}
+               for name, file in (("body", "body"), ("hands", "hands"), ("body+hands", "bodyhands"),
+                                  ("multi", "multi"))}
 
 # The sections each kind reads, in the order they are printed.
 SECTIONS = {
     "body": ("detect", "associate", "sync", "triangulate", "fit", "render"),
     "hands": ("hand_pca", "detect", "triangulate", "fit", "render"),
     "body+hands": ("hand_pca", "detect", "detect_hands", "triangulate", "fit", "render"),
+    "multi": ("detect", "associate", "people", "triangulate", "fit", "render"),
 }
 _NOT_READ = {  # keys of a section that a kind does not read
     "hands": {"triangulate": ("fix_left_right",)},
@@ -55,9 +57,11 @@ _DETECT_DOCS = {
     "body": "the person detector",
     "hands": "MediaPipe Hands (legacy solution) over whole frames, video mode per camera",
     "body+hands": "MediaPipe Pose (legacy solution), one person per view",
+    "multi": "the person detector",
 }
 _SECTION_DOCS = {
-    "associate": "the subject among everyone detected",
+    "associate": "the same person across views (body: the subject among everyone detected)",
+    "people": "everyone followed over time, each with their own id",
     "sync": "camera time offsets (mvmocap sync, run --sync auto)",
     "triangulate": "the subject's 3D keypoints from every view",
     "render": "the videos of a run",
@@ -75,7 +79,9 @@ class Experiment:
     source: the experiment's name or the user's file (named in errors).
     detect: the body detector (``hands``: the hand detector; ``body+hands``: MediaPipe Pose).
     triangulate, fit, render: the stages' settings.
-    associate, sync: how the subject is chosen and the cameras timed (``body`` only, else None).
+    associate: how detections are matched across views (``body``, ``multi``; else None).
+    sync: how the cameras are timed (``body`` only, else None).
+    people: how everyone is followed over time (``multi`` only, else None).
     detect_hands: the hand detector beside the body's (``body+hands`` only, else None).
     hand_pca: finger PCA components (``hands``, ``body+hands``).
     """
@@ -88,6 +94,7 @@ class Experiment:
     render: RenderSettings
     associate: SubjectSettings | None = None
     sync: SyncSettings | None = None
+    people: PeopleSettings | None = None
     detect_hands: HandCropSettings | None = None
     hand_pca: int | None = None
     fit_overrides: dict | None = None  # the fit section as given (over default_fit.yml), for printing
@@ -154,7 +161,7 @@ def load_experiment(spec: str | Path | None = "body") -> Experiment:
         return {**(packaged.get(name) or {}), **given}
 
     where = lambda name: f"{source}: {name}"  # noqa: E731
-    if kind == "body":
+    if kind in ("body", "multi"):
         detect = detect_settings_from(section("detect"), where("detect"))
     elif kind == "hands":
         detect = settings_from(HandsSettings, section("detect"), where("detect"))
@@ -177,7 +184,9 @@ def load_experiment(spec: str | Path | None = "body") -> Experiment:
         kind=kind, source=source, detect=detect,
         triangulate=settings_from(TriangulateSettings, section("triangulate"), where("triangulate")),
         fit=fit, render=settings_from(RenderSettings, section("render"), where("render")),
-        associate=settings_from(SubjectSettings, section("associate"), where("associate")) if body else None,
+        associate=(settings_from(SubjectSettings, section("associate"), where("associate"))
+                   if kind in ("body", "multi") else None),
+        people=settings_from(PeopleSettings, section("people"), where("people")) if kind == "multi" else None,
         sync=settings_from(SyncSettings, section("sync"), where("sync")) if body else None,
         detect_hands=(settings_from(HandCropSettings, section("detect_hands"), where("detect_hands"))
                       if kind == "body+hands" else None),
@@ -205,7 +214,7 @@ def experiment_yaml(experiment: Experiment) -> str:
         settings = getattr(experiment, name)
         doc = _DETECT_DOCS[experiment.kind] if name == "detect" else _SECTION_DOCS[name]
         lines.append(f"{name}:  # {doc}")
-        if name == "detect" and hasattr(settings, "BACKEND") and experiment.kind == "body":
+        if name == "detect" and experiment.kind in ("body", "multi"):
             lines.append(f"  backend: {settings.BACKEND}  # blazepose, mediapipe-legacy or rtmlib (each reads its "
                          "own keys: mvmocap.detect.settings)")
         lines += settings_yaml(settings, exclude=_NOT_READ.get(experiment.kind, {}).get(name, ())) + [""]

@@ -30,7 +30,7 @@ from mvmocap.pipeline.stages import (
     video_cameras,
     write_report,
 )
-from mvmocap.pipeline.videos import render_run_videos
+from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import reprojection_report, triangulate
 from mvmocap.utils import InputError
@@ -99,7 +99,7 @@ def run_hands(options: RunOptions, experiment: Experiment | None = None) -> dict
                 continue
             fit = BodyFitter(model_s, experiment.fit, keypoint_format="hand21", fps=fps).fit(kp3d)
             write_fit(out / f"hand{s}", model_s, fit, frame_ids, fps)
-            meshes.append((model_s, fit))
+            meshes.append(FittedMesh(model_s, fit))
             results[s] = RunOutput(out / f"hand{s}", rig, model_s, frame_ids, kp3d, fit, hand_report[s])
 
     if options.videos and meshes:

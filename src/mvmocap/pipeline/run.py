@@ -43,7 +43,7 @@ from mvmocap.pipeline.stages import (
     write_report,
 )
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
-from mvmocap.pipeline.videos import render_run_videos
+from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.sync import SyncResult, write_sync_file
 
 __all__ = ["Inputs", "RunOutput", "detect_inputs", "detect_run_camera", "run_cameras", "run_capture", "run_sync"]
@@ -209,8 +209,8 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
 
     if options.videos:
         with timer.stage("render"):
-            render_run_videos(out, tri.rig, sources, vis, [(body, result)], frame_ids, [(kp2d, "body25")], names,
-                              fps, experiment.render)
+            render_run_videos(out, tri.rig, sources, vis, [FittedMesh(body, result)], frame_ids, [(kp2d, "body25")],
+                              names, fps, experiment.render)
 
     report = write_report(out, {
         "cameras": names, "frames": [frame_ids[0], frame_ids[-1]] if frame_ids else [], "fps": fps,

@@ -59,9 +59,10 @@ class RunOptions:
     frames: ``"A:B"``, the frames processed (None: all).
     fps: the frame rate where the input has none (None: the videos', else 30).
     videos: render the overlay and ground videos.
-    keypoints, gmm, sync, sync_file: body experiments only: precomputed 2D keypoints instead of
-        detection, a GMM pose prior file, ``file`` / ``auto`` / ``none`` time offsets and the
-        ``sync.yml`` read by ``file`` (None: ``ROOT/sync.yml``).
+    keypoints, gmm, sync, sync_file: body and multi experiments only: precomputed 2D keypoints
+        instead of detection, a GMM pose prior file, ``file`` / ``auto`` / ``none`` time offsets
+        (``auto``: body only) and the ``sync.yml`` read by ``file`` (None: ``ROOT/sync.yml``).
+    max_people: multi only: at most this many people (None: the experiment's ``people.max_people``).
     """
 
     root: Path
@@ -78,6 +79,7 @@ class RunOptions:
     gmm: Path | None = None
     sync: str = "file"
     sync_file: Path | None = None
+    max_people: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("root", "out", "calib", "keypoints", "gmm", "sync_file"):
@@ -95,6 +97,8 @@ class RunOptions:
         if self.vis_cams and not self.videos:
             raise InputError("--vis-cams chooses the views of the overlay video, which --no-video turns off; "
                              "drop one")
+        if self.max_people is not None and self.max_people < 1:
+            raise InputError(f"--max-people must be at least 1, got {self.max_people}")
         parse_frames(self.frames)
 
     @property
@@ -103,12 +107,19 @@ class RunOptions:
 
     def check_for(self, kind: str) -> None:
         """Options the experiment's kind would ignore are refused."""
-        unused = [flag for flag, given in (("--keypoints", self.keypoints), ("--gmm", self.gmm),
-                                            ("--sync", self.sync != "file"), ("--sync-file", self.sync_file))
-                  if given]
-        if kind != "body" and unused:
-            raise InputError(f"{' and '.join(unused)}: read by body experiments only; --exp {self.exp} ({kind}) "
-                             "would ignore them: drop them")
+        body_only = [("--keypoints", self.keypoints), ("--gmm", self.gmm), ("--sync", self.sync != "file"),
+                     ("--sync-file", self.sync_file)]
+        readers = {"body": ("--keypoints", "--gmm", "--sync", "--sync-file"),
+                   "multi": ("--keypoints", "--gmm", "--sync", "--sync-file", "--max-people")}
+        unused = [flag for flag, given in (*body_only, ("--max-people", self.max_people is not None))
+                  if given and flag not in readers.get(kind, ())]
+        if unused:
+            who = "multi experiments" if unused == ["--max-people"] else "body and multi experiments"
+            raise InputError(f"{' and '.join(unused)}: read by {who} only; --exp {self.exp} ({kind}) would "
+                             "ignore them: drop them")
+        if kind == "multi" and self.sync == "auto":
+            raise InputError("--sync auto: a multi-person run reads ROOT/sync.yml (--sync file) or none; estimate "
+                             "the offsets first with mvmocap sync ROOT (it times the cameras on the person seen most)")
 
 
 @dataclass
@@ -256,9 +267,13 @@ def write_report(out: Path, report: dict, timer: StageTimer) -> dict:
 
 
 def run_experiment(options: RunOptions):
-    """``mvmocap run``: the experiment's kind picks the run (``body``: a :class:`RunOutput`;
-    ``hands``: one per hand side; ``body+hands``: a :class:`RunOutput`)."""
+    """``mvmocap run``: the experiment's kind picks the run (``body``, ``body+hands``: a
+    :class:`RunOutput`; ``hands``: one per hand side; ``multi``: a :class:`MultiOutput`)."""
     experiment = load_experiment(options.exp)
+    if experiment.kind == "multi":
+        from mvmocap.pipeline.multi import run_multi
+
+        return run_multi(options, experiment)
     if experiment.kind == "hands":
         from mvmocap.pipeline.hands import run_hands
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from mvmocap.console import summary_table
 
-__all__ = ["run_summary", "hands_summary", "sync_summary", "camera_problems"]
+__all__ = ["camera_problems", "hands_summary", "multi_summary", "run_summary", "sync_summary"]
 
 # A camera whose held-out error is this many times the median of all cameras is named as a problem.
 HELDOUT_RATIO = 2.0
@@ -105,6 +105,23 @@ def hands_summary(report: dict, out: Path, fitted: dict[str, bool]) -> str:
                       + ("fitted" if fitted[side] else "not fitted (seen too little)"))
     rows.update({f"time: {stage}": f"{seconds:.1f} s" for stage, seconds in report["timings_seconds"].items()})
     return summary_table("mvmocap run --exp hands: summary", rows)
+
+
+def multi_summary(report: dict, out: Path) -> str:
+    """The table printed at the end of ``mvmocap run --exp multi``: one row per person."""
+    association = report["association"]
+    rows = {"outputs": str(out), "videos": _videos(out),
+            "people": f"{association['people']} followed ({association['tracks']} tracks, "
+                      f"{association['reidentified']} re-identified after an occlusion, "
+                      f"{association['dropped_short_tracks']} short tracks dropped)"}
+    for pid, person in report["people"].items():
+        held = person["heldout"]["heldout_px"]
+        first, last = person["frames"]
+        rows[f"  person {pid}"] = (f"frames {first}-{last} (seen in {person['frames_seen']}), "
+                                   f"{100 * person['keypoints_found_fraction']:.0f}% of keypoints found, held-out "
+                                   + (f"{held:.1f} px" if held is not None else "n/a"))
+    rows.update({f"time: {stage}": f"{seconds:.1f} s" for stage, seconds in report["timings_seconds"].items()})
+    return summary_table("mvmocap run --exp multi: summary", rows)
 
 
 def sync_summary(result, path: Path, fps: float | None) -> str:

@@ -14,6 +14,7 @@ from mvmocap.console import progress
 from mvmocap.fit import FitResult
 from mvmocap.io import FrameSource
 from mvmocap.render import (
+    PERSON_COLOURS,
     Scene,
     VideoWriter,
     checkerboard,
@@ -24,7 +25,7 @@ from mvmocap.render import (
     tile_views,
 )
 
-__all__ = ["RenderSettings", "render_run_videos"]
+__all__ = ["FittedMesh", "RenderSettings", "render_run_videos"]
 
 _BACKGROUND = (70, 80, 95)
 
@@ -55,6 +56,21 @@ class RenderSettings:
         object.__setattr__(self, "ground_size", size)
 
 
+@dataclass
+class FittedMesh:
+    """One fitted body to draw: its model and fit, the index in the video's frames of the fit's
+    first frame (a person of a multi-person run is fitted over their own frames only), and its
+    colour (None: the next person colour)."""
+
+    model: BodyModel
+    result: FitResult
+    first: int = 0
+    colour: tuple[float, float, float] | None = None
+
+    def covers(self, f: int) -> bool:
+        return self.first <= f < self.first + len(self.result.poses)
+
+
 def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
     """Yield (V, 3) fitted vertices frame by frame (memory bounded by ``chunk`` frames)."""
     params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
@@ -62,30 +78,49 @@ def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
         yield from model.sequence({k: v if k == "shapes" else v[i:i + chunk] for k, v in params.items()})
 
 
+def _ground_centres(meshes: list[FittedMesh], count: int) -> np.ndarray:
+    """(F, 3) what the ground camera follows: the mean MidHip of the bodies in each frame (held
+    where nobody is)."""
+    total, seen = np.zeros((count, 3)), np.zeros(count)
+    for mesh in meshes:
+        span = slice(mesh.first, mesh.first + len(mesh.result.poses))
+        total[span] += mesh.result.keypoints[:, 8]  # body25 MidHip
+        seen[span] += 1
+    centres = total / np.maximum(seen, 1)[:, None]
+    known = np.flatnonzero(seen > 0)
+    for axis in range(3):
+        centres[:, axis] = np.interp(np.arange(count), known, centres[known, axis])
+    return centres
+
+
 def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource], vis_cams: list[str],
-                      meshes: list[tuple[BodyModel, FitResult]], frames: list[int],
-                      skeletons: list[tuple[np.ndarray, str]], cameras: list[str], fps: float,
-                      settings: RenderSettings) -> list[Path]:
+                      meshes: list[FittedMesh], frames: list[int],
+                      skeletons: list[tuple[np.ndarray, str] | tuple[np.ndarray, str, tuple]], cameras: list[str],
+                      fps: float, settings: RenderSettings) -> list[Path]:
     """``out/videos/overlay.mp4``: the fitted meshes and the 2D detections (``skeletons``: each
-    (F, V, J, 3) in ``cameras`` order, with its format) over ``vis_cams``, tiled; and, if
-    ``settings.ground``, ``out/videos/ground.mp4`` following the first mesh's MidHip."""
-    faces = [model.faces.cpu().numpy() for model, _ in meshes]
+    (F, V, J, 3) in ``cameras`` order, with its format and optionally one colour) over
+    ``vis_cams``, tiled; and, if ``settings.ground``, ``out/videos/ground.mp4`` following the
+    bodies' MidHip."""
+    faces = [mesh.model.faces.cpu().numpy() for mesh in meshes]
+    colours = [mesh.colour if mesh.colour is not None else tuple(PERSON_COLOURS[i % len(PERSON_COLOURS)])
+               for i, mesh in enumerate(meshes)]
     streams = {c: sources[c].frames(frames[0], frames[-1] + 1) for c in vis_cams if c in sources}
     paths = [out / "videos" / "overlay.mp4"]
     with ExitStack() as stack:  # every video is renamed into place only if all went well
         overlay = stack.enter_context(VideoWriter(paths[0], fps))
         ground = None
-        if settings.ground:
-            centres = meshes[0][1].keypoints[:, 8]  # body25 MidHip
+        if settings.ground and meshes:
+            centres = _ground_centres(meshes, len(frames))
             ground_cams = follow_cameras(centres, settings.ground_size)
             floor = checkerboard(np.median(centres[:, :2], 0), half_size=4.0)
             paths.append(out / "videos" / "ground.mp4")
             ground = stack.enter_context(VideoWriter(paths[1], fps))
-        chunks = [_vertex_chunks(model, result) for model, result in meshes]
+        chunks = [_vertex_chunks(mesh.model, mesh.result) for mesh in meshes]
         bar = stack.enter_context(progress(len(frames), desc="render", unit="frame"))
         for f in range(len(frames)):
             bar.update(1)
-            verts = [next(c) for c in chunks]
+            bodies = [(next(chunk), fc, colour) for mesh, chunk, fc, colour in zip(meshes, chunks, faces, colours,
+                                                                                   strict=True) if mesh.covers(f)]
             tiles = []
             for cam_name in vis_cams:
                 cam = rig[cam_name]
@@ -95,18 +130,19 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
                     w, h = cam.image_size or (1280, 720)
                     image = np.full((h, w, 3), _BACKGROUND, np.uint8)
                 scene = Scene()
-                for v, fc in zip(verts, faces, strict=True):
-                    scene.add(v, fc)
+                for vertices, fc, colour in bodies:
+                    scene.add(vertices, fc, colour)
                 image = composite(image, scene.render(cam, (image.shape[1], image.shape[0])),
                                   settings.alpha)
-                for kp, fmt in skeletons:
-                    draw_skeleton(image, kp[f, cameras.index(cam_name)], fmt, thickness=2)
+                for kp, fmt, *colour in skeletons:
+                    rgb = tuple(int(255 * c) for c in colour[0]) if colour else None
+                    draw_skeleton(image, kp[f, cameras.index(cam_name)], fmt, colour=rgb, thickness=2)
                 tiles.append(put_label(image, f"{cam_name}  frame {frames[f]}"))
             overlay.write(tile_views(tiles, width=settings.overlay_width // 2 * 2))
             if ground is not None:
                 scene = Scene().add(*floor[:2], vertex_colours=floor[2])
-                for v, fc in zip(verts, faces, strict=True):
-                    scene.add(v, fc)
+                for vertices, fc, colour in bodies:
+                    scene.add(vertices, fc, colour)
                 r = scene.render(ground_cams[f])
                 img = np.where(r.mask[..., None], (r.rgb * 255).astype(np.uint8), np.uint8(40))
                 ground.write(put_label(img, f"frame {frames[f]}"))

@@ -30,7 +30,8 @@ from mvmocap.synthetic.rigs import ring_rig
 from mvmocap.synthetic.video_capture import BACKDROP
 from mvmocap.utils import InputError, atomic_write_text
 
-__all__ = ["MultiSpec", "crossing_walks", "make_multi_capture", "people_keypoints"]
+__all__ = ["MultiSpec", "crossing_walks", "make_multi_capture", "multi_detections", "people_keypoints",
+           "write_multi_keypoints"]
 
 PEOPLE_COLOURS = ((0.86, 0.70, 0.60), (0.45, 0.62, 0.85), (0.80, 0.45, 0.45), (0.50, 0.78, 0.50),
                   (0.85, 0.78, 0.40), (0.70, 0.50, 0.80), (0.40, 0.75, 0.75), (0.90, 0.60, 0.30))
@@ -78,6 +79,62 @@ def people_keypoints(spec: MultiSpec) -> np.ndarray:
     """(N, F, 25, 3) the walkers on the procedural skeleton (no body model: for fast tests)."""
     rng = np.random.default_rng(spec.seed + 1)
     return np.stack([motion_keypoints(w, rng.uniform(1.55, 1.9)) for w in crossing_walks(spec)])
+
+
+def _box(uv: np.ndarray) -> np.ndarray:
+    return np.concatenate([uv.min(0), uv.max(0)])
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over the area of box ``a``."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h / max((a[2] - a[0]) * (a[3] - a[1]), 1e-9)
+
+
+def multi_detections(rig, truth: np.ndarray, *, noise_px: float = 2.0, seed: int = 0) -> np.ndarray:
+    """(F, V, N, J, 3) detections of (N, F, J, 3) people as a detector would give them: projected
+    with pixel noise, in a random order per view (a detector's ids mean nothing across views),
+    outside the image missing, and a person hidden in a view where more than half of their box lies
+    behind someone nearer the camera."""
+    rng = np.random.default_rng(seed)
+    N, F, J, _ = truth.shape
+    out = np.zeros((F, len(rig), N, J, 3))
+    for v, cam in enumerate(rig):
+        uv = cam.project(truth) + rng.normal(0.0, noise_px, (N, F, J, 2))
+        depth = cam.world_to_camera(truth)[..., 2].mean(-1)  # (N, F)
+        w, h = cam.image_size
+        inside = (uv[..., 0] >= 0) & (uv[..., 0] < w) & (uv[..., 1] >= 0) & (uv[..., 1] < h)
+        order = rng.permutation(N)
+        for f in range(F):
+            boxes = [_box(uv[n, f]) for n in range(N)]
+            for n in range(N):
+                hidden = any(depth[m, f] < depth[n, f] and _overlap(boxes[n], boxes[m]) > 0.5
+                             for m in range(N) if m != n)
+                conf = np.where(inside[n, f] & ~hidden, 0.9, 0.0)
+                out[f, v, order[n]] = np.concatenate([uv[n, f], conf[:, None]], -1)
+    return out
+
+
+def write_multi_keypoints(root: str | Path, spec: MultiSpec | None = None, *, noise_px: float = 2.0) -> Path:
+    """The scene as 2D keypoints, without rendering (fast, for tests): ``intri.yml`` /
+    ``extri.yml``, ``annots/<cam>/`` from :func:`multi_detections` and ``gt/people.npz``
+    (``keypoints3d`` (N, F, 25, 3)). Returns ``root``."""
+    from mvmocap.io import MultiViewKeypoints, write_annots
+
+    spec = spec or MultiSpec()
+    root = Path(root)
+    truth = people_keypoints(spec)
+    rig = ring_rig(spec.cameras, spec.radius, image_sizes=[spec.image_size] * spec.cameras,
+                   distortion=spec.distortion, seed=spec.seed)
+    detections = multi_detections(rig, truth, noise_px=noise_px, seed=spec.seed)
+    save_calibration(rig, root)
+    seq = MultiViewKeypoints(rig.names, list(range(spec.frames)),
+                             {slot: detections[:, :, slot] for slot in range(spec.people)}, "body25", {})
+    write_annots(root / "annots", seq, {cam.name: cam.image_size for cam in rig})
+    write_params_npz(root / "gt" / "people.npz", {"keypoints3d": truth, "fps": np.float64(spec.fps)})
+    atomic_write_text(root / "gt" / "spec.json", json.dumps(asdict(spec), indent=1))
+    return root
 
 
 def make_multi_capture(root: str | Path, model: BodyModel, spec: MultiSpec | None = None) -> Path:

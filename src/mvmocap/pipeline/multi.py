@@ -1,0 +1,197 @@
+"""``mvmocap run ROOT --exp multi``: everyone in the scene, each with their own id, track and fit.
+
+Stages: detection (every person in every view, cached in ``OUT/keypoints2d``), the cameras put on
+one timeline when ``ROOT/sync.yml`` exists, everyone found across views and followed over time
+(:func:`mvmocap.associate.track_people`), per person: left/right swaps undone, robust
+triangulation, and a fit with their own shape over the frames from their first appearance to
+their last (frames in between where they are hidden are interpolated by the fit); the people are
+fitted in parallel processes when there are cores.
+
+Outputs under ``OUT`` (EasyMocap's multi-person layout): ``keypoints3d/%06d.json`` and
+``smpl/%06d.json`` list every person in the frame with their ``id`` (an empty list where nobody
+is); ``people/<id>/`` holds each person's ``params.npz`` (the single-person layout, its
+``frames`` the person's own), ``smpl/``, ``keypoints3d_fit/`` and ``fit_log.json``; the overlay
+and ground videos draw each id in its own colour; ``report.json`` has a ``people`` entry per id.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from mvmocap.associate import fix_left_right, track_people
+from mvmocap.bodymodels import BodyModel, load_body_model
+from mvmocap.camera import CameraRig
+from mvmocap.fit import BodyFitter, FitConfig, FitResult
+from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
+from mvmocap.pipeline.experiment import Experiment
+from mvmocap.pipeline.fitting import write_fit
+from mvmocap.pipeline.observations import threshold_per_camera
+from mvmocap.pipeline.run import detect_inputs
+from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
+from mvmocap.pipeline.videos import FittedMesh, render_run_videos
+from mvmocap.render import PERSON_COLOURS
+from mvmocap.skeletons import get_format
+from mvmocap.sync import read_sync_file, resample_sequence
+from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
+
+__all__ = ["MultiOutput", "PersonOutput", "run_multi"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PersonOutput:
+    """One person of a multi-person run: their frames (first to last appearance), (F_p, J, 4)
+    triangulated keypoints, (F_p, V, J, 3) detections (swaps undone) and fit."""
+
+    id: int
+    frames: list[int]
+    keypoints3d: np.ndarray
+    keypoints2d: np.ndarray
+    fit: FitResult
+    out: Path
+
+
+@dataclass
+class MultiOutput:
+    out: Path
+    rig: CameraRig
+    model: BodyModel
+    frames: list[int]
+    people: list[PersonOutput]
+    report: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _synchronised(setup: RunSetup, seq: MultiViewKeypoints, fps: float) -> tuple[MultiViewKeypoints, dict | None]:
+    """Every detector track on the reference camera's timeline when ``sync.yml`` exists (``--sync
+    file``) or frames have irregular times; the sequence unchanged otherwise."""
+    options = setup.options
+    sync_file = options.sync_file or setup.root / "sync.yml"
+    offsets, reference = {cam: 0.0 for cam in seq.cameras}, seq.cameras[0]
+    source = None
+    if options.sync == "file" and sync_file.is_file():
+        given, ref = read_sync_file(sync_file)
+        offsets.update({c: o for c, o in given.items() if c in offsets})
+        reference, source = (ref if ref in seq.cameras else reference), str(sync_file)
+    nominal = np.asarray(seq.frames, dtype=np.float64) / fps
+    irregular = any(np.nanmax(np.abs(t - nominal), initial=0.0) > 1e-3 for t in seq.times.values())
+    if not irregular and not any(offsets.values()):
+        return seq, {"source": source}
+    return resample_sequence(seq, offsets, fps, reference), {"source": source, "reference": reference,
+                                                             "offsets": offsets}
+
+
+@lru_cache(maxsize=2)
+def _model(spec: str | None) -> BodyModel:
+    return load_body_model(spec)
+
+
+def _fit_person(spec: str | None, config: FitConfig, gmm: str | None, fps: float, kp3d: np.ndarray,
+                kp2d: np.ndarray | None, rig: CameraRig | None) -> FitResult:
+    """One person's fit (run in a worker process: the model is loaded there once)."""
+    import torch
+
+    torch.set_num_threads(1)
+    return BodyFitter(_model(spec), config, gmm=gmm, fps=fps).fit(kp3d, kp2d, rig)
+
+
+def _fit_everyone(options: RunOptions, experiment: Experiment, fps: float, tasks: list[tuple]) -> list[FitResult]:
+    """Fit each (kp3d, kp2d, rig) task, in parallel worker processes when there are cores."""
+    processes = experiment.people.fit_processes or (os.cpu_count() or 1)
+    processes = min(processes, len(tasks))
+    gmm = str(options.gmm) if options.gmm else None
+    args = [(options.model, experiment.fit, gmm, fps, *task) for task in tasks]
+    if processes <= 1:
+        return [_fit_person(*a) for a in args]
+    log.info("fitting %d people in %d processes", len(tasks), processes)
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(_fit_person, *zip(*args, strict=True)))
+
+
+def run_multi(options: RunOptions, experiment: Experiment | None = None) -> MultiOutput:
+    """Run every stage of a multi-person experiment (module docstring)."""
+    setup = prepare_run(options, experiment)
+    experiment, out = setup.experiment, setup.out
+    body = load_body_model(options.model)  # a missing model file is found before any detection
+    people_settings = experiment.people
+    if options.max_people is not None:
+        people_settings = replace(people_settings, max_people=options.max_people)
+    tri_cfg = experiment.triangulate
+    timer = StageTimer()
+    inputs = detect_inputs(setup, timer)
+    rig, fps, names = inputs.rig, inputs.fps, inputs.names
+    vis = video_cameras(setup, names) if options.videos else []
+
+    with timer.stage("associate"):
+        seq, sync_report = _synchronised(setup, inputs.read(), fps)
+        everyone = track_people(rig, seq.candidates(), skeleton=seq.skeleton, fps=fps,
+                                association=experiment.associate, settings=people_settings)
+    log.info("people: %d followed (%d tracks, %d re-identified after an occlusion)", len(everyone.ids),
+             everyone.report["tracks"], everyone.report["reidentified"])
+    frames = list(seq.frames)
+    thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
+    flip = get_format(seq.skeleton).flip_index
+    spans, tri_people, person_report = {}, {}, {}
+    with timer.stage("triangulate"):
+        for pid in everyone.ids:
+            seen = np.flatnonzero(everyone.seen[pid])
+            span = slice(int(seen[0]), int(seen[-1]) + 1)
+            kp = everyone.keypoints2d[pid][span]
+            flipped = 0
+            if tri_cfg.fix_left_right:
+                kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds,
+                                           min_views=tri_cfg.min_views)
+                flipped = int(flips.any(-1).sum())
+            X = triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds,
+                            min_views=tri_cfg.min_views).keypoints3d
+            heldout = heldout_summary(heldout_errors(rig, kp, flip, threshold_px=thresholds, robust=tri_cfg.robust,
+                                                     min_views=tri_cfg.min_views), names)
+            spans[pid], tri_people[pid] = span, (X, kp)
+            person_report[pid] = {"frames": [frames[span.start], frames[span.stop - 1]],
+                                  "frames_seen": int(seen.size), "left_right_fixed": flipped, "heldout": heldout,
+                                  "keypoints_found_fraction": float((X[..., 3] > 0).mean())}
+        write_people_keypoints3d(out / "keypoints3d", {pid: (tri_people[pid][0], frames[spans[pid]])
+                                                       for pid in everyone.ids}, frames)
+
+    with timer.stage("fit"):
+        use_2d = experiment.fit.stages["reprojection"].enabled
+        results = _fit_everyone(options, experiment, fps, [
+            (tri_people[pid][0], tri_people[pid][1] if use_2d else None, rig if use_2d else None)
+            for pid in everyone.ids])
+        people = []
+        for pid, result in zip(everyone.ids, results, strict=True):
+            own = frames[spans[pid]]
+            write_fit(out / "people" / str(pid), body, result, own, fps)
+            people.append(PersonOutput(pid, own, tri_people[pid][0], tri_people[pid][1], result,
+                                       out / "people" / str(pid)))
+            person_report[pid]["fit"] = {"seconds": result.seconds, "final": result.log[-1] if result.log else {}}
+        write_people_smpl_jsons(out / "smpl", {p.id: ({"poses": p.fit.poses, "shapes": p.fit.shapes, "Rh": p.fit.Rh,
+                                                       "Th": p.fit.Th}, p.frames) for p in people}, frames)
+
+    if options.videos and people:
+        colours = {p.id: tuple(PERSON_COLOURS[p.id % len(PERSON_COLOURS)]) for p in people}
+        skeletons = []
+        for p in people:
+            full = np.zeros((len(frames),) + p.keypoints2d.shape[1:])
+            full[spans[p.id]] = p.keypoints2d
+            skeletons.append((full, seq.skeleton, colours[p.id]))
+        with timer.stage("render"):
+            render_run_videos(out, rig, inputs.sources, vis,
+                              [FittedMesh(body, p.fit, spans[p.id].start, colours[p.id]) for p in people], frames,
+                              skeletons, names, fps, experiment.render)
+    report = write_report(out, {
+        "cameras": names, "frames": [frames[0], frames[-1]] if frames else [], "fps": fps, "model": body.name,
+        "calibration": str(setup.calib_path), "sync": sync_report, "association": everyone.report,
+        "people": {str(pid): person_report[pid] for pid in everyone.ids},
+        "detect_view_frames": inputs.detected,
+    }, timer)
+    return MultiOutput(out, rig, body, frames, people, report, dict(timer.seconds))
