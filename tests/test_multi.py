@@ -1,0 +1,104 @@
+"""Several people: association across views, tracking with stable ids, and ``mvmocap run --exp multi``."""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from mvmocap.associate import PeopleSettings, track_people
+from mvmocap.bench.multi import score_people, visible_people
+from mvmocap.cli.main import main
+from mvmocap.synthetic.multi import MultiSpec, multi_detections, people_keypoints, write_multi_keypoints
+from mvmocap.synthetic.rigs import ring_rig
+
+
+@pytest.fixture(scope="module")
+def scene():
+    spec = MultiSpec(people=4, cameras=6, frames=90, seed=1)
+    rig = ring_rig(spec.cameras, spec.radius, image_sizes=[spec.image_size] * spec.cameras,
+                   distortion=spec.distortion, seed=1)
+    truth = people_keypoints(spec)
+    return rig, truth, multi_detections(rig, truth, seed=1)
+
+
+def _scores(rig, truth, people):
+    """The bench's figures for each person over their span, hidden frames linearly interpolated
+    between the frames around them (what the fit does with them in a run)."""
+    frames = np.arange(truth.shape[1])
+    estimates = {}
+    for pid in people.ids:
+        seen = np.flatnonzero(people.seen[pid])
+        span = np.arange(seen[0], seen[-1] + 1)
+        X = people.keypoints3d[pid][..., :3]
+        filled = np.stack([[np.interp(span, seen, X[seen, j, k]) for k in range(3)] for j in range(X.shape[1])])
+        estimates[pid] = (np.moveaxis(filled, -1, 0), list(span))
+    return score_people(truth, visible_people(rig, truth), estimates, list(frames))
+
+
+def test_everyone_keeps_their_id_through_crossings_and_occlusions(scene):
+    rig, truth, candidates = scene
+    hidden = (candidates[..., 2].max(-1) == 0).sum()
+    assert hidden > 0  # people do hide each other in some views
+    people = track_people(rig, candidates, fps=30.0)
+    scores = _scores(rig, truth, people)
+    assert len(people.ids) == 4
+    assert scores["id_switches"] == 0
+    assert scores["pcp"] >= 95.0, scores
+    assert scores["missed_person_frames"] <= 0.02 * visible_people(rig, truth).sum(), scores
+
+
+def test_nobody_is_invented_from_one_view_or_an_empty_frame(scene):
+    rig, truth, candidates = scene
+    lone = np.zeros(candidates.shape[:2] + (1,) + candidates.shape[3:])
+    lone[:, 2, 0] = candidates[:, 2, 0]  # somebody only camera 3 sees (a reflection, a poster)
+    lone[:, 2, 0, :, :2] += 150.0
+    candidates = np.concatenate([candidates, lone], axis=2)
+    candidates[40] = 0.0  # a frame where nobody is detected anywhere
+    people = track_people(rig, candidates, fps=30.0)
+    assert len(people.ids) == 4
+    assert not any(people.seen[pid][40] for pid in people.ids)
+    assert _scores(rig, truth, people)["id_switches"] == 0  # the gap of one frame keeps every track
+
+
+def test_more_people_than_max_people_keeps_the_most_seen_with_a_warning(scene, caplog):
+    rig, _, candidates = scene
+    everyone = track_people(rig, candidates, fps=30.0)
+    assigned = {pid: int((everyone.keypoints2d[pid][..., 2].max(-1) > 0).sum()) for pid in everyone.ids}
+    with caplog.at_level(logging.WARNING):
+        two = track_people(rig, candidates, fps=30.0, settings=PeopleSettings(max_people=2))
+    assert len(two.ids) == 2 and "more than max_people 2" in caplog.text
+    kept = sorted(int((two.keypoints2d[pid][..., 2].max(-1) > 0).sum()) for pid in two.ids)
+    assert kept == sorted(assigned.values())[-2:]
+
+
+@pytest.mark.slow
+def test_run_multi_writes_everyone_in_easymocap_layout_and_exports_each(tmp_path, capsys, caplog):
+    root = write_multi_keypoints(tmp_path / "data", MultiSpec(people=3, cameras=4, frames=30, seed=2))
+    exp = tmp_path / "multi.yml"
+    exp.write_text("kind: multi\npeople:\n  fit_processes: 1\n  min_track_frames: 10\n")
+    out = tmp_path / "out"
+    assert main(["run", str(root), "--exp", str(exp), "--keypoints", str(root / "annots"), "--out", str(out),
+                 "--no-video"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    ids = sorted(int(i) for i in report["people"])
+    assert ids == [0, 1, 2]
+    frame = json.loads((out / "keypoints3d" / "000015.json").read_text())
+    assert sorted(p["id"] for p in frame) == ids and len(frame[0]["keypoints3d"]) == 25
+    smpl = json.loads((out / "smpl" / "000015.json").read_text())
+    assert sorted(p["id"] for p in smpl) == ids and {"Rh", "Th", "poses", "shapes"} <= set(smpl[0])
+    truth = np.load(root / "gt" / "people.npz")["keypoints3d"]
+    for pid in ids:
+        params = np.load(out / "people" / str(pid) / "params.npz")
+        kp, own = params["keypoints3d"], list(params["frames"])
+        error = min(np.linalg.norm(kp - truth[n][own], axis=-1).mean() for n in range(3))
+        assert error < 0.06, (pid, error)  # each fitted person is one of the truth's people
+    assert main(["export", str(out), "--person", "1", "--to", str(tmp_path / "one.trc")]) == 0
+    assert (tmp_path / "one.trc").stat().st_size > 0
+    with caplog.at_level(logging.ERROR):
+        assert main(["export", str(out), "--person", "7", "--to", str(tmp_path / "x.trc")]) == 2
+    assert "this run holds the people [0, 1, 2]" in caplog.text
+    with caplog.at_level(logging.ERROR):
+        assert main(["run", str(root), "--exp", "multi", "--sync", "auto", "--keypoints", str(root / "annots"),
+                     "--out", str(out)]) == 2
+    assert "estimate the offsets first with mvmocap sync" in caplog.text
