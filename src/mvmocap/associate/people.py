@@ -1,30 +1,37 @@
 """Everyone in the scene: people found across views per frame, followed over time with stable ids.
 
 Input: every view's detections ``(F, V, P, J, 3)`` (candidate ids per view mean nothing across views).
+Frame by frame:
 
-1. Per frame, the people seen consistently by several views: :func:`mvmocap.associate.cluster_frame_people`
-   (two-view proposals verified against every view, greedily taken; left/right swaps tolerated).
-   Each cluster is triangulated (robust, confidence-weighted) to a 3D skeleton.
-2. Over time, tracks follow the clusters frame by frame: each live track predicts its skeleton
-   by its centre's velocity (constant velocity over the frames since it was last seen); the
-   cost of a track and a cluster is the mean 3D distance of their common joints, gated by
-   ``max_speed`` times the time since the track was seen plus 0.2 m; tracks and clusters are
-   paired by an optimal (Hungarian) assignment, so that two people crossing keep their ids
-   where a nearest-first choice could swap them. A cluster left over starts a track; a track
-   unseen for more than ``max_gap`` frames is closed.
+1. Followed people first: each live track predicts its skeleton (its centre moved on by its
+   velocity over the last two observations) and projects it into every view; each view's
+   detections are matched to the predictions by an optimal (Hungarian) assignment on the
+   mirror-tolerant median joint distance relative to the person's size, within twice the
+   association ``gate``. Each track is triangulated (robust, confidence-weighted) from its
+   matches, views that disagree with the result by more than the gate are dropped and it is
+   triangulated again; a track keeps the frame when ``min_views`` views remain and its bones have
+   human lengths. Predictions keep two people apart when they cross, where clustering each
+   frame afresh mixes their detections.
+2. What is left: the detections no track took are clustered across views
+   (:func:`mvmocap.associate.cluster_frame_people`: two-view proposals verified against every
+   view); a cluster whose bones are mostly outside human lengths (detections of two people that
+   happened to agree) is dropped, one within 0.25 m of a person followed in this frame is that
+   person seen again, and every other cluster starts a track. A track unseen for more than
+   ``max_gap`` frames is closed.
 3. Re-identification: a track that starts within ``reid_seconds`` of a closed track's end, near
    where a person walking at ``max_speed`` could be, and with the same median bone lengths
    (within ``bone_tolerance``), continues the closed track's identity (an occlusion of a few
    seconds). Tracks seen in fewer than ``min_track_frames`` frames are dropped (a false cluster,
-   a passer-by seen for a moment), and at most ``max_people`` are kept, those with the most
+   someone seen for a moment), and at most ``max_people`` are kept, those with the most
    supporting view-frames, with a warning naming how many were left out.
 
 Ids count from 0 in order of first appearance. A person seen by a single view in a frame is not
 a cluster: nobody is invented from one view.
 
-Cost per frame: the clustering's ``O(V^3 P^3 J)`` (see :mod:`mvmocap.associate.subject`), one
-robust triangulation per cluster, and a ``T x C x J`` cost matrix with an ``O(n^3)`` assignment
-(n = people in view): no combinatorial search over views or people.
+Cost per frame: ``O(V T P J)`` for the followed people (T tracks) with ``V`` assignments of
+``O(n^3)`` (n = people in view) and one batched triangulation; the clustering of step 2
+(``O(V^3 P^3 J)`` at worst, see :mod:`mvmocap.associate.subject`) only runs on the detections left
+over, usually none once everyone is followed. No combinatorial search over views or people.
 """
 
 from __future__ import annotations
@@ -36,7 +43,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mvmocap.associate.subject import SubjectSettings, cluster_frame_people, packed_candidates
+from mvmocap.associate.subject import (
+    SubjectSettings,
+    box_sizes,
+    cluster_frame_people,
+    cluster_members,
+    mirror_distance,
+    packed_candidates,
+)
 from mvmocap.camera import CameraRig
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import triangulate
@@ -46,6 +60,14 @@ __all__ = ["People", "PeopleSettings", "track_people"]
 log = logging.getLogger(__name__)
 
 _GATE_SLACK = 0.2  # metres added to the speed gate (pose changes, triangulation noise)
+_SAME_PERSON_M = 0.25  # two skeletons of a frame this close (median joint distance) are one person
+# Bone lengths (metres) a person can have: a cluster of detections of two different people
+# triangulates to a skeleton with several bones outside these (children to tall adults, with slack).
+_HUMAN_BONES = {("LShoulder", "LElbow"): (0.15, 0.5), ("RShoulder", "RElbow"): (0.15, 0.5),
+                ("LElbow", "LWrist"): (0.12, 0.45), ("RElbow", "RWrist"): (0.12, 0.45),
+                ("LHip", "LKnee"): (0.2, 0.65), ("RHip", "RKnee"): (0.2, 0.65),
+                ("LKnee", "LAnkle"): (0.2, 0.65), ("RKnee", "RAnkle"): (0.2, 0.65),
+                ("LShoulder", "RShoulder"): (0.15, 0.6), ("Neck", "MidHip"): (0.25, 0.8)}
 
 
 @dataclass(frozen=True)
@@ -57,7 +79,7 @@ class PeopleSettings:
     max_gap: frames a person may go unseen and keep their track
     reid_seconds: a new track this soon after a lost one, with the same bone lengths, continues its id
     bone_tolerance: median bone lengths within this relative difference are the same person's
-    max_speed: metres per second a person's centre may move
+    max_speed: metres per second a person may walk while unseen (re-identification)
     fit_processes: people fitted at once in worker processes (0: one per core; 1: one after another here)
     """
 
@@ -102,20 +124,26 @@ class People:
 @dataclass
 class _Track:
     frames: list[int] = field(default_factory=list)
-    clusters: list[int] = field(default_factory=list)  # cluster index in each of its frames
+    views: list[np.ndarray] = field(default_factory=list)  # (V,) packed candidate per view in each frame (-1: none)
     joints: list[np.ndarray] = field(default_factory=list)  # (J, 4) per frame
     centres: list[np.ndarray] = field(default_factory=list)
 
-    def predicted(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
-        """(J, 4) skeleton and (3,) centre moved on by the centre's velocity to ``frame``."""
+    def add(self, frame: int, views: np.ndarray, joints: np.ndarray) -> None:
+        self.frames.append(frame)
+        self.views.append(views)
+        self.joints.append(joints)
+        self.centres.append(_centre(joints))
+
+    def predicted(self, frame: int) -> np.ndarray:
+        """(J, 4) the last skeleton moved on to ``frame`` by the centre's velocity over the last
+        two observations (on the ground: crouching is not moving)."""
         velocity = np.zeros(3)
-        if len(self.frames) >= 2 and self.frames[-1] > self.frames[-2]:
+        if len(self.frames) >= 2:
             velocity = (self.centres[-1] - self.centres[-2]) / (self.frames[-1] - self.frames[-2])
-            velocity[2] = 0.0  # on the ground: crouching is not moving
-        shift = velocity * (frame - self.frames[-1])
+            velocity[2] = 0.0
         joints = self.joints[-1].copy()
-        joints[:, :3] += shift
-        return joints, self.centres[-1] + shift
+        joints[:, :3] += velocity * (frame - self.frames[-1])
+        return joints
 
 
 def _centre(X: np.ndarray) -> np.ndarray:
@@ -124,12 +152,13 @@ def _centre(X: np.ndarray) -> np.ndarray:
 
 
 def _pose_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean 3D distance of the joints both (J, 4) skeletons have; inf if fewer than 3."""
+    """Median 3D distance of the joints both (J, 4) skeletons have (a few badly triangulated joints
+    do not move it); the distance of their centres if they share fewer than 3, inf if one is empty."""
     both = (a[:, 3] > 0) & (b[:, 3] > 0)
     if both.sum() < 3:
         return float(np.linalg.norm(_centre(a) - _centre(b))) if (a[:, 3] > 0).any() and (b[:, 3] > 0).any() \
             else np.inf
-    return float(np.linalg.norm(a[both, :3] - b[both, :3], axis=-1).mean())
+    return float(np.median(np.linalg.norm(a[both, :3] - b[both, :3], axis=-1)))
 
 
 def _bone_lengths(joints: list[np.ndarray], limbs: np.ndarray) -> np.ndarray:
@@ -169,39 +198,115 @@ def _cluster_skeletons(rig: CameraRig, packed: np.ndarray, clusters, min_confide
     return out
 
 
-def _follow(skeletons: list[list[np.ndarray]], fps: float, s: PeopleSettings) -> list[_Track]:
-    """Step 2 of the module docstring: tracks over the per-frame skeletons."""
+def _merge_duplicates(clusters, skeletons):
+    """Per frame, clusters whose skeletons lie within ``_SAME_PERSON_M`` of each other are one
+    person seen through two sets of views: the better supported one (earlier in the list) takes
+    the other's views it lacks."""
+    merged = []
+    for frame, frame_skeletons in zip(clusters, skeletons, strict=True):
+        kept: list[tuple[np.ndarray, np.ndarray]] = []
+        kept_skeletons: list[np.ndarray] = []
+        for (views, centre), X in zip(frame, frame_skeletons, strict=True):
+            same = next((k for k, Y in enumerate(kept_skeletons) if _pose_distance(X, Y) < _SAME_PERSON_M), None)
+            if same is None:
+                kept.append((views.copy(), centre))
+                kept_skeletons.append(X)
+            else:
+                into = kept[same][0]
+                into[into < 0] = views[into < 0]
+        merged.append(kept)
+    return merged
+
+
+def _plausible(X: np.ndarray, skeleton: str) -> bool:
+    """Whether a (J, 4) skeleton could be one person: most of its measurable bones of
+    ``_HUMAN_BONES`` have a human length (a skeleton without them is kept)."""
+    fmt = get_format(skeleton)
+    bones = [(fmt.index(a), fmt.index(b), lo, hi) for (a, b), (lo, hi) in _HUMAN_BONES.items() if a in fmt and b in fmt]
+    lengths = [(np.linalg.norm(X[i, :3] - X[j, :3]), lo, hi) for i, j, lo, hi in bones if X[i, 3] > 0 and X[j, 3] > 0]
+    if len(lengths) < 3:
+        return True
+    return sum(lo <= length <= hi for length, lo, hi in lengths) >= 0.5 * len(lengths)
+
+
+def _extend_tracks(rig: CameraRig, cand: np.ndarray, tracks: list[_Track], f: int, flip: np.ndarray,
+                   skeleton: str, a: SubjectSettings) -> tuple[list[int], np.ndarray]:
+    """Frame ``f``: each view's detections (``cand`` (V, P, J, 3)) matched to the live tracks'
+    predictions by an optimal assignment per view (within twice the association gate, relative to
+    the person's size), each track triangulated from its matches, views that disagree with the
+    result dropped. Returns the tracks extended and the (V, P) detections they took."""
+    V, P = cand.shape[:2]
+    taken = np.zeros((V, P), dtype=bool)
+    if not tracks:
+        return [], taken
+    predicted = np.stack([t.predicted(f) for t in tracks])  # (T, J, 4)
+    proj = rig.project(predicted[..., :3])  # (V, T, J, 2)
+    valid = (rig.depths(predicted[..., :3]) > 0) & (predicted[None, ..., 3] > 0)
+    size_det = box_sizes(cand, a.min_confidence)  # (V, P)
+    size_proj = box_sizes(np.concatenate([proj, valid[..., None].astype(float)], -1), 0.5)  # (V, T)
+    dist = mirror_distance(cand[:, None], proj[:, :, None], flip, a.min_confidence)  # (V, T, P)
+    norm = dist / np.maximum(np.minimum(size_det[:, None], np.where(size_proj > 0, size_proj, np.inf)[..., None]),
+                             1e-9)
+    views = np.full((len(tracks), V), -1, dtype=np.intp)
+    for v in range(V):
+        ok = (norm[v] < 2 * a.gate) & (size_det[v] > 0)[None]
+        if ok.any():
+            rows, cols = linear_sum_assignment(np.where(ok, norm[v], 1e6))
+            keep = ok[rows, cols]
+            views[rows[keep], v] = cols[keep]
+    extended = []
+    for _ in range(2):  # triangulate, drop the views that disagree, triangulate again
+        members = np.stack([cluster_members(cand, row, a.min_confidence) for row in views])  # (T, V, J, 3)
+        X = triangulate(rig, members).keypoints3d  # (T, J, 4)
+        back = rig.project(X[..., :3])  # (V, T, J, 2)
+        found = X[..., 3] > 0
+        d = mirror_distance(np.where(found[None, ..., None], np.moveaxis(members, 1, 0), 0.0), back, flip,
+                            a.min_confidence)  # (V, T)
+        shown = np.concatenate([back, np.broadcast_to(found[None, ..., None], back.shape[:-1] + (1,))], -1)
+        size = np.minimum(box_sizes(np.moveaxis(members, 1, 0), a.min_confidence), box_sizes(shown, 0.5))
+        agree = (d < a.gate * size).T  # (T, V)
+        if ((views >= 0) <= agree).all():
+            break
+        views = np.where(agree, views, -1)
+    for t, track in enumerate(tracks):
+        if (views[t] >= 0).sum() >= a.min_views and _plausible(X[t], skeleton):
+            track.add(f, views[t].copy(), X[t])
+            taken[np.flatnonzero(views[t] >= 0), views[t][views[t] >= 0]] = True
+            extended.append(t)
+    return extended, taken
+
+
+def _track_online(rig: CameraRig, packed: np.ndarray, skeleton: str, a: SubjectSettings,
+                  s: PeopleSettings) -> list[_Track]:
+    """Steps 1-2 of the module docstring: frame by frame, live tracks take their detections first;
+    what is left is clustered across views and starts new tracks."""
+    F = packed.shape[0]
+    flip = get_format(skeleton).flip_index
     live: list[_Track] = []
     done: list[_Track] = []
-    for f, frame in enumerate(skeletons):
+    for f in range(F):
         still = []
         for track in live:
             (still if f - track.frames[-1] <= s.max_gap else done).append(track)
         live = still
-        matched: set[int] = set()
-        if live and frame:
-            cost = np.full((len(live), len(frame)), np.inf)
-            for t, track in enumerate(live):
-                predicted, _ = track.predicted(f)
-                gate = s.max_speed * (f - track.frames[-1]) / fps + _GATE_SLACK
-                for c, X in enumerate(frame):
-                    d = _pose_distance(predicted, X)
-                    if d <= gate:
-                        cost[t, c] = d
-            finite = np.isfinite(cost)
-            if finite.any():
-                rows, cols = linear_sum_assignment(np.where(finite, cost, 1e6))
-                for t, c in zip(rows, cols, strict=True):
-                    if finite[t, c]:
-                        track = live[t]
-                        track.frames.append(f)
-                        track.clusters.append(int(c))
-                        track.joints.append(frame[c])
-                        track.centres.append(_centre(frame[c]))
-                        matched.add(int(c))
-        for c, X in enumerate(frame):
-            if c not in matched:
-                live.append(_Track([f], [c], [X], [_centre(X)]))
+        cand = packed[f]
+        extended, taken = _extend_tracks(rig, cand, live, f, flip, skeleton, a)
+        leftover = np.where(taken[..., None, None], 0.0, cand)
+        if ((leftover[..., 2].max(-1) > 0).sum(-1) > 0).sum() < a.min_views:
+            continue
+        clusters = cluster_frame_people(rig, leftover[None], skeleton, a)
+        clusters = _merge_duplicates(clusters, _cluster_skeletons(rig, leftover[None], clusters, a.min_confidence))
+        skeletons = _cluster_skeletons(rig, leftover[None], clusters, a.min_confidence)[0]
+        current = [live[t].joints[-1] for t in extended]
+        for (views, _), X in zip(clusters[0], skeletons, strict=True):
+            if not _plausible(X, skeleton):  # detections of two people that happened to agree
+                continue
+            if any(_pose_distance(X, Y) < _SAME_PERSON_M for Y in current):  # a followed person seen again
+                continue
+            track = _Track()
+            track.add(f, views.copy(), X)
+            live.append(track)
+            current.append(X)
     return sorted(done + live, key=lambda t: t.frames[0])
 
 
@@ -244,16 +349,12 @@ def track_people(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "bod
         raise ValueError(f"candidates must be (F, V={len(rig)}, P, J, 3), got {candidates.shape}")
     F, V, _, J = candidates.shape[:4]
     packed, slots, detected = packed_candidates(candidates)
-    clusters = cluster_frame_people(rig, packed, skeleton, a)
-    skeletons = _cluster_skeletons(rig, packed, clusters, a.min_confidence)
-    tracks = _follow(skeletons, fps, s)
+    tracks = _track_online(rig, packed, skeleton, a, s)
     limbs = np.array(get_format(skeleton).limbs, dtype=np.intp).reshape(-1, 2)
     chains, reidentified = _reidentify(tracks, limbs, fps, s)
     people = [c for c in chains if sum(len(t.frames) for t in c) >= s.min_track_frames]
     short = len(chains) - len(people)
-    support = [sum(int((clusters[f][c][0] >= 0).sum()) for t in chain for f, c in zip(t.frames, t.clusters,
-                                                                                           strict=True))
-               for chain in people]
+    support = [sum(int((views >= 0).sum()) for t in chain for views in t.views) for chain in people]
     order = np.argsort(support, kind="stable")[::-1]
     kept = sorted((people[i] for i in order[:s.max_people]), key=lambda chain: chain[0].frames[0])
     if len(people) > s.max_people:
@@ -265,8 +366,7 @@ def track_people(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "bod
         seen = np.zeros(F, dtype=bool)
         X = np.zeros((F, J, 4))
         for track in chain:
-            for f, c, joints in zip(track.frames, track.clusters, track.joints, strict=True):
-                views = clusters[f][c][0]
+            for f, views, joints in zip(track.frames, track.views, track.joints, strict=True):
                 picked[f] = np.where(views >= 0, slots[f, np.arange(V), np.maximum(views, 0)], -1)
                 seen[f] = True
                 X[f] = joints

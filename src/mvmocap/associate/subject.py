@@ -41,8 +41,10 @@ from mvmocap.triangulate.dlt import observation_matrices, project_normalized, so
 __all__ = [
     "SubjectChoice",
     "SubjectSettings",
+    "box_sizes",
     "choose_subject",
     "cluster_frame_people",
+    "cluster_members",
     "link_tracks",
     "mirror_distance",
     "packed_candidates",
@@ -123,7 +125,7 @@ def _median_of_confident(d: np.ndarray, confident: np.ndarray) -> np.ndarray:
     return np.where(count >= 3, med, np.inf)
 
 
-def _sizes(candidates: np.ndarray, min_confidence: float) -> np.ndarray:
+def box_sizes(candidates: np.ndarray, min_confidence: float) -> np.ndarray:
     """(..., J, 3) -> (...,) bounding-box diagonal of the confident joints (0 if under 3)."""
     ok = candidates[..., 2] > min_confidence
     big, small = np.where(ok[..., None], candidates[..., :2], -np.inf), np.where(ok[..., None], candidates[..., :2],
@@ -162,7 +164,7 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
     K = np.stack([cam.K for cam in rig])
     focal = np.sqrt(K[:, 0, 0] * K[:, 1, 1])
     xn_all, pix_all = _undistorted(rig, candidates)
-    sizes = _sizes(pix_all, s.min_confidence)  # (F, V, P)
+    sizes = box_sizes(pix_all, s.min_confidence)  # (F, V, P)
     usable = sizes > 0
     pairs = list(itertools.combinations(range(V), 2))
     essentials = {(a, b): _essential(rig[a], rig[b]) for a, b in pairs}
@@ -206,7 +208,7 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
         proj_n, depth = project_normalized(X[..., :3], Rt)  # (n, J, V, 2), (n, J, V)
         proj = np.einsum("vij,nkvj->nvki", K[:, :2, :2], proj_n) + K[None, :, None, :2, 2]  # (n, V, J, 2)
         in_front = (np.moveaxis(depth, -1, 1) > 0) & (X[:, None, :, 3] > 0)  # (n, V, J)
-        projected_size = _sizes(np.concatenate([proj, in_front[..., None].astype(float)], -1), 0.5)[..., None]
+        projected_size = box_sizes(np.concatenate([proj, in_front[..., None].astype(float)], -1), 0.5)[..., None]
         proj = np.where(in_front[..., None], proj, 1e9)
         # float32: the distances need pixels, not micro-pixels, and half the memory traffic is most of the cost
         dist = mirror_distance(cand.astype(np.float32)[origins[:, 0]], proj[:, :, None].astype(np.float32), flip,
@@ -245,13 +247,13 @@ def _verify_all(rig: CameraRig, cand: np.ndarray, picks: list[tuple[int, np.ndar
     if not picks:
         return []
     undistorted = rig.without_distortion()
-    kp = np.stack([_members(cand[k], views, s.min_confidence) for k, views in picks])  # (n, V, J, 3)
+    kp = np.stack([cluster_members(cand[k], views, s.min_confidence) for k, views in picks])  # (n, V, J, 3)
     X = triangulate(undistorted, kp).keypoints3d  # (n, J, 4)
     found = X[..., 3] > 0
     proj = undistorted.project(X[..., :3])  # (V, n, J, 2)
-    proj_size = _sizes(np.concatenate([proj, np.broadcast_to(found[None, ..., None], proj.shape[:-1] + (1,))], -1),
+    proj_size = box_sizes(np.concatenate([proj, np.broadcast_to(found[None, ..., None], proj.shape[:-1] + (1,))], -1),
                        0.5)  # (V, n)
-    det_size = _sizes(kp, s.min_confidence).T  # (V, n)
+    det_size = box_sizes(kp, s.min_confidence).T  # (V, n)
     d = mirror_distance(np.where(found[None, ..., None], np.moveaxis(kp, 1, 0), 0.0), proj, flip, s.min_confidence)
     size = np.minimum(det_size, np.where(proj_size > 0, proj_size, np.inf))
     agree = d < s.gate * size  # (V, n)
@@ -271,14 +273,14 @@ def _verify_all(rig: CameraRig, cand: np.ndarray, picks: list[tuple[int, np.ndar
             results.append((kept, None))
             redo.append(n)
     if redo:
-        again = triangulate(undistorted, np.stack([_members(cand[picks[n][0]], results[n][0], s.min_confidence)
+        again = triangulate(undistorted, np.stack([cluster_members(cand[picks[n][0]], results[n][0], s.min_confidence)
                                                    for n in redo])).keypoints3d
         for n, Xn in zip(redo, again, strict=True):
             results[n] = (results[n][0], Xn)
     return [None if r is None else (r[0], _skeleton_centre(r[1])) for r in results]
 
 
-def _members(cand: np.ndarray, views: np.ndarray, min_confidence: float) -> np.ndarray:
+def cluster_members(cand: np.ndarray, views: np.ndarray, min_confidence: float) -> np.ndarray:
     """(V, J, 3): each view's chosen detection of the cluster (zeros where none), joints below
     ``min_confidence`` left out."""
     kp = np.zeros((len(views),) + cand.shape[2:])
