@@ -10,7 +10,8 @@ Frame by frame:
    association ``gate``. Each track is triangulated (robust, confidence-weighted) from its
    matches, views that disagree with the result by more than the gate are dropped and it is
    triangulated again; a track keeps the frame when ``min_views`` views remain and its bones have
-   human lengths. Predictions keep two people apart when they cross, where clustering each
+   human lengths (with fewer, the detections within the gate of the prediction are kept as 2D
+   evidence for the fit, not triangulated). Predictions keep two people apart when they cross, where clustering each
    frame afresh mixes their detections.
 2. What is left: the detections no track took are clustered across views
    (:func:`mvmocap.associate.cluster_frame_people`: two-view proposals verified against every
@@ -108,7 +109,8 @@ class People:
 
     Attributes:
         ids: person ids, in order of first appearance.
-        keypoints2d: id -> (F, V, J, 3) that person's detection per view-frame (confidence 0: none).
+        keypoints2d: id -> (F, V, J, 3) that person's detection per view-frame (confidence 0: none),
+            also in frames where fewer than ``min_views`` views saw them (evidence for a 2D fit).
         seen: id -> (F,) bool, the frames where the person is a cluster (seen by ``min_views`` views).
         keypoints3d: id -> (F, J, 4) the clusters' triangulation (confidence 0 where unseen).
         report: JSON-ready counts (people, tracks dropped, re-identifications, per person frames).
@@ -127,6 +129,7 @@ class _Track:
     views: list[np.ndarray] = field(default_factory=list)  # (V,) packed candidate per view in each frame (-1: none)
     joints: list[np.ndarray] = field(default_factory=list)  # (J, 4) per frame
     centres: list[np.ndarray] = field(default_factory=list)
+    glimpses: dict[int, np.ndarray] = field(default_factory=dict)  # frame -> (V,): seen by too few views to triangulate
 
     def add(self, frame: int, views: np.ndarray, joints: np.ndarray) -> None:
         self.frames.append(frame)
@@ -254,6 +257,7 @@ def _extend_tracks(rig: CameraRig, cand: np.ndarray, tracks: list[_Track], f: in
             rows, cols = linear_sum_assignment(np.where(ok, norm[v], 1e6))
             keep = ok[rows, cols]
             views[rows[keep], v] = cols[keep]
+    first = views.copy()  # (T, V) the assignment to the predictions, before verification
     extended = []
     for _ in range(2):  # triangulate, drop the views that disagree, triangulate again
         members = np.stack([cluster_members(cand, row, a.min_confidence) for row in views])  # (T, V, J, 3)
@@ -273,6 +277,11 @@ def _extend_tracks(rig: CameraRig, cand: np.ndarray, tracks: list[_Track], f: in
             track.add(f, views[t].copy(), X[t])
             taken[np.flatnonzero(views[t] >= 0), views[t][views[t] >= 0]] = True
             extended.append(t)
+        else:  # seen by too few views to triangulate: the detections close to the prediction are kept as 2D
+            close = np.where((first[t] >= 0) & (norm[np.arange(V), t, np.maximum(first[t], 0)] < a.gate), first[t], -1)
+            if (close >= 0).any():
+                track.glimpses[f] = close
+                taken[np.flatnonzero(close >= 0), close[close >= 0]] = True
     return extended, taken
 
 
@@ -366,6 +375,8 @@ def track_people(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "bod
         seen = np.zeros(F, dtype=bool)
         X = np.zeros((F, J, 4))
         for track in chain:
+            for f, views in track.glimpses.items():  # 2D evidence of the frames between (for the fit)
+                picked[f] = np.where(views >= 0, slots[f, np.arange(V), np.maximum(views, 0)], -1)
             for f, views, joints in zip(track.frames, track.views, track.joints, strict=True):
                 picked[f] = np.where(views >= 0, slots[f, np.arange(V), np.maximum(views, 0)], -1)
                 seen[f] = True
