@@ -182,43 +182,29 @@ def _same_build(a: np.ndarray, b: np.ndarray, tolerance: float) -> float:
     return difference if difference <= tolerance else np.inf
 
 
-def _cluster_skeletons(rig: CameraRig, packed: np.ndarray, clusters, min_confidence: float) -> list[list[np.ndarray]]:
-    """Per frame, per cluster, the (J, 4) robust triangulation of its members (one batched call)."""
-    F, V, _, J, _ = packed.shape
-    index = [(f, c) for f in range(F) for c in range(len(clusters[f]))]
-    if not index:
-        return [[] for _ in range(F)]
-    kp = np.zeros((len(index), V, J, 3))
-    for n, (f, c) in enumerate(index):
-        views = clusters[f][c][0]
-        members = np.flatnonzero(views >= 0)
-        kp[n, members] = packed[f, members, views[members]]
-    kp[..., 2] = np.where(kp[..., 2] > min_confidence, kp[..., 2], 0.0)
-    X = triangulate(rig, kp).keypoints3d  # (N, J, 4)
-    out: list[list[np.ndarray]] = [[] for _ in range(F)]
-    for n, (f, _c) in enumerate(index):
-        out[f].append(X[n])
-    return out
+def _cluster_skeletons(rig: CameraRig, cand: np.ndarray, clusters, min_confidence: float) -> list[np.ndarray]:
+    """Each cluster's (J, 4) robust triangulation from its members (``cand`` (V, P, J, 3); one call)."""
+    if not clusters:
+        return []
+    kp = np.stack([cluster_members(cand, views, min_confidence) for views, _ in clusters])
+    return list(triangulate(rig, kp).keypoints3d)
 
 
-def _merge_duplicates(clusters, skeletons):
-    """Per frame, clusters whose skeletons lie within ``_SAME_PERSON_M`` of each other are one
+def _merge_duplicates(clusters: list, skeletons: list[np.ndarray]) -> list:
+    """Clusters of one frame whose skeletons lie within ``_SAME_PERSON_M`` of each other are one
     person seen through two sets of views: the better supported one (earlier in the list) takes
     the other's views it lacks."""
-    merged = []
-    for frame, frame_skeletons in zip(clusters, skeletons, strict=True):
-        kept: list[tuple[np.ndarray, np.ndarray]] = []
-        kept_skeletons: list[np.ndarray] = []
-        for (views, centre), X in zip(frame, frame_skeletons, strict=True):
-            same = next((k for k, Y in enumerate(kept_skeletons) if _pose_distance(X, Y) < _SAME_PERSON_M), None)
-            if same is None:
-                kept.append((views.copy(), centre))
-                kept_skeletons.append(X)
-            else:
-                into = kept[same][0]
-                into[into < 0] = views[into < 0]
-        merged.append(kept)
-    return merged
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+    kept_skeletons: list[np.ndarray] = []
+    for (views, centre), X in zip(clusters, skeletons, strict=True):
+        same = next((k for k, Y in enumerate(kept_skeletons) if _pose_distance(X, Y) < _SAME_PERSON_M), None)
+        if same is None:
+            kept.append((views.copy(), centre))
+            kept_skeletons.append(X)
+        else:
+            into = kept[same][0]
+            into[into < 0] = views[into < 0]
+    return kept
 
 
 def _plausible(X: np.ndarray, skeleton: str) -> bool:
@@ -303,11 +289,11 @@ def _track_online(rig: CameraRig, packed: np.ndarray, skeleton: str, a: SubjectS
         leftover = np.where(taken[..., None, None], 0.0, cand)
         if ((leftover[..., 2].max(-1) > 0).sum(-1) > 0).sum() < a.min_views:
             continue
-        clusters = cluster_frame_people(rig, leftover[None], skeleton, a)
-        clusters = _merge_duplicates(clusters, _cluster_skeletons(rig, leftover[None], clusters, a.min_confidence))
-        skeletons = _cluster_skeletons(rig, leftover[None], clusters, a.min_confidence)[0]
+        clusters = cluster_frame_people(rig, leftover[None], skeleton, a)[0]
+        clusters = _merge_duplicates(clusters, _cluster_skeletons(rig, leftover, clusters, a.min_confidence))
+        skeletons = _cluster_skeletons(rig, leftover, clusters, a.min_confidence)
         current = [live[t].joints[-1] for t in extended]
-        for (views, _), X in zip(clusters[0], skeletons, strict=True):
+        for (views, _), X in zip(clusters, skeletons, strict=True):
             if not _plausible(X, skeleton):  # detections of two people that happened to agree
                 continue
             if any(_pose_distance(X, Y) < _SAME_PERSON_M for Y in current):  # a followed person seen again
