@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from mvmocap.detect.settings import (
@@ -18,11 +19,13 @@ from mvmocap.utils import InputError
 __all__ = ["BODY_BACKENDS", "body_detector_factory"]
 
 
-def body_detector_factory(settings: BodyDetectSettings | dict, where: str = "detect") -> Callable:
+def body_detector_factory(settings: BodyDetectSettings | dict, where: str = "detect", *,
+                          threads: int | None = None) -> Callable:
     """``settings`` (typed, or the experiment's ``detect`` mapping) -> a function making a fresh
-    detector ``detector(rgb, frame_index)``. Checked now, before any frame is read: an unknown
-    backend, a key the backend does not read, a value out of range or a missing model file is an
-    error naming ``where``."""
+    detector ``detector(rgb, frame_index)`` (a picklable ``functools.partial``: worker processes
+    can make their own). Checked now, before any frame is read: an unknown backend, a key the
+    backend does not read, a value out of range or a missing model file is an error naming
+    ``where``. ``threads`` overrides BlazePose's LiteRT threads (its results do not depend on them)."""
     if isinstance(settings, dict):
         settings = detect_settings_from(settings, where)
     if isinstance(settings, RtmlibSettings):
@@ -36,21 +39,20 @@ def body_detector_factory(settings: BodyDetectSettings | dict, where: str = "det
             paths[key] = str(Path(given).expanduser())
         from mvmocap.detect.rtmlib_pose import RTMLibPose
 
-        return lambda: RTMLibPose(**paths, det_input_size=settings.det_input_size,
-                                  pose_input_size=settings.pose_input_size,
-                                  min_detection_confidence=settings.min_detection_confidence)
+        return partial(RTMLibPose, **paths, det_input_size=settings.det_input_size,
+                       pose_input_size=settings.pose_input_size,
+                       min_detection_confidence=settings.min_detection_confidence)
     if isinstance(settings, LegacyPoseSettings):
         from mvmocap.detect.mediapipe_pose import MediaPipePose
 
-        return lambda: MediaPipePose(model_complexity=settings.model_complexity,
-                                     min_detection_confidence=settings.min_detection_confidence,
-                                     min_tracking_confidence=settings.min_tracking_confidence)
+        return partial(MediaPipePose, model_complexity=settings.model_complexity,
+                       min_detection_confidence=settings.min_detection_confidence,
+                       min_tracking_confidence=settings.min_tracking_confidence)
     if not isinstance(settings, BlazePoseSettings):
         raise TypeError(f"not body detector settings: {settings!r}")
     from mvmocap.detect.blazepose import BlazePoseMulti, blazepose_model_paths
 
     blazepose_model_paths()  # the models are there (a clear error now rather than after other work)
-    return lambda: BlazePoseMulti(max_people=settings.max_people, detect_every=settings.detect_every,
-                                  threads=settings.threads,
-                                  min_detection_confidence=settings.min_detection_confidence,
-                                  min_tracking_confidence=settings.min_tracking_confidence)
+    return partial(BlazePoseMulti, max_people=settings.max_people, detect_every=settings.detect_every,
+                   threads=threads or settings.threads, min_detection_confidence=settings.min_detection_confidence,
+                   min_tracking_confidence=settings.min_tracking_confidence)

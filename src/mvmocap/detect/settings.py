@@ -59,8 +59,9 @@ class BlazePoseSettings:
         _check_confidences(self)
 
     def identity(self) -> dict:
-        """What the detections depend on (the detection cache's key)."""
-        return {"backend": self.BACKEND, **asdict(self)}
+        """What the detections depend on (the detection cache's key): not ``threads``, LiteRT
+        gives the same bits with any number of them."""
+        return {"backend": self.BACKEND, **{k: v for k, v in asdict(self).items() if k != "threads"}}
 
 
 @dataclass(frozen=True)

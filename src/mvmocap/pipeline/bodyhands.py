@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from functools import partial
 
 import numpy as np
 
@@ -89,19 +90,18 @@ def run_body_hands(options: RunOptions, experiment: Experiment | None = None) ->
 
     with timer.stage("detect"):
         pose = asdict(detect)
-        detect_cameras(sources, out / "keypoints2d", lambda _cam: MediaPipePose(**pose), frame_range,
-                       detect.identity(), desc="detect bodies")
+        detect_cameras(sources, out / "keypoints2d", {n: partial(MediaPipePose, **pose) for n in names}, frame_range,
+                       detect.identity(), desc="detect bodies", processes=options.worker_count())
         body = read_keypoints2d(out / "keypoints2d", names)
         keep = [i for i, f in enumerate(body.frames) if f in frame_range]
         body2d = body.person()[keep]  # (F, V, 25, 3)
         view = {name: v for v, name in enumerate(names)}
 
-        def make_hands(cam: str):
-            return hand_detector(detect_hands, frame_ids, body2d[:, view[cam]])
-
         # the crops follow the body: its detector's settings key the hands' cache too
-        detect_cameras(sources, out / "hands2d", make_hands, frame_range,
-                       {**asdict(detect_hands), "body": detect.identity()}, desc="detect hands", save=save_hands)
+        hands = {n: partial(hand_detector, detect_hands, frame_ids, body2d[:, view[n]]) for n in names}
+        detect_cameras(sources, out / "hands2d", hands, frame_range,
+                       {**asdict(detect_hands), "body": detect.identity()}, desc="detect hands", save=save_hands,
+                       processes=options.worker_count())
     wrists = body2d[:, :, [BODY25.index("LWrist"), BODY25.index("RWrist")]]
     left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), rig, body_wrists=wrists)
     kp2d = np.concatenate([body2d, left, right], axis=2)  # (F, V, 67, 3) in bodyhands order

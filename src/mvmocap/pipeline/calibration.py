@@ -161,8 +161,8 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
                          f"a {experiment.kind} one")
     make_detector = body_detector_factory(experiment.detect, f"{exp}: detect")
     frames = range(0, min(s.count for s in sources.values()))
-    detect_cameras(sources, out / "keypoints2d", lambda _cam: make_detector(), frames, experiment.detect.identity(),
-                   desc="detect")
+    detect_cameras(sources, out / "keypoints2d", dict.fromkeys(sources, make_detector), frames,
+                   experiment.detect.identity(), desc="detect")
     seq = read_keypoints2d(out / "keypoints2d", list(sources))
     sync = root / "sync.yml"
     if sync.is_file():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from functools import partial
 
 from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_smpl_family
@@ -68,8 +69,9 @@ def run_hands(options: RunOptions, experiment: Experiment | None = None) -> dict
     detect = experiment.detect
 
     with timer.stage("detect"):
-        detected = detect_cameras(sources, out / "hands2d", lambda _cam: MediaPipeHands(**asdict(detect)),
-                                  frame_range, asdict(detect), desc="detect hands", save=save_hands)
+        factories = {n: partial(MediaPipeHands, **asdict(detect)) for n in names}
+        detected = detect_cameras(sources, out / "hands2d", factories, frame_range, asdict(detect),
+                                  desc="detect hands", save=save_hands, processes=options.worker_count())
     detections = load_hands(out / "hands2d", names, frame_range)
     left, right = assign_hands(detections, rig)
     frame_ids = list(frame_range)

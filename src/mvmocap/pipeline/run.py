@@ -96,8 +96,11 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
     options = setup.options
     sources: dict[str, FrameSource] = {}
     if options.keypoints is None:
-        make_detector = body_detector_factory(setup.experiment.detect, f"{setup.experiment.source}: detect")
         sources, rig, frame_range, fps = open_inputs(setup)
+        processes = min(options.worker_count(), len(sources))
+        detect = setup.experiment.detect
+        threads = max(1, detect.threads // processes) if processes > 1 and hasattr(detect, "threads") else None
+        make_detector = body_detector_factory(detect, f"{setup.experiment.source}: detect", threads=threads)
         keypoints = setup.out / "keypoints2d"
     else:
         keypoints = options.keypoints
@@ -114,8 +117,8 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
     detected = 0
     if sources:
         with timer.stage("detect"):
-            detected = detect_cameras(sources, keypoints, lambda _cam: make_detector(), frame_range,
-                                      setup.experiment.detect.identity(), desc="detect")
+            detected = detect_cameras(sources, keypoints, dict.fromkeys(sources, make_detector), frame_range,
+                                      setup.experiment.detect.identity(), desc="detect", processes=processes)
         log.info("detection: %d new view-frames in %.1f s (cached cameras skipped)", detected,
                  timer.seconds["detect"])
     return Inputs(rig, keypoints, frame_range, fps, sources, detected)

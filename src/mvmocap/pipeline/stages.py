@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from mvmocap.camera import CameraRig, load_calibration
@@ -63,6 +66,8 @@ class RunOptions:
         instead of detection, a GMM pose prior file, ``file`` / ``auto`` / ``none`` time offsets
         (``auto``: body only) and the ``sync.yml`` read by ``file`` (None: ``ROOT/sync.yml``).
     max_people: multi only: at most this many people (None: the experiment's ``people.max_people``).
+    workers: processes detecting cameras at once (0: one per core, at most one per camera; 1: one
+        camera after another in this process). The detections are the same with any number.
     """
 
     root: Path
@@ -80,6 +85,7 @@ class RunOptions:
     sync: str = "file"
     sync_file: Path | None = None
     max_people: int | None = None
+    workers: int = 1
 
     def __post_init__(self) -> None:
         for name in ("root", "out", "calib", "keypoints", "gmm", "sync_file"):
@@ -97,9 +103,15 @@ class RunOptions:
         if self.vis_cams and not self.videos:
             raise InputError("--vis-cams chooses the views of the overlay video, which --no-video turns off; "
                              "drop one")
+        if self.workers < 0:
+            raise InputError(f"--workers must be 0 (one per core) or more, got {self.workers}")
         if self.max_people is not None and self.max_people < 1:
             raise InputError(f"--max-people must be at least 1, got {self.max_people}")
         parse_frames(self.frames)
+
+    def worker_count(self) -> int:
+        """The processes that detect cameras (``workers``, 0 meaning one per core)."""
+        return self.workers or (os.cpu_count() or 1)
 
     @property
     def output(self) -> Path:
@@ -228,17 +240,52 @@ def match_frame_sizes(rig: CameraRig, sizes: dict[str, tuple[int, int]], calib_p
     return CameraRig(cameras)
 
 
-def detect_cameras(sources: dict[str, FrameSource], folder: Path, make_detector: Callable[[str], Callable],
-                   frame_range: range, identity: dict, *, desc: str, save: Callable = save_body) -> int:
+def detect_cameras(sources: dict[str, FrameSource], folder: Path, factories: dict[str, Callable[[], Callable]],
+                   frame_range: range, identity: dict, *, desc: str, save: Callable = save_body,
+                   processes: int = 1) -> int:
     """Detect every camera of ``sources`` into ``folder`` through the cache (``identity``: what the
-    detections depend on); ``make_detector(camera)`` makes a fresh detector. Returns the frames
-    detected now (cached ones are skipped)."""
+    detections depend on); ``factories[camera]()`` makes that camera's fresh detector. With
+    ``processes`` > 1 the cameras are detected in that many worker processes at once (the
+    factories must then be picklable, e.g. ``functools.partial``); each camera's result is the
+    same as in this process. Returns the frames detected now (cached ones are skipped)."""
     detected = 0
+    processes = min(processes, len(sources))
     with progress(len(sources) * len(frame_range), desc=desc, unit="view-frame") as bar:
-        for name, source in sources.items():
-            detected += detect_camera(source, name, folder, lambda name=name: make_detector(name), frame_range,
-                                      identity, save=save, bar=bar)
+        if processes <= 1:
+            for name, source in sources.items():
+                detected += detect_camera(source, name, folder, factories[name], frame_range, identity, save=save,
+                                          bar=bar)
+            return detected
+        log.info("detecting %d cameras in %d processes", len(sources), processes)
+        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+            jobs = {pool.submit(_detect_camera_job, source.path, name, folder, factories[name], frame_range, identity,
+                                save): name for name, source in sources.items()}
+            shown = 0
+            pending = set(jobs)
+            while pending:
+                finished, pending = wait(pending, timeout=0.5)
+                for job in finished:
+                    detected += job.result()  # a worker's error is raised here, naming its file
+                done = sum(_cached_frames(folder / name, frame_range) for name in sources)
+                bar.update(done - shown)
+                shown = done
     return detected
+
+
+def _cached_frames(folder: Path, frame_range: range) -> int:
+    """How many frames of ``frame_range`` a camera's cache folder holds (for the progress bar)."""
+    if not folder.is_dir():
+        return 0
+    return sum(1 for p in folder.glob("[0-9]*.json") if p.stem.isdigit() and int(p.stem) in frame_range)
+
+
+def _detect_camera_job(path: Path, name: str, folder: Path, factory: Callable, frame_range: range, identity: dict,
+                       save: Callable) -> int:
+    """One camera's detection in a worker process."""
+    from mvmocap.console import quiet_native_libraries
+
+    quiet_native_libraries()
+    return detect_camera(FrameSource(path), name, folder, factory, frame_range, identity, save=save)
 
 
 @dataclass
