@@ -58,10 +58,13 @@ class BlazePoseSettings:
         _check_at_least_one(self, "max_people", "detect_every", "threads")
         _check_confidences(self)
 
+    REVISION: ClassVar[int] = 2  # raised when mvmocap's own detection code changes its results
+
     def identity(self) -> dict:
-        """What the detections depend on (the detection cache's key): not ``threads``, LiteRT
-        gives the same bits with any number of them."""
-        return {"backend": self.BACKEND, **{k: v for k, v in asdict(self).items() if k != "threads"}}
+        """What the detections depend on (the detection cache's key): the settings and the
+        revision of the code, not ``threads`` (LiteRT gives the same bits with any number)."""
+        return {"backend": self.BACKEND, "revision": self.REVISION,
+                **{k: v for k, v in asdict(self).items() if k != "threads"}}
 
 
 @dataclass(frozen=True)
