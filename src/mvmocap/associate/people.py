@@ -51,6 +51,7 @@ from mvmocap.associate.subject import (
     cluster_members,
     mirror_distance,
     packed_candidates,
+    undistorted_candidates,
 )
 from mvmocap.camera import CameraRig
 from mvmocap.skeletons import get_format
@@ -344,7 +345,9 @@ def track_people(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "bod
         raise ValueError(f"candidates must be (F, V={len(rig)}, P, J, 3), got {candidates.shape}")
     F, V, _, J = candidates.shape[:4]
     packed, slots, detected = packed_candidates(candidates)
-    tracks = _track_online(rig, packed, skeleton, a, s)
+    # in undistorted pixels once for the whole sequence: per frame, projections and triangulations
+    # then need no iterative distortion model (most of the cost otherwise)
+    tracks = _track_online(rig.without_distortion(), undistorted_candidates(rig, packed)[1], skeleton, a, s)
     limbs = np.array(get_format(skeleton).limbs, dtype=np.intp).reshape(-1, 2)
     chains, reidentified = _reidentify(tracks, limbs, fps, s)
     people = [c for c in chains if sum(len(t.frames) for t in c) >= s.min_track_frames]

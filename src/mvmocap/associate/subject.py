@@ -48,6 +48,7 @@ __all__ = [
     "link_tracks",
     "mirror_distance",
     "packed_candidates",
+    "undistorted_candidates",
 ]
 
 
@@ -134,7 +135,7 @@ def box_sizes(candidates: np.ndarray, min_confidence: float) -> np.ndarray:
     return np.where(ok.sum(-1) >= 3, diag, 0.0)
 
 
-def _undistorted(rig: CameraRig, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def undistorted_candidates(rig: CameraRig, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(F, V, P, J, 3) -> normalised coordinates (F, V, P, J, 2) and undistorted pixels with
     confidence (F, V, P, J, 3): association compares in undistorted pixels, so that proposals
     are projected without the iterative distortion model."""
@@ -163,7 +164,7 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
     Rt = np.stack([cam.Rt for cam in rig])  # (V, 3, 4)
     K = np.stack([cam.K for cam in rig])
     focal = np.sqrt(K[:, 0, 0] * K[:, 1, 1])
-    xn_all, pix_all = _undistorted(rig, candidates)
+    xn_all, pix_all = undistorted_candidates(rig, candidates)
     sizes = box_sizes(pix_all, s.min_confidence)  # (F, V, P)
     usable = sizes > 0
     pairs = list(itertools.combinations(range(V), 2))
