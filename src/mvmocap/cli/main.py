@@ -217,11 +217,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     options = _run_options(args)
     check_output_folder(options.root, options.output)  # before log.txt is written there
-    kind = load_experiment(options.exp).kind
+    experiment = load_experiment(options.exp)  # its errors come before log.txt is written
+    kind = experiment.kind
     options.check_for(kind)
     out = options.output
     with log_to_file(out / "log.txt"):
-        result = run_experiment(options)
+        result = run_experiment(options, experiment)
     if kind == "multi":
         print(multi_summary(result.report, out))
     elif kind == "hands":

@@ -313,10 +313,10 @@ def write_report(out: Path, report: dict, timer: StageTimer) -> dict:
     return report
 
 
-def run_experiment(options: RunOptions):
+def run_experiment(options: RunOptions, experiment: Experiment | None = None):
     """``mvmocap run``: the experiment's kind picks the run (``body``, ``body+hands``: a
     :class:`RunOutput`; ``hands``: one per hand side; ``multi``: a :class:`MultiOutput`)."""
-    experiment = load_experiment(options.exp)
+    experiment = experiment or load_experiment(options.exp)
     if experiment.kind == "multi":
         from mvmocap.pipeline.multi import run_multi
 
