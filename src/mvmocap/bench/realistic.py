@@ -11,8 +11,9 @@ Figures:
   subject's, before synchronisation and swap fixing);
 - ``mpjpe_mm``: the fitted body25 keypoints against the truth; ``triangulated_mpjpe_mm`` too;
 - ``heldout_px_truth``: the same comparison against the projected truth instead of a
-  reconstruction: the detector's own error, which no reconstruction can undercut on the held-out
-  figure (``heldout_px`` / ``heldout_px_truth`` near 1 is the floor);
+  reconstruction: the detector's own error, the scale ``heldout_px`` is to be read against (it
+  is not a strict floor: where the detectors share a bias across views, a reconstruction of the
+  detections lies nearer them than the truth does);
 - ``detector_lag_frames``: per camera, the time shift (frames) that best aligns its detections of the
   limb joints with the projected truth: a view-dependent detector bias that follows the motion
   looks like a lag; ``sync_floor_frames`` is the largest difference of a camera's lag from the
