@@ -20,10 +20,10 @@ Frame by frame:
    person seen again, and every other cluster starts a track. A track unseen for more than
    ``max_gap`` frames is closed.
 3. Re-identification: a track that starts within ``reid_seconds`` of a closed track's end, near
-   where a person walking at ``max_speed`` could be, and with the same median bone lengths
-   (within ``bone_tolerance``), continues the closed track's identity (an occlusion of a few
-   seconds). Tracks seen in fewer than ``min_track_frames`` frames are dropped (a false cluster,
-   someone seen for a moment), and at most ``max_people`` are kept, those with the most
+   where a person walking at ``max_speed`` could be, and with the same median lengths of the long
+   bones (within ``bone_tolerance``), continues the closed track's identity (an occlusion of a
+   few seconds; of several such tracks, the one lost most recently). Tracks seen in fewer than
+   ``min_track_frames`` frames are dropped (a false cluster, someone seen for a moment), and at most ``max_people`` are kept, those with the most
    supporting view-frames, with a warning naming how many were left out.
 
 Ids count from 0 in order of first appearance. A person seen by a single view in a frame is not
@@ -62,6 +62,7 @@ __all__ = ["People", "PeopleSettings", "track_people"]
 log = logging.getLogger(__name__)
 
 _GATE_SLACK = 0.2  # metres added to the speed gate (pose changes, triangulation noise)
+_RECENCY = 0.05  # re-identification score per second since a track was lost: the most recent one wins a tie
 _SAME_PERSON_M = 0.25  # two skeletons of a frame this close (median joint distance) are one person
 # Bone lengths (metres) a person can have: a cluster of detections of two different people
 # triangulates to a skeleton with several bones outside these (children to tall adults, with slack).
@@ -163,6 +164,14 @@ def _pose_distance(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.linalg.norm(_centre(a) - _centre(b))) if (a[:, 3] > 0).any() and (b[:, 3] > 0).any() \
             else np.inf
     return float(np.median(np.linalg.norm(a[both, :3] - b[both, :3], axis=-1)))
+
+
+def _identity_bones(skeleton: str) -> np.ndarray:
+    """(L, 2) the bones that tell people apart by build: the long ones of ``_HUMAN_BONES`` (the
+    face's and feet's short bones are mostly triangulation noise), else every limb of the format."""
+    fmt = get_format(skeleton)
+    bones = [(fmt.index(a), fmt.index(b)) for a, b in _HUMAN_BONES if a in fmt and b in fmt]
+    return np.array(bones if len(bones) >= 4 else fmt.limbs, dtype=np.intp).reshape(-1, 2)
 
 
 def _bone_lengths(joints: list[np.ndarray], limbs: np.ndarray) -> np.ndarray:
@@ -324,7 +333,8 @@ def _reidentify(tracks: list[_Track], limbs: np.ndarray, fps: float,
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a bone no track of the chain saw
                 chain_bones = np.nanmedian(np.stack([bones[i] for i in chain]), 0)
-            score = _same_build(chain_bones, bones[k], s.bone_tolerance)
+            # the same build within the tolerance; among such, the track lost most recently
+            score = _same_build(chain_bones, bones[k], s.bone_tolerance) + _RECENCY * gap / fps
             if score < best_score:
                 best, best_score = chain, score
         if best is not None:
@@ -348,8 +358,7 @@ def track_people(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "bod
     # in undistorted pixels once for the whole sequence: per frame, projections and triangulations
     # then need no iterative distortion model (most of the cost otherwise)
     tracks = _track_online(rig.without_distortion(), undistorted_candidates(rig, packed)[1], skeleton, a, s)
-    limbs = np.array(get_format(skeleton).limbs, dtype=np.intp).reshape(-1, 2)
-    chains, reidentified = _reidentify(tracks, limbs, fps, s)
+    chains, reidentified = _reidentify(tracks, _identity_bones(skeleton), fps, s)
     people = [c for c in chains if sum(len(t.frames) for t in c) >= s.min_track_frames]
     short = len(chains) - len(people)
     support = [sum(int((views >= 0).sum()) for t in chain for views in t.views) for chain in people]
