@@ -23,8 +23,9 @@ Frame by frame:
    where a person walking at ``max_speed`` could be, and with the same median lengths of the long
    bones (within ``bone_tolerance``), continues the closed track's identity (an occlusion of a
    few seconds; of several such tracks, the one lost most recently). Tracks seen in fewer than
-   ``min_track_frames`` frames are dropped (a false cluster, someone seen for a moment), and at most ``max_people`` are kept, those with the most
-   supporting view-frames, with a warning naming how many were left out.
+   ``min_track_frames`` frames are dropped (a false cluster, someone seen for a moment), and at
+   most ``max_people`` are kept, those with the most supporting view-frames, with a warning
+   naming how many were left out.
 
 Ids count from 0 in order of first appearance. A person seen by a single view in a frame is not
 a cluster: nobody is invented from one view.
