@@ -53,6 +53,8 @@ def test_mistyped_root_is_not_created(tmp_path, capsys, caplog):
     (["run", "{root}", "--exp", "hands", "--gmm", "g.pkl", "--sync", "auto"],
      r"--gmm and --sync: read by body and multi experiments only; --exp hands \(hands\) would ignore them"),
     (["run", "{root}", "--exp", "body+hands", "--keypoints", "{root}/annots"], r"--keypoints: read by body"),
+    (["run", "{root}", "--exp", "hands", "--max-people", "3"], r"--max-people: read by multi experiments only"),
+    (["batch", "{tmp}", "--exp", "multi"], r"--exp multi: mvmocap batch runs body experiments"),
 ])
 def test_values_out_of_range_are_refused(keypoint_root, tmp_path, capsys, caplog, argv, pattern):
     _fails(capsys, caplog, [a.format(root=keypoint_root, tmp=tmp_path) for a in argv], pattern)

@@ -30,7 +30,7 @@ import numpy as np
 
 from mvmocap.batch.trials import Trial, find_trials
 from mvmocap.console import progress
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["BatchOptions", "TrialResult", "is_done", "run_batch", "run_trial"]
 
@@ -139,6 +139,12 @@ def run_batch(session: str | Path, *, options: BatchOptions | None = None, worke
     returns the results in trial order and writes the session's reports."""
     session = Path(session).resolve()
     options = options or BatchOptions()
+    from mvmocap.pipeline.experiment import load_experiment
+
+    kind = load_experiment(options.exp).kind  # a bad experiment file fails before any trial
+    if kind != "body":
+        raise InputError(f"--exp {options.exp}: mvmocap batch runs body experiments; run each trial of a {kind} "
+                         "experiment with mvmocap run TRIAL --exp ...")
     trials = find_trials(session)
     if not trials:
         raise FileNotFoundError(f"{session}: no trial found (a folder with videos/, images/ or annots/)")
