@@ -91,6 +91,8 @@ def test_run_multi_writes_everyone_in_easymocap_layout_and_exports_each(tmp_path
     for pid in ids:
         params = np.load(out / "people" / str(pid) / "params.npz")
         kp, own = params["keypoints3d"], list(params["frames"])
+        assert params["observed"].shape == (len(own),) and params["observed"].sum() == report["people"][str(pid)][
+            "frames_seen"] and report["people"][str(pid)]["frames_interpolated"] == len(own) - params["observed"].sum()
         error = min(np.linalg.norm(kp - truth[n][own], axis=-1).mean() for n in range(3))
         assert error < 0.06, (pid, error)  # each fitted person is one of the truth's people
     assert main(["export", str(out), "--person", "1", "--to", str(tmp_path / "one.trc")]) == 0

@@ -29,9 +29,10 @@ class FitRun:
     out: Path
 
 
-def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int], fps: float) -> None:
-    """``out/smpl/%06d.json``, ``out/params.npz`` (both conventions), ``out/keypoints3d_fit/``,
-    ``out/fit_log.json``."""
+def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int], fps: float, *,
+              extra: dict[str, np.ndarray] | None = None) -> None:
+    """``out/smpl/%06d.json``, ``out/params.npz`` (both conventions, plus ``extra`` arrays),
+    ``out/keypoints3d_fit/``, ``out/fit_log.json``."""
     params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
     write_smpl_jsons(out / "smpl", params, frames)
     with torch.no_grad():
@@ -43,7 +44,7 @@ def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int],
     write_params_npz(out / "params.npz", {
         "global_orient": std["global_orient"], "body_pose": std["body_pose"], "betas": result.shapes[0],
         "transl": std["transl"], "fps": np.float64(fps), "frames": np.asarray(frames), "model": np.str_(model.name),
-        **params, **expanded, "keypoints3d": result.keypoints,
+        **params, **expanded, "keypoints3d": result.keypoints, **(extra or {}),
     })
     conf = np.ones(result.keypoints.shape[:-1] + (1,))
     write_keypoints3d(out / "keypoints3d_fit", np.concatenate([result.keypoints, conf], -1), frames)

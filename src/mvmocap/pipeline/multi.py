@@ -10,7 +10,9 @@ fitted in parallel processes when there are cores.
 Outputs under ``OUT`` (EasyMocap's multi-person layout): ``keypoints3d/%06d.json`` and
 ``smpl/%06d.json`` list every person in the frame with their ``id`` (an empty list where nobody
 is); ``people/<id>/`` holds each person's ``params.npz`` (the single-person layout, its
-``frames`` the person's own), ``smpl/``, ``keypoints3d_fit/`` and ``fit_log.json``; the overlay
+``frames`` the person's own, first to last appearance, and ``observed`` (F_id,) bool: False
+where too few views saw them and the fit interpolated), ``smpl/``, ``keypoints3d_fit/`` and
+``fit_log.json``; the overlay
 and ground videos draw each id in its own colour; ``report.json`` has a ``people`` entry per id.
 """
 
@@ -170,7 +172,9 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
         people = []
         for pid, result in zip(everyone.ids, results, strict=True):
             own = frames[spans[pid]]
-            write_fit(out / "people" / str(pid), body, result, own, fps)
+            observed = everyone.seen[pid][spans[pid]]  # the frames between were interpolated by the fit
+            write_fit(out / "people" / str(pid), body, result, own, fps, extra={"observed": observed})
+            person_report[pid]["frames_interpolated"] = int((~observed).sum())
             people.append(PersonOutput(pid, own, tri_people[pid][0], tri_people[pid][1], result,
                                        out / "people" / str(pid)))
             person_report[pid]["fit"] = {"seconds": result.seconds, "final": result.log[-1] if result.log else {}}
