@@ -35,13 +35,13 @@ from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.observations import threshold_per_camera
+from mvmocap.pipeline.observations import file_offsets, needs_resampling, threshold_per_camera
 from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.render import PERSON_COLOURS
 from mvmocap.skeletons import get_format
-from mvmocap.sync import read_sync_file, resample_sequence
+from mvmocap.sync import resample_sequence
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
 __all__ = ["MultiOutput", "PersonOutput", "run_multi"]
@@ -81,12 +81,8 @@ def _synchronised(setup: RunSetup, seq: MultiViewKeypoints, fps: float) -> tuple
     offsets, reference = {cam: 0.0 for cam in seq.cameras}, seq.cameras[0]
     source = None
     if options.sync == "file" and sync_file.is_file():
-        given, ref = read_sync_file(sync_file)
-        offsets.update({c: o for c, o in given.items() if c in offsets})
-        reference, source = (ref if ref in seq.cameras else reference), str(sync_file)
-    nominal = np.asarray(seq.frames, dtype=np.float64) / fps
-    irregular = any(np.nanmax(np.abs(t - nominal), initial=0.0) > 1e-3 for t in seq.times.values())
-    if not irregular and not any(offsets.values()):
+        (offsets, reference), source = file_offsets(sync_file, seq.cameras), str(sync_file)
+    if not needs_resampling(seq, offsets, fps):
         return seq, {"source": source}
     return resample_sequence(seq, offsets, fps, reference), {"source": source, "reference": reference,
                                                              "offsets": offsets}

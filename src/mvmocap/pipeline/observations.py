@@ -36,8 +36,8 @@ from mvmocap.sync import (
 from mvmocap.triangulate import heldout_errors, heldout_summary
 from mvmocap.utils import InputError
 
-__all__ = ["PreparedKeypoints", "TriangulateSettings", "heldout_own_timelines", "prepare_keypoints",
-           "subject_offsets", "threshold_per_camera"]
+__all__ = ["PreparedKeypoints", "TriangulateSettings", "file_offsets", "heldout_own_timelines", "needs_resampling",
+           "prepare_keypoints", "subject_offsets", "threshold_per_camera"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,26 @@ class PreparedKeypoints:
     resampled: bool
 
 
+def file_offsets(sync_file: Path, cameras: list[str]) -> tuple[dict[str, float], str]:
+    """The offsets of ``sync_file`` for ``cameras`` (0 for a camera it lacks; a camera not used
+    here is ignored with a warning) and the reference camera (the first of ``cameras`` when the
+    file's is not used)."""
+    given, reference = read_sync_file(sync_file)
+    unknown = sorted(set(given) - set(cameras))
+    if unknown:
+        log.warning("%s: cameras %s are not used in this run; ignored", sync_file, unknown)
+    offsets = {cam: float(given.get(cam, 0.0)) for cam in cameras}
+    return offsets, reference if reference in cameras else cameras[0]
+
+
+def needs_resampling(seq: MultiViewKeypoints, offsets: dict[str, float], fps: float) -> bool:
+    """Whether ``seq`` must be resampled onto one timeline: a camera is offset, or a frame's
+    timestamp is more than 1 ms from frame number / fps (a variable frame rate)."""
+    nominal = np.asarray(seq.frames, dtype=np.float64) / fps
+    irregular = any(np.nanmax(np.abs(t - nominal), initial=0.0) > 1e-3 for t in seq.times.values())
+    return irregular or any(o != 0 for o in offsets.values())
+
+
 def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, root: Path, out: Path,
                       sync: str = "file", sync_settings: SyncSettings | None = None,
                       subject_settings: SubjectSettings | None = None, thresholds: np.ndarray,
@@ -130,12 +150,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
     reference = seq.cameras[0]
     sync_file = Path(sync_file) if sync_file is not None else root / "sync.yml"
     if sync == "file" and sync_file.is_file():
-        given, ref = read_sync_file(sync_file)
-        unknown = sorted(set(given) - set(seq.cameras))
-        if unknown:
-            log.warning("%s: cameras %s are not used in this run; ignored", sync_file, unknown)
-        offsets.update({c: o for c, o in given.items() if c in offsets})
-        reference = ref if ref in seq.cameras else reference
+        offsets, reference = file_offsets(sync_file, seq.cameras)
         report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
     elif sync == "auto":
         result = subject_offsets(rig, seq, choice.keypoints2d, fps=fps, settings=sync_settings)
@@ -148,9 +163,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
                  ", ".join(f"{n} {o * fps:+.2f}" for n, o in offsets.items()), fps, written)
     else:
         report["sync"] = {"source": None}
-    nominal = np.asarray(seq.frames, dtype=np.float64) / fps
-    irregular = any(np.nanmax(np.abs(t - nominal), initial=0.0) > 1e-3 for t in seq.times.values())
-    resampled = irregular or any(o != 0 for o in offsets.values())
+    resampled = needs_resampling(seq, offsets, fps)
     timeline = resample_sequence(subject, offsets, fps, reference) if resampled else subject
 
     kp = timeline.person(0)
