@@ -21,7 +21,7 @@ import yaml
 
 from mvmocap.utils import InputError
 
-__all__ = ["field_docs", "settings_from", "settings_yaml", "yaml_value"]
+__all__ = ["field_docs", "require_at_least_one", "require_positive", "settings_from", "settings_yaml", "yaml_value"]
 
 _DOC_LINE = re.compile(r"^(\s*)(\w+): (.*)$")
 _ALIGN_AT = 36  # comments line up after the keys up to this width; longer lines keep theirs after two spaces
@@ -47,6 +47,21 @@ def settings_from(cls, values: dict | None, where: str):
         key, sep, _ = str(err).partition(": ")
         joined = "." if sep and key in known else ": "  # a check's "key: ..." names the key after the section
         raise InputError(f"{where}{joined}{err}") from None
+
+
+def require_at_least_one(settings, *keys: str) -> None:
+    """A settings class's range check: each of ``keys`` is a whole number >= 1 (``ValueError``
+    naming the key, which :func:`settings_from` places after the section)."""
+    for key in keys:
+        if getattr(settings, key) < 1:
+            raise ValueError(f"{key}: must be a whole number >= 1, got {getattr(settings, key)!r}")
+
+
+def require_positive(settings, *keys: str) -> None:
+    """A settings class's range check: each of ``keys`` is above 0."""
+    for key in keys:
+        if not getattr(settings, key) > 0:
+            raise ValueError(f"{key}: must be above 0, got {getattr(settings, key)!r}")
 
 
 def _has_type(value, hint) -> bool:

@@ -55,6 +55,7 @@ from mvmocap.associate.subject import (
     undistorted_candidates,
 )
 from mvmocap.camera import CameraRig
+from mvmocap.settings import require_at_least_one, require_positive
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import triangulate
 
@@ -98,12 +99,8 @@ class PeopleSettings:
     def __post_init__(self) -> None:
         if self.fit_processes < 0:
             raise ValueError(f"fit_processes: must be 0 (one per core) or more, got {self.fit_processes!r}")
-        for key in ("max_people", "min_track_frames", "max_gap"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key}: must be a whole number >= 1, got {getattr(self, key)!r}")
-        for key in ("reid_seconds", "bone_tolerance", "max_speed"):
-            if not getattr(self, key) > 0:
-                raise ValueError(f"{key}: must be above 0, got {getattr(self, key)!r}")
+        require_at_least_one(self, "max_people", "min_track_frames", "max_gap")
+        require_positive(self, "reid_seconds", "bone_tolerance", "max_speed")
 
 
 @dataclass

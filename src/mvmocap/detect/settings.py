@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from mvmocap.settings import settings_from
+from mvmocap.settings import require_at_least_one, require_positive, settings_from
 from mvmocap.utils import InputError
 
 __all__ = ["BODY_BACKENDS", "BlazePoseSettings", "BodyDetectSettings", "HandCropSettings", "HandsSettings",
@@ -22,12 +22,6 @@ def _check_confidences(settings) -> None:
         value = getattr(settings, key, 0.5)
         if not 0 <= value <= 1:
             raise ValueError(f"{key}: must be a number in [0, 1], got {value!r}")
-
-
-def _check_at_least_one(settings, *keys: str) -> None:
-    for key in keys:
-        if getattr(settings, key) < 1:
-            raise ValueError(f"{key}: must be a whole number >= 1, got {getattr(settings, key)!r}")
 
 
 def _check_complexity(settings) -> None:
@@ -55,7 +49,7 @@ class BlazePoseSettings:
     min_tracking_confidence: float = 0.5
 
     def __post_init__(self) -> None:
-        _check_at_least_one(self, "max_people", "detect_every", "threads")
+        require_at_least_one(self, "max_people", "detect_every", "threads")
         _check_confidences(self)
 
     REVISION: ClassVar[int] = 2  # raised when mvmocap's own detection code changes its results
@@ -156,7 +150,7 @@ class HandsSettings:
     min_tracking_confidence: float = 0.5
 
     def __post_init__(self) -> None:
-        _check_at_least_one(self, "max_hands")
+        require_at_least_one(self, "max_hands")
         _check_complexity(self)
         _check_confidences(self)
 
@@ -183,8 +177,7 @@ class HandCropSettings:
     min_tracking_confidence: float = 0.5
 
     def __post_init__(self) -> None:
-        _check_at_least_one(self, "crop_px", "max_hands")
-        if not self.crop_scale > 0:
-            raise ValueError(f"crop_scale: must be above 0, got {self.crop_scale!r}")
+        require_at_least_one(self, "crop_px", "max_hands")
+        require_positive(self, "crop_scale")
         _check_complexity(self)
         _check_confidences(self)
