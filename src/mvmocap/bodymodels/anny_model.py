@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from mvmocap.bodymodels.base import BodyModel, BodyOutput
-from mvmocap.bodymodels.lbs import check_parents
+from mvmocap.bodymodels.lbs import check_parents, skinned_keypoint_jacobian, subtree_matrix
 from mvmocap.bodymodels.regressors import FoldedRegressor, KeypointMap, stack_maps
-from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
+from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t, left_jacobian_t
 from mvmocap.skeletons import BODY25, HAND21, get_format
 from mvmocap.utils import InputError, native_output_to_log
 
@@ -218,6 +218,39 @@ class AnnyModel(BodyModel):
             return None if x is None else x.to(dtype)
 
         return BodyOutput(back(joints), back(verts), back(kps))
+
+    def keypoint_jacobian(self, poses, shapes, format="body25"):
+        """Analytic (Anny has no pose correctives, so exact): the folded regressor's parts turned
+        about each posed bone's head. In the local-ref parameterization bone c's posed rotation
+        is ``W_p U_p^T D_c U_c``, so a change ``d`` of its axis-angle turns its subtree by
+        ``W_p U_p^T J(r_c) d`` (the root: ``U_0^T J(r_0) d``), ``J`` the left Jacobian of SO(3)."""
+        dtype = poses.dtype
+        poses, shapes, _, _ = self.prepare(poses, shapes)
+        if not (shapes == shapes[:1]).all():
+            return super().keypoint_jacobian(poses, shapes, format)
+        poses, shapes = poses.to(self._dtype), shapes[:1].to(self._dtype)
+        rest = self._rest(shapes)
+        transforms, bone_poses = self.anny.get_bone_transforms(self._bone_deltas(poses), rest["rest_bone_poses"])
+        fold, kmap = self.folded[format], self.regressors[format]
+        like = dict(dtype=self._dtype, device=poses.device)
+        rest_points = fold.template.to(**like) + torch.einsum("ba,akjc->bkjc", rest["coeffs"].to(**like),
+                                                              fold.shape_dirs.to(**like))
+        joint_weights = torch.as_tensor(kmap.joint_weights, **like)
+        rest_points = rest_points + joint_weights[None, :, :, None] * rest["rest_bone_poses"][:, None, :, :3, 3]
+        mass = fold.mass.to(**like) + joint_weights
+        U = self.anny.reference_bone_orientations
+        U = rest["rest_bone_poses"][0, :, :3, :3] if U is None else U.to(**like)
+        slots = self.posed_joints
+        parents = self.parents[slots]
+        turn = bone_poses[:, np.maximum(parents, 0), :3, :3] @ U[np.maximum(parents, 0)].transpose(-1, -2)
+        turn[:, parents < 0] = U[0].T  # the root's delta is read in its own reference axes
+        axes = turn @ left_jacobian_t(poses.reshape(len(poses), -1, 3))
+        key = ("subtree", self._dtype, poses.device)
+        if key not in self._cast_cache:
+            self._cast_cache[key] = torch.as_tensor(subtree_matrix(self.parents, slots), **like)
+        kp, jac = skinned_keypoint_jacobian(transforms, rest_points, mass, bone_poses[:, slots, :3, 3], axes,
+                                            self._cast_cache[key])
+        return kp.to(dtype), jac.to(dtype)
 
     def skinning(self, poses: torch.Tensor, shapes: torch.Tensor) -> dict[str, np.ndarray]:
         poses, shapes = poses.to(self._dtype), shapes[:1].to(self._dtype)

@@ -213,6 +213,37 @@ class BodyModel(nn.Module):
         """(B, K, 3) keypoints without skinning the full mesh."""
         return self.forward(poses, shapes, Rh, Th, keypoints=format, vertices=False, **extra).keypoints
 
+    def keypoint_jacobian(self, poses: torch.Tensor, shapes: torch.Tensor, format: str = "body25"
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model-frame keypoints (B, K, 3) (no ``Rh``/``Th``) and their derivative w.r.t. ``poses``
+        (B, K, 3, pose_dim), for ``shapes`` (1, S) held fixed.
+
+        This generic version differentiates :meth:`keypoints` output by output (exact, slow);
+        the models override it with their analytic kinematic Jacobian.
+        """
+        poses = poses.detach().requires_grad_(True)
+        with torch.enable_grad():
+            kp = self.keypoints(poses, shapes, format=format)
+            rows = [torch.autograd.grad(kp[:, k, c].sum(), poses, retain_graph=True)[0]
+                    for k in range(kp.shape[1]) for c in range(3)]
+        return kp.detach(), torch.stack(rows, 1).reshape(kp.shape + (poses.shape[1],))
+
+    def full_pose_matrix(self, like: torch.Tensor) -> torch.Tensor | None:
+        """``d full_poses / d poses`` (3 P, pose_dim) in the dtype of ``like``, or None where
+        :meth:`full_poses` is the identity. :meth:`full_poses` is affine in ``poses``."""
+        key = ("full_pose_matrix", like.dtype, like.device)
+        if key not in self._cast_cache:
+            zero = torch.zeros(1, self.pose_dim, dtype=like.dtype, device=like.device)
+            base = self.full_poses(zero)
+            if base.shape[1] == self.pose_dim and torch.equal(
+                    self.full_poses(torch.eye(self.pose_dim, dtype=like.dtype, device=like.device)) - base,
+                    torch.eye(self.pose_dim, dtype=like.dtype, device=like.device)):
+                self._cast_cache[key] = None
+            else:
+                eye = torch.eye(self.pose_dim, dtype=like.dtype, device=like.device)
+                self._cast_cache[key] = (self.full_poses(eye) - base).T.contiguous()
+        return self._cast_cache[key]
+
 
 def to_standard(model: BodyModel, poses, shapes, Rh, Th) -> dict[str, torch.Tensor]:
     """EasyMocap ``poses, shapes, Rh, Th`` -> SMPL ``global_orient, body_pose, betas, transl``."""

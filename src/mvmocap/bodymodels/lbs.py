@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["check_parents", "forward_kinematics", "pose_feature", "skin_points"]
+__all__ = ["check_parents", "forward_kinematics", "pose_feature", "skin_points", "skinned_keypoint_jacobian",
+           "subtree_matrix"]
 
 
 def check_parents(parents) -> np.ndarray:
@@ -72,3 +73,49 @@ def pose_feature(rotations: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
     return (rotations[:, 1:] - eye).reshape(rotations.shape[0], (rotations.shape[1] - 1) * 9)
 
+
+
+def subtree_matrix(parents: np.ndarray, joints) -> np.ndarray:
+    """(Q, J) 0/1 matrix: row q marks ``joints[q]`` and every joint below it in the tree."""
+    parents = np.asarray(parents)
+    inside = np.zeros((len(joints), len(parents)))
+    for q, top in enumerate(joints):
+        member = np.zeros(len(parents), dtype=bool)
+        member[top] = True
+        for j in range(int(top) + 1, len(parents)):  # parents come before their children
+            member[j] = member[parents[j]]
+        inside[q] = member
+    return inside
+
+
+def skinned_keypoint_jacobian(transforms: torch.Tensor, rest_points: torch.Tensor, mass: torch.Tensor,
+                              pivots: torch.Tensor, axes: torch.Tensor, subtree: torch.Tensor
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keypoints of linear blend skinning and their exact derivative w.r.t. the joint rotations.
+
+    A keypoint is ``sum_j T_j [X_kj; M_kj] = sum_j (R_j X_kj + t_j M_kj)`` (a regressor folded
+    through skinning, see :class:`~mvmocap.bodymodels.regressors.FoldedRegressor`). Changing the
+    axis-angle of posed joint q by ``d`` turns every transform of its subtree by the rotation
+    vector ``w = axes[q] @ d`` about ``pivots[q]``, so each part moves by ``w x (part - M pivot)``.
+
+    Args:
+        transforms: (B, J, 3 or 4, 4) rest-to-posed transforms ``[R_j | t_j]``.
+        rest_points: (B or 1, K, J, 3) ``X``.
+        mass: (K, J) ``M``.
+        pivots: (B, Q, 3) posed position of each posed joint (the point its rotation turns about).
+        axes: (B, Q, 3, 3) rotation vector per unit change of each posed joint's axis-angle.
+        subtree: (Q, J) from :func:`subtree_matrix`.
+    Returns:
+        keypoints (B, K, 3) and their derivative (B, K, 3, 3 Q), columns in the order of ``axes``.
+    """
+    used = torch.nonzero(mass.abs().sum(0) > 0).flatten()  # joints that carry some keypoint
+    R = transforms[:, used, :3, :3]
+    t = transforms[:, used, :3, 3]
+    M = mass[:, used].to(R)
+    parts = torch.einsum("bjmn,bkjn->bkjm", R, rest_points[:, :, used].to(R)) + t[:, None] * M[None, :, :, None]
+    inside = subtree[:, used].to(R)
+    lever = torch.einsum("bkjc,qj->bkqc", parts, inside) - (M @ inside.T)[None, :, :, None] * pivots[:, None]
+    columns = axes.transpose(-1, -2)[:, None]  # (B, 1, Q, 3 rotation-vector columns, 3)
+    jac = torch.linalg.cross(columns, lever[:, :, :, None, :], dim=-1)  # (B, K, Q, 3 columns, 3 coordinates)
+    B, K, Q = jac.shape[:3]
+    return parts.sum(2), jac.permute(0, 1, 4, 2, 3).reshape(B, K, 3, 3 * Q)

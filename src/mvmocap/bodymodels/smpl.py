@@ -15,10 +15,17 @@ import torch
 
 from mvmocap.bodymodels.base import BodyModel, BodyOutput
 from mvmocap.bodymodels.joint_names import joint_names_for
-from mvmocap.bodymodels.lbs import check_parents, forward_kinematics, pose_feature, skin_points
+from mvmocap.bodymodels.lbs import (
+    check_parents,
+    forward_kinematics,
+    pose_feature,
+    skin_points,
+    skinned_keypoint_jacobian,
+    subtree_matrix,
+)
 from mvmocap.bodymodels.model_files import MODEL_FILE_NAMES, find_model_file, read_model_file
 from mvmocap.bodymodels.regressors import KeypointMap, load_regressor_file, smpl_family_keypoint_maps
-from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
+from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t, left_jacobian_t
 from mvmocap.utils import InputError
 
 __all__ = ["SMPLFamilyModel", "load_smpl_family"]
@@ -148,8 +155,9 @@ class SMPLFamilyModel(BodyModel):
         coeffs = self._blend_input(shapes, None)
         return self.cast("J_template", shapes)[0] + coeffs @ self.cast("J_shapedirs", shapes)[:, 0]
 
-    def _rest_and_skin(self, coeffs, rot, transforms, ids: np.ndarray | None) -> torch.Tensor:
-        """Blend shapes then skinning, for all vertices (ids None) or the subset ``ids``."""
+    def _rest_points(self, coeffs, rot, ids: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rest positions after shape and pose blend shapes (B, N, 3) and skinning weights (N, J)
+        of all vertices (ids None) or of the subset ``ids``."""
         like = coeffs
         template, shapedirs, posedirs, weights = (
             self.cast(n, like) for n in ("v_template", "shapedirs", "posedirs", "lbs_weights")
@@ -163,7 +171,48 @@ class SMPLFamilyModel(BodyModel):
             template, shapedirs, posedirs, weights = self._support_cache[key]
         n = template.shape[0]
         offsets = coeffs @ shapedirs.reshape(-1, n * 3) + pose_feature(rot) @ posedirs.reshape(-1, n * 3)
-        return skin_points(template + offsets.reshape(B, n, 3), weights, transforms)
+        return template + offsets.reshape(B, n, 3), weights
+
+    def _rest_and_skin(self, coeffs, rot, transforms, ids: np.ndarray | None) -> torch.Tensor:
+        """Blend shapes then skinning, for all vertices (ids None) or the subset ``ids``."""
+        return skin_points(*self._rest_points(coeffs, rot, ids), transforms)
+
+    def _kinematics(self, poses, shapes, expression=None) -> tuple[torch.Tensor, ...]:
+        """Blend-shape coefficients, local rotations (B, J, 3, 3), rest joints, posed joints and
+        transforms (B, J, 3, 4) of (B, pose_dim) ``poses`` (already broadcast)."""
+        poses = self.full_poses(poses)
+        B = poses.shape[0]
+        coeffs = self._blend_input(shapes, expression)
+        rot = axis_angle_to_matrix_t(poses.reshape(B, self.num_joints, 3))
+        rest_joints = self.cast("J_template", poses) + torch.einsum(
+            "bs,sjc->bjc", coeffs, self.cast("J_shapedirs", poses)
+        )
+        return (coeffs, rot, rest_joints) + forward_kinematics(rot, rest_joints, self.parents)
+
+    def keypoint_jacobian(self, poses, shapes, format="body25"):
+        """Analytic: the keypoints folded through skinning (pose blend shapes included in the
+        values, their small change with the pose left out of the derivative)."""
+        poses, shapes, _, _ = self.prepare(poses, shapes)
+        coeffs, rot, rest_joints, joints, transforms = self._kinematics(poses, shapes)
+        kmap = self.regressors[format]
+        joint_weights = torch.as_tensor(kmap.joint_weights, dtype=poses.dtype, device=poses.device)
+        rest = joint_weights[None, :, :, None] * rest_joints[:, None]  # joint keypoints turn with their joint
+        mass = joint_weights
+        if len(kmap.vertex_ids):
+            support, weights = self._rest_points(coeffs, rot, kmap.vertex_ids)
+            folded = torch.as_tensor(kmap.vertex_weights, dtype=poses.dtype, device=poses.device)[:, :, None] * weights
+            rest = rest + torch.einsum("ksj,bsc->bkjc", folded, support)
+            mass = mass + folded.sum(1)
+        parent_rot = transforms[:, np.maximum(self.parents, 0), :, :3]
+        parent_rot[:, 0] = torch.eye(3, dtype=poses.dtype, device=poses.device)
+        axes = parent_rot @ left_jacobian_t(self.full_poses(poses).reshape(len(poses), self.num_joints, 3))
+        key = ("subtree", poses.dtype, poses.device)
+        if key not in self._cast_cache:
+            self._cast_cache[key] = torch.as_tensor(subtree_matrix(self.parents, np.arange(self.num_joints)),
+                                                    dtype=poses.dtype, device=poses.device)
+        kp, jac = skinned_keypoint_jacobian(transforms, rest, mass, joints, axes, self._cast_cache[key])
+        to_full = self.full_pose_matrix(poses)
+        return kp, jac if to_full is None else jac @ to_full
 
     def full_poses(self, poses: torch.Tensor) -> torch.Tensor:
         """(B, pose_dim) -> (B, 3 J) axis-angle of every joint (expands PCA coefficients)."""
@@ -176,14 +225,7 @@ class SMPLFamilyModel(BodyModel):
         return torch.cat([poses[:, :kept], fingers.reshape(len(poses), -1)], 1)
 
     def posed(self, poses, shapes, keypoints, vertices, expression=None) -> BodyOutput:
-        poses = self.full_poses(poses)
-        B = poses.shape[0]
-        coeffs = self._blend_input(shapes, expression)
-        rot = axis_angle_to_matrix_t(poses.reshape(B, self.num_joints, 3))
-        rest_joints = self.cast("J_template", poses) + torch.einsum(
-            "bs,sjc->bjc", coeffs, self.cast("J_shapedirs", poses)
-        )
-        joints, transforms = forward_kinematics(rot, rest_joints, self.parents)
+        coeffs, rot, _, joints, transforms = self._kinematics(poses, shapes, expression)
         kmap = self.regressors[keypoints] if keypoints else None
         verts = support = None
         if vertices:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from mvmocap.settings import require_at_least_one, require_positive, settings_from
 from mvmocap.utils import InputError, merge_settings
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "FitConfig",
     "FitPass",
     "STAGE_TERMS",
+    "SolverSettings",
     "StageConfig",
     "TEMPORAL_TERMS",
     "load_fit_config",
@@ -65,6 +67,31 @@ class StageConfig:
         return {k: w * (fit_pass.temporal if k in TEMPORAL_TERMS else 1.0) for k, w in self.weights.items()}
 
 
+@dataclass(frozen=True)
+class SolverSettings:
+    """How the global and poses stages are optimised (values in ``default_fit.yml``).
+
+    method: gauss-newton (Levenberg-Marquardt on the analytic Jacobian, frames tied by the temporal
+        terms solved by preconditioned conjugate gradients) or lbfgs (each stage's own budget).
+    iterations: Levenberg-Marquardt steps per pass at most.
+    tolerance: stop when a step lowers the loss by less than this fraction of it.
+    cg_iterations: conjugate-gradient steps per linear solve at most.
+    cg_tolerance: the solve stops when its residual is this fraction of the gradient.
+    """
+
+    method: str
+    iterations: int
+    tolerance: float
+    cg_iterations: int
+    cg_tolerance: float
+
+    def __post_init__(self):
+        if self.method not in ("gauss-newton", "lbfgs"):
+            raise ValueError(f"method: must be gauss-newton or lbfgs, got {self.method!r}")
+        require_at_least_one(self, "iterations", "cg_iterations")
+        require_positive(self, "tolerance", "cg_tolerance")
+
+
 @dataclass
 class FitConfig:
     window_size: int
@@ -73,6 +100,7 @@ class FitConfig:
     init_outlier_sigma: float
     fit_smoothed: bool
     stages: dict[str, StageConfig]
+    solver: SolverSettings
     source: str = "default"
 
 
@@ -112,5 +140,6 @@ def load_fit_config(path: str | Path | None = None, overrides: dict | None = Non
     if window["size"] < 2 or not 0 <= window["overlap"] < window["size"] // 2:
         raise InputError(f"{source}: window size must be >= 2 and overlap in [0, size / 2)")
     init = raw["init"]
+    solver = settings_from(SolverSettings, raw["solver"], f"{source}: solver")
     return FitConfig(int(window["size"]), int(window["overlap"]), float(init["cutoff_hz"]),
-                     float(init["outlier_sigma"]), bool(init["fit_smoothed"]), stages, source)
+                     float(init["outlier_sigma"]), bool(init["fit_smoothed"]), stages, solver, source)

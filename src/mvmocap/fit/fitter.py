@@ -35,21 +35,17 @@ from mvmocap.camera import CameraRig
 from mvmocap.console import progress
 from mvmocap.fit.align import fill_missing_frames, kabsch
 from mvmocap.fit.config import FitConfig, StageConfig, load_fit_config
+from mvmocap.fit.gauss_newton import levenberg_marquardt
 from mvmocap.fit.ik import initial_poses
 from mvmocap.fit.joint_limits import JointLimitPrior
 from mvmocap.fit.losses import (
-    keypoints3d_loss,
     limb_length_loss,
-    position_smoothness,
-    reprojection_loss,
-    rotation_smoothness,
 )
-from mvmocap.fit.optim import minimise
-from mvmocap.fit.priors import GMMPosePrior, pose_regulariser, shape_regulariser
-from mvmocap.fit.projection import project_rig
+from mvmocap.fit.optim import minimise, weighted_sum
+from mvmocap.fit.priors import GMMPosePrior, pose_pull_scale, shape_regulariser
+from mvmocap.fit.problem import GAUSS_NEWTON_TERMS, PoseProblem
 from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
-from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
 from mvmocap.skeletons import get_format
 from mvmocap.utils import InputError
 
@@ -140,6 +136,7 @@ class BodyFitter:
         except ValueError:  # hand models have no body anatomy
             self.anatomy = None
         self.limits = JointLimitPrior.for_model(model)
+        self.pose_scale = self._t(pose_pull_scale(model))
         self.gmm = GMMPosePrior.from_file(gmm, model) if gmm else None
         if self.config.stages["poses"].weights.get("gmm", 0.0) and self.gmm is None:
             log.warning("the GMM prior has a weight but no gmm_08.pkl was given; it is skipped")
@@ -194,39 +191,25 @@ class BodyFitter:
             return np.zeros((len(kp), 3)), np.zeros((len(kp), 3))
         return fill_missing_frames(matrix_to_axis_angle(R), ok), fill_missing_frames(t, ok)
 
-    def _pose_terms(self, target, poses, shapes, Rh, Th, sigma, weights, rig=None, target2d=None, sigma2d=None):
-        """The loss terms named in ``weights`` (non-zero only). ``sigma``: 3D robust scale (m);
-        ``sigma2d``: 2D robust scale (px) of the reprojection term against ``target2d``."""
-        kp = self._keypoints(poses, shapes, Rh, Th)
-        rots = None
-        out = {}
-        for name in (k for k, w in weights.items() if w):
-            if name in ("rot_velocity", "rot_acceleration") and rots is None:
-                joints = self.model.full_poses(poses).reshape(len(poses), -1, 3)  # PCA coefficients expanded
-                rots = axis_angle_to_matrix_t(torch.cat([Rh[:, None], joints], 1))
-            if name == "keypoints3d":
-                out[name] = keypoints3d_loss(kp, target, sigma)
-            elif name == "torso":
-                out[name] = keypoints3d_loss(kp[:, self.torso], target[:, self.torso], sigma)
-            elif name == "reprojection":
-                out[name] = reprojection_loss(project_rig(kp, rig), target2d, sigma2d)
-            elif name == "rot_velocity":
-                out[name] = rotation_smoothness(rots, 1)
-            elif name == "rot_acceleration":
-                out[name] = rotation_smoothness(rots, 2)
-            elif name == "Th_acceleration":
-                out[name] = position_smoothness(Th, 2)
-            elif name == "kp_velocity":
-                out[name] = position_smoothness(kp, 1)
-            elif name == "kp_acceleration":
-                out[name] = position_smoothness(kp, 2)
-            elif name == "joint_limits":
-                out[name] = self.limits(poses)
-            elif name == "pose_reg":
-                out[name] = pose_regulariser(poses)
-            elif name == "gmm":
-                out[name] = self.gmm(poses) if self.gmm is not None else poses.sum() * 0.0
-        return out
+    def _optimise(self, state: dict[str, torch.Tensor], free: tuple[str, ...], stage: StageConfig,
+                  problem: PoseProblem) -> dict:
+        """One pass over the ``free`` entries of ``state`` (poses, Rh, Th; updated in place):
+        Levenberg-Marquardt when the solver says so and knows every term, else L-BFGS."""
+
+        def terms(values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            fixed = {k: v if k in free else v.detach() for k, v in values.items()}
+            return problem.terms(fixed)
+
+        weights = problem.weights
+        if self.config.solver.method == "lbfgs" or not {k for k, w in weights.items() if w} <= GAUSS_NEWTON_TERMS:
+            return minimise([state[k] for k in free], lambda: terms(state), weights, stage.iterations,
+                            stage.tolerance)
+        with torch.no_grad():
+            _, terms_start = weighted_sum(terms(state), weights)
+        entry = levenberg_marquardt(state, free, problem, self.config.solver)
+        with torch.no_grad():
+            _, terms_end = weighted_sum(terms(state), weights)
+        return {**entry, "terms_start": terms_start, "terms_end": terms_end}
 
     def fit_window(self, kp: np.ndarray, shapes: np.ndarray, warm: dict[str, np.ndarray] | None = None,
                    kp2d: np.ndarray | None = None, rig: CameraRig | None = None,
@@ -250,35 +233,35 @@ class BodyFitter:
             m = len(warm["poses"])
             poses0[:m], Rh0[:m], Th0[:m] = warm["poses"], warm["Rh"], warm["Th"]
         target = self._t(clean if self.config.fit_smoothed else kp)
-        poses = self._t(poses0).requires_grad_(True)
-        Rh = self._t(Rh0).requires_grad_(True)
-        Th = self._t(Th0).requires_grad_(True)
+        reference = self._t(poses0)
+        state = {"poses": self._t(poses0).requires_grad_(True), "Rh": self._t(Rh0).requires_grad_(True),
+                 "Th": self._t(Th0).requires_grad_(True)}
+
+        def problem(weights: dict[str, float], sigma: float | None, **reprojection) -> PoseProblem:
+            return PoseProblem(self.model, shapes_t, self.format.name, target, self.torso, weights, sigma, self.limits,
+                               self.gmm, reference=reference, pose_scale=self.pose_scale, **reprojection)
+
         logs = []
         g, p, r = stages["global"], stages["poses"], stages["reprojection"]
         use_2d = r.enabled and kp2d is not None and rig is not None
         steps = int(g.enabled) + (len(p.passes) if p.enabled else 0) + int(use_2d)
         done = advance if advance is not None else (lambda fraction: None)
         if g.enabled:
-            logs.append({"stage": "global", "params": ["Rh", "Th"], **minimise(
-                [Rh, Th], lambda: self._pose_terms(target, poses.detach(), shapes_t, Rh, Th, g.passes[0].robust_sigma,
-                                                   g.weights), g.weights, g.iterations, g.tolerance)})
+            logs.append({"stage": "global", "params": ["Rh", "Th"], **self._optimise(
+                state, ("Rh", "Th"), g, problem(g.weights, g.passes[0].robust_sigma))})
             done(1 / steps)
         for i, fit_pass in enumerate(p.passes if p.enabled else []):
             weights = p.pass_weights(fit_pass)
             logs.append({"stage": "poses", "params": ["poses", "Rh", "Th"], "pass": i,
-                         "robust_sigma": fit_pass.robust_sigma, **minimise(
-                [poses, Rh, Th],
-                lambda s=fit_pass.robust_sigma, w=weights: self._pose_terms(target, poses, shapes_t, Rh, Th, s, w),
-                weights, p.iterations, p.tolerance)})
+                         "robust_sigma": fit_pass.robust_sigma, **self._optimise(
+                             state, ("poses", "Rh", "Th"), p, problem(weights, fit_pass.robust_sigma))})
             done(1 / steps)
         if use_2d:
-            target2d = self._t(kp2d)
-            sigma3d = p.passes[-1].robust_sigma
-            logs.append({"stage": "reprojection", "params": ["poses", "Rh", "Th"], **minimise(
-                [poses, Rh, Th], lambda: self._pose_terms(target, poses, shapes_t, Rh, Th, sigma3d, r.weights, rig,
-                                                          target2d, r.passes[0].robust_sigma),
-                r.weights, r.iterations, r.tolerance)})
+            logs.append({"stage": "reprojection", "params": ["poses", "Rh", "Th"], **self._optimise(
+                state, ("poses", "Rh", "Th"), r, problem(r.weights, p.passes[-1].robust_sigma, rig=rig,
+                                                         target2d=self._t(kp2d), sigma2d=r.passes[0].robust_sigma))})
             done(1 / steps)
+        poses, Rh, Th = state["poses"], state["Rh"], state["Th"]
         result = {k: v.detach().double().numpy() for k, v in (("poses", poses), ("Rh", Rh), ("Th", Th))}
         return result, logs
 

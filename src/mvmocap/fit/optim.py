@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["minimise"]
+__all__ = ["minimise", "weighted_sum"]
+
+
+def weighted_sum(values: dict[str, torch.Tensor], weights: dict[str, float]) -> tuple[torch.Tensor, dict[str, float]]:
+    """``sum_k weights[k] * values[k]`` over the non-zero weights, and each weighted term as a float."""
+    parts = {k: w * values[k] for k, w in weights.items() if w != 0.0}
+    total = sum(parts.values(), torch.zeros((), dtype=next(iter(values.values())).dtype) if values else 0.0)
+    return total, {k: float(v.detach()) for k, v in parts.items()}
 
 
 def minimise(
@@ -24,14 +31,10 @@ def minimise(
     errors, losses near 1e-6 m^2) and bodies stop by the same rule.
     Returns a log: loss and every weighted term at the start and the end, iterations, seconds.
     """
-    active = {k: w for k, w in weights.items() if w != 0.0}
     start = time.perf_counter()
 
     def evaluate() -> tuple[torch.Tensor, dict[str, float]]:
-        values = terms()
-        parts = {k: w * values[k] for k, w in active.items()}
-        total = sum(parts.values(), torch.zeros((), dtype=params[0].dtype))
-        return total, {k: float(v.detach()) for k, v in parts.items()}
+        return weighted_sum(terms(), weights)
 
     with torch.no_grad():
         first, first_parts = evaluate()

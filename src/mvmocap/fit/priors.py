@@ -1,7 +1,8 @@
 """Pose and shape priors.
 
 - joint limits: :mod:`mvmocap.fit.joint_limits`;
-- :func:`pose_regulariser`: a mild pull towards the zero pose;
+- :func:`pose_regulariser`: a pull towards a reference pose (the fit's analytic IK start) or zero,
+  fingers held more lightly than limbs (:func:`pose_pull_scale`);
 - :class:`GMMPosePrior`: the 8-component Gaussian mixture over SMPL body poses (the usual
   ``gmm_08.pkl`` with ``means``, ``covars``, ``weights``), scored as SMPLify does, by its best
   component: ``min_k 0.5 (x - mu_k)^T S_k^-1 (x - mu_k) - log(w_k / sqrt(det S_k))``;
@@ -16,16 +17,42 @@ import numpy as np
 import torch
 
 from mvmocap.bodymodels import BodyModel
+from mvmocap.bodymodels.anatomy import hand_joints, hand_sides
 from mvmocap.bodymodels.model_files import ModelFileError, load_restricted_pickle
 from mvmocap.utils import InputError
 
-__all__ = ["GMMPosePrior", "pose_regulariser", "shape_regulariser"]
+__all__ = ["GMMPosePrior", "FINGER_PULL", "pose_pull_scale", "pose_regulariser", "shape_regulariser"]
 
 
-def pose_regulariser(poses: torch.Tensor) -> torch.Tensor:
-    """Mean squared axis-angle of the non-root joints. ``poses`` (F, pose_dim)."""
-    body = poses[:, 3:]
+def pose_regulariser(poses: torch.Tensor, reference: torch.Tensor | None = None,
+                     scale: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over frames and non-root pose values of ``scale * (poses - reference)^2``.
+
+    ``poses``, ``reference`` (F, pose_dim) (reference None: zero); ``scale`` (pose_dim,) per value
+    (None: 1), e.g. :func:`pose_pull_scale`.
+    """
+    body = poses[:, 3:] if reference is None else poses[:, 3:] - reference[:, 3:]
+    if scale is not None:
+        body = body * scale[3:].sqrt()
     return body.square().mean() if body.numel() else poses.sum() * 0.0
+
+
+FINGER_PULL = 0.01  # a finger moves keypoints about ten times closer to its joint than a limb does
+
+
+def pose_pull_scale(model: BodyModel) -> torch.Tensor:
+    """(pose_dim,) float64 factor of :func:`pose_regulariser` per pose value: 1 for the body's
+    joints, :data:`FINGER_PULL` for the finger joints (hand models and bodies with fingers; hand
+    PCA coefficients included), so that a finger, whose keypoints lie a tenth as far from its
+    joints, is held a hundredth as hard and a hand fit weighs its pose as a body fit does."""
+    slots = model.full_pose_joints
+    full = np.ones((len(slots), 3))
+    for side in hand_sides(model):
+        fingers = [j for role, j in hand_joints(model, side).items() if role != "wrist"]
+        full[np.isin(slots, fingers)] = FINGER_PULL
+    full = torch.as_tensor(full.reshape(-1))
+    to_full = model.full_pose_matrix(full)
+    return full if to_full is None else (to_full.square() * full[:, None]).sum(0)
 
 
 def shape_regulariser(shapes: torch.Tensor) -> torch.Tensor:

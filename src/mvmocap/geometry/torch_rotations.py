@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["axis_angle_to_matrix_t", "matrix_to_axis_angle_t", "rot6d_to_matrix_t", "matrix_to_rot6d_t"]
+__all__ = ["axis_angle_to_matrix_t", "left_jacobian_t", "matrix_to_axis_angle_t", "rot6d_to_matrix_t",
+           "matrix_to_rot6d_t", "skew_t"]
 
 
 def _check(x: torch.Tensor, shape: tuple[int, ...], name: str) -> None:
@@ -31,6 +32,29 @@ def axis_angle_to_matrix_t(axis_angle: torch.Tensor) -> torch.Tensor:
     k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(axis_angle.shape[:-1] + (3, 3))
     eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device)
     return eye + a * k + b * (k @ k)
+
+
+def skew_t(v: torch.Tensor) -> torch.Tensor:
+    """Cross-product matrices ``[v]_x``, ``(..., 3) -> (..., 3, 3)``: ``[v]_x w = v x w``."""
+    _check(v, (3,), "v")
+    x, y, z = v.unbind(-1)
+    zero = torch.zeros_like(x)
+    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(v.shape[:-1] + (3, 3))
+
+
+def left_jacobian_t(axis_angle: torch.Tensor) -> torch.Tensor:
+    """Left Jacobian of SO(3), ``(..., 3) -> (..., 3, 3)``: ``exp(r + d) = exp(J(r) d) exp(r)`` to
+    first order in ``d``, i.e. ``J(r) = I + (1 - cos t) / t^2 [r]_x + (t - sin t) / t^3 [r]_x^2``."""
+    _check(axis_angle, (3,), "axis_angle")
+    theta2 = (axis_angle * axis_angle).sum(-1, keepdim=True)[..., None]
+    small = theta2 < 1e-8
+    theta2_safe = torch.where(small, torch.ones_like(theta2), theta2)
+    theta = theta2_safe.sqrt()
+    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(theta)) / theta2_safe)
+    c = torch.where(small, 1.0 / 6.0 - theta2 / 120.0, (theta - torch.sin(theta)) / (theta2_safe * theta))
+    k = skew_t(axis_angle)
+    eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device)
+    return eye + b * k + c * (k @ k)
 
 
 def matrix_to_axis_angle_t(matrix: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,120 @@
+"""Linear solves of the fit's normal equations: per-frame blocks tied by banded temporal terms.
+
+The Gauss-Newton system of a sequence fit is ``(H + T) x = -g`` with ``H`` block diagonal (one
+``n x n`` block per frame: data terms and priors) and ``T`` the temporal terms. A temporal term
+penalises the time differences of a per-frame feature ``y_t`` (keypoints, ``Th``, rotations)
+whose Jacobian is ``G_t`` (m x n), so ``T = G^T (D^T D kron I_m) G``, banded in time (``D`` the
+first or second difference). It is solved by conjugate gradients preconditioned with the exact
+inverse of each frame's block including its own share of ``T`` (a batched Cholesky): a product
+with ``T`` costs two batched ``G`` products and a difference along time, so a solve is linear in
+the number of frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Coupling", "difference_gram", "gram_diagonal", "solve_banded"]
+
+
+def difference_gram(x: torch.Tensor, order: int) -> torch.Tensor:
+    """``D^T D x`` along axis 0 of ``x`` (F, ...), ``D`` the ``order``-th difference (1 or 2)."""
+    if x.shape[0] <= order:
+        return torch.zeros_like(x)
+    d = x[1:] - x[:-1] if order == 1 else x[2:] - 2 * x[1:-1] + x[:-2]
+    out = torch.zeros_like(x)
+    if order == 1:
+        out[1:] += d
+        out[:-1] -= d
+    else:
+        out[2:] += d
+        out[1:-1] -= 2 * d
+        out[:-2] += d
+    return out
+
+
+def gram_diagonal(frames: int, order: int, like: torch.Tensor) -> torch.Tensor:
+    """(F,) diagonal of ``D^T D`` (e.g. 1, 5, 6, ..., 6, 5, 1 for second differences)."""
+    if frames <= order:
+        return torch.zeros(frames, dtype=like.dtype, device=like.device)
+    taps = torch.tensor([1.0, -1.0] if order == 1 else [1.0, -2.0, 1.0], dtype=like.dtype, device=like.device)
+    diagonal = torch.zeros(frames, dtype=like.dtype, device=like.device)
+    for i, tap in enumerate(taps):
+        diagonal[i:frames - order + i] += tap * tap
+    return diagonal
+
+
+@dataclass
+class Coupling:
+    """A temporal term's share of the normal matrix: ``sum_d scale_d G^T (D_d^T D_d) G``.
+
+    Attributes:
+        jacobian: (F, m, n) ``G``, the feature's derivative per frame.
+        orders: ((order, scale), ...) the difference orders and their scales.
+    """
+
+    jacobian: torch.Tensor
+    orders: tuple[tuple[int, float], ...]
+
+    def own_frame_weights(self) -> torch.Tensor:
+        """(F,) the factor of ``G_t^T G_t`` in frame t's own block."""
+        F = self.jacobian.shape[0]
+        return sum(scale * gram_diagonal(F, order, self.jacobian) for order, scale in self.orders)
+
+    def off_diagonal(self, v: torch.Tensor) -> torch.Tensor:
+        """(F, n) -> (F, n): the product with the term less its own-frame blocks."""
+        y = torch.einsum("fmn,fn->fm", self.jacobian, v)
+        mixed = sum(scale * (difference_gram(y, order) - gram_diagonal(len(y), order, y)[:, None] * y)
+                    for order, scale in self.orders)
+        return torch.einsum("fmn,fm->fn", self.jacobian, mixed)
+
+
+def solve_banded(blocks: torch.Tensor, rhs: torch.Tensor, couplings: list[Coupling], *, iterations: int,
+                 tolerance: float) -> tuple[torch.Tensor, int]:
+    """Solve ``(blockdiag(blocks) + sum of the couplings' off-diagonal parts) x = rhs``.
+
+    Args:
+        blocks: (F, n, n) symmetric positive definite per-frame blocks (each coupling's own-frame
+            part already included).
+        rhs: (F, n).
+        couplings: the temporal terms; none: the blocks are solved exactly, frame by frame.
+        iterations: conjugate-gradient steps at most; tolerance: stop when the residual norm is
+            this fraction of ``rhs``'s.
+    Returns:
+        x (F, n) and the conjugate-gradient steps taken (0 for a direct solve).
+    """
+    factor = torch.linalg.cholesky(blocks)
+    if not couplings:
+        return torch.cholesky_solve(rhs[..., None], factor)[..., 0], 0
+    inverse = torch.cholesky_inverse(factor)  # a batched product per step is far cheaper than a solve
+
+    def precondition(r: torch.Tensor) -> torch.Tensor:
+        return (inverse @ r[..., None])[..., 0]
+
+    x = precondition(rhs)
+
+    def product(v: torch.Tensor) -> torch.Tensor:
+        out = torch.einsum("fmn,fn->fm", blocks, v)
+        for coupling in couplings:
+            out = out + coupling.off_diagonal(v)
+        return out
+
+    residual = rhs - product(x)
+    goal = tolerance * float(rhs.norm())
+    z = precondition(residual)
+    direction = z
+    rz = (residual * z).sum()
+    for step in range(1, iterations + 1):
+        if float(residual.norm()) <= goal:
+            return x, step - 1
+        moved = product(direction)
+        alpha = rz / (direction * moved).sum()
+        x = x + alpha * direction
+        residual = residual - alpha * moved
+        z = precondition(residual)
+        rz_next = (residual * z).sum()
+        direction = z + (rz_next / rz) * direction
+        rz = rz_next
+    return x, iterations
