@@ -75,6 +75,11 @@ def pose_feature(rotations: torch.Tensor) -> torch.Tensor:
 
 
 
+_LEVI_CIVITA = torch.zeros(3, 3, 3, dtype=torch.float64)
+for _i, _j, _k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+    _LEVI_CIVITA[_i, _j, _k], _LEVI_CIVITA[_i, _k, _j] = 1.0, -1.0
+
+
 def subtree_matrix(parents: np.ndarray, joints) -> np.ndarray:
     """(Q, J) 0/1 matrix: row q marks ``joints[q]`` and every joint below it in the tree."""
     parents = np.asarray(parents)
@@ -115,7 +120,9 @@ def skinned_keypoint_jacobian(transforms: torch.Tensor, rest_points: torch.Tenso
     parts = torch.einsum("bjmn,bkjn->bkjm", R, rest_points[:, :, used].to(R)) + t[:, None] * M[None, :, :, None]
     inside = subtree[:, used].to(R)
     lever = torch.einsum("bkjc,qj->bkqc", parts, inside) - (M @ inside.T)[None, :, :, None] * pivots[:, None]
-    columns = axes.transpose(-1, -2)[:, None]  # (B, 1, Q, 3 rotation-vector columns, 3)
-    jac = torch.linalg.cross(columns, lever[:, :, :, None, :], dim=-1)  # (B, K, Q, 3 columns, 3 coordinates)
-    B, K, Q = jac.shape[:3]
-    return parts.sum(2), jac.permute(0, 1, 4, 2, 3).reshape(B, K, 3, 3 * Q)
+    # (w x l)_m = eps_mnp w_n l_p with w = axes[:, q] @ d: one batched product per posed joint
+    turn = torch.einsum("mnp,bqna->bqmap", _LEVI_CIVITA.to(R), axes)  # (B, Q, 3 m, 3 a, 3 p)
+    B, Q = axes.shape[:2]
+    K = lever.shape[1]
+    jac = turn.reshape(B, Q, 9, 3) @ lever.permute(0, 2, 3, 1)  # (B, Q, 3 m x 3 a, K)
+    return parts.sum(2), jac.reshape(B, Q, 3, 3, K).permute(0, 4, 2, 1, 3).reshape(B, K, 3, 3 * Q)

@@ -65,10 +65,10 @@ class Coupling:
 
     def off_diagonal(self, v: torch.Tensor) -> torch.Tensor:
         """(F, n) -> (F, n): the product with the term less its own-frame blocks."""
-        y = torch.einsum("fmn,fn->fm", self.jacobian, v)
+        y = (self.jacobian @ v[..., None])[..., 0]
         mixed = sum(scale * (difference_gram(y, order) - gram_diagonal(len(y), order, y)[:, None] * y)
                     for order, scale in self.orders)
-        return torch.einsum("fmn,fm->fn", self.jacobian, mixed)
+        return (mixed[:, None] @ self.jacobian)[:, 0]
 
 
 def solve_banded(blocks: torch.Tensor, rhs: torch.Tensor, couplings: list[Coupling], *, iterations: int,
@@ -77,30 +77,33 @@ def solve_banded(blocks: torch.Tensor, rhs: torch.Tensor, couplings: list[Coupli
 
     Args:
         blocks: (F, n, n) symmetric positive definite per-frame blocks (each coupling's own-frame
-            part already included).
+            part already included), factorised in float64.
         rhs: (F, n).
         couplings: the temporal terms; none: the blocks are solved exactly, frame by frame.
+            The conjugate-gradient products run in the dtype of their Jacobians.
         iterations: conjugate-gradient steps at most; tolerance: stop when the residual norm is
             this fraction of ``rhs``'s.
     Returns:
-        x (F, n) and the conjugate-gradient steps taken (0 for a direct solve).
+        x (F, n) float64 and the conjugate-gradient steps taken (0 for a direct solve).
     """
-    factor = torch.linalg.cholesky(blocks)
+    factor = torch.linalg.cholesky(blocks.double())
     if not couplings:
-        return torch.cholesky_solve(rhs[..., None], factor)[..., 0], 0
-    inverse = torch.cholesky_inverse(factor)  # a batched product per step is far cheaper than a solve
+        return torch.cholesky_solve(rhs.double()[..., None], factor)[..., 0], 0
+    dtype = couplings[0].jacobian.dtype
+    inverse = torch.cholesky_inverse(factor).to(dtype)  # a batched product per step is far cheaper than a solve
+    matrix = blocks.to(dtype)
+    rhs = rhs.to(dtype)
 
     def precondition(r: torch.Tensor) -> torch.Tensor:
         return (inverse @ r[..., None])[..., 0]
 
-    x = precondition(rhs)
-
     def product(v: torch.Tensor) -> torch.Tensor:
-        out = torch.einsum("fmn,fn->fm", blocks, v)
+        out = (matrix @ v[..., None])[..., 0]
         for coupling in couplings:
             out = out + coupling.off_diagonal(v)
         return out
 
+    x = precondition(rhs)
     residual = rhs - product(x)
     goal = tolerance * float(rhs.norm())
     z = precondition(residual)
@@ -108,7 +111,7 @@ def solve_banded(blocks: torch.Tensor, rhs: torch.Tensor, couplings: list[Coupli
     rz = (residual * z).sum()
     for step in range(1, iterations + 1):
         if float(residual.norm()) <= goal:
-            return x, step - 1
+            return x.double(), step - 1
         moved = product(direction)
         alpha = rz / (direction * moved).sum()
         x = x + alpha * direction
@@ -117,4 +120,4 @@ def solve_banded(blocks: torch.Tensor, rhs: torch.Tensor, couplings: list[Coupli
         rz_next = (residual * z).sum()
         direction = z + (rz_next / rz) * direction
         rz = rz_next
-    return x, iterations
+    return x.double(), iterations

@@ -35,7 +35,7 @@ from mvmocap.camera import CameraRig
 from mvmocap.console import progress
 from mvmocap.fit.align import fill_missing_frames, kabsch
 from mvmocap.fit.config import FitConfig, StageConfig, load_fit_config
-from mvmocap.fit.gauss_newton import levenberg_marquardt
+from mvmocap.fit.gauss_newton import levenberg_marquardt, small_least_squares
 from mvmocap.fit.ik import initial_poses
 from mvmocap.fit.joint_limits import JointLimitPrior
 from mvmocap.fit.losses import (
@@ -170,14 +170,29 @@ class BodyFitter:
         free = torch.zeros(1, self.model.num_shapes, dtype=self.dtype, requires_grad=True)
         zero_pose = torch.zeros(1, self.model.pose_dim, dtype=self.dtype)
 
-        def terms():
-            shapes = self._shapes(free)
+        def terms(free_values: torch.Tensor) -> dict[str, torch.Tensor]:
+            shapes = self._shapes(free_values)
             kp = self._keypoints(zero_pose, shapes, None, None)[0]
             model_lengths = (kp[a] - kp[b]).norm(dim=-1)
             return {"limb_length": limb_length_loss(model_lengths, target, limb_weight),
                     "shape": shape_regulariser(shapes)}
 
-        entry = minimise([free], terms, stage.weights, stage.iterations, stage.tolerance)
+        if self.config.solver.method == "lbfgs":
+            entry = minimise([free], lambda: terms(free), stage.weights, stage.iterations, stage.tolerance)
+        else:  # the same two terms as residuals: weighted limb-length differences and shape values
+            share = (stage.weights.get("limb_length", 0.0) * limb_weight / limb_weight.sum().clamp_min(1e-9)).sqrt()
+            spread = (stage.weights.get("shape", 0.0) / self.model.num_shapes) ** 0.5
+
+            def residuals(values: torch.Tensor) -> torch.Tensor:
+                shapes = self._shapes(values[None])
+                kp = self._keypoints(zero_pose, shapes, None, None)[0]
+                return torch.cat([share * ((kp[a] - kp[b]).norm(dim=-1) - target), spread * shapes[0]])
+
+            solution, entry = small_least_squares(residuals, free[0], iterations=stage.iterations,
+                                                  tolerance=stage.tolerance)
+            with torch.no_grad():
+                free.copy_(solution[None])
+                entry = {**entry, "terms_end": weighted_sum(terms(free), stage.weights)[1]}
         return self._shapes(free).detach().double().numpy(), {"stage": "shape", "params": ["shapes"], **entry}
 
     def _align(self, kp: np.ndarray, shapes: torch.Tensor, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

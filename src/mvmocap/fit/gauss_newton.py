@@ -7,17 +7,19 @@ A step solves ``(H + mu_f diag(H)) d = -g`` (``mu_f`` per frame) with the banded
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
-from mvmocap.fit.banded import Coupling, solve_banded
+from mvmocap.fit.banded import solve_banded
 from mvmocap.fit.config import SolverSettings
 from mvmocap.fit.problem import PoseProblem
 
-__all__ = ["levenberg_marquardt"]
+__all__ = ["levenberg_marquardt", "small_least_squares"]
 
 _LEAST_DAMPING = 1e-3  # Marquardt factor floor: steps split between redundant joints by least change
 _CURVATURE_FLOOR = 1e-6  # of each frame's largest curvature, added so every block stays positive definite
+_GIVE_UP_DAMPING = 1e4  # a step damped this much changes nothing: converged
 
 
 def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], problem: PoseProblem,
@@ -42,13 +44,12 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
         with torch.no_grad():
             lin = problem.linearise(x, free)
         blocks = lin.blocks.double()
-        blocks = 0.5 * (blocks + blocks.transpose(1, 2))
         diagonal = blocks.diagonal(dim1=-2, dim2=-1)
         # float32 Jacobians leave rounding of ~1e-7 of each block's scale: keep the damping above it
         floor = _CURVATURE_FLOOR * diagonal.amax(-1, keepdim=True).clamp_min(1e-30)
-        couplings = [Coupling(c.jacobian.double(), c.orders) for c in lin.couplings]
-        step, used = solve_banded(blocks + torch.diag_embed(damping[:, None] * diagonal + floor),
-                                  -lin.gradient.double(), couplings, iterations=settings.cg_iterations,
+        diagonal.mul_(1.0 + damping[:, None]).add_(floor)  # in place: blocks now hold the damped matrix
+        couplings = lin.couplings
+        step, used = solve_banded(blocks, -lin.gradient.double(), couplings, iterations=settings.cg_iterations,
                                   tolerance=settings.cg_tolerance)
         cg_steps += used
         trial, col = dict(x), 0
@@ -82,3 +83,39 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
             params[name].copy_(x[name])
     return {"loss_start": first, "loss_end": current, "iterations": steps, "evaluations": evaluations,
             "cg_steps": cg_steps, "solver": "gauss-newton", "seconds": round(time.perf_counter() - start, 3)}
+
+
+def small_least_squares(residuals: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, iterations: int,
+                        tolerance: float) -> tuple[torch.Tensor, dict]:
+    """Levenberg-Marquardt on a few parameters: minimise ``|residuals(x)|^2`` from ``x`` (n,),
+    the Jacobian by automatic differentiation. Stops after ``iterations`` steps or when a step
+    lowers the loss by less than ``tolerance`` of it. Returns the solution and a log like
+    :func:`levenberg_marquardt`'s."""
+    start = time.perf_counter()
+    x = x.detach().clone()
+    with torch.no_grad():
+        current = first = float(residuals(x).square().sum())
+    damping, steps, evaluations = _LEAST_DAMPING, 0, 0
+    while steps < iterations:
+        r = residuals(x).detach().double()
+        J = torch.autograd.functional.jacobian(residuals, x).double()
+        H, g = J.T @ J, J.T @ r
+        diagonal = H.diagonal()
+        while damping < _GIVE_UP_DAMPING:  # the same linearisation, damped more until a step helps
+            step = torch.linalg.solve(H + torch.diag(damping * diagonal + _CURVATURE_FLOOR * diagonal.max()), -g)
+            trial = x + step.to(x)
+            with torch.no_grad():
+                value = float(residuals(trial).square().sum())
+            evaluations += 1
+            if value < current:
+                break
+            damping *= 10.0
+        if value >= current:
+            break
+        steps += 1
+        gain = (current - value) / max(current, 1e-300)
+        x, current, damping = trial, value, max(damping / 5.0, _LEAST_DAMPING)
+        if gain < tolerance:
+            break
+    return x, {"loss_start": first, "loss_end": current, "iterations": steps, "evaluations": evaluations,
+               "solver": "gauss-newton", "seconds": round(time.perf_counter() - start, 3)}

@@ -200,8 +200,7 @@ class PoseProblem:
         if "Th" in free:
             jac[..., offsets["Th"]] = torch.eye(3, dtype=kp.dtype)
         grad_kp = torch.zeros_like(kp)  # d loss / d keypoint
-        metric = kp.new_zeros(F, K, 3, 3)
-        eye = torch.eye(3, dtype=kp.dtype)
+        isotropic = kp.new_zeros(F, K)  # the 3D terms' curvature per keypoint (times the identity)
         for name, index in (("keypoints3d", slice(None)), ("torso", self.torso)):
             w = self.weight(name)
             if not w:
@@ -211,9 +210,7 @@ class PoseProblem:
             error = kp - self.target[..., :3]
             scale = w * conf * _robust_weight(error.square().sum(-1), self.sigma) / conf.sum().clamp_min(1e-9)
             grad_kp += 2 * scale[..., None] * error
-            metric += 2 * scale[..., None, None] * eye
-        if self.weight("reprojection"):
-            self._reprojection(kp, grad_kp, metric)
+            isotropic += 2 * scale
         couplings = []
         orders = tuple((order, 2 * self.weight(f"kp_{word}") / ((F - order) * K))
                        for word, order in _ORDERS.items() if self.weight(f"kp_{word}") and F > order)
@@ -222,17 +219,21 @@ class PoseProblem:
         flat_jac = jac.reshape(F, 3 * K, n)
         if orders:
             coupling = Coupling(flat_jac, orders)
-            metric += coupling.own_frame_weights()[:, None, None, None] * eye
+            isotropic += coupling.own_frame_weights()[:, None]
             couplings.append(coupling)
-        gradient = torch.einsum("fkn,fk->fn", flat_jac, grad_kp.reshape(F, 3 * K))
-        weighted = (metric @ jac).reshape(F, 3 * K, n)
-        blocks = flat_jac.transpose(1, 2) @ weighted
+        weighted = isotropic[..., None, None] * jac
+        if self.weight("reprojection"):  # a 3x3 metric per keypoint: the views see depth less well
+            metric = self._reprojection(kp, grad_kp)
+            weighted = weighted + metric @ jac
+        gradient = (grad_kp.reshape(F, 1, 3 * K) @ flat_jac)[:, 0]
+        blocks = flat_jac.transpose(1, 2) @ weighted.reshape(F, 3 * K, n)
         self._parameter_terms(params, offsets, gradient, blocks, couplings)
         return Linearisation(gradient, blocks, couplings)
 
-    def _reprojection(self, kp: torch.Tensor, grad_kp: torch.Tensor, metric: torch.Tensor) -> None:
+    def _reprojection(self, kp: torch.Tensor, grad_kp: torch.Tensor) -> torch.Tensor:
         """The 2D term in keypoint space: each view's error pulled back through its projection's
-        2x3 Jacobian (forward-mode, one tangent per coordinate)."""
+        2x3 Jacobian (forward-mode, one tangent per coordinate), added to ``grad_kp``; returns
+        the (F, K, 3, 3) metric."""
         uv = project_rig(kp, self.rig)
         columns = []
         for axis in range(3):
@@ -245,7 +246,7 @@ class PoseProblem:
         scale = self.weight("reprojection") * conf * _robust_weight(error.square().sum(-1), self.sigma2d)
         scale = scale / conf.sum().clamp_min(1e-9)
         grad_kp += 2 * torch.einsum("fvk,fvkc,fvkca->fka", scale, error, proj)
-        metric += 2 * torch.einsum("fvk,fvkca,fvkcb->fkab", scale, proj, proj)
+        return 2 * torch.einsum("fvk,fvkca,fvkcb->fkab", scale, proj, proj)
 
     def _parameter_terms(self, params, offsets, gradient, blocks, couplings) -> None:
         """Priors and the Th / rotation temporal terms, added in place."""
@@ -326,7 +327,10 @@ class PoseProblem:
         orders = [(order, w) for order, w in orders if F > order]
         if not orders or not ({"Rh", "poses"} & set(offsets)):
             return
-        vectors = torch.cat([Rh[:, None], self.model.full_poses(poses).reshape(F, -1, 3)], 1)  # (F, Q + 1, 3)
+        joints = self.model.full_poses(poses).reshape(F, -1, 3)
+        count = 1 + joints.shape[1]  # the loss is a mean over Rh and every joint
+        # with the poses held, only Rh's rotation varies: the joints' differences are constants
+        vectors = torch.cat([Rh[:, None], joints], 1) if "poses" in offsets else Rh[:, None]  # (F, Q1, 3)
         rots = axis_angle_to_matrix_t(vectors)
         Q1 = rots.shape[1]
         # d R / d r_a = [J(r) e_a]_x R: (F, Q + 1, 3 a, 3, 3)
@@ -342,7 +346,7 @@ class PoseProblem:
             full = full.reshape(F, (Q1 - 1) * 9, (Q1 - 1) * 3)
             to_full = self.model.full_pose_matrix(poses)
             G[:, 1:, :, offsets["poses"]] = (full if to_full is None else full @ to_full).reshape(F, Q1 - 1, 9, -1)
-        scaled = tuple((order, 2 * w / ((F - order) * Q1)) for order, w in orders)
+        scaled = tuple((order, 2 * w / ((F - order) * count)) for order, w in orders)
         self._temporal(rots.reshape(F, Q1 * 9), G.reshape(F, Q1 * 9, -1), scaled, gradient, blocks, couplings)
 
     @staticmethod
