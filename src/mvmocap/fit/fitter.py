@@ -9,8 +9,15 @@ Stages (weights, budgets and stopping rules in the configuration, see ``default_
    upside-down included, never mirrored) and analytic IK for trunk and limbs (so no limb starts
    in the wrong basin), then ``Rh``/``Th`` smoothed against the torso;
 4. poses: ``poses``, ``Rh``, ``Th`` together against the keypoints (robust Geman-McClure) with
-   temporal smoothness and pose priors, in passes (per frame first, then with the temporal terms);
+   temporal smoothness and pose priors (joint limits, a pull towards the IK start), in passes
+   (per frame first, then with the temporal terms);
 5. reprojection (optional): the same plus the 2D reprojection loss with lens distortion.
+
+Stages 2-5 are solved by Levenberg-Marquardt (``solver`` in the configuration): the losses of a
+pass (:class:`~mvmocap.fit.problem.PoseProblem`) are sums of squares, the body model gives their
+analytic Jacobian, each frame has its own damping and the temporal terms tie the frames in a
+banded system (:mod:`mvmocap.fit.banded`). ``solver.method: lbfgs`` runs L-BFGS instead, with
+each stage's own iteration budget.
 
 By default (``init.fit_smoothed``) stages 3-4 fit the smoothed keypoints, whose confidence is
 the local density of trusted observations; set it false to fit the raw ones. All frames of a
@@ -38,9 +45,7 @@ from mvmocap.fit.config import FitConfig, StageConfig, load_fit_config
 from mvmocap.fit.gauss_newton import levenberg_marquardt, small_least_squares
 from mvmocap.fit.ik import initial_poses
 from mvmocap.fit.joint_limits import JointLimitPrior
-from mvmocap.fit.losses import (
-    limb_length_loss,
-)
+from mvmocap.fit.losses import limb_length_loss
 from mvmocap.fit.optim import minimise, weighted_sum
 from mvmocap.fit.priors import GMMPosePrior, pose_pull_scale, shape_regulariser
 from mvmocap.fit.problem import GAUSS_NEWTON_TERMS, PoseProblem
@@ -188,11 +193,13 @@ class BodyFitter:
                 kp = self._keypoints(zero_pose, shapes, None, None)[0]
                 return torch.cat([share * ((kp[a] - kp[b]).norm(dim=-1) - target), spread * shapes[0]])
 
+            with torch.no_grad():
+                terms_start = weighted_sum(terms(free), stage.weights)[1]
             solution, entry = small_least_squares(residuals, free[0], iterations=stage.iterations,
                                                   tolerance=stage.tolerance)
             with torch.no_grad():
                 free.copy_(solution[None])
-                entry = {**entry, "terms_end": weighted_sum(terms(free), stage.weights)[1]}
+                entry = {**entry, "terms_start": terms_start, "terms_end": weighted_sum(terms(free), stage.weights)[1]}
         return self._shapes(free).detach().double().numpy(), {"stage": "shape", "params": ["shapes"], **entry}
 
     def _align(self, kp: np.ndarray, shapes: torch.Tensor, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -28,10 +28,11 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
 
     Each frame has its own damping: a frame whose share of the loss rose keeps its old values
     and a ten times larger damping, the others take the step and a fifth of theirs (with
-    temporal terms the mixed result is kept only when the total falls, else every frame's
-    damping grows). Stops after ``settings.iterations`` steps or when a step lowers the loss by
-    less than ``settings.tolerance`` of it. Returns ``loss_start``, ``loss_end``,
-    ``iterations``, ``evaluations``, ``cg_steps``, ``seconds``.
+    temporal terms, whose residuals see the neighbours, the mixed result is kept only when its
+    total is below the whole step's; a step whose total does not fall is refused). Stops after
+    ``settings.iterations`` steps, or when a step lowered the loss by less than
+    ``settings.tolerance`` of it and the quadratic model promises no more. Returns
+    ``loss_start``, ``loss_end``, ``iterations``, ``evaluations``, ``cg_steps``, ``seconds``.
     """
     start = time.perf_counter()
     x = {k: v.detach().clone() for k, v in params.items()}
@@ -57,17 +58,21 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
             width = x[name].shape[1]
             trial[name] = x[name] + step[:, col:col + width].to(x[name])
             col += width
+        predicted = float(-0.5 * (lin.gradient.double() * step).sum())  # the quadratic model's gain
         with torch.no_grad():
             trial_loss = problem.frame_losses(trial)
             evaluations += 1
             better = trial_loss < frame_loss
+            if not better.all():  # keep the frames that improved
+                mixed = {k: torch.where(better[:, None], trial[k], x[k]) if k in free else x[k] for k in x}
+                if couplings:  # their temporal terms see the neighbours: keep whichever total is lower
+                    mixed_loss = problem.frame_losses(mixed)
+                    evaluations += 1
+                    if mixed_loss.sum() < trial_loss.sum():
+                        trial, trial_loss = mixed, mixed_loss
+                else:
+                    trial, trial_loss = mixed, torch.minimum(trial_loss, frame_loss)
             value = float(trial_loss.sum())
-            if not better.all() and not (couplings and value < current):
-                # keep the frames that improved (with temporal terms: only if the whole fell short)
-                trial = {k: torch.where(better[:, None], trial[k], x[k]) if k in free else x[k] for k in x}
-                trial_loss = problem.frame_losses(trial) if couplings else torch.minimum(trial_loss, frame_loss)
-                evaluations += int(bool(couplings))
-                value = float(trial_loss.sum())
         damping = torch.where(better, damping / 5.0, damping * 10.0).clamp(_LEAST_DAMPING, 1e8)
         if value >= current:
             if bool((damping >= 1e8).all()):
@@ -76,7 +81,7 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
         steps += 1
         gain = (current - value) / max(current, 1e-30)
         x, frame_loss, current = trial, trial_loss, value
-        if gain < settings.tolerance:
+        if gain < settings.tolerance and predicted < settings.tolerance * current:
             break
     with torch.no_grad():
         for name in free:

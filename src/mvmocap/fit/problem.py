@@ -51,6 +51,7 @@ GAUSS_NEWTON_TERMS = frozenset({"keypoints3d", "torso", "reprojection", "kp_velo
                                 "gmm"})
 PARAMETERS = ("poses", "Rh", "Th")
 _ORDERS = {"velocity": 1, "acceleration": 2}
+LIMIT_MARGIN = 0.05  # radians: a joint this close to a limit gets the limit's curvature in the step
 
 
 @dataclass
@@ -315,7 +316,10 @@ class PoseProblem:
                              torch.where(c > limits.high.to(r), c - limits.high.to(r), torch.zeros_like(c)))
         scale = 2 * self.weight("joint_limits") / F
         grad = scale * torch.einsum("jak,fja->fjk", axes, excess)
-        curvature = scale * torch.einsum("jak,fja,jal->fjkl", axes, (excess != 0).to(r), axes)
+        # curvature wherever a step could cross a bound (within LIMIT_MARGIN of it, or on it: a range
+        # of one value is a quadratic), else the step would walk into a limit the model cannot see
+        near = (c <= limits.low.to(r) + LIMIT_MARGIN) | (c >= limits.high.to(r) - LIMIT_MARGIN)
+        curvature = scale * torch.einsum("jak,fja,jal->fjkl", axes, near.to(r), axes)
         full_grad.view(F, -1, 3).index_add_(1, limits.slots, grad)
         full_blocks.index_add_(1, limits.slots, curvature)
 
