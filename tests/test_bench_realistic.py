@@ -1,6 +1,8 @@
 """The floors that ``mvmocap bench realistic`` reports next to its figures: the detector's own error
 against the truth and its apparent lag."""
 
+import logging
+
 import numpy as np
 
 from mvmocap.bench.realistic import _detector_lags, _truth_errors
@@ -38,3 +40,11 @@ def test_truth_errors_compare_a_left_right_swap_swapped_back():
     assert np.nanmax(errors[5, 1]) < 1e-6
     np.testing.assert_allclose(errors[6, 0], 5.0, atol=1e-6)
     assert np.nanmax(np.delete(errors, 6, axis=0)) < 1e-6
+
+
+def test_a_non_body_experiment_is_refused_before_the_render(tmp_path, caplog):
+    from mvmocap.cli.main import main
+
+    with caplog.at_level(logging.ERROR):
+        assert main(["bench", "realistic", "--exp", "hands", "--data", str(tmp_path / "never-rendered")]) == 2
+    assert "hands: a hands experiment; bench realistic runs body experiments" in caplog.text

@@ -38,6 +38,7 @@ from mvmocap.skeletons import get_format
 from mvmocap.sync import TIMING_JOINTS
 from mvmocap.synthetic.realistic import RealisticSpec, make_realistic_capture
 from mvmocap.triangulate import detection_errors, heldout_errors, heldout_summary
+from mvmocap.utils import InputError
 
 __all__ = ["bench_realistic"]
 
@@ -94,11 +95,15 @@ def _detector_lags(rig, detections: np.ndarray, truth_at_camera: list[np.ndarray
 
 
 def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data: str | Path | None = None,
-                    model: str | None = None) -> dict:
-    """Render (or reuse ``data``, a capture made by :func:`make_realistic_capture`), run and score
-    the capture; returns the figures of the module docstring."""
+                    model: str | None = None, exp: str | Path = "body") -> dict:
+    """Render (or reuse ``data``, a capture made by :func:`make_realistic_capture`), run it with the
+    body experiment ``exp`` and score it; returns the figures of the module docstring."""
     from mvmocap.pipeline import RunOptions, run_capture
+    from mvmocap.pipeline.experiment import load_experiment
 
+    experiment = load_experiment(exp)  # before the render: a wrong file is named at once
+    if experiment.kind != "body":
+        raise InputError(f"{exp}: a {experiment.kind} experiment; bench realistic runs body experiments")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         if data is None:
@@ -108,7 +113,8 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
             root = Path(data)
         render_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        run = run_capture(RunOptions(root=root, out=Path(tmp) / "output", model=model, videos=False, sync="auto"))
+        run = run_capture(RunOptions(root=root, out=Path(tmp) / "output", exp=exp, model=model, videos=False,
+                                     sync="auto"), experiment)
         seconds = time.perf_counter() - start
         truth = np.load(root / "gt" / "params.npz")["keypoints3d"]
         with np.load(root / "gt" / "camera_times.npz") as npz:

@@ -357,7 +357,8 @@ def _cmd_bench_calib(args: argparse.Namespace) -> int:
 def _cmd_bench_realistic(args: argparse.Namespace) -> int:
     from mvmocap.bench.realistic import bench_realistic
 
-    print(json.dumps(bench_realistic(frames=args.frames, cameras=args.cameras, seed=args.seed, data=args.data)))
+    print(json.dumps(bench_realistic(frames=args.frames, cameras=args.cameras, seed=args.seed, data=args.data,
+                                     exp=args.exp)))
     return 0
 
 
@@ -520,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     breal.add_argument("--cameras", type=int, default=5)
     breal.add_argument("--seed", type=int, default=0)
     breal.add_argument("--data", help="reuse a capture rendered before (its folder) instead of rendering one")
+    breal.add_argument("--exp", default="body", help="a body experiment YAML to run the capture with (default: body)")
     breal.set_defaults(func=_cmd_bench_realistic)
     bmulti = bench_sub.add_parser("multi", help="several people walking across each other, rendered: pcp, id "
                                                 "switches, MPJPE per person, association speed")

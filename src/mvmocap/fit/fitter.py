@@ -48,7 +48,7 @@ from mvmocap.fit.joint_limits import JointLimitPrior
 from mvmocap.fit.losses import limb_length_loss
 from mvmocap.fit.optim import minimise, weighted_sum
 from mvmocap.fit.priors import GMMPosePrior, pose_pull_scale, shape_regulariser
-from mvmocap.fit.problem import GAUSS_NEWTON_TERMS, PoseProblem
+from mvmocap.fit.problem import PoseProblem
 from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.skeletons import get_format
@@ -215,15 +215,15 @@ class BodyFitter:
 
     def _optimise(self, state: dict[str, torch.Tensor], free: tuple[str, ...], stage: StageConfig,
                   problem: PoseProblem) -> dict:
-        """One pass over the ``free`` entries of ``state`` (poses, Rh, Th; updated in place):
-        Levenberg-Marquardt when the solver says so and knows every term, else L-BFGS."""
+        """One pass over the ``free`` entries of ``state`` (poses, Rh, Th; updated in place), by the
+        configured solver."""
 
         def terms(values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             fixed = {k: v if k in free else v.detach() for k, v in values.items()}
             return problem.terms(fixed)
 
         weights = problem.weights
-        if self.config.solver.method == "lbfgs" or not {k for k, w in weights.items() if w} <= GAUSS_NEWTON_TERMS:
+        if self.config.solver.method == "lbfgs":
             return minimise([state[k] for k in free], lambda: terms(state), weights, stage.iterations,
                             stage.tolerance)
         with torch.no_grad():

@@ -19,7 +19,7 @@ __all__ = ["levenberg_marquardt", "small_least_squares"]
 
 _LEAST_DAMPING = 1e-3  # Marquardt factor floor: steps split between redundant joints by least change
 _CURVATURE_FLOOR = 1e-6  # of each frame's largest curvature, added so every block stays positive definite
-_GIVE_UP_DAMPING = 1e4  # a step damped this much changes nothing: converged
+_GIVE_UP_DAMPING = 1e4  # a step damped this much changes next to nothing: converged
 
 
 def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], problem: PoseProblem,
@@ -49,8 +49,7 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
         # float32 Jacobians leave rounding of ~1e-7 of each block's scale: keep the damping above it
         floor = _CURVATURE_FLOOR * diagonal.amax(-1, keepdim=True).clamp_min(1e-30)
         diagonal.mul_(1.0 + damping[:, None]).add_(floor)  # in place: blocks now hold the damped matrix
-        couplings = lin.couplings
-        step, used = solve_banded(blocks, -lin.gradient.double(), couplings, iterations=settings.cg_iterations,
+        step, used = solve_banded(blocks, -lin.gradient.double(), lin.couplings, iterations=settings.cg_iterations,
                                   tolerance=settings.cg_tolerance)
         cg_steps += used
         trial, col = dict(x), 0
@@ -65,7 +64,7 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
             better = trial_loss < frame_loss
             if not better.all():  # keep the frames that improved
                 mixed = {k: torch.where(better[:, None], trial[k], x[k]) if k in free else x[k] for k in x}
-                if couplings:  # their temporal terms see the neighbours: keep whichever total is lower
+                if lin.couplings:  # their temporal terms see the neighbours: keep whichever total is lower
                     mixed_loss = problem.frame_losses(mixed)
                     evaluations += 1
                     if mixed_loss.sum() < trial_loss.sum():
@@ -73,9 +72,9 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
                 else:
                     trial, trial_loss = mixed, torch.minimum(trial_loss, frame_loss)
             value = float(trial_loss.sum())
-        damping = torch.where(better, damping / 5.0, damping * 10.0).clamp(_LEAST_DAMPING, 1e8)
+        damping = torch.where(better, damping / 5.0, damping * 10.0).clamp(_LEAST_DAMPING, _GIVE_UP_DAMPING)
         if value >= current:
-            if bool((damping >= 1e8).all()):
+            if bool((damping >= _GIVE_UP_DAMPING).all()):
                 break
             continue
         steps += 1

@@ -15,8 +15,8 @@ parameters are ``[poses, Rh, Th]`` (n values, the pass's free ones); the model's
 term contributes to the gradient and the Gauss-Newton matrix in one of three ways:
 
 - in keypoint space (3D keypoints, torso, 2D reprojection through the projection's own 2x3
-  Jacobian): a gradient (F, K, 3) and a 3x3 metric (F, K, 3, 3) per keypoint, mapped through the
-  keypoint Jacobian once for all of them;
+  Jacobian): a gradient (F, K, 3) and a curvature per keypoint (a scalar for the 3D terms, a
+  3x3 metric for the 2D one), mapped through the keypoint Jacobian once for all of them;
 - in parameter space (joint limits, pose regulariser, GMM prior): per-frame blocks;
 - temporal terms (keypoint, ``Th`` and rotation velocity/acceleration): their own-frame part in the
   blocks, the rest a :class:`~mvmocap.fit.banded.Coupling` for the banded solve.
@@ -43,12 +43,8 @@ from mvmocap.fit.priors import GMMPosePrior, pose_regulariser
 from mvmocap.fit.projection import project_rig
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t, left_jacobian_t, skew_t
 
-__all__ = ["GAUSS_NEWTON_TERMS", "Linearisation", "PARAMETERS", "PoseProblem"]
+__all__ = ["Linearisation", "PARAMETERS", "PoseProblem"]
 
-# The loss terms the Gauss-Newton path knows; a stage with any other non-zero weight uses L-BFGS.
-GAUSS_NEWTON_TERMS = frozenset({"keypoints3d", "torso", "reprojection", "kp_velocity", "kp_acceleration",
-                                "Th_acceleration", "rot_velocity", "rot_acceleration", "joint_limits", "pose_reg",
-                                "gmm"})
 PARAMETERS = ("poses", "Rh", "Th")
 _ORDERS = {"velocity": 1, "acceleration": 2}
 LIMIT_MARGIN = 0.05  # radians: a joint this close to a limit gets the limit's curvature in the step
@@ -136,7 +132,7 @@ class PoseProblem:
 
     def frame_losses(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """(F,) each frame's share of the weighted loss (a temporal residual counts for the frame
-        at its centre); their sum is the stage's loss as :meth:`BodyFitter._pose_terms` gives it."""
+        at its centre); their sum is the weighted sum of :meth:`terms`."""
         poses, Rh, Th = (params[k] for k in PARAMETERS)
         F, K = self.target.shape[:2]
         kp = self.model.keypoints(poses, self.shapes, Rh, Th, format=self.format)

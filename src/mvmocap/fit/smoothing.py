@@ -4,7 +4,7 @@
 pentadiagonal system ``(W + lam D2^T D2) x = W y`` by a banded Cholesky factorisation, vectorised
 over all trajectories. Weight 0 (missing or rejected) frames are interpolated. This is the
 keypoint-acceleration term of the fit solved in closed form; the fitter uses it to give its
-later passes smooth targets, which L-BFGS then matches in a few iterations.
+later passes smooth targets, which the pose passes then match in a few iterations.
 """
 
 from __future__ import annotations
