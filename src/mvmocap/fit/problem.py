@@ -25,6 +25,7 @@ term contributes to the gradient and the Gauss-Newton matrix in one of three way
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -48,6 +49,7 @@ __all__ = ["Linearisation", "PARAMETERS", "PoseProblem"]
 PARAMETERS = ("poses", "Rh", "Th")
 _ORDERS = {"velocity": 1, "acceleration": 2}
 LIMIT_MARGIN = 0.05  # radians: a joint this close to a limit gets the limit's curvature in the step
+REFERENCE_FOCAL = 1000.0  # pixels: 2D errors are measured as on a camera of this focal length
 
 
 @dataclass
@@ -77,7 +79,9 @@ class PoseProblem:
         target: (F, K, 4) 3D keypoints and confidence; torso: keypoint indices of the torso term.
         weights: the pass's loss weights; sigma: 3D robust scale (m) or None.
         limits, gmm: the priors (gmm None when absent: its term is then skipped).
-        rig, target2d (F, V, K, 3), sigma2d: the reprojection term's cameras, detections, scale (px).
+        rig, target2d (F, V, K, 3), sigma2d: the reprojection term's cameras, detections (pixels) and
+            robust scale, in reference pixels (a view's pixels times ``REFERENCE_FOCAL / fx``: the
+            same angle costs the same in a phone's 1920-pixel view and a webcam's 640).
         reference: (F, pose_dim) the poses ``pose_reg`` pulls towards (None: the zero pose);
         pose_scale: (pose_dim,) its weight per pose value (None: 1), see :func:`~mvmocap.fit.priors.pose_pull_scale`.
     """
@@ -115,7 +119,7 @@ class PoseProblem:
             elif name == "torso":
                 out[name] = keypoints3d_loss(kp[:, self.torso], self.target[:, self.torso], self.sigma)
             elif name == "reprojection":
-                out[name] = reprojection_loss(project_rig(kp, self.rig), self.target2d, self.sigma2d)
+                out[name] = reprojection_loss(self._pixels(kp), self._target_pixels, self.sigma2d)
             elif name in ("rot_velocity", "rot_acceleration"):
                 out[name] = rotation_smoothness(rots, _ORDERS[name[4:]])
             elif name == "Th_acceleration":
@@ -144,7 +148,7 @@ class PoseProblem:
                 out += self.weight(name) * (conf * cost).sum(1) / conf.sum().clamp_min(1e-9)
         if self.weight("reprojection"):
             conf = self.target2d[..., 2]
-            error = (project_rig(kp, self.rig) - self.target2d[..., :2]).square().sum(-1)
+            error = (self._pixels(kp) - self._target_pixels[..., :2]).square().sum(-1)
             out += self.weight("reprojection") * (conf * geman_mcclure(error, self.sigma2d)).sum((1, 2)) / \
                 conf.sum().clamp_min(1e-9)
         features = {"kp": kp.reshape(F, -1), "Th": Th}
@@ -231,19 +235,37 @@ class PoseProblem:
         """The 2D term in keypoint space: each view's error pulled back through its projection's
         2x3 Jacobian (forward-mode, one tangent per coordinate), added to ``grad_kp``; returns
         the (F, K, 3, 3) metric."""
-        uv = project_rig(kp, self.rig)
+        uv = self._pixels(kp)
         columns = []
         for axis in range(3):
             tangent = torch.zeros_like(kp)
             tangent[..., axis] = 1.0
-            columns.append(torch.func.jvp(lambda p: project_rig(p, self.rig), (kp,), (tangent,))[1])
+            columns.append(torch.func.jvp(self._pixels, (kp,), (tangent,))[1])
         proj = torch.stack(columns, -1)  # (F, V, K, 2, 3)
         conf = self.target2d[..., 2]
-        error = uv - self.target2d[..., :2]
+        error = uv - self._target_pixels[..., :2]
         scale = self.weight("reprojection") * conf * _robust_weight(error.square().sum(-1), self.sigma2d)
         scale = scale / conf.sum().clamp_min(1e-9)
         grad_kp += 2 * torch.einsum("fvk,fvkc,fvkca->fka", scale, error, proj)
         return 2 * torch.einsum("fvk,fvkca,fvkcb->fkab", scale, proj, proj)
+
+    def _pixels(self, kp: torch.Tensor) -> torch.Tensor:
+        """(F, K, 3) world points -> (F, V, K, 2) image points in reference pixels: each view's
+        pixels times ``REFERENCE_FOCAL / fx``, so that an error is an angle whatever the resolution."""
+        return project_rig(kp, self.rig) * self._view_scale[:, None, None]
+
+    @cached_property
+    def _view_scale(self) -> torch.Tensor:
+        """(V,) reference pixels per pixel of each view."""
+        focal = torch.tensor([cam.K[0, 0] for cam in self.rig], dtype=self.target2d.dtype)
+        return REFERENCE_FOCAL / focal
+
+    @cached_property
+    def _target_pixels(self) -> torch.Tensor:
+        """(F, V, K, 3) the detections in reference pixels, confidence unchanged."""
+        scaled = self.target2d.clone()
+        scaled[..., :2] = scaled[..., :2] * self._view_scale[:, None, None]
+        return scaled
 
     def _parameter_terms(self, params, offsets, gradient, blocks, couplings) -> None:
         """Priors and the Th / rotation temporal terms, added in place."""
