@@ -170,3 +170,6 @@ def test_video_is_h264_and_atomic(tmp_path):
 def test_tiles():
     tiles = tile_views([np.full((10, 20, 3), v, np.uint8) for v in (50, 100, 150)], columns=2)
     assert tiles.shape == (20, 40, 3) and tiles[15, 25].sum() == 0 and tiles[15, 5, 0] == 150
+    portrait = tile_views([np.full((10, 20, 3), 50, np.uint8), np.full((20, 10, 3), 200, np.uint8)])
+    assert portrait.shape == (10, 40, 3)  # the portrait view fits its cell, 5 wide, centred, not stretched
+    assert (portrait[:, 27:32] == 200).all() and portrait[:, 20:27].sum() == 0 and portrait[:, 32:].sum() == 0

@@ -6,10 +6,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from mvmocap.bodymodels import BodyModel
-from mvmocap.camera import CameraRig
+from mvmocap.camera import Camera, CameraRig
 from mvmocap.console import progress
 from mvmocap.fit import FitResult
 from mvmocap.io import FrameSource
@@ -71,6 +72,25 @@ class FittedMesh:
         return self.first <= f < self.first + len(self.result.poses)
 
 
+def _tile_cameras(rig: CameraRig, names: list[str], width: int) -> dict[str, tuple[Camera, Camera]]:
+    """Each view's camera (a missing image size taken as 1280 x 720) and the same camera at the
+    size it is shown in an overlay ``width`` pixels wide (never larger): fitted, aspect kept, in a
+    cell of the first view's size, as :func:`tile_views` places it. Views are drawn at the size
+    they are shown, not drawn whole and shrunk."""
+    sized = {n: rig[n] if rig[n].image_size else Camera(n, rig[n].K, rig[n].dist, rig[n].R, rig[n].t, (1280, 720))
+             for n in names}
+    w, h = sized[names[0]].image_size
+    columns = int(np.ceil(np.sqrt(len(names))))
+    cell = min(1.0, width / (columns * w))
+    cell_w, cell_h = w * cell, h * cell
+    out = {}
+    for name, cam in sized.items():
+        cw, ch = cam.image_size
+        fit = min(cell_w / cw, cell_h / ch, 1.0)
+        out[name] = (cam, cam.resized((max(2, int(round(cw * fit))), max(2, int(round(ch * fit))))))
+    return out
+
+
 def _vertex_chunks(model: BodyModel, result: FitResult, chunk: int = 50):
     """Yield (V, 3) fitted vertices frame by frame (memory bounded by ``chunk`` frames)."""
     params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
@@ -116,6 +136,7 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
             paths.append(out / "videos" / "ground.mp4")
             ground = stack.enter_context(VideoWriter(paths[1], fps))
         chunks = [_vertex_chunks(mesh.model, mesh.result) for mesh in meshes]
+        views = _tile_cameras(rig, vis_cams, settings.overlay_width)
         bar = stack.enter_context(progress(len(frames), desc="render", unit="frame"))
         for f in range(len(frames)):
             bar.update(1)
@@ -123,20 +144,25 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
                                                                                    strict=True) if mesh.covers(f)]
             tiles = []
             for cam_name in vis_cams:
-                cam = rig[cam_name]
+                full, cam = views[cam_name]
+                size = cam.image_size
                 if cam_name in streams:
-                    _, image = next(streams[cam_name])
+                    image = next(streams[cam_name])[1]
+                    if image.shape[1::-1] != size:
+                        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
                 else:
-                    w, h = cam.image_size or (1280, 720)
-                    image = np.full((h, w, 3), _BACKGROUND, np.uint8)
+                    image = np.full((size[1], size[0], 3), _BACKGROUND, np.uint8)
                 scene = Scene()
                 for vertices, fc, colour in bodies:
                     scene.add(vertices, fc, colour)
-                image = composite(image, scene.render(cam, (image.shape[1], image.shape[0])),
-                                  settings.alpha)
+                image = composite(image, scene.render(cam, size), settings.alpha)
+                sx, sy = size[0] / full.image_size[0], size[1] / full.image_size[1]
                 for kp, fmt, *colour in skeletons:
                     rgb = tuple(int(255 * c) for c in colour[0]) if colour else None
-                    draw_skeleton(image, kp[f, cameras.index(cam_name)], fmt, colour=rgb, thickness=2)
+                    points = kp[f, cameras.index(cam_name)].copy()  # to the tile's pixels, centres kept
+                    points[:, 0] = sx * points[:, 0] + 0.5 * sx - 0.5
+                    points[:, 1] = sy * points[:, 1] + 0.5 * sy - 0.5
+                    draw_skeleton(image, points, fmt, colour=rgb, thickness=2)
                 tiles.append(put_label(image, f"{cam_name}  frame {frames[f]}"))
             overlay.write(tile_views(tiles, width=settings.overlay_width // 2 * 2))
             if ground is not None:

@@ -57,8 +57,9 @@ def put_label(image: np.ndarray, text: str) -> np.ndarray:
 
 
 def tile_views(images: list[np.ndarray], columns: int | None = None, width: int | None = None) -> np.ndarray:
-    """Tile uint8 images in a grid (each resized to the first one's size); optionally scale the
-    mosaic to ``width`` pixels. Empty cells are black."""
+    """Tile uint8 images in a grid of cells the first one's size: an image of another size is
+    scaled to fit its cell with its aspect kept and centred (a portrait view beside landscape ones
+    is not stretched). Optionally scale the mosaic to ``width`` pixels. Empty cells are black."""
     if not images:
         raise ValueError("no images to tile")
     h, w = images[0].shape[:2]
@@ -66,10 +67,13 @@ def tile_views(images: list[np.ndarray], columns: int | None = None, width: int 
     rows = int(np.ceil(len(images) / columns))
     mosaic = np.zeros((rows * h, columns * w, 3), dtype=np.uint8)
     for i, img in enumerate(images):
-        if img.shape[:2] != (h, w):
-            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+        if img.shape[0] > h or img.shape[1] > w or (img.shape[0] < h and img.shape[1] < w):
+            scale = min(h / img.shape[0], w / img.shape[1])
+            size = (max(1, min(w, int(round(img.shape[1] * scale)))), max(1, min(h, int(round(img.shape[0] * scale)))))
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        top, left = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
         r, c = divmod(i, columns)
-        mosaic[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+        mosaic[r * h + top:r * h + top + img.shape[0], c * w + left:c * w + left + img.shape[1]] = img
     if width is not None and width != mosaic.shape[1]:
         height = int(round(mosaic.shape[0] * width / mosaic.shape[1]))
         mosaic = cv2.resize(mosaic, (width, height), interpolation=cv2.INTER_AREA)
