@@ -142,6 +142,9 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
             bar.update(1)
             bodies = [(next(chunk), fc, colour) for mesh, chunk, fc, colour in zip(meshes, chunks, faces, colours,
                                                                                    strict=True) if mesh.covers(f)]
+            scene = Scene()  # one scene for every view of the frame
+            for vertices, fc, colour in bodies:
+                scene.add(vertices, fc, colour)
             tiles = []
             for cam_name in vis_cams:
                 full, cam = views[cam_name]
@@ -152,9 +155,6 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
                         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
                 else:
                     image = np.full((size[1], size[0], 3), _BACKGROUND, np.uint8)
-                scene = Scene()
-                for vertices, fc, colour in bodies:
-                    scene.add(vertices, fc, colour)
                 image = composite(image, scene.render(cam, size), settings.alpha)
                 sx, sy = size[0] / full.image_size[0], size[1] / full.image_size[1]
                 for kp, fmt, *colour in skeletons:

@@ -35,9 +35,9 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(V, 3) unit normals: the area-weighted mean of the adjacent face normals."""
     v = vertices[faces]
     face_n = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_n)
+    corners = faces.reshape(-1)  # each face's normal added to its three vertices (bincount: fast)
+    normals = np.stack([np.bincount(corners, weights=np.repeat(face_n[:, c], 3), minlength=len(vertices))
+                        for c in range(3)], 1)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
@@ -62,9 +62,11 @@ class Rendering:
 
 @dataclass
 class Scene:
-    """Meshes to render together. Add with :meth:`add`; render with :meth:`render`."""
+    """Meshes to render together. Add with :meth:`add`; render with :meth:`render` (one scene can
+    be rendered for several cameras: the shading normals are computed once)."""
 
     meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, bool]] = field(default_factory=list)
+    _normals: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def add(self, vertices: np.ndarray, faces: np.ndarray, colour=None, vertex_colours: np.ndarray | None = None,
             lit: bool = True) -> Scene:
@@ -89,7 +91,7 @@ class Scene:
         owner_tri = np.full((H, W), -1, dtype=np.int32)
         starts = []
         base = 0
-        for vertices, faces, vcolours, colour, lit in self.meshes:
+        for index, (vertices, faces, vcolours, colour, lit) in enumerate(self.meshes):
             cam_pts = camera.world_to_camera(vertices)
             uv = camera.project(vertices)
             keep = (cam_pts[faces, 2] > NEAR).all(1)
@@ -99,7 +101,9 @@ class Scene:
                       & (tri_uv[..., 1].max(1) >= -1) & (tri_uv[..., 1].min(1) <= H))
             tri = faces[keep][inside]
             if vcolours is None:
-                normals_cam = vertex_normals(vertices, faces) @ camera.R.T
+                if index not in self._normals:
+                    self._normals[index] = vertex_normals(vertices, faces)
+                normals_cam = self._normals[index] @ camera.R.T
                 vcolours = shade(normals_cam, colour, lit)
             starts.append(base)
             rasterize(uv[tri], cam_pts[tri, 2], vcolours[tri], inv_depth, image, owner_tri, base)
