@@ -233,15 +233,10 @@ class BodyModel(nn.Module):
         :meth:`full_poses` is the identity. :meth:`full_poses` is affine in ``poses``."""
         key = ("full_pose_matrix", like.dtype, like.device)
         if key not in self._cast_cache:
-            zero = torch.zeros(1, self.pose_dim, dtype=like.dtype, device=like.device)
-            base = self.full_poses(zero)
-            if base.shape[1] == self.pose_dim and torch.equal(
-                    self.full_poses(torch.eye(self.pose_dim, dtype=like.dtype, device=like.device)) - base,
-                    torch.eye(self.pose_dim, dtype=like.dtype, device=like.device)):
-                self._cast_cache[key] = None
-            else:
-                eye = torch.eye(self.pose_dim, dtype=like.dtype, device=like.device)
-                self._cast_cache[key] = (self.full_poses(eye) - base).T.contiguous()
+            eye = torch.eye(self.pose_dim, dtype=like.dtype, device=like.device)
+            matrix = (self.full_poses(eye) - self.full_poses(torch.zeros_like(eye[:1]))).T
+            identity = matrix.shape == eye.shape and torch.equal(matrix, eye)
+            self._cast_cache[key] = None if identity else matrix.contiguous()
         return self._cast_cache[key]
 
 

@@ -74,7 +74,6 @@ def pose_feature(rotations: torch.Tensor) -> torch.Tensor:
     return (rotations[:, 1:] - eye).reshape(rotations.shape[0], (rotations.shape[1] - 1) * 9)
 
 
-
 _LEVI_CIVITA = torch.zeros(3, 3, 3, dtype=torch.float64)
 for _i, _j, _k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
     _LEVI_CIVITA[_i, _j, _k], _LEVI_CIVITA[_i, _k, _j] = 1.0, -1.0

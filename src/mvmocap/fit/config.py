@@ -69,7 +69,7 @@ class StageConfig:
 
 @dataclass(frozen=True)
 class SolverSettings:
-    """How the global and poses stages are optimised (values in ``default_fit.yml``).
+    """How the fit's stages are optimised (values in ``default_fit.yml``).
 
     method: gauss-newton (Levenberg-Marquardt on the analytic Jacobian, frames tied by the temporal
         terms solved by preconditioned conjugate gradients) or lbfgs (each stage's own budget).
