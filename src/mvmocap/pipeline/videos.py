@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +140,36 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
         chunks = [_vertex_chunks(mesh.model, mesh.result) for mesh in meshes]
         views = _tile_cameras(rig, vis_cams, settings.overlay_width)
         bar = stack.enter_context(progress(len(frames), desc="render", unit="frame"))
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, len(vis_cams)))))
+
+        def view(f: int, cam_name: str, scene: Scene) -> np.ndarray:
+            """One tile: the view's frame at its tile size, the meshes, the detections, a label."""
+            full, cam = views[cam_name]
+            size = cam.image_size
+            if cam_name in streams:
+                image = next(streams[cam_name])[1]
+                if image.shape[1::-1] != size:
+                    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            else:
+                image = np.full((size[1], size[0], 3), _BACKGROUND, np.uint8)
+            image = composite(image, scene.render(cam, size), settings.alpha)
+            sx, sy = size[0] / full.image_size[0], size[1] / full.image_size[1]
+            for kp, fmt, *colour in skeletons:
+                rgb = tuple(int(255 * c) for c in colour[0]) if colour else None
+                points = kp[f, cameras.index(cam_name)].copy()  # to the tile's pixels, centres kept
+                points[:, 0] = sx * points[:, 0] + 0.5 * sx - 0.5
+                points[:, 1] = sy * points[:, 1] + 0.5 * sy - 0.5
+                draw_skeleton(image, points, fmt, colour=rgb, thickness=2)
+            return put_label(image, f"{cam_name}  frame {frames[f]}")
+
+        def floor_view(f: int, bodies: list) -> np.ndarray:
+            scene = Scene().add(*floor[:2], vertex_colours=floor[2])
+            for vertices, fc, colour in bodies:
+                scene.add(vertices, fc, colour)
+            r = scene.render(ground_cams[f])
+            img = np.where(r.mask[..., None], (r.rgb * 255).astype(np.uint8), np.uint8(40))
+            return put_label(img, f"frame {frames[f]}")
+
         for f in range(len(frames)):
             bar.update(1)
             bodies = [(next(chunk), fc, colour) for mesh, chunk, fc, colour in zip(meshes, chunks, faces, colours,
@@ -145,31 +177,10 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
             scene = Scene()  # one scene for every view of the frame
             for vertices, fc, colour in bodies:
                 scene.add(vertices, fc, colour)
-            tiles = []
-            for cam_name in vis_cams:
-                full, cam = views[cam_name]
-                size = cam.image_size
-                if cam_name in streams:
-                    image = next(streams[cam_name])[1]
-                    if image.shape[1::-1] != size:
-                        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-                else:
-                    image = np.full((size[1], size[0], 3), _BACKGROUND, np.uint8)
-                image = composite(image, scene.render(cam, size), settings.alpha)
-                sx, sy = size[0] / full.image_size[0], size[1] / full.image_size[1]
-                for kp, fmt, *colour in skeletons:
-                    rgb = tuple(int(255 * c) for c in colour[0]) if colour else None
-                    points = kp[f, cameras.index(cam_name)].copy()  # to the tile's pixels, centres kept
-                    points[:, 0] = sx * points[:, 0] + 0.5 * sx - 0.5
-                    points[:, 1] = sy * points[:, 1] + 0.5 * sy - 0.5
-                    draw_skeleton(image, points, fmt, colour=rgb, thickness=2)
-                tiles.append(put_label(image, f"{cam_name}  frame {frames[f]}"))
-            overlay.write(tile_views(tiles, width=settings.overlay_width // 2 * 2))
-            if ground is not None:
-                scene = Scene().add(*floor[:2], vertex_colours=floor[2])
-                for vertices, fc, colour in bodies:
-                    scene.add(vertices, fc, colour)
-                r = scene.render(ground_cams[f])
-                img = np.where(r.mask[..., None], (r.rgb * 255).astype(np.uint8), np.uint8(40))
-                ground.write(put_label(img, f"frame {frames[f]}"))
+            # the views of a frame in threads: decoding, resizing and rasterising release the GIL
+            tiles = [pool.submit(view, f, cam_name, scene) for cam_name in vis_cams]
+            floor_image = pool.submit(floor_view, f, bodies) if ground is not None else None
+            overlay.write(tile_views([t.result() for t in tiles], width=settings.overlay_width // 2 * 2))
+            if floor_image is not None:
+                ground.write(floor_image.result())
     return paths
