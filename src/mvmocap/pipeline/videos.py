@@ -148,8 +148,9 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
             size = cam.image_size
             if cam_name in streams:
                 image = next(streams[cam_name])[1]
-                if image.shape[1::-1] != size:
-                    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+                if image.shape[1::-1] != size:  # area averaging only where it matters: shrinking 2x or more
+                    shrink = size[0] / image.shape[1]
+                    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR)
             else:
                 image = np.full((size[1], size[0], 3), _BACKGROUND, np.uint8)
             image = composite(image, scene.render(cam, size), settings.alpha)
