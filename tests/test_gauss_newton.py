@@ -9,9 +9,11 @@ from mvmocap.bodymodels import BodyModel, SMPLFamilyModel
 from mvmocap.fit import BodyFitter, load_fit_config
 from mvmocap.fit.banded import Coupling, solve_banded
 from mvmocap.fit.joint_limits import JointLimitPrior
+from mvmocap.fit.losses import keypoints3d_loss, position_smoothness, reprojection_loss, rotation_smoothness
 from mvmocap.fit.optim import weighted_sum
-from mvmocap.fit.priors import GMMPosePrior, pose_pull_scale
+from mvmocap.fit.priors import GMMPosePrior, pose_pull_scale, pose_regulariser
 from mvmocap.fit.problem import PARAMETERS, PoseProblem
+from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
 from mvmocap.synthetic import ring_rig
 from mvmocap.synthetic.body_motion import corrupt_keypoints3d, model_motion
 from mvmocap.synthetic.model_files import make_model_arrays
@@ -122,12 +124,31 @@ def problem_parts():
     return problem, params
 
 
-def test_frame_losses_sum_to_the_terms(problem_parts):
+def test_frame_shares_sum_to_each_loss(problem_parts):
+    """Each term's per-frame shares (what the per-frame damping compares) add up to the loss as
+    computed directly; a temporal difference counts for its centre frame."""
     problem, params = problem_parts
-    total, _ = weighted_sum(problem.terms(params), problem.weights)
-    shares = problem.frame_losses(params)
-    assert shares.shape == (12,) and (shares > 0).all()
-    np.testing.assert_allclose(float(shares.sum()), float(total), rtol=1e-10)
+    poses, Rh, Th = (params[k] for k in PARAMETERS)
+    kp = problem.model.keypoints(poses, problem.shapes, Rh, Th)
+    rots = axis_angle_to_matrix_t(torch.cat([Rh[:, None], poses.reshape(len(poses), -1, 3)], 1))
+    direct = {
+        "keypoints3d": keypoints3d_loss(kp, problem.target, 0.05),
+        "torso": keypoints3d_loss(kp[:, problem.torso], problem.target[:, problem.torso], 0.05),
+        "reprojection": reprojection_loss(problem._pixels(kp), problem._target_pixels, 20.0),
+        "kp_velocity": position_smoothness(kp, 1), "kp_acceleration": position_smoothness(kp, 2),
+        "Th_acceleration": position_smoothness(Th, 2), "rot_velocity": rotation_smoothness(rots, 1),
+        "rot_acceleration": rotation_smoothness(rots, 2), "joint_limits": problem.limits(poses),
+        "pose_reg": pose_regulariser(poses, problem.reference, problem.pose_scale), "gmm": problem.gmm(poses),
+    }
+    shares = problem.frame_terms(params)
+    assert set(shares) == set(direct) == set(problem.weights)
+    for name, value in direct.items():
+        assert shares[name].shape == (12,), name
+        np.testing.assert_allclose(float(shares[name].sum()), float(value), rtol=1e-10, err_msg=name)
+    assert shares["kp_acceleration"][[0, -1]].abs().max() == 0 and (shares["kp_acceleration"][1:-1] > 0).all()
+    assert shares["kp_velocity"][-1] == 0 and (shares["kp_velocity"][:-1] > 0).all()
+    total = sum(problem.weights[k] * float(v) for k, v in direct.items())
+    np.testing.assert_allclose(float(problem.frame_losses(params).sum()), total, rtol=1e-10)
 
 
 @pytest.mark.parametrize("free", [PARAMETERS, ("Rh", "Th")])

@@ -121,11 +121,12 @@ class JointLimitPrior(torch.nn.Module):
     def for_model(cls, model: BodyModel) -> JointLimitPrior:
         return cls(model, model_limits(model))
 
-    def forward(self, poses: torch.Tensor) -> torch.Tensor:
-        """``poses`` (F, pose_dim) -> scalar."""
+    def forward(self, poses: torch.Tensor, *, per_frame: bool = False) -> torch.Tensor:
+        """``poses`` (F, pose_dim) -> scalar, or each frame's share (F,) with ``per_frame``."""
         if not len(self.slots):
-            return poses.sum() * 0.0
+            return poses.new_zeros(len(poses)) if per_frame else poses.sum() * 0.0
         r = self.full_poses(poses).reshape(poses.shape[0], -1, 3)[:, self.slots]
         c = torch.einsum("jak,fjk->fja", self.axes.to(r), r)
         excess = torch.relu(self.low.to(r) - c).square() + torch.relu(c - self.high.to(r)).square()
-        return excess.sum((-1, -2)).mean()
+        shares = excess.sum((-1, -2)) / max(len(poses), 1)
+        return shares if per_frame else shares.sum()

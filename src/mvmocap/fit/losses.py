@@ -27,37 +27,43 @@ def geman_mcclure(squared: torch.Tensor, sigma: float | None) -> torch.Tensor:
     return s2 * squared / (s2 + squared)
 
 
-def _weighted_mean(cost: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    return (cost * weight).sum() / weight.sum().clamp_min(1e-9)
+def _weighted_mean(cost: torch.Tensor, weight: torch.Tensor, per_frame: bool) -> torch.Tensor:
+    """``sum(cost * weight) / sum(weight)``, or each frame's share of it (F,) (axis 0 is time)."""
+    shares = (cost * weight).reshape(len(cost), -1).sum(1) / weight.sum().clamp_min(1e-9)
+    return shares if per_frame else shares.sum()
 
 
-def keypoints3d_loss(pred: torch.Tensor, target: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+def keypoints3d_loss(pred: torch.Tensor, target: torch.Tensor, sigma: float | None = None, *,
+                     per_frame: bool = False) -> torch.Tensor:
     """Confidence-weighted 3D keypoint error.
 
     Args:
         pred: (F, K, 3) model keypoints.
         target: (F, K, 4) observed x, y, z and confidence (0 = missing).
         sigma: Geman-McClure scale in metres, or None for squared error.
+        per_frame: return each frame's share (F,) of the loss instead of the loss.
     """
     squared = (pred - target[..., :3]).square().sum(-1)
-    return _weighted_mean(geman_mcclure(squared, sigma), target[..., 3])
+    return _weighted_mean(geman_mcclure(squared, sigma), target[..., 3], per_frame)
 
 
-def reprojection_loss(projected: torch.Tensor, target: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+def reprojection_loss(projected: torch.Tensor, target: torch.Tensor, sigma: float | None = None, *,
+                      per_frame: bool = False) -> torch.Tensor:
     """Confidence-weighted 2D error in pixels.
 
     Args:
         projected: (F, V, K, 2) model keypoints projected into every camera.
         target: (F, V, K, 3) detections x, y, confidence (0 = missing).
         sigma: Geman-McClure scale in pixels, or None.
+        per_frame: return each frame's share (F,) of the loss instead of the loss.
     """
     squared = (projected - target[..., :2]).square().sum(-1)
-    return _weighted_mean(geman_mcclure(squared, sigma), target[..., 2])
+    return _weighted_mean(geman_mcclure(squared, sigma), target[..., 2], per_frame)
 
 
 def limb_length_loss(lengths: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Weighted squared difference of (L,) model limb lengths and targets, metres^2."""
-    return _weighted_mean((lengths - target).square(), weight)
+    return _weighted_mean((lengths - target).square(), weight, per_frame=False)
 
 
 def _differences(x: torch.Tensor, order: int) -> torch.Tensor:
@@ -68,17 +74,31 @@ def _differences(x: torch.Tensor, order: int) -> torch.Tensor:
     return x[1:] - x[:-1] if order == 1 else x[2:] - 2 * x[1:-1] + x[:-2]
 
 
-def rotation_smoothness(rotations: torch.Tensor, order: int = 1) -> torch.Tensor:
+def _mean_over_steps(cost: torch.Tensor, frames: int, order: int, per_frame: bool) -> torch.Tensor:
+    """The mean of ``cost`` (F - order, ...), or each frame's share (F,): a difference counts for
+    the frame at its centre."""
+    if not cost.numel():
+        return cost.new_zeros(frames) if per_frame else cost.sum()
+    shares = cost.reshape(len(cost), -1).sum(1) / cost.numel()
+    if not per_frame:
+        return shares.sum()
+    out = cost.new_zeros(frames)
+    out[order // 2:order // 2 + len(shares)] = shares
+    return out
+
+
+def rotation_smoothness(rotations: torch.Tensor, order: int = 1, *, per_frame: bool = False) -> torch.Tensor:
     """Mean squared Frobenius norm of the first or second time difference of rotation matrices.
 
     ``rotations`` (F, J, 3, 3). Matrices, unlike axis-angle vectors, do not jump at 2 pi.
+    ``per_frame``: each frame's share (F,) instead.
     """
     d = _differences(rotations, order)
-    return d.square().sum((-1, -2)).mean() if d.numel() else rotations.sum() * 0.0
+    return _mean_over_steps(d.square().sum((-1, -2)), len(rotations), order, per_frame)
 
 
-def position_smoothness(points: torch.Tensor, order: int = 2) -> torch.Tensor:
+def position_smoothness(points: torch.Tensor, order: int = 2, *, per_frame: bool = False) -> torch.Tensor:
     """Mean squared norm of the first (velocity) or second (acceleration) time difference of
-    (F, ..., 3) positions, per frame step."""
+    (F, ..., 3) positions, per frame step. ``per_frame``: each frame's share (F,) instead."""
     d = _differences(points, order)
-    return d.square().sum(-1).mean() if d.numel() else points.sum() * 0.0
+    return _mean_over_steps(d.square().sum(-1), len(points), order, per_frame)

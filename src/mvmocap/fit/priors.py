@@ -25,16 +25,19 @@ __all__ = ["GMMPosePrior", "FINGER_PULL", "pose_pull_scale", "pose_regulariser",
 
 
 def pose_regulariser(poses: torch.Tensor, reference: torch.Tensor | None = None,
-                     scale: torch.Tensor | None = None) -> torch.Tensor:
+                     scale: torch.Tensor | None = None, *, per_frame: bool = False) -> torch.Tensor:
     """Mean over frames and non-root pose values of ``scale * (poses - reference)^2``.
 
     ``poses``, ``reference`` (F, pose_dim) (reference None: zero); ``scale`` (pose_dim,) per value
-    (None: 1), e.g. :func:`pose_pull_scale`.
+    (None: 1), e.g. :func:`pose_pull_scale`. ``per_frame``: each frame's share (F,) instead.
     """
     body = poses[:, 3:] if reference is None else poses[:, 3:] - reference[:, 3:]
     if scale is not None:
         body = body * scale[3:].sqrt()
-    return body.square().mean() if body.numel() else poses.sum() * 0.0
+    if not body.numel():
+        return poses.new_zeros(len(poses)) if per_frame else poses.sum() * 0.0
+    shares = body.square().sum(1) / body.numel()
+    return shares if per_frame else shares.sum()
 
 
 FINGER_PULL = 0.01  # a finger moves keypoints about ten times closer to its joint than a limb does
@@ -95,9 +98,11 @@ class GMMPosePrior(torch.nn.Module):
         dims = 69 if model.kind == "smpl" else 63
         return cls(data["means"], data["covars"], data["weights"], dims)
 
-    def forward(self, poses: torch.Tensor) -> torch.Tensor:
-        """Mean over frames of the best component's negative log-likelihood. (F, pose_dim) -> scalar."""
+    def forward(self, poses: torch.Tensor, *, per_frame: bool = False) -> torch.Tensor:
+        """Mean over frames of the best component's negative log-likelihood. (F, pose_dim) ->
+        scalar, or each frame's share (F,) with ``per_frame``."""
         x = poses[:, 3:3 + self.dims]
         d = x[:, None, :] - self.means.to(x)
         maha = torch.einsum("fki,kij,fkj->fk", d, self.precision.to(x), d)
-        return (0.5 * maha + self.constant.to(x)).min(1).values.mean()
+        shares = (0.5 * maha + self.constant.to(x)).min(1).values / max(len(x), 1)
+        return shares if per_frame else shares.sum()

@@ -2,10 +2,10 @@
 
 :class:`PoseProblem` holds a pass's fixed data (targets, weights, robust scales, priors) and gives
 
-- :meth:`PoseProblem.terms`: each weighted term as a differentiable scalar (see
-  :mod:`mvmocap.fit.losses`; what L-BFGS minimises and what the fit logs);
-- :meth:`PoseProblem.frame_losses`: each frame's share of the same total (the per-frame damping of
-  :func:`~mvmocap.fit.gauss_newton.levenberg_marquardt` needs it);
+- :meth:`PoseProblem.frame_terms`: each term as its frames' shares, from :mod:`mvmocap.fit.losses`
+  and the priors (the one definition of every loss); :meth:`PoseProblem.terms` their sums (what
+  L-BFGS minimises and the fit logs) and :meth:`PoseProblem.frame_losses` each frame's weighted
+  total (the per-frame damping of :func:`~mvmocap.fit.gauss_newton.levenberg_marquardt` needs it);
 - :meth:`PoseProblem.linearise`: the Gauss-Newton normal equations.
 
 Every loss is a sum of squares, robust ones reweighted (IRLS: a Geman-McClure residual of squared
@@ -34,7 +34,6 @@ from mvmocap.camera import CameraRig
 from mvmocap.fit.banded import Coupling, difference_gram
 from mvmocap.fit.joint_limits import JointLimitPrior
 from mvmocap.fit.losses import (
-    geman_mcclure,
     keypoints3d_loss,
     position_smoothness,
     reprojection_loss,
@@ -104,8 +103,9 @@ class PoseProblem:
     def weight(self, name: str) -> float:
         return float(self.weights.get(name, 0.0))
 
-    def terms(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The unweighted loss terms with a non-zero weight, differentiable in ``params``."""
+    def frame_terms(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Each loss term with a non-zero weight, unweighted, as its frames' shares (F,) (a temporal
+        difference counts for the frame at its centre), differentiable in ``params``."""
         poses, Rh, Th = (params[k] for k in PARAMETERS)
         kp = self.model.keypoints(poses, self.shapes, Rh, Th, format=self.format)
         rots = None
@@ -115,66 +115,35 @@ class PoseProblem:
                 joints = self.model.full_poses(poses).reshape(len(poses), -1, 3)  # PCA coefficients expanded
                 rots = axis_angle_to_matrix_t(torch.cat([Rh[:, None], joints], 1))
             if name == "keypoints3d":
-                out[name] = keypoints3d_loss(kp, self.target, self.sigma)
+                out[name] = keypoints3d_loss(kp, self.target, self.sigma, per_frame=True)
             elif name == "torso":
-                out[name] = keypoints3d_loss(kp[:, self.torso], self.target[:, self.torso], self.sigma)
+                out[name] = keypoints3d_loss(kp[:, self.torso], self.target[:, self.torso], self.sigma,
+                                             per_frame=True)
             elif name == "reprojection":
-                out[name] = reprojection_loss(self._pixels(kp), self._target_pixels, self.sigma2d)
+                out[name] = reprojection_loss(self._pixels(kp), self._target_pixels, self.sigma2d, per_frame=True)
             elif name in ("rot_velocity", "rot_acceleration"):
-                out[name] = rotation_smoothness(rots, _ORDERS[name[4:]])
+                out[name] = rotation_smoothness(rots, _ORDERS[name[4:]], per_frame=True)
             elif name == "Th_acceleration":
-                out[name] = position_smoothness(Th, 2)
+                out[name] = position_smoothness(Th, 2, per_frame=True)
             elif name in ("kp_velocity", "kp_acceleration"):
-                out[name] = position_smoothness(kp, _ORDERS[name[3:]])
+                out[name] = position_smoothness(kp, _ORDERS[name[3:]], per_frame=True)
             elif name == "joint_limits":
-                out[name] = self.limits(poses)
+                out[name] = self.limits(poses, per_frame=True)
             elif name == "pose_reg":
-                out[name] = pose_regulariser(poses, self.reference, self.pose_scale)
+                out[name] = pose_regulariser(poses, self.reference, self.pose_scale, per_frame=True)
             elif name == "gmm":
-                out[name] = self.gmm(poses) if self.gmm is not None else poses.sum() * 0.0
+                out[name] = self.gmm(poses, per_frame=True) if self.gmm is not None else poses.new_zeros(len(poses))
         return out
 
+    def terms(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Each loss term with a non-zero weight, unweighted: the scalars L-BFGS minimises."""
+        return {name: shares.sum() for name, shares in self.frame_terms(params).items()}
+
     def frame_losses(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(F,) each frame's share of the weighted loss (a temporal residual counts for the frame
-        at its centre); their sum is the weighted sum of :meth:`terms`."""
-        poses, Rh, Th = (params[k] for k in PARAMETERS)
-        F, K = self.target.shape[:2]
-        kp = self.model.keypoints(poses, self.shapes, Rh, Th, format=self.format)
-        out = kp.new_zeros(F)
-        for name, index in (("keypoints3d", slice(None)), ("torso", self.torso)):
-            if self.weight(name):
-                conf = self.target[:, index, 3]
-                cost = geman_mcclure((kp[:, index] - self.target[:, index, :3]).square().sum(-1), self.sigma)
-                out += self.weight(name) * (conf * cost).sum(1) / conf.sum().clamp_min(1e-9)
-        if self.weight("reprojection"):
-            conf = self.target2d[..., 2]
-            error = (self._pixels(kp) - self._target_pixels[..., :2]).square().sum(-1)
-            out += self.weight("reprojection") * (conf * geman_mcclure(error, self.sigma2d)).sum((1, 2)) / \
-                conf.sum().clamp_min(1e-9)
-        features = {"kp": kp.reshape(F, -1), "Th": Th}
-        if any(self.weight(f"rot_{word}") for word in _ORDERS):
-            vectors = torch.cat([Rh[:, None], self.model.full_poses(poses).reshape(F, -1, 3)], 1)
-            features["rot"] = axis_angle_to_matrix_t(vectors).reshape(F, -1)
-        counts = {"kp": K, "Th": 1, "rot": features.get("rot", Th).shape[1] // 9}
-        for prefix, feature in features.items():
-            for word, order in _ORDERS.items():
-                w = self.weight(f"{prefix}_{word}")
-                if w and F > order:
-                    d = feature[1:] - feature[:-1] if order == 1 else feature[2:] - 2 * feature[1:-1] + feature[:-2]
-                    out[order // 2:F - order + order // 2] += w * d.square().sum(1) / ((F - order) * counts[prefix])
-        if self.weight("joint_limits") and len(self.limits.slots):
-            r = self.model.full_poses(poses).reshape(F, -1, 3)[:, self.limits.slots]
-            c = torch.einsum("jak,fjk->fja", self.limits.axes.to(r), r)
-            excess = torch.relu(self.limits.low.to(r) - c).square() + torch.relu(c - self.limits.high.to(r)).square()
-            out += self.weight("joint_limits") * excess.sum((1, 2)) / F
-        if self.weight("pose_reg") and poses.shape[1] > 3:
-            out += self.weight("pose_reg") * (self._pose_offset(poses).square() * self._pose_scale(poses)).sum(1) / (
-                F * (poses.shape[1] - 3))
-        if self.weight("gmm") and self.gmm is not None:
-            d = poses[:, 3:3 + self.gmm.dims][:, None] - self.gmm.means.to(poses)
-            score = 0.5 * torch.einsum("fki,kij,fkj->fk", d, self.gmm.precision.to(poses), d)
-            out += self.weight("gmm") * (score + self.gmm.constant.to(poses)).min(1).values / F
-        return out
+        """(F,) each frame's share of the weighted loss: ``sum_k weight_k frame_terms[k]``."""
+        shares = self.frame_terms(params)
+        return sum((self.weight(name) * value for name, value in shares.items()),
+                   params["poses"].new_zeros(len(params["poses"])))
 
     def linearise(self, params: dict[str, torch.Tensor], free: tuple[str, ...]) -> Linearisation:
         """Gradient and Gauss-Newton blocks at ``params`` (poses (F, P), Rh, Th (F, 3)) in the
