@@ -13,6 +13,7 @@ the number of frames.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -58,16 +59,20 @@ class Coupling:
     jacobian: torch.Tensor
     orders: tuple[tuple[int, float], ...]
 
+    @cached_property
+    def _diagonals(self) -> list[torch.Tensor]:
+        """(F,) diagonal of each order's ``D^T D`` (computed once: the products run every CG step)."""
+        return [gram_diagonal(self.jacobian.shape[0], order, self.jacobian) for order, _ in self.orders]
+
     def own_frame_weights(self) -> torch.Tensor:
         """(F,) the factor of ``G_t^T G_t`` in frame t's own block."""
-        F = self.jacobian.shape[0]
-        return sum(scale * gram_diagonal(F, order, self.jacobian) for order, scale in self.orders)
+        return sum(scale * diagonal for (_, scale), diagonal in zip(self.orders, self._diagonals, strict=True))
 
     def off_diagonal(self, v: torch.Tensor) -> torch.Tensor:
         """(F, n) -> (F, n): the product with the term less its own-frame blocks."""
         y = (self.jacobian @ v[..., None])[..., 0]
-        mixed = sum(scale * (difference_gram(y, order) - gram_diagonal(len(y), order, y)[:, None] * y)
-                    for order, scale in self.orders)
+        mixed = sum(scale * (difference_gram(y, order) - diagonal.to(y)[:, None] * y)
+                    for (order, scale), diagonal in zip(self.orders, self._diagonals, strict=True))
         return (mixed[:, None] @ self.jacobian)[:, 0]
 
 

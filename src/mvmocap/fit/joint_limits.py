@@ -121,12 +121,16 @@ class JointLimitPrior(torch.nn.Module):
     def for_model(cls, model: BodyModel) -> JointLimitPrior:
         return cls(model, model_limits(model))
 
+    def components(self, poses: torch.Tensor) -> torch.Tensor:
+        """(F, L, 3) each limited joint's axis-angle along its three axes, the values the ranges bound."""
+        r = self.full_poses(poses).reshape(poses.shape[0], -1, 3)[:, self.slots]
+        return torch.einsum("jak,fjk->fja", self.axes.to(r), r)
+
     def forward(self, poses: torch.Tensor, *, per_frame: bool = False) -> torch.Tensor:
         """``poses`` (F, pose_dim) -> scalar, or each frame's share (F,) with ``per_frame``."""
         if not len(self.slots):
             return poses.new_zeros(len(poses)) if per_frame else poses.sum() * 0.0
-        r = self.full_poses(poses).reshape(poses.shape[0], -1, 3)[:, self.slots]
-        c = torch.einsum("jak,fjk->fja", self.axes.to(r), r)
-        excess = torch.relu(self.low.to(r) - c).square() + torch.relu(c - self.high.to(r)).square()
+        c = self.components(poses)
+        excess = torch.relu(self.low.to(c) - c).square() + torch.relu(c - self.high.to(c)).square()
         shares = excess.sum((-1, -2)) / max(len(poses), 1)
         return shares if per_frame else shares.sum()

@@ -98,11 +98,19 @@ class GMMPosePrior(torch.nn.Module):
         dims = 69 if model.kind == "smpl" else 63
         return cls(data["means"], data["covars"], data["weights"], dims)
 
+    def best_component(self, poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per frame of (F, pose_dim) ``poses``, the best component's negative log-likelihood (F,),
+        the body pose's deviation from its mean (F, D) and its precision (F, D, D)."""
+        x = poses[:, 3:3 + self.dims]
+        d = x[:, None, :] - self.means.to(x)
+        precision = self.precision.to(x)
+        score = 0.5 * torch.einsum("fki,kij,fkj->fk", d, precision, d) + self.constant.to(x)
+        best = score.argmin(1)
+        frames = torch.arange(len(x))
+        return score[frames, best], d[frames, best], precision[best]
+
     def forward(self, poses: torch.Tensor, *, per_frame: bool = False) -> torch.Tensor:
         """Mean over frames of the best component's negative log-likelihood. (F, pose_dim) ->
         scalar, or each frame's share (F,) with ``per_frame``."""
-        x = poses[:, 3:3 + self.dims]
-        d = x[:, None, :] - self.means.to(x)
-        maha = torch.einsum("fki,kij,fkj->fk", d, self.precision.to(x), d)
-        shares = (0.5 * maha + self.constant.to(x)).min(1).values / max(len(x), 1)
+        shares = self.best_component(poses)[0] / max(len(poses), 1)
         return shares if per_frame else shares.sum()

@@ -275,15 +275,10 @@ class PoseProblem:
             blocks[:, idx, idx] += scale
         w = self.weight("gmm")
         if w and self.gmm is not None:
-            dims = self.gmm.dims
-            d = poses[:, 3:3 + dims][:, None] - self.gmm.means.to(poses)
-            precision = self.gmm.precision.to(poses)
-            score = 0.5 * torch.einsum("fki,kij,fkj->fk", d, precision, d) + self.gmm.constant.to(poses)
-            best = score.argmin(1)
-            chosen = precision[best]
-            body = slice(cols.start + 3, cols.start + 3 + dims)
-            gradient[:, body] += (w / F) * (chosen @ d[torch.arange(F), best][..., None])[..., 0]
-            blocks[:, body, body] += (w / F) * chosen
+            _, deviation, precision = self.gmm.best_component(poses)
+            body = slice(cols.start + 3, cols.start + 3 + self.gmm.dims)
+            gradient[:, body] += (w / F) * (precision @ deviation[..., None])[..., 0]
+            blocks[:, body, body] += (w / F) * precision
 
     def _pose_offset(self, poses: torch.Tensor) -> torch.Tensor:
         """(F, pose_dim - 3) the non-root poses less the reference."""
@@ -296,17 +291,15 @@ class PoseProblem:
         """Squared hinges outside the joints' ranges, in full-pose axis-angle slots."""
         limits = self.limits
         F = len(poses)
-        r = self.model.full_poses(poses).reshape(F, -1, 3)[:, limits.slots]
-        axes = limits.axes.to(r)
-        c = torch.einsum("jak,fjk->fja", axes, r)
-        excess = torch.where(c < limits.low.to(r), c - limits.low.to(r),
-                             torch.where(c > limits.high.to(r), c - limits.high.to(r), torch.zeros_like(c)))
+        c = limits.components(poses)
+        axes, low, high = (x.to(c) for x in (limits.axes, limits.low, limits.high))
+        excess = torch.where(c < low, c - low, torch.where(c > high, c - high, torch.zeros_like(c)))
         scale = 2 * self.weight("joint_limits") / F
         grad = scale * torch.einsum("jak,fja->fjk", axes, excess)
         # curvature wherever a step could cross a bound (within LIMIT_MARGIN of it, or on it: a range
         # of one value is a quadratic), else the step would walk into a limit the model cannot see
-        near = (c <= limits.low.to(r) + LIMIT_MARGIN) | (c >= limits.high.to(r) - LIMIT_MARGIN)
-        curvature = scale * torch.einsum("jak,fja,jal->fjkl", axes, near.to(r), axes)
+        near = (c <= low + LIMIT_MARGIN) | (c >= high - LIMIT_MARGIN)
+        curvature = scale * torch.einsum("jak,fja,jal->fjkl", axes, near.to(c), axes)
         full_grad.view(F, -1, 3).index_add_(1, limits.slots, grad)
         full_blocks.index_add_(1, limits.slots, curvature)
 
