@@ -148,7 +148,10 @@ def test_frame_shares_sum_to_each_loss(problem_parts):
     assert shares["kp_acceleration"][[0, -1]].abs().max() == 0 and (shares["kp_acceleration"][1:-1] > 0).all()
     assert shares["kp_velocity"][-1] == 0 and (shares["kp_velocity"][:-1] > 0).all()
     total = sum(problem.weights[k] * float(v) for k, v in direct.items())
-    np.testing.assert_allclose(float(problem.frame_losses(params).sum()), total, rtol=1e-10)
+    np.testing.assert_allclose(float(problem.weighted(shares).sum()), total, rtol=1e-10)
+    logged = problem.weighted_totals(shares)
+    for name, value in direct.items():
+        np.testing.assert_allclose(logged[name], problem.weights[name] * float(value), rtol=1e-10, err_msg=name)
 
 
 @pytest.mark.parametrize("free", [PARAMETERS, ("Rh", "Th")])

@@ -222,16 +222,10 @@ class BodyFitter:
             fixed = {k: v if k in free else v.detach() for k, v in values.items()}
             return problem.terms(fixed)
 
-        weights = problem.weights
         if self.config.solver.method == "lbfgs":
-            return minimise([state[k] for k in free], lambda: terms(state), weights, stage.iterations,
+            return minimise([state[k] for k in free], lambda: terms(state), problem.weights, stage.iterations,
                             stage.tolerance)
-        with torch.no_grad():
-            _, terms_start = weighted_sum(terms(state), weights)
-        entry = levenberg_marquardt(state, free, problem, self.config.solver)
-        with torch.no_grad():
-            _, terms_end = weighted_sum(terms(state), weights)
-        return {**entry, "terms_start": terms_start, "terms_end": terms_end}
+        return levenberg_marquardt(state, free, problem, self.config.solver)
 
     def fit_window(self, kp: np.ndarray, shapes: np.ndarray, warm: dict[str, np.ndarray] | None = None,
                    kp2d: np.ndarray | None = None, rig: CameraRig | None = None,

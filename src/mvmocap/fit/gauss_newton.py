@@ -32,24 +32,32 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
     total is below the whole step's; a step whose total does not fall is refused). Stops after
     ``settings.iterations`` steps, or when a step lowered the loss by less than
     ``settings.tolerance`` of it and the quadratic model promises no more. Returns
-    ``loss_start``, ``loss_end``, ``iterations``, ``evaluations``, ``cg_steps``, ``seconds``.
+    ``loss_start``, ``loss_end``, ``terms_start``, ``terms_end`` (each weighted term), ``iterations``,
+    ``evaluations``, ``cg_steps``, ``seconds``.
     """
     start = time.perf_counter()
     x = {k: v.detach().clone() for k, v in params.items()}
+
+    def evaluate(values: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        shares = problem.frame_terms(values)
+        return shares, problem.weighted(shares)
+
     with torch.no_grad():
-        frame_loss = problem.frame_losses(x)
+        shares, frame_loss = evaluate(x)
     first = current = float(frame_loss.sum())
+    terms_start = problem.weighted_totals(shares)
     damping = torch.full((len(frame_loss),), _LEAST_DAMPING, dtype=torch.float64)
     steps = evaluations = cg_steps = 0
     for _ in range(settings.iterations):
         with torch.no_grad():
             lin = problem.linearise(x, free)
         blocks = lin.blocks.double()
+        gradient = lin.gradient.double()
         diagonal = blocks.diagonal(dim1=-2, dim2=-1)
         # float32 Jacobians leave rounding of ~1e-7 of each block's scale: keep the damping above it
         floor = _CURVATURE_FLOOR * diagonal.amax(-1, keepdim=True).clamp_min(1e-30)
         diagonal.mul_(1.0 + damping[:, None]).add_(floor)  # in place: blocks now hold the damped matrix
-        step, used = solve_banded(blocks, -lin.gradient.double(), lin.couplings, iterations=settings.cg_iterations,
+        step, used = solve_banded(blocks, -gradient, lin.couplings, iterations=settings.cg_iterations,
                                   tolerance=settings.cg_tolerance)
         cg_steps += used
         trial, col = dict(x), 0
@@ -57,20 +65,22 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
             width = x[name].shape[1]
             trial[name] = x[name] + step[:, col:col + width].to(x[name])
             col += width
-        predicted = float(-0.5 * (lin.gradient.double() * step).sum())  # the quadratic model's gain
+        predicted = float(-0.5 * (gradient * step).sum())  # the quadratic model's gain
         with torch.no_grad():
-            trial_loss = problem.frame_losses(trial)
+            trial_shares, trial_loss = evaluate(trial)
             evaluations += 1
             better = trial_loss < frame_loss
             if not better.all():  # keep the frames that improved
                 mixed = {k: torch.where(better[:, None], trial[k], x[k]) if k in free else x[k] for k in x}
                 if lin.couplings:  # their temporal terms see the neighbours: keep whichever total is lower
-                    mixed_loss = problem.frame_losses(mixed)
+                    mixed_shares, mixed_loss = evaluate(mixed)
                     evaluations += 1
                     if mixed_loss.sum() < trial_loss.sum():
-                        trial, trial_loss = mixed, mixed_loss
-                else:
-                    trial, trial_loss = mixed, torch.minimum(trial_loss, frame_loss)
+                        trial, trial_shares, trial_loss = mixed, mixed_shares, mixed_loss
+                else:  # frames are independent: each keeps its own shares
+                    trial = mixed
+                    trial_shares = {k: torch.where(better, v, shares[k]) for k, v in trial_shares.items()}
+                    trial_loss = torch.where(better, trial_loss, frame_loss)
             value = float(trial_loss.sum())
         damping = torch.where(better, damping / 5.0, damping * 10.0).clamp(_LEAST_DAMPING, _GIVE_UP_DAMPING)
         if value >= current:
@@ -79,13 +89,14 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
             continue
         steps += 1
         gain = (current - value) / max(current, 1e-30)
-        x, frame_loss, current = trial, trial_loss, value
+        x, shares, frame_loss, current = trial, trial_shares, trial_loss, value
         if gain < settings.tolerance and predicted < settings.tolerance * current:
             break
     with torch.no_grad():
         for name in free:
             params[name].copy_(x[name])
-    return {"loss_start": first, "loss_end": current, "iterations": steps, "evaluations": evaluations,
+    return {"loss_start": first, "loss_end": current, "terms_start": terms_start,
+            "terms_end": problem.weighted_totals(shares), "iterations": steps, "evaluations": evaluations,
             "cg_steps": cg_steps, "solver": "gauss-newton", "seconds": round(time.perf_counter() - start, 3)}
 
 

@@ -4,8 +4,9 @@
 
 - :meth:`PoseProblem.frame_terms`: each term as its frames' shares, from :mod:`mvmocap.fit.losses`
   and the priors (the one definition of every loss); :meth:`PoseProblem.terms` their sums (what
-  L-BFGS minimises and the fit logs) and :meth:`PoseProblem.frame_losses` each frame's weighted
-  total (the per-frame damping of :func:`~mvmocap.fit.gauss_newton.levenberg_marquardt` needs it);
+  L-BFGS minimises), :meth:`PoseProblem.weighted` each frame's weighted total (the per-frame
+  damping of :func:`~mvmocap.fit.gauss_newton.levenberg_marquardt` compares it) and
+  :meth:`PoseProblem.weighted_totals` the weighted terms the fit logs;
 - :meth:`PoseProblem.linearise`: the Gauss-Newton normal equations.
 
 Every loss is a sum of squares, robust ones reweighted (IRLS: a Geman-McClure residual of squared
@@ -139,11 +140,15 @@ class PoseProblem:
         """Each loss term with a non-zero weight, unweighted: the scalars L-BFGS minimises."""
         return {name: shares.sum() for name, shares in self.frame_terms(params).items()}
 
-    def frame_losses(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(F,) each frame's share of the weighted loss: ``sum_k weight_k frame_terms[k]``."""
-        shares = self.frame_terms(params)
+    def weighted(self, shares: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(F,) each frame's share of the weighted loss, ``sum_k weight_k shares[k]``, from
+        :meth:`frame_terms`' output."""
         return sum((self.weight(name) * value for name, value in shares.items()),
-                   params["poses"].new_zeros(len(params["poses"])))
+                   self.target.new_zeros(len(self.target)))
+
+    def weighted_totals(self, shares: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Each weighted term's total, as the fit logs them, from :meth:`frame_terms`' output."""
+        return {name: self.weight(name) * float(value.sum()) for name, value in shares.items()}
 
     def linearise(self, params: dict[str, torch.Tensor], free: tuple[str, ...]) -> Linearisation:
         """Gradient and Gauss-Newton blocks at ``params`` (poses (F, P), Rh, Th (F, 3)) in the
