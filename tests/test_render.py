@@ -9,6 +9,7 @@ import torch
 from mvmocap.bodymodels import SMPLFamilyModel
 from mvmocap.camera import Camera
 from mvmocap.render import (
+    CheckerFloor,
     Scene,
     VideoWriter,
     checkerboard,
@@ -16,6 +17,7 @@ from mvmocap.render import (
     draw_keypoints3d,
     draw_skeleton,
     follow_cameras,
+    tile_columns,
     tile_views,
 )
 from mvmocap.synthetic.model_files import make_model_arrays
@@ -170,6 +172,35 @@ def test_video_is_h264_and_atomic(tmp_path):
 def test_tiles():
     tiles = tile_views([np.full((10, 20, 3), v, np.uint8) for v in (50, 100, 150)], columns=2)
     assert tiles.shape == (20, 40, 3) and tiles[15, 25].sum() == 0 and tiles[15, 5, 0] == 150
-    portrait = tile_views([np.full((10, 20, 3), 50, np.uint8), np.full((20, 10, 3), 200, np.uint8)])
+    portrait = tile_views([np.full((10, 20, 3), 50, np.uint8), np.full((20, 10, 3), 200, np.uint8)], columns=2)
     assert portrait.shape == (10, 40, 3)  # the portrait view fits its cell, 5 wide, centred, not stretched
     assert (portrait[:, 27:32] == 200).all() and portrait[:, 20:27].sum() == 0 and portrait[:, 32:].sum() == 0
+
+
+def test_tile_columns_fit_a_screen():
+    landscape, portrait = (1920, 1080), (1080, 1920)
+    assert [tile_columns(n, landscape) for n in (1, 2, 3, 4, 5, 9)] == [1, 2, 2, 2, 3, 3]
+    assert tile_columns(4, portrait) == 4  # four phones in a row: 1920 x 853, not 1920 x 3414
+    assert tile_columns(4, (640, 480)) == 2
+    assert tile_columns(2, (20, 10)) == 1  # two 2:1 cells show larger stacked on a 16:9 screen
+    assert tile_views([np.zeros((10, 20, 3), np.uint8)] * 2).shape == (20, 20, 3)
+
+
+def test_checker_floor_matches_the_floor_mesh():
+    """The floor drawn per pixel is the checkerboard mesh's: same pixels, colours and depths; a
+    mesh behind it stays hidden, one in front is drawn."""
+    cam = follow_cameras(np.array([[0.3, 0.2, 0.9]]), (160, 90))[0]
+    verts, faces, colours = checkerboard((0.3, 0.2), half_size=1.5, tile=0.5)
+    mesh = Scene().add(verts, faces, vertex_colours=colours, lit=False).render(cam)
+    image, depth = CheckerFloor((0.3, 0.2), half_size=1.5, tile=0.5).render(cam, background=(1, 2, 3))
+    seen = np.isfinite(depth)
+    assert 0.2 < seen.mean() < 0.95 and np.array_equal(seen, mesh.mask)
+    np.testing.assert_allclose(depth[seen], mesh.depth[seen], rtol=1e-9)
+    np.testing.assert_array_equal(image[seen], np.round(mesh.rgb[seen] * 255).astype(np.uint8))
+    assert (image[~seen] == [1, 2, 3]).all()
+    u, v = np.round(cam.project(np.array([[0.3, 0.2, 0.0]]))[0]).astype(int)
+    below = Scene().add(_square(0.2, -0.05, 0.3, 0.2), SQUARE_FACES, (1, 0, 0), lit=False)
+    above = Scene().add(_square(0.2, 0.05, 0.3, 0.2), SQUARE_FACES, (1, 0, 0), lit=False)
+    assert not below.render(cam, behind=depth).mask[v, u] and above.render(cam, behind=depth).mask[v, u]
+    with pytest.raises(ValueError, match="pinhole"):
+        CheckerFloor().render(_camera(dist=(0.1, 0.0, 0.0, 0.0, 0.0)))

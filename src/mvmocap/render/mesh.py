@@ -9,6 +9,7 @@ fixed to the camera, and interpolated across each triangle.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -49,15 +50,26 @@ def shade(normals_cam: np.ndarray, colour: np.ndarray, lit: bool = True) -> np.n
     return np.clip(colour * (_AMBIENT + lambert)[:, None], 0.0, 1.0).astype(np.float32)
 
 
-@dataclass
 class Rendering:
-    """Rendered buffers: rgb (H, W, 3) float32 in [0, 1], mask (H, W) bool, depth (H, W) metres
-    (inf where empty), owner (H, W) the index of the mesh drawn at each pixel (-1 empty)."""
+    """Rendered buffers: rgb (H, W, 3) float32 in [0, 1], mask (H, W) bool; on first use, depth
+    (H, W) metres (inf where empty) and owner (H, W) the index of the mesh drawn at each pixel (-1
+    empty), computed from the z-buffer only when asked for (an overlay needs neither)."""
 
-    rgb: np.ndarray
-    mask: np.ndarray
-    depth: np.ndarray
-    owner: np.ndarray
+    def __init__(self, rgb: np.ndarray, inv_depth: np.ndarray, triangles: np.ndarray, starts: list[int]):
+        self.rgb = rgb
+        self.mask = triangles >= 0
+        self._inv_depth, self._triangles, self._starts = inv_depth, triangles, np.asarray(starts, dtype=np.int64)
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        return np.where(self.mask, 1.0 / np.maximum(self._inv_depth, 1e-300), np.inf)
+
+    @cached_property
+    def owner(self) -> np.ndarray:
+        owner = np.full(self.mask.shape, -1, dtype=np.int32)
+        if len(self._starts):
+            owner[self.mask] = np.searchsorted(self._starts, self._triangles[self.mask], side="right") - 1
+        return owner
 
 
 @dataclass
@@ -80,40 +92,37 @@ class Scene:
                             np.asarray(colour, dtype=np.float64), lit))
         return self
 
-    def render(self, camera: Camera, size: tuple[int, int] | None = None) -> Rendering:
-        """Render for ``camera`` into an image of ``size`` (width, height; default the camera's)."""
+    def render(self, camera: Camera, size: tuple[int, int] | None = None, *,
+               behind: np.ndarray | None = None) -> Rendering:
+        """Render for ``camera`` into an image of ``size`` (width, height; default the camera's).
+        ``behind``: (H, W) depths in metres of what is already drawn there (inf where nothing, as
+        :meth:`CheckerFloor.render <mvmocap.render.CheckerFloor.render>` gives): the meshes are
+        drawn only where they are nearer."""
         size = size or camera.image_size
         if size is None:
             raise ValueError(f"camera '{camera.name}' has no image size; pass size=(width, height)")
         W, H = size
-        inv_depth = np.zeros((H, W))
+        if behind is None:
+            inv_depth = np.zeros((H, W))
+        else:
+            if behind.shape != (H, W):
+                raise ValueError(f"behind is {behind.shape}, the image {(H, W)}")
+            inv_depth = 1.0 / np.asarray(behind, dtype=np.float64)  # inf -> 0: nothing there
         image = np.zeros((H, W, 3), dtype=np.float32)
-        owner_tri = np.full((H, W), -1, dtype=np.int32)
+        triangles = np.full((H, W), -1, dtype=np.int32)  # the triangle drawn at each pixel
         starts = []
         base = 0
         for index, (vertices, faces, vcolours, colour, lit) in enumerate(self.meshes):
             cam_pts = camera.world_to_camera(vertices)
             uv = camera.project(vertices)
-            keep = (cam_pts[faces, 2] > NEAR).all(1)
-            # Drop triangles wholly outside the image early (cheap, and keeps distortion sane).
-            tri_uv = uv[faces[keep]]
-            inside = ((tri_uv[..., 0].max(1) >= -1) & (tri_uv[..., 0].min(1) <= W)
-                      & (tri_uv[..., 1].max(1) >= -1) & (tri_uv[..., 1].min(1) <= H))
-            tri = faces[keep][inside]
             if vcolours is None:
                 if index not in self._normals:
                     self._normals[index] = vertex_normals(vertices, faces)
-                normals_cam = self._normals[index] @ camera.R.T
-                vcolours = shade(normals_cam, colour, lit)
+                vcolours = shade(self._normals[index] @ camera.R.T, colour, lit)
             starts.append(base)
-            rasterize(uv[tri], cam_pts[tri, 2], vcolours[tri], inv_depth, image, owner_tri, base)
-            base += len(tri)
-        mask = owner_tri >= 0
-        owner = np.full((H, W), -1, dtype=np.int32)
-        if starts:
-            owner[mask] = np.searchsorted(np.asarray(starts), owner_tri[mask], side="right") - 1
-        depth = np.where(mask, 1.0 / np.maximum(inv_depth, 1e-300), np.inf)
-        return Rendering(image, mask, depth, owner)
+            rasterize(uv, cam_pts[:, 2], faces, vcolours, inv_depth, image, triangles, base_id=base, near=NEAR)
+            base += len(faces)
+        return Rendering(image, inv_depth, triangles, starts)
 
 
 def composite(background: np.ndarray, rendering: Rendering, alpha: float = 0.8) -> np.ndarray:

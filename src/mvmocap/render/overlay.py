@@ -8,7 +8,9 @@ import numpy as np
 from mvmocap.camera import Camera
 from mvmocap.skeletons import KeypointFormat, get_format
 
-__all__ = ["draw_skeleton", "draw_keypoints3d", "tile_views", "put_label"]
+__all__ = ["draw_skeleton", "draw_keypoints3d", "tile_columns", "tile_views", "put_label"]
+
+MOSAIC_ASPECT = 16 / 9  # the shape a tiled overlay aims for: a screen's
 
 _LEFT, _RIGHT, _MID = (60, 160, 255), (255, 110, 80), (120, 230, 120)
 
@@ -56,14 +58,29 @@ def put_label(image: np.ndarray, text: str) -> np.ndarray:
     return image
 
 
+def tile_columns(count: int, cell_size: tuple[int, int]) -> int:
+    """Columns of the grid of ``count`` cells of ``cell_size`` (width, height) whose cells look
+    largest when the mosaic is shown on a :data:`MOSAIC_ASPECT` screen (four landscape views: 2 x
+    2; four portrait phones: a row of 4, not a mosaic twice as tall as it is wide); of grids that
+    show them equally large the one with more columns (at a given width, the fewer pixels)."""
+    w, h = cell_size
+
+    def shown(columns: int) -> tuple[float, int]:
+        rows = -(-count // columns)
+        return round(min(MOSAIC_ASPECT / (columns * w), 1.0 / (rows * h)) * h, 3), columns
+
+    return max(range(1, max(1, count) + 1), key=shown)
+
+
 def tile_views(images: list[np.ndarray], columns: int | None = None, width: int | None = None) -> np.ndarray:
-    """Tile uint8 images in a grid of cells the first one's size: an image of another size is
-    scaled to fit its cell with its aspect kept and centred (a portrait view beside landscape ones
-    is not stretched). Optionally scale the mosaic to ``width`` pixels. Empty cells are black."""
+    """Tile uint8 images in a grid of cells the first one's size (columns: :func:`tile_columns`
+    unless given): an image of another size is scaled to fit its cell with its aspect kept and
+    centred (a portrait view beside landscape ones is not stretched). Optionally scale the mosaic
+    to ``width`` pixels. Empty cells are black."""
     if not images:
         raise ValueError("no images to tile")
     h, w = images[0].shape[:2]
-    columns = columns or int(np.ceil(np.sqrt(len(images))))
+    columns = columns or tile_columns(len(images), (w, h))
     rows = int(np.ceil(len(images) / columns))
     mosaic = np.zeros((rows * h, columns * w, 3), dtype=np.uint8)
     for i, img in enumerate(images):

@@ -14,12 +14,16 @@ __all__ = ["rasterize"]
 
 
 @numba.njit(cache=True, nogil=True)
-def _raster(xy, inv_z, colours, depth, image, owner, base_id):  # pragma: no cover - compiled
+def _raster(uv, inv_z, faces, colours, near_inv_z, depth, image, owner, base_id):  # pragma: no cover - compiled
     H, W = depth.shape
-    for t in range(xy.shape[0]):
-        x0, y0 = xy[t, 0, 0], xy[t, 0, 1]
-        x1, y1 = xy[t, 1, 0], xy[t, 1, 1]
-        x2, y2 = xy[t, 2, 0], xy[t, 2, 1]
+    for t in range(faces.shape[0]):
+        a, b, c = faces[t, 0], faces[t, 1], faces[t, 2]
+        iz0, iz1, iz2 = inv_z[a], inv_z[b], inv_z[c]
+        if iz0 >= near_inv_z or iz1 >= near_inv_z or iz2 >= near_inv_z or iz0 <= 0 or iz1 <= 0 or iz2 <= 0:
+            continue  # a corner behind the near plane (or behind the camera)
+        x0, y0 = uv[a, 0], uv[a, 1]
+        x1, y1 = uv[b, 0], uv[b, 1]
+        x2, y2 = uv[c, 0], uv[c, 1]
         area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
         if abs(area) < 1e-12:
             continue
@@ -28,7 +32,7 @@ def _raster(xy, inv_z, colours, depth, image, owner, base_id):  # pragma: no cov
         ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
         ymax = min(int(np.floor(max(y0, y1, y2))), H - 1)
         if xmin > xmax or ymin > ymax:
-            continue
+            continue  # wholly outside the image
         inv_area = 1.0 / area
         for py in range(ymin, ymax + 1):
             for px in range(xmin, xmax + 1):
@@ -37,30 +41,33 @@ def _raster(xy, inv_z, colours, depth, image, owner, base_id):  # pragma: no cov
                 w2 = 1.0 - w0 - w1
                 if w0 < 0.0 or w1 < 0.0 or w2 < 0.0:
                     continue
-                iz = w0 * inv_z[t, 0] + w1 * inv_z[t, 1] + w2 * inv_z[t, 2]
+                iz = w0 * iz0 + w1 * iz1 + w2 * iz2
                 if iz <= depth[py, px]:  # depth holds 1/z: larger is nearer
                     continue
                 depth[py, px] = iz
                 owner[py, px] = base_id + t
                 # Perspective-correct colour: weights by 1/z of each corner.
-                a0, a1, a2 = w0 * inv_z[t, 0] / iz, w1 * inv_z[t, 1] / iz, w2 * inv_z[t, 2] / iz
-                for c in range(3):
-                    image[py, px, c] = a0 * colours[t, 0, c] + a1 * colours[t, 1, c] + a2 * colours[t, 2, c]
+                a0, a1, a2 = w0 * iz0 / iz, w1 * iz1 / iz, w2 * iz2 / iz
+                for k in range(3):
+                    image[py, px, k] = a0 * colours[a, k] + a1 * colours[b, k] + a2 * colours[c, k]
 
 
-def rasterize(xy: np.ndarray, z: np.ndarray, colours: np.ndarray, depth: np.ndarray, image: np.ndarray,
-              owner: np.ndarray, base_id: int = 0) -> None:
-    """Draw triangles into the buffers in place.
+def rasterize(uv: np.ndarray, z: np.ndarray, faces: np.ndarray, colours: np.ndarray, depth: np.ndarray,
+              image: np.ndarray, owner: np.ndarray, *, base_id: int = 0, near: float = 0.0) -> None:
+    """Draw a mesh's triangles into the buffers in place.
 
     Args:
-        xy: (T, 3, 2) pixel coordinates of each triangle's corners.
-        z: (T, 3) positive depths of the corners (triangles crossing the near plane are the
-            caller's to drop).
-        colours: (T, 3, 3) RGB of each corner, floats in [0, 1].
+        uv: (V, 2) pixel coordinates of the vertices; z: (V,) their depths (camera z, metres).
+        faces: (T, 3) vertex indices; a triangle with a corner nearer than ``near`` (or behind
+            the camera) is not drawn, nor one wholly outside the image.
+        colours: (V, 3) RGB of each vertex, floats in [0, 1].
         depth: (H, W) buffer of 1/z, 0 where empty; image: (H, W, 3) float32 colours; owner:
-            (H, W) int32 triangle ids (``base_id`` + index), -1 where empty.
+            (H, W) int32 triangle ids (``base_id`` + the face's index), -1 where empty.
     """
-    if len(xy) == 0:
+    if len(faces) == 0:
         return
-    _raster(np.ascontiguousarray(xy, dtype=np.float64), np.ascontiguousarray(1.0 / z, dtype=np.float64),
-            np.ascontiguousarray(colours, dtype=np.float32), depth, image, owner, base_id)
+    with np.errstate(divide="ignore"):
+        inv_z = 1.0 / np.asarray(z, dtype=np.float64)
+    _raster(np.ascontiguousarray(uv, dtype=np.float64), np.ascontiguousarray(inv_z),
+            np.ascontiguousarray(faces, dtype=np.int64), np.ascontiguousarray(colours, dtype=np.float32),
+            1.0 / near if near > 0 else np.inf, depth, image, owner, base_id)
