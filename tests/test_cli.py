@@ -97,3 +97,20 @@ def test_bench_render_prints_fps(capsys):
     assert main(["bench", "render", "--frames", "3"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["fps_1080p"] > 0 and result["vertices"] == 6890 and result["mean_mesh_pixels"] > 1000
+
+
+def test_threads_default_to_one_for_torch_and_blas(monkeypatch):
+    """One thread each unless OMP_NUM_THREADS says otherwise (cli.main.use_threads says why)."""
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from mvmocap.cli.main import use_threads
+
+    before = torch.get_num_threads()
+    with threadpool_limits(limits=None):  # whatever use_threads sets is undone afterwards
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        assert use_threads() == 1 and torch.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        assert use_threads() == 2 and torch.get_num_threads() == 2
+    torch.set_num_threads(before)

@@ -654,12 +654,19 @@ def use_threads() -> int:
     barrier lose their core to the other process; with one thread the loaded fits took 1.0x and 0.8x
     (Anny 30.8 s quiet, 1.6x the two-thread quiet time; SMPL unchanged). Users run mvmocap beside
     other work, so one thread is the default; a dedicated machine may set ``OMP_NUM_THREADS``. One
-    thread is also what ``mvmocap batch`` uses per trial, so a run and a batch give the same fit."""
+    thread is also what ``mvmocap batch`` uses per trial, so a run and a batch give the same fit.
+
+    NumPy's BLAS (OpenBLAS) gets the same number of threads: its threads spin-wait like OpenMP's,
+    and a threaded OpenBLAS called from several Python threads at once (the render draws a frame's
+    views in threads) ran 15x slower than one BLAS thread, and once spun for ten minutes in
+    ``exec_blas_async_wait``, never returning."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     wanted = os.environ.get("OMP_NUM_THREADS", "")
     threads = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
     torch.set_num_threads(threads)
+    threadpool_limits(threads, user_api="blas")
     return threads
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from mvmocap.bodymodels import BodyModel
 from mvmocap.camera import Camera, CameraRig
@@ -150,6 +151,9 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
         chunks = [_vertex_chunks(mesh.model, mesh.result) for mesh in meshes]
         views = _tile_cameras(rig, vis_cams, settings.overlay_width)
         bar = stack.enter_context(progress(len(frames), desc="render", unit="frame"))
+        # the views of a frame are drawn in threads; BLAS called from several threads at once must
+        # not thread itself too (a threaded OpenBLAS ran 15x slower so, and once never returned)
+        stack.enter_context(threadpool_limits(1, user_api="blas"))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, len(vis_cams)))))
 
         def view(f: int, cam_name: str, scene: Scene) -> np.ndarray:
