@@ -67,8 +67,10 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     marker = folder / MARKER
     stat = source.path.stat()
     # What the detections depend on. Not the frame range: each frame is cached on its own, so a
-    # narrower or shifted rerun keeps (and reuses) the frames detected before.
-    identity = {"settings": settings, "source": [str(source.path.resolve()), stat.st_size, int(stat.st_mtime)]}
+    # narrower or shifted rerun keeps (and reuses) the frames detected before. The frames' size too:
+    # detections of a phone video read before its rotation tag was applied are not reused.
+    identity = {"settings": settings, "source": [str(source.path.resolve()), stat.st_size, int(stat.st_mtime)],
+                "size": list(source.size)}
     bar = bar if bar is not None else _NoBar()
     existing = {int(p.stem) for p in folder.glob("[0-9]*.json")} if folder.is_dir() else set()
     start = next((f for f in frames if f not in existing), frames.stop)

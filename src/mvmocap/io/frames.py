@@ -42,7 +42,9 @@ class FrameSource:
     ``current_time``: while :meth:`frames` runs, the time in seconds of the frame just yielded,
     from the video container's timestamps (so variable frame rates and dropped frames keep
     their true times); NaN for image folders, whose times are the frame number / fps.
-    OpenCV applies a video's rotation tag, so portrait phone videos come out upright.
+    A video's rotation tag (the display matrix phones write) is applied, so portrait phone videos
+    come out upright, as the phone showed them and as calibration tools that honour the tag see
+    them (OpenCV's wheels leave it off unless asked: :func:`_open_video`).
     """
 
     def __init__(self, path: str | Path):
@@ -63,7 +65,7 @@ class FrameSource:
             if not self.path.is_file():  # a pipe or a device would block the reader forever
                 raise DataError(self.path, "not a regular file (a pipe, a socket or a device); mvmocap reads video "
                                            "files: record to a file first")
-            cap = cv2.VideoCapture(str(self.path))
+            cap = _open_video(self.path)
             ok, first = cap.read() if cap.isOpened() else (False, None)
             self.count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
             self.size = (first.shape[1], first.shape[0]) if ok else (0, 0)
@@ -83,7 +85,7 @@ class FrameSource:
                     raise DataError(self.images[i], "unreadable image")
                 yield i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             return
-        cap = cv2.VideoCapture(str(self.path))
+        cap = _open_video(self.path)
         try:
             if start:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, start)
@@ -95,3 +97,11 @@ class FrameSource:
                 yield i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()
+
+
+def _open_video(path: Path) -> cv2.VideoCapture:
+    """A capture of ``path`` that applies the video's rotation tag (OpenCV 4.11's wheels report
+    ``CAP_PROP_ORIENTATION_AUTO`` off: a phone's portrait video came out lying on its side)."""
+    cap = cv2.VideoCapture(str(path))
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap

@@ -1,0 +1,53 @@
+"""Video frames as phones write them: a rotation tag, a variable frame rate."""
+
+import subprocess
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from mvmocap.io import FrameSource
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@pytest.fixture(scope="module")
+def frames_folder(tmp_path_factory):
+    """Twelve 64 x 48 landscape frames, a white square in the top-left corner, as PNG files."""
+    folder = tmp_path_factory.mktemp("frames")
+    for i in range(12):
+        image = np.zeros((48, 64, 3), np.uint8)
+        image[:10, :10] = 255
+        cv2.imwrite(str(folder / f"f{i:02d}.png"), image)
+    return folder
+
+
+def _ffmpeg(*args):
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", *map(str, args)], check=True)
+
+
+def test_rotation_tag_gives_upright_frames(frames_folder, tmp_path):
+    """A landscape stream tagged to be shown turned 90 degrees counter-clockwise (a phone held
+    upright) is delivered portrait, the top-left corner turned to the bottom-left."""
+    plain, tagged = tmp_path / "plain.mp4", tmp_path / "tagged.mp4"
+    _ffmpeg("-framerate", 30, "-i", frames_folder / "f%02d.png", "-c:v", "libx264", "-pix_fmt", "yuv420p", plain)
+    _ffmpeg("-display_rotation", 90, "-i", plain, "-c", "copy", tagged)
+    source = FrameSource(tagged)
+    assert source.size == (48, 64) and FrameSource(plain).size == (64, 48)
+    _, image = next(source.frames(0, 1))
+    assert image.shape == (64, 48, 3)
+    ys, xs = np.nonzero(image[..., 0] > 200)
+    assert ys.min() >= 50 and xs.max() <= 12  # the square now lies bottom-left
+
+
+def test_variable_frame_rate_times_come_from_the_container(frames_folder, tmp_path):
+    """Frames whose timestamps are not frame number / fps keep their own times."""
+    video = tmp_path / "vfr.mp4"
+    retimed = "settb=1/1000,setpts='(N/30+0.012*mod(N,3))/TB'"  # frame N shown at N/30 + 0, 12 or 24 ms
+    _ffmpeg("-framerate", 30, "-i", frames_folder / "f%02d.png", "-vf", retimed,
+            "-fps_mode", "passthrough", "-enc_time_base", "1:1000", "-c:v", "libx264", "-pix_fmt", "yuv420p", video)
+    source = FrameSource(video)
+    times = [source.current_time for _ in source.frames()]
+    n = np.arange(12)
+    np.testing.assert_allclose(times, n / 30 + 0.012 * (n % 3), atol=2e-3)
