@@ -14,11 +14,13 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 @pytest.fixture(scope="module")
 def frames_folder(tmp_path_factory):
-    """Twelve 64 x 48 landscape frames, a white square in the top-left corner, as PNG files."""
+    """Twelve 64 x 48 landscape frames, a white square in the top-left corner and a green one
+    moving along the bottom, as PNG files."""
     folder = tmp_path_factory.mktemp("frames")
     for i in range(12):
         image = np.zeros((48, 64, 3), np.uint8)
         image[:10, :10] = 255
+        image[36:46, 4 * i:4 * i + 10, 1] = 255
         cv2.imwrite(str(folder / f"f{i:02d}.png"), image)
     return folder
 
@@ -44,10 +46,15 @@ def test_rotation_tag_gives_upright_frames(frames_folder, tmp_path):
 def test_variable_frame_rate_times_come_from_the_container(frames_folder, tmp_path):
     """Frames whose timestamps are not frame number / fps keep their own times."""
     video = tmp_path / "vfr.mp4"
-    retimed = "settb=1/1000,setpts='(N/30+0.012*mod(N,3))/TB'"  # frame N shown at N/30 + 0, 12 or 24 ms
+    # frame N at N/30 + 0, 12 or 24 ms, and 200 ms later from frame 6 on (frames dropped there)
+    retimed = "settb=1/1000,setpts='(N/30+0.012*mod(N,3)+0.2*gte(N,6))/TB'"
     _ffmpeg("-framerate", 30, "-i", frames_folder / "f%02d.png", "-vf", retimed,
             "-fps_mode", "passthrough", "-enc_time_base", "1:1000", "-c:v", "libx264", "-pix_fmt", "yuv420p", video)
-    source = FrameSource(video)
-    times = [source.current_time for _ in source.frames()]
+    matroska = tmp_path / "vfr.mkv"  # no frame count in the container (OBS records so)
+    _ffmpeg("-i", video, "-c", "copy", matroska)
     n = np.arange(12)
-    np.testing.assert_allclose(times, n / 30 + 0.012 * (n % 3), atol=2e-3)
+    for path in (video, matroska):
+        source = FrameSource(path)
+        times = [source.current_time for _ in source.frames()]
+        assert source.count == 12 and len(times) == 12, path.name
+        np.testing.assert_allclose(times, n / 30 + 0.012 * (n % 3) + 0.2 * (n >= 6), atol=2e-3)

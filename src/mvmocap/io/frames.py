@@ -3,10 +3,13 @@ to disk) or ``images/<cam>/<frame>.jpg|png``."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import imageio_ffmpeg
 import numpy as np
 
 from mvmocap.io.errors import DataError
@@ -39,6 +42,9 @@ class FrameSource:
     """Frames of one camera as RGB uint8 (H, W, 3).
 
     ``size``: (width, height) of the frames as they are delivered (after a rotation tag).
+    ``count``: the number of frames (of a video: its video packets, counted without decoding;
+    OpenCV's own count is duration x frame rate where the container stores none, as Matroska
+    files (OBS's default) do not: a variable-rate recording then "ended early").
     ``current_time``: while :meth:`frames` runs, the time in seconds of the frame just yielded,
     from the video container's timestamps (so variable frame rates and dropped frames keep
     their true times); NaN for image folders, whose times are the frame number / fps.
@@ -67,7 +73,7 @@ class FrameSource:
                                            "files: record to a file first")
             cap = _open_video(self.path)
             ok, first = cap.read() if cap.isOpened() else (False, None)
-            self.count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
+            self.count = (_frame_count(self.path) or int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if ok else 0
             self.size = (first.shape[1], first.shape[0]) if ok else (0, 0)
             self.fps = cap.get(cv2.CAP_PROP_FPS) if ok else 0.0
             cap.release()
@@ -105,3 +111,17 @@ def _open_video(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path))
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
+
+
+def _frame_count(path: Path) -> int | None:
+    """The video packets of ``path``'s first video stream, counted by the FFmpeg of the
+    ``imageio-ffmpeg`` wheel copying them to nowhere (tens of milliseconds for a minute of video);
+    None if FFmpeg cannot say."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-i", str(path),
+               "-map", "0:v:0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    counts = re.findall(r"^frame=(\d+)$", done.stdout, flags=re.MULTILINE)
+    return int(counts[-1]) if done.returncode == 0 and counts and int(counts[-1]) > 0 else None
