@@ -18,6 +18,7 @@ from mvmocap.render import (
     draw_skeleton,
     follow_cameras,
     tile_columns,
+    tile_layout,
     tile_views,
 )
 from mvmocap.synthetic.model_files import make_model_arrays
@@ -184,6 +185,12 @@ def test_tile_columns_fit_a_screen():
     assert tile_columns(4, (640, 480)) == 2
     assert tile_columns(2, (20, 10)) == 1  # two 2:1 cells show larger stacked on a 16:9 screen
     assert tile_views([np.zeros((10, 20, 3), np.uint8)] * 2).shape == (20, 20, 3)
+    # the cell: the views' shape under which they all show largest (a mostly-portrait rig: portrait)
+    assert tile_layout([landscape, portrait, portrait, portrait, landscape]) == (portrait, 5)
+    assert tile_layout([landscape, landscape, landscape, portrait]) == (landscape, 2)
+    mixed = tile_views([np.full((10, 20, 3), 50, np.uint8)] + [np.full((20, 10, 3), 200, np.uint8)] * 2)
+    assert mixed.shape == (20, 30, 3) and (mixed[:, 10:] == 200).all()  # three portrait cells in a row
+    assert (mixed[:7, :10] == 0).all() and (mixed[8:12, :10] == 50).all()  # the landscape one letterboxed
 
 
 def test_checker_floor_matches_the_floor_mesh():

@@ -26,7 +26,7 @@ from mvmocap.render import (
     draw_skeleton,
     follow_cameras,
     put_label,
-    tile_columns,
+    tile_layout,
     tile_views,
 )
 
@@ -76,23 +76,32 @@ class FittedMesh:
         return self.first <= f < self.first + len(self.result.poses)
 
 
-def _tile_cameras(rig: CameraRig, names: list[str], width: int) -> dict[str, tuple[Camera, Camera]]:
-    """Each view's camera (a missing image size taken as 1280 x 720) and the same camera at the
-    size it is shown in an overlay ``width`` pixels wide (never larger): fitted, aspect kept, in a
-    cell of the first view's size, as :func:`tile_views` places it. Views are drawn at the size
-    they are shown, not drawn whole and shrunk."""
+@dataclass(frozen=True)
+class _Tiles:
+    """The overlay's grid: ``views`` maps each view to its camera (a missing image size taken as
+    1280 x 720) and the same camera at the size it is shown (fitted in a cell, aspect kept, never
+    larger than its frames); ``cell`` (width, height) and ``columns`` as :func:`tile_views` takes them."""
+
+    views: dict[str, tuple[Camera, Camera]]
+    cell: tuple[int, int]
+    columns: int
+
+
+def _tile_cameras(rig: CameraRig, names: list[str], width: int) -> _Tiles:
+    """The grid of :func:`tile_layout` for an overlay ``width`` pixels wide: views are drawn at the
+    size they are shown, not drawn whole and shrunk."""
     sized = {n: rig[n] if rig[n].image_size else Camera(n, rig[n].K, rig[n].dist, rig[n].R, rig[n].t, (1280, 720))
              for n in names}
-    w, h = sized[names[0]].image_size
-    columns = tile_columns(len(names), (w, h))
-    cell = min(1.0, width / (columns * w))
-    cell_w, cell_h = w * cell, h * cell
-    out = {}
+    (w, h), columns = tile_layout([sized[n].image_size for n in names])
+    scale = min(1.0, width / (columns * w))
+    cell_w, cell_h = max(2, int(round(w * scale))), max(2, int(round(h * scale)))
+    views = {}
     for name, cam in sized.items():
         cw, ch = cam.image_size
         fit = min(cell_w / cw, cell_h / ch, 1.0)
-        out[name] = (cam, cam.resized((max(2, int(round(cw * fit))), max(2, int(round(ch * fit))))))
-    return out
+        views[name] = (cam, cam.resized((max(2, min(cell_w, int(round(cw * fit)))),
+                                         max(2, min(cell_h, int(round(ch * fit)))))))
+    return _Tiles(views, (cell_w, cell_h), columns)
 
 
 def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -149,7 +158,7 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
             paths.append(out / "videos" / "ground.mp4")
             ground = stack.enter_context(VideoWriter(paths[1], fps))
         chunks = [_vertex_chunks(mesh.model, mesh.result) for mesh in meshes]
-        views = _tile_cameras(rig, vis_cams, settings.overlay_width)
+        tiles = _tile_cameras(rig, vis_cams, settings.overlay_width)
         bar = stack.enter_context(progress(len(frames), desc="render", unit="frame"))
         # the views of a frame are drawn in threads; BLAS called from several threads at once must
         # not thread itself too (a threaded OpenBLAS ran 15x slower so, and once never returned)
@@ -158,7 +167,7 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
 
         def view(f: int, cam_name: str, scene: Scene) -> np.ndarray:
             """One tile: the view's frame at its tile size, the meshes, the detections, a label."""
-            full, cam = views[cam_name]
+            full, cam = tiles.views[cam_name]
             size = cam.image_size
             if cam_name in streams:
                 image = next(streams[cam_name])[1]
@@ -191,9 +200,10 @@ def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource]
             for vertices, fc, colour in bodies:
                 scene.add(vertices, fc, colour)
             # the views of a frame in threads: decoding, resizing and rasterising release the GIL
-            tiles = [pool.submit(view, f, cam_name, scene) for cam_name in vis_cams]
+            drawn = [pool.submit(view, f, cam_name, scene) for cam_name in vis_cams]
             floor_image = pool.submit(floor_view, f, bodies) if ground is not None else None
-            overlay.write(tile_views([t.result() for t in tiles], width=settings.overlay_width // 2 * 2))
+            overlay.write(tile_views([d.result() for d in drawn], tiles.columns, settings.overlay_width // 2 * 2,
+                                     cell=tiles.cell))
             if floor_image is not None:
                 ground.write(floor_image.result())
     return paths

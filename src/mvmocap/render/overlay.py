@@ -8,7 +8,7 @@ import numpy as np
 from mvmocap.camera import Camera
 from mvmocap.skeletons import KeypointFormat, get_format
 
-__all__ = ["draw_skeleton", "draw_keypoints3d", "tile_columns", "tile_views", "put_label"]
+__all__ = ["draw_skeleton", "draw_keypoints3d", "tile_columns", "tile_layout", "tile_views", "put_label"]
 
 MOSAIC_ASPECT = 16 / 9  # the shape a tiled overlay aims for: a screen's
 
@@ -72,15 +72,36 @@ def tile_columns(count: int, cell_size: tuple[int, int]) -> int:
     return max(range(1, max(1, count) + 1), key=shown)
 
 
-def tile_views(images: list[np.ndarray], columns: int | None = None, width: int | None = None) -> np.ndarray:
-    """Tile uint8 images in a grid of cells the first one's size (columns: :func:`tile_columns`
-    unless given): an image of another size is scaled to fit its cell with its aspect kept and
-    centred (a portrait view beside landscape ones is not stretched). Optionally scale the mosaic
-    to ``width`` pixels. Empty cells are black."""
+def tile_layout(sizes: list[tuple[int, int]]) -> tuple[tuple[int, int], int]:
+    """The cell (width, height) and the columns of a grid for views of ``sizes`` (width, height):
+    the cell is one of the views' own sizes, the one under which all the views together, each fitted
+    in a cell with its aspect kept, are shown largest on a :data:`MOSAIC_ASPECT` screen (a rig of
+    mostly portrait phones gets portrait cells); of equally good ones the first view's."""
+    if not sizes:
+        raise ValueError("no views to tile")
+
+    def shown(cell: tuple[int, int]) -> float:
+        w, h = cell
+        columns = tile_columns(len(sizes), cell)
+        rows = -(-len(sizes) // columns)
+        screen = min(MOSAIC_ASPECT / (columns * w), 1.0 / (rows * h))  # screen heights per pixel
+        return round(sum((screen * min(w / vw, h / vh)) ** 2 * vw * vh for vw, vh in sizes), 6)
+
+    best = max(dict.fromkeys(tuple(s) for s in sizes), key=shown)  # max keeps the first of equals
+    return best, tile_columns(len(sizes), best)
+
+
+def tile_views(images: list[np.ndarray], columns: int | None = None, width: int | None = None,
+               cell: tuple[int, int] | None = None) -> np.ndarray:
+    """Tile uint8 images in a grid of cells of ``cell`` (width, height; default and columns by
+    default: :func:`tile_layout`): an image of another size is scaled to fit its cell with its
+    aspect kept and centred (a portrait view beside landscape ones is not stretched). Optionally
+    scale the mosaic to ``width`` pixels. Empty cells are black."""
     if not images:
         raise ValueError("no images to tile")
-    h, w = images[0].shape[:2]
-    columns = columns or tile_columns(len(images), (w, h))
+    layout_cell, layout_columns = tile_layout([(img.shape[1], img.shape[0]) for img in images])
+    w, h = cell or layout_cell
+    columns = columns or (layout_columns if cell is None else tile_columns(len(images), (w, h)))
     rows = int(np.ceil(len(images) / columns))
     mosaic = np.zeros((rows * h, columns * w, 3), dtype=np.uint8)
     for i, img in enumerate(images):
