@@ -176,3 +176,17 @@ def test_run_stage_uses_sync_yml_and_auto(tmp_path, desynced):
     assert results["auto"]["heldout_px"] < 1.1 * results["file"]["heldout_px"]
     with pytest.raises(ValueError, match="--sync must be one of"):
         prepare_keypoints(cap.rig, seq, fps=30.0, root=tmp_path, out=tmp_path, sync="maybe", thresholds=np.ones(5))
+
+
+def test_cameras_started_seconds_apart(desynced):
+    """Phones started by hand: clocks up to 1.7 s apart besides the sub-frame offsets. Timing each
+    camera against all the others still at 0 once left every camera 10 frames from the truth
+    (consistent among themselves, not with the reference); camera by camera against those already
+    placed, each is found."""
+    cap = desynced
+    starts = np.array([0.0, 1.3, -0.9, 1.7, 0.6])  # seconds by which each camera's clock is behind
+    times = [np.arange(cap.spec.frames) / cap.spec.fps - s for s in starts]
+    result = estimate_offsets(cap.rig, [cap.keypoints2d[:, v] for v in range(cap.spec.cameras)], times,
+                              settings=SyncSettings(max_offset=2.0))
+    est = np.array([result.offsets[n] for n in cap.rig.names])
+    assert np.abs(est - (cap.time_offsets + starts)).max() * cap.spec.fps < 0.2

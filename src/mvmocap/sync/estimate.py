@@ -6,10 +6,11 @@ its other view. For each pair (a, b) and a trial offset, b's track is read at a'
 line distance in pixels, truncated at ``truncate`` x the image diagonal, squared and averaged over
 the smallest 75% of the joint-frames both see (a trimmed mean: left/right swaps, false detections
 and the interpolation of an outlier into its neighbours do not bias it). A camera's cost is
-the sum over its pairs with every other camera. Offsets are found camera by camera against the
-others (coordinate descent, the reference camera fixed at 0): first on a grid of whole frames over
-``[-max_offset, max_offset]``, then on a grid of ``fine_step`` frames about the optimum, refined to
-a fraction of that by a parabola through the three best points.
+the sum over its pairs with every other camera. Offsets are found camera by camera: first each
+against the cameras already placed (the reference first, fixed at 0), then against all the others
+(coordinate descent), on a grid of whole frames over ``[-max_offset, max_offset]``; then on a grid
+of ``fine_step`` frames about the optimum, refined to a fraction of that by a parabola through the
+three best points.
 
 Joints: only those that are well defined on the body and move the most carry the timing
 (``SyncSettings.joints``: elbows, wrists, knees, ankles and feet). Detectors place the hips, the
@@ -176,9 +177,10 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     costs = _PairCosts(rig, normalized, times, s.truncate)
     offsets = np.zeros(V)
 
-    def camera_cost(c: int, value: float) -> float:
+    def camera_cost(c: int, value: float, partners: list[int] | None = None) -> float:
+        """Mean pair cost of camera c at offset ``value`` against ``partners`` (default: all others)."""
         total, pairs = 0.0, 0
-        for b in range(V):
+        for b in range(V) if partners is None else partners:
             if b == c:
                 continue
             cost = costs.cost(c, b, value - offsets[b], s.min_points)
@@ -189,15 +191,31 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     others = [c for c in range(V) if c != reference]
     frames_out = {c: np.floor(s.max_offset / steps[c]) for c in others}  # whole frames searched either way
     coarse = {c: np.arange(-frames_out[c], frames_out[c] + 1) * steps[c] for c in others}
-    for _ in range(4):  # coordinate descent over whole frames
-        moved = False
+
+    def coarse_search(c: int, partners: list[int] | None = None) -> bool:
+        """Move camera c to its best whole-frame offset; False if no partner shares enough with it."""
+        values = np.array([camera_cost(c, o, partners) for o in coarse[c]])
+        if not np.isfinite(values).any():
+            return False
+        offsets[c] = float(coarse[c][np.nanargmin(values)])
+        return True
+
+    # Start camera by camera against the cameras already placed (the reference first), so that no
+    # camera is timed against others still at a wrong start: with cameras seconds apart, timing
+    # each against all the others at 0 settled on a set consistent among themselves but a gait
+    # cycle away from the reference.
+    placed, waiting = [reference], list(others)
+    while waiting:
+        found = [c for c in waiting if coarse_search(c, placed)]
+        if not found:
+            break  # the rest share too little with the placed cameras; the descent below tries all
+        placed += found
+        waiting = [c for c in waiting if c not in found]
+    for _ in range(4):  # coordinate descent over whole frames, every pair
+        before = offsets.copy()
         for c in others:
-            values = np.array([camera_cost(c, o) for o in coarse[c]])
-            if np.isfinite(values).any():
-                best = float(coarse[c][np.nanargmin(values)])
-                moved |= best != offsets[c]
-                offsets[c] = best
-        if not moved:
+            coarse_search(c)
+        if np.array_equal(before, offsets):
             break
     sharp = {c: 0.0 for c in others}
     for _ in range(3):  # fine grids about the optimum, then a parabola
