@@ -235,7 +235,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
             results[cam.name] = CameraOffset(0.0, float("inf"), residual, residual0, "reference")
             continue
         if abs(offsets[c]) >= (frames_out[c] - 0.5) * steps[c]:
-            raise SyncError(f"camera {cam.name}: best time offset {offsets[c]:+.3f} s lies at the edge of "
+            raise SyncError(f"camera {cam.name}: best time offset {offsets[c]:+.3f} s lies at or beyond the edge of "
                                       f"the search range +-{s.max_offset} s; the true offset may be larger: raise "
                                       "--max-offset, or check the camera films the same take")
         if not np.isfinite(residual) or sharp[c] < s.min_sharpness:
