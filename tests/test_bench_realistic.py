@@ -1,9 +1,10 @@
-"""The floors that ``mvmocap bench realistic`` reports next to its figures: the detector's own error
-against the truth and its apparent lag."""
+"""``mvmocap bench realistic``: the floors it reports next to its figures (the detector's own error
+against the truth and its apparent lag) and the cameras it starts apart."""
 
 import logging
 
 import numpy as np
+import pytest
 
 from mvmocap.bench.realistic import _detector_lags, _truth_errors
 from mvmocap.skeletons import get_format
@@ -48,3 +49,38 @@ def test_a_non_body_experiment_is_refused_before_the_render(tmp_path, caplog):
     with caplog.at_level(logging.ERROR):
         assert main(["bench", "realistic", "--exp", "hands", "--data", str(tmp_path / "never-rendered")]) == 2
     assert "hands: a hands experiment; bench realistic runs body experiments" in caplog.text
+
+
+def test_started_apart_drops_leading_frames_and_moves_the_truth(tmp_path):
+    """Cameras started late: a camera that lost k leading frames shows at its frame i what it
+    showed at i + k, so its offset grows by k / fps and its truth at its own times loses k rows."""
+    import json
+
+    from mvmocap.camera import save_calibration
+    from mvmocap.io import FrameSource, write_params_npz
+    from mvmocap.render import VideoWriter
+    from mvmocap.synthetic.realistic import started_apart
+
+    cap = make_capture(CaptureSpec(frames=12, cameras=3, image_size=(64, 48), seed=1))
+    root = tmp_path / "capture"
+    (root / "gt").mkdir(parents=True)
+    save_calibration(cap.rig, root)
+    for cam in cap.rig.names:  # frame i is grey level 10 i
+        with VideoWriter(root / "videos" / f"{cam}.mp4", 30) as video:
+            for i in range(12):
+                video.write(np.full((48, 64, 3), 10 * i, np.uint8))
+    write_params_npz(root / "gt" / "params.npz", {"keypoints3d": cap.points3d})
+    write_params_npz(root / "gt" / "camera_times.npz", {f"subject_{c}": cap.points3d for c in cap.rig.names})
+    offsets = {c: 0.01 * i for i, c in enumerate(cap.rig.names)}
+    (root / "gt" / "offsets.json").write_text(json.dumps({"offsets": offsets, "spec": {"fps": 30.0, "seed": 4}}))
+
+    dropped = started_apart(root, tmp_path / "apart", 0.2)
+    assert dropped["cam1"] == 0 and set(dropped) == set(cap.rig.names) and 0 <= max(dropped.values()) <= 6
+    made = json.loads((tmp_path / "apart" / "gt" / "offsets.json").read_text())
+    truth = np.load(tmp_path / "apart" / "gt" / "camera_times.npz")
+    for cam, k in dropped.items():
+        assert made["offsets"][cam] == pytest.approx(offsets[cam] + k / 30.0)
+        np.testing.assert_array_equal(truth[f"subject_{cam}"], cap.points3d[k:])
+        source = FrameSource(tmp_path / "apart" / "videos" / f"{cam}.mp4")
+        first = next(source.frames(0, 1))[1]
+        assert source.count == 12 - k and abs(float(first.mean()) - 10 * k) < 3

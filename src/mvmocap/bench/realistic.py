@@ -21,10 +21,15 @@ Figures:
 - ``subject_switches``: view-frames whose assigned detection is nearer the bystander's projection
   than the subject's (both at that camera's own frame times: its frames show the scene then);
 - ``seconds`` (the pipeline, without rendering the capture) and ``render_seconds``.
+
+``--start-spread S`` runs the capture as if its cameras had been started up to ``S`` seconds apart
+(``started_late_frames``: the leading frames each camera lost); the run covers the frames all
+cameras share.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import time
@@ -36,7 +41,7 @@ from mvmocap.associate import mirror_distance
 from mvmocap.bodymodels import load_body_model
 from mvmocap.skeletons import get_format
 from mvmocap.sync import TIMING_JOINTS
-from mvmocap.synthetic.realistic import RealisticSpec, make_realistic_capture
+from mvmocap.synthetic.realistic import RealisticSpec, make_realistic_capture, started_apart
 from mvmocap.triangulate import detection_errors, heldout_errors, heldout_summary
 from mvmocap.utils import InputError
 
@@ -45,17 +50,18 @@ __all__ = ["bench_realistic"]
 _LAG_STEPS = np.round(np.arange(-1.0, 1.0 + 1e-9, 0.02), 2)  # trial detector lags, frames
 
 
-def _subject_switches(rig, detections: np.ndarray, at_camera_times: dict[str, np.ndarray]) -> int:
-    """View-frames whose (F, V, J, 3) detection (each camera at its own frame times) lies nearer the
-    bystander's projection than the subject's, both taken at that camera's own frame times."""
+def _subject_switches(rig, detections: np.ndarray, at_camera_times: dict[str, np.ndarray], frames: list[int]) -> int:
+    """View-frames whose (F, V, J, 3) detection (each camera at its own frame times, ``frames`` of
+    them) lies nearer the bystander's projection than the subject's, both at that camera's times."""
     if f"bystander_{rig.names[0]}" not in at_camera_times:
         return 0
     flip = get_format("body25").flip_index
+    frames = np.asarray(frames)
     switches = 0
     for v, cam in enumerate(rig):
         own = detections[:, v]
-        to_subject = mirror_distance(own, cam.project(at_camera_times[f"subject_{cam.name}"]), flip, 0.0)
-        to_bystander = mirror_distance(own, cam.project(at_camera_times[f"bystander_{cam.name}"]), flip, 0.0)
+        to_subject = mirror_distance(own, cam.project(at_camera_times[f"subject_{cam.name}"][frames]), flip, 0.0)
+        to_bystander = mirror_distance(own, cam.project(at_camera_times[f"bystander_{cam.name}"][frames]), flip, 0.0)
         switches += int(((own[..., 2].max(-1) > 0) & (to_bystander < to_subject)).sum())
     return switches
 
@@ -95,15 +101,22 @@ def _detector_lags(rig, detections: np.ndarray, truth_at_camera: list[np.ndarray
 
 
 def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data: str | Path | None = None,
-                    model: str | None = None, exp: str | Path = "body") -> dict:
+                    model: str | None = None, exp: str | Path = "body", start_spread: float = 0.0) -> dict:
     """Render (or reuse ``data``, a capture made by :func:`make_realistic_capture`), run it with the
-    body experiment ``exp`` and score it; returns the figures of the module docstring."""
+    body experiment ``exp`` and score it; returns the figures of the module docstring.
+
+    ``start_spread``: seconds; every camera but the first starts up to this much late (leading
+    frames dropped, :func:`started_apart`), as phones started by hand do, and the sync search range
+    is widened to ``start_spread`` + 0.5 s."""
     from mvmocap.pipeline import RunOptions, run_capture
     from mvmocap.pipeline.experiment import load_experiment
 
     experiment = load_experiment(exp)  # before the render: a wrong file is named at once
     if experiment.kind != "body":
         raise InputError(f"{exp}: a {experiment.kind} experiment; bench realistic runs body experiments")
+    if start_spread < 0:
+        raise InputError(f"--start-spread must be 0 or more seconds, got {start_spread}")
+    dropped = {}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         if data is None:
@@ -111,12 +124,17 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
                                           RealisticSpec(frames=frames, cameras=cameras, seed=seed))
         else:
             root = Path(data)
+        if start_spread > 0:
+            dropped = started_apart(root, Path(tmp) / "started_apart", start_spread)
+            root = Path(tmp) / "started_apart"
+            wider = max(experiment.sync.max_offset, start_spread + 0.5)
+            experiment = dataclasses.replace(experiment, sync=dataclasses.replace(experiment.sync, max_offset=wider))
         render_seconds = time.perf_counter() - start
         start = time.perf_counter()
         run = run_capture(RunOptions(root=root, out=Path(tmp) / "output", exp=exp, model=model, videos=False,
                                      sync="auto"), experiment)
         seconds = time.perf_counter() - start
-        truth = np.load(root / "gt" / "params.npz")["keypoints3d"]
+        truth = np.load(root / "gt" / "params.npz")["keypoints3d"][np.asarray(run.frames)]  # the run's frames
         with np.load(root / "gt" / "camera_times.npz") as npz:
             at_camera_times = dict(npz)
         made = json.loads((root / "gt" / "offsets.json").read_text())
@@ -142,11 +160,12 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
         "heldout_dlt_per_camera": {c: round(v, 2) for c, v in dlt["per_camera"].items() if v},
         "mpjpe_mm": round(float(fit_err.mean() * 1000), 2),
         "triangulated_mpjpe_mm": round(float(tri_err.mean() * 1000), 2),
-        "subject_switches": _subject_switches(rig, prepared.raw, at_camera_times),
+        "subject_switches": _subject_switches(rig, prepared.raw, at_camera_times, run.frames),
         "view_frames_assigned": run.report["subject"]["view_frames_assigned"],
         "left_right_fixed": run.report.get("left_right", {}).get("view_frames_fixed", 0),
         "offsets_frames": {c: round(prepared.offsets[c] * fps, 3) for c in rig.names},
         "true_offsets_frames": {c: round(true_offsets[c] * fps, 3) for c in rig.names},
         "seconds": round(seconds, 2), "render_seconds": round(render_seconds, 2),
         "frames": len(run.frames), "cameras": len(rig),
+        "start_spread": start_spread, "started_late_frames": dropped,
     }

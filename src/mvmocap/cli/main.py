@@ -358,7 +358,7 @@ def _cmd_bench_realistic(args: argparse.Namespace) -> int:
     from mvmocap.bench.realistic import bench_realistic
 
     print(json.dumps(bench_realistic(frames=args.frames, cameras=args.cameras, seed=args.seed, data=args.data,
-                                     exp=args.exp)))
+                                     exp=args.exp, start_spread=args.start_spread)))
     return 0
 
 
@@ -522,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     breal.add_argument("--seed", type=int, default=0)
     breal.add_argument("--data", help="reuse a capture rendered before (its folder) instead of rendering one")
     breal.add_argument("--exp", default="body", help="a body experiment YAML to run the capture with (default: body)")
+    breal.add_argument("--start-spread", type=float, default=0.0, metavar="SECONDS",
+                       help="cameras after the first start up to this late, as phones started by hand (the "
+                            "sync search range is widened to match)")
     breal.set_defaults(func=_cmd_bench_realistic)
     bmulti = bench_sub.add_parser("multi", help="several people walking across each other, rendered: pcp, id "
                                                 "switches, MPJPE per person, association speed")

@@ -12,14 +12,20 @@ parameters and ``keypoints3d`` at the reference camera's frame times), ``gt/byst
 (``keypoints3d``), ``gt/offsets.json`` (camera -> seconds) and ``gt/camera_times.npz`` (per camera
 ``subject_<cam>`` and ``bystander_<cam>``: (F, J, 3) keypoints at that camera's own frame times, what
 its frames show).
+
+:func:`started_apart` copies such a capture as if its cameras had been started seconds apart by
+hand, as phones are.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import torch
 
@@ -34,7 +40,7 @@ from mvmocap.synthetic.rigs import ring_rig
 from mvmocap.synthetic.video_capture import BACKDROP, SKIN
 from mvmocap.utils import InputError, atomic_write_text
 
-__all__ = ["RealisticSpec", "make_realistic_capture"]
+__all__ = ["RealisticSpec", "make_realistic_capture", "started_apart"]
 
 _BYSTANDER = (0.72, 0.55, 0.45)  # another skin tone
 # landscape webcams, portrait phones, a 4:3 camera
@@ -144,3 +150,40 @@ def make_realistic_capture(root: str | Path, model: BodyModel, spec: RealisticSp
     atomic_write_text(root / "gt" / "offsets.json", json.dumps(
         {"offsets": {c.name: float(o) for c, o in zip(rig, offsets, strict=True)}, "spec": asdict(spec)}, indent=1))
     return root
+
+
+def started_apart(root: Path, dest: Path, spread: float) -> dict[str, int]:
+    """Copy the capture at ``root`` (made by :func:`make_realistic_capture`) to ``dest`` as if every
+    camera but the first had been started up to ``spread`` seconds late: its video loses a random
+    number of leading frames (whole frames; the sub-frame offsets stay). The truth moves with it:
+    ``gt/offsets.json`` gains the lost time, ``gt/camera_times.npz`` loses the same frames.
+    The frames dropped are drawn from the capture's own seed. Returns camera -> frames dropped."""
+    root, dest = Path(root), Path(dest)
+    made = json.loads((root / "gt" / "offsets.json").read_text())
+    fps = made["spec"]["fps"]
+    rng = np.random.default_rng([made["spec"]["seed"], 7919])
+    cameras = list(made["offsets"])
+    most = int(round(spread * fps))
+    dropped = {cam: 0 if i == 0 else int(rng.integers(0, most + 1)) for i, cam in enumerate(cameras)}
+    (dest / "videos").mkdir(parents=True, exist_ok=True)
+    (dest / "gt").mkdir(exist_ok=True)
+    for name in ("intri.yml", "extri.yml"):
+        shutil.copy(root / name, dest / name)
+    for name in ("params.npz", "bystander.npz"):
+        if (root / "gt" / name).exists():
+            shutil.copy(root / "gt" / name, dest / "gt" / name)
+    for cam, k in dropped.items():
+        source, target = root / "videos" / f"{cam}.mp4", dest / "videos" / f"{cam}.mp4"
+        if k == 0:
+            shutil.copy(source, target)
+            continue
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(source), "-vf",
+                        f"trim=start_frame={k},setpts=PTS-STARTPTS", "-c:v", "libx264", "-crf", "12",
+                        "-pix_fmt", "yuv420p", str(target)], check=True)
+    with np.load(root / "gt" / "camera_times.npz") as npz:
+        at_camera_times = {key: npz[key][dropped[key.split("_", 1)[1]]:] for key in npz.files}
+    write_params_npz(dest / "gt" / "camera_times.npz", at_camera_times)
+    made["offsets"] = {cam: offset + dropped[cam] / fps for cam, offset in made["offsets"].items()}
+    made["started_late_frames"] = dropped
+    atomic_write_text(dest / "gt" / "offsets.json", json.dumps(made, indent=1))
+    return dropped
