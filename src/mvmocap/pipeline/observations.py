@@ -4,8 +4,11 @@ Stages, in order (each reported in ``report.json``):
 
 1. the subject among everyone detected (:func:`mvmocap.associate.choose_subject`);
 2. time offsets: ``ROOT/sync.yml`` when present (``sync: file``, the default), estimated now
-   (``auto``, also written to ``OUT/sync.yml``) or ignored (``none``); the subject's tracks are then
-   resampled onto the reference camera's timeline;
+   (``auto``, also written to ``OUT/sync.yml``) or ignored (``none``). Cameras more than
+   ``_CHOOSE_AGAIN_SECONDS`` apart (started by hand) get the subject chosen again on the
+   synchronised timeline, mapped back to each camera's own frames, and (``auto``) the offsets
+   estimated again from it. The subject's tracks are then resampled onto the reference camera's
+   timeline;
 3. left/right swaps undone per view-frame and limb (:func:`mvmocap.associate.fix_left_right`).
 
 Inlier thresholds are relative to each camera's image size: ``threshold_fraction`` of its
@@ -164,7 +167,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
     if _out_of_step(offsets):  # frames paired by number showed other moments: choose again in step
         timeline_all = resample_sequence(seq, offsets, fps, reference)
         log.info("subject: chosen again on the synchronised timeline (cameras up to %.1f frames apart)",
-                 max(abs(o) for o in offsets.values()) * fps)
+                 (max(offsets.values()) - min(offsets.values())) * fps)
         again = _choose(rig, timeline_all, fps, subject_settings)
         raw = _on_own_clocks(rig, seq, again.keypoints2d, timeline_all, offsets, fps, reference)
         report["subject"] = again.report | {"chosen_on_synchronised_timeline": True}
