@@ -58,16 +58,22 @@ def put_label(image: np.ndarray, text: str) -> np.ndarray:
     return image
 
 
+def _screen_scale(count: int, columns: int, cell: tuple[int, int]) -> float:
+    """Screen heights per pixel of a grid of ``count`` cells of ``cell`` (width, height) in
+    ``columns`` shown whole on a :data:`MOSAIC_ASPECT` screen."""
+    w, h = cell
+    rows = -(-count // columns)
+    return min(MOSAIC_ASPECT / (columns * w), 1.0 / (rows * h))
+
+
 def tile_columns(count: int, cell_size: tuple[int, int]) -> int:
     """Columns of the grid of ``count`` cells of ``cell_size`` (width, height) whose cells look
     largest when the mosaic is shown on a :data:`MOSAIC_ASPECT` screen (four landscape views: 2 x
     2; four portrait phones: a row of 4, not a mosaic twice as tall as it is wide); of grids that
     show them equally large the one with more columns (at a given width, the fewer pixels)."""
-    w, h = cell_size
 
     def shown(columns: int) -> tuple[float, int]:
-        rows = -(-count // columns)
-        return round(min(MOSAIC_ASPECT / (columns * w), 1.0 / (rows * h)) * h, 3), columns
+        return round(_screen_scale(count, columns, cell_size) * cell_size[1], 3), columns
 
     return max(range(1, max(1, count) + 1), key=shown)
 
@@ -79,16 +85,15 @@ def tile_layout(sizes: list[tuple[int, int]]) -> tuple[tuple[int, int], int]:
     mostly portrait phones gets portrait cells); of equally good ones the first view's."""
     if not sizes:
         raise ValueError("no views to tile")
+    layouts = {tuple(cell): tile_columns(len(sizes), cell) for cell in sizes}  # first view's first
 
     def shown(cell: tuple[int, int]) -> float:
         w, h = cell
-        columns = tile_columns(len(sizes), cell)
-        rows = -(-len(sizes) // columns)
-        screen = min(MOSAIC_ASPECT / (columns * w), 1.0 / (rows * h))  # screen heights per pixel
+        screen = _screen_scale(len(sizes), layouts[cell], cell)
         return round(sum((screen * min(w / vw, h / vh)) ** 2 * vw * vh for vw, vh in sizes), 6)
 
-    best = max(dict.fromkeys(tuple(s) for s in sizes), key=shown)  # max keeps the first of equals
-    return best, tile_columns(len(sizes), best)
+    best = max(layouts, key=shown)  # max keeps the first of equals
+    return best, layouts[best]
 
 
 def tile_views(images: list[np.ndarray], columns: int | None = None, width: int | None = None,
@@ -99,9 +104,11 @@ def tile_views(images: list[np.ndarray], columns: int | None = None, width: int 
     scale the mosaic to ``width`` pixels. Empty cells are black."""
     if not images:
         raise ValueError("no images to tile")
-    layout_cell, layout_columns = tile_layout([(img.shape[1], img.shape[0]) for img in images])
-    w, h = cell or layout_cell
-    columns = columns or (layout_columns if cell is None else tile_columns(len(images), (w, h)))
+    if cell is None:
+        cell, layout_columns = tile_layout([(img.shape[1], img.shape[0]) for img in images])
+        columns = columns or layout_columns
+    w, h = cell
+    columns = columns or tile_columns(len(images), (w, h))
     rows = int(np.ceil(len(images) / columns))
     mosaic = np.zeros((rows * h, columns * w, 3), dtype=np.uint8)
     for i, img in enumerate(images):
