@@ -111,7 +111,10 @@ def test_bad_input(capture, tmp_path, caplog):
     assert run(tmp_path / "nowhere") == 2 and "dataset folder not found" in caplog.text
 
 
-def test_image_folders_with_different_frame_counts_use_the_common_range(capture, tmp_path, caplog):
+def test_image_folders_with_different_frame_counts_are_each_read_to_their_end(capture, tmp_path, caplog):
+    """Cameras started or stopped at other times: each is read to its own end (a frame it lacks
+    counts as unseen), and the frames only one camera saw, after the last triangulated one, are
+    left out of the fit."""
     import cv2
 
     from mvmocap.io import FrameSource
@@ -120,12 +123,16 @@ def test_image_folders_with_different_frame_counts_use_the_common_range(capture,
     root.mkdir()
     for name in ("intri.yml", "extri.yml"):
         shutil.copy(capture / name, root / name)
-    for cam, count in (("cam1", 10), ("cam2", 10), ("cam3", 8)):
+    for cam, count in (("cam1", 10), ("cam2", 7), ("cam3", 8)):
         folder = root / "images" / cam
         folder.mkdir(parents=True)
         for i, rgb in FrameSource(capture / "videos" / f"{cam}.mp4").frames(0, count):
             cv2.imwrite(str(folder / f"{i:06d}.jpg"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     with caplog.at_level(logging.WARNING):
         run = run_capture(RunOptions(root=root, out=tmp_path / "out", videos=False))
-    assert "different frame counts (cam1: 10, cam2: 10, cam3: 8); using the common range 0-7" in caplog.text
-    assert run.frames == list(range(8)) and (run.keypoints3d[..., 3] > 0).mean() > 0.8
+    assert ("different frame counts (cam1: 10, cam2: 7, cam3: 8); using frames 0-9, a camera past its last frame "
+            "counts as not seeing") in caplog.text
+    assert run.report["detect_view_frames"] == 10 + 7 + 8
+    assert run.frames == list(range(8)) and run.report["frames_left_out_untriangulated"] == {"before": 0, "after": 2}
+    assert (run.keypoints3d[..., 3] > 0).mean() > 0.8 and (run.keypoints3d[7, :, 3] > 0).mean() > 0.5
+    assert len(run.fit.keypoints) == 8

@@ -16,6 +16,7 @@ from mvmocap.sync import (
     estimate_offsets,
     read_sync_file,
     resample_sequence,
+    rough_offsets,
     sample_track,
     smooth_track,
     write_sync_file,
@@ -200,18 +201,8 @@ def test_subject_chosen_again_once_cameras_seconds_apart_are_in_step(tmp_path, d
     import mvmocap.pipeline.observations as observations
 
     cap = desynced
-    fps, F, V = cap.spec.fps, cap.spec.frames, cap.spec.cameras
-    bystander3d = cap.points3d[::-1] + [1.2, 0.4, 0.0]  # another walk, beside the subject
-    people = {0: cap.keypoints2d, 1: np.zeros_like(cap.keypoints2d)}
-    for v in (0, 2):
-        people[1][:, v, :, :2], people[1][:, v, :, 2] = cap.rig[v].project(bystander3d), 0.9
-    late = [0, 39, 12, 27, 6]  # leading frames each camera missed (started late)
-    moved = {pid: np.zeros_like(kp) for pid, kp in people.items()}
-    for pid, kp in people.items():
-        for v, k in enumerate(late):
-            moved[pid][: F - k, v] = kp[k:, v]
-    seq = MultiViewKeypoints(cap.rig.names, list(range(F)), moved, "body25")
-    truth = {c: float(o) + k / fps for c, o, k in zip(cap.rig.names, cap.time_offsets, late, strict=True)}
+    fps, V = cap.spec.fps, cap.spec.cameras
+    seq, moved, truth = _started_late_with_bystander(cap, [0, 39, 12, 27, 6])
     (tmp_path / "sync.yml").write_text("cameras:\n" + "".join(f"  {c}: {o}\n" for c, o in truth.items()))
 
     def prepared():
@@ -226,6 +217,59 @@ def test_subject_chosen_again_once_cameras_seconds_apart_are_in_step(tmp_path, d
 
     again = prepared()
     assert again.report["subject"].get("chosen_on_synchronised_timeline")
-    monkeypatch.setattr(observations, "_CHOOSE_AGAIN_SECONDS", np.inf)
+    monkeypatch.setattr(observations, "_OUT_OF_STEP_SECONDS", np.inf)
     once = prepared()
     assert subject_share(again) > 0.9 and subject_share(again) > subject_share(once) + 0.1
+
+
+def _started_late_with_bystander(cap, late: list[int]) -> tuple[MultiViewKeypoints, dict, dict[str, float]]:
+    """``cap``'s subject plus a bystander walking beside them in views 0 and 2, every camera v
+    started ``late[v]`` frames late: the sequence, each person's (F, V, J, 3) detections on the
+    cameras' own frames, and the true offsets."""
+    fps, F = cap.spec.fps, cap.spec.frames
+    bystander3d = cap.points3d[::-1] + [1.2, 0.4, 0.0]  # another walk, beside the subject
+    people = {0: cap.keypoints2d, 1: np.zeros_like(cap.keypoints2d)}
+    for v in (0, 2):
+        people[1][:, v, :, :2], people[1][:, v, :, 2] = cap.rig[v].project(bystander3d), 0.9
+    moved = {pid: np.zeros_like(kp) for pid, kp in people.items()}
+    for pid, kp in people.items():
+        for v, k in enumerate(late):
+            moved[pid][: F - k, v] = kp[k:, v]
+    seq = MultiViewKeypoints(cap.rig.names, list(range(F)), moved, "body25")
+    truth = {c: float(o) + k / fps for c, o, k in zip(cap.rig.names, cap.time_offsets, late, strict=True)}
+    return seq, moved, truth
+
+
+def test_rough_offsets_need_no_subject(desynced):
+    """Everyone detected, person slots shuffled from frame to frame (no identities), a bystander
+    in two views, cameras started up to 39 frames late: the whole-frame offsets are each within
+    a frame of the truth."""
+    cap = desynced
+    seq, _, truth = _started_late_with_bystander(cap, [0, 39, 12, 27, 6])
+    people = seq.candidates()  # (F, V, 2, J, 3)
+    rng = np.random.default_rng(0)
+    shuffled = np.stack([people[f][:, rng.permutation(2)] for f in range(len(people))])
+    times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
+    rough = rough_offsets(cap.rig, [shuffled[:, v] for v in range(cap.spec.cameras)], times,
+                          settings=SyncSettings(max_offset=2.0), skeleton="body25")
+    assert rough[0] == 0
+    assert np.abs(rough - [truth[c] for c in cap.rig.names]).max() * cap.spec.fps <= 1.0
+
+
+def test_auto_sync_of_cameras_seconds_apart_with_a_bystander(tmp_path, desynced):
+    """``--sync auto`` on the cameras of the test above: rough offsets from everyone, the subject
+    chosen in step with them, then the offsets from the subject to a fraction of a frame."""
+    from mvmocap.pipeline.observations import prepare_keypoints
+
+    cap = desynced
+    seq, moved, truth = _started_late_with_bystander(cap, [0, 39, 12, 27, 6])
+    prepared = prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, root=tmp_path, out=tmp_path, sync="auto",
+                                 sync_settings=SyncSettings(max_offset=2.0),
+                                 thresholds=np.full(cap.spec.cameras, 20.0))
+    assert max(abs(prepared.offsets[c] - truth[c]) for c in truth) * cap.spec.fps < 0.25
+    rough = prepared.report["sync"]["rough_offsets_frames"]
+    assert max(abs(rough[c] - truth[c] * cap.spec.fps) for c in truth) <= 1.0
+    assert prepared.report["subject"]["chosen_on_synchronised_timeline"]
+    has = moved[0][..., 2].max(-1) > 0
+    same = np.abs(prepared.raw[..., :2] - moved[0][..., :2]).max((-1, -2)) < 1e-6
+    assert (same & has).sum() / has.sum() > 0.9

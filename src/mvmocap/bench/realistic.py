@@ -23,8 +23,8 @@ Figures:
 - ``seconds`` (the pipeline, without rendering the capture) and ``render_seconds``.
 
 ``--start-spread S`` runs the capture as if its cameras had been started up to ``S`` seconds apart
-(``started_late_frames``: the leading frames each camera lost); the run covers the frames all
-cameras share.
+(``started_late_frames``: the leading frames each camera lost); each camera is read to its own
+end, and ``mpjpe_mm`` covers the frames the run fits (from the first triangulated one to the last).
 """
 
 from __future__ import annotations
@@ -50,6 +50,13 @@ __all__ = ["bench_realistic"]
 _LAG_STEPS = np.round(np.arange(-1.0, 1.0 + 1e-9, 0.02), 2)  # trial detector lags, frames
 
 
+def _own_frames(at_camera_times: dict[str, np.ndarray], cameras: list[str], frames: list[int]) -> list[np.ndarray]:
+    """Per camera, the positions in ``frames`` of the frames that camera filmed (one started late
+    has fewer: ``gt/camera_times.npz`` holds its frames only)."""
+    frames = np.asarray(frames)
+    return [np.flatnonzero(frames < len(at_camera_times[f"subject_{cam}"])) for cam in cameras]
+
+
 def _subject_switches(rig, detections: np.ndarray, at_camera_times: dict[str, np.ndarray], frames: list[int]) -> int:
     """View-frames whose (F, V, J, 3) detection (each camera at its own frame times, ``frames`` of
     them) lies nearer the bystander's projection than the subject's, both at that camera's times."""
@@ -58,32 +65,36 @@ def _subject_switches(rig, detections: np.ndarray, at_camera_times: dict[str, np
     flip = get_format("body25").flip_index
     frames = np.asarray(frames)
     switches = 0
-    for v, cam in enumerate(rig):
-        own = detections[:, v]
-        to_subject = mirror_distance(own, cam.project(at_camera_times[f"subject_{cam.name}"][frames]), flip, 0.0)
-        to_bystander = mirror_distance(own, cam.project(at_camera_times[f"bystander_{cam.name}"][frames]), flip, 0.0)
+    for v, (cam, rows) in enumerate(zip(rig, _own_frames(at_camera_times, rig.names, frames), strict=True)):
+        own, at = detections[rows, v], frames[rows]
+        to_subject = mirror_distance(own, cam.project(at_camera_times[f"subject_{cam.name}"][at]), flip, 0.0)
+        to_bystander = mirror_distance(own, cam.project(at_camera_times[f"bystander_{cam.name}"][at]), flip, 0.0)
         switches += int(((own[..., 2].max(-1) > 0) & (to_bystander < to_subject)).sum())
     return switches
 
 
-def _truth_errors(rig, detections: np.ndarray, truth_at_camera: list[np.ndarray], flip: np.ndarray) -> np.ndarray:
-    """(F, V, J) distance of each camera's (F, V, J, 3) detections to its (F, J, 3) truth projected."""
+def _truth_errors(rig, detections: np.ndarray, truth_at_camera: list[np.ndarray], rows: list[np.ndarray],
+                  flip: np.ndarray) -> np.ndarray:
+    """(F, V, J) distance of each camera's (F, V, J, 3) detections to its truth projected: camera v's
+    (len(rows[v]), J, 3) truth at the positions ``rows[v]`` (NaN where it filmed nothing)."""
     table = np.full(detections.shape[:3], np.nan)
     for v, cam in enumerate(rig):
         valid = cam.world_to_camera(truth_at_camera[v])[..., 2] > 0
-        table[:, v] = detection_errors(detections[:, v], cam.project(truth_at_camera[v]), valid, flip)
+        table[rows[v], v] = detection_errors(detections[rows[v], v], cam.project(truth_at_camera[v]), valid, flip)
     return table
 
 
-def _detector_lags(rig, detections: np.ndarray, truth_at_camera: list[np.ndarray]) -> dict[str, float]:
+def _detector_lags(rig, detections: np.ndarray, truth_at_camera: list[np.ndarray],
+                   rows: list[np.ndarray]) -> dict[str, float]:
     """Per camera, the shift d (frames) minimising the capped mean squared distance between its
-    frame-k detections of the timing joints and the truth at k + d (linear between samples)."""
+    frame-k detections of the timing joints and the truth at k + d (linear between samples);
+    ``truth_at_camera`` and ``rows`` as in :func:`_truth_errors`."""
     fmt = get_format("body25")
     joints = [fmt.index(n) for n in TIMING_JOINTS if n in fmt]
     lags = {}
     for v, cam in enumerate(rig):
-        proj = cam.project(truth_at_camera[v])[:, joints]  # (F, J', 2)
-        det = detections[:, v, joints]
+        proj = cam.project(truth_at_camera[v])[:, joints]  # (F_v, J', 2)
+        det = detections[rows[v], v][:, joints]
         F = len(proj)
         inner = np.arange(2, F - 2)  # every trial shift stays inside the truth samples
         cap = 0.02 * cam.image_diagonal
@@ -143,9 +154,11 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
     sync_error = max(abs(prepared.offsets[c] - true_offsets[c]) for c in rig.names) * fps
     flip = get_format("body25").flip_index
     dlt = heldout_summary(heldout_errors(rig, prepared.raw, flip, robust=False, refine_iterations=0), rig.names)
-    truth_at_camera = [at_camera_times[f"subject_{c}"][np.asarray(run.frames)] for c in rig.names]
-    floor = heldout_summary(_truth_errors(rig, prepared.raw, truth_at_camera, flip), rig.names)
-    lags = _detector_lags(rig, prepared.raw, truth_at_camera)
+    raw_frames = np.asarray(prepared.detections.frames)  # prepared.raw's: every camera's own frames
+    rows = _own_frames(at_camera_times, rig.names, raw_frames)
+    truth_at_camera = [at_camera_times[f"subject_{c}"][raw_frames[r]] for c, r in zip(rig.names, rows, strict=True)]
+    floor = heldout_summary(_truth_errors(rig, prepared.raw, truth_at_camera, rows, flip), rig.names)
+    lags = _detector_lags(rig, prepared.raw, truth_at_camera, rows)
     seen = run.keypoints3d[..., 3] > 0
     tri_err = np.linalg.norm(run.keypoints3d[..., :3] - truth, axis=-1)[seen]
     fit_err = np.linalg.norm(run.fit.keypoints - truth, axis=-1)
@@ -160,7 +173,7 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
         "heldout_dlt_per_camera": {c: round(v, 2) for c, v in dlt["per_camera"].items() if v},
         "mpjpe_mm": round(float(fit_err.mean() * 1000), 2),
         "triangulated_mpjpe_mm": round(float(tri_err.mean() * 1000), 2),
-        "subject_switches": _subject_switches(rig, prepared.raw, at_camera_times, run.frames),
+        "subject_switches": _subject_switches(rig, prepared.raw, at_camera_times, raw_frames),
         "view_frames_assigned": run.report["subject"]["view_frames_assigned"],
         "left_right_fixed": run.report.get("left_right", {}).get("view_frames_fixed", 0),
         "offsets_frames": {c: round(prepared.offsets[c] * fps, 3) for c in rig.names},

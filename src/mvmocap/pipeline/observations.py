@@ -2,13 +2,14 @@
 
 Stages, in order (each reported in ``report.json``):
 
-1. the subject among everyone detected (:func:`mvmocap.associate.choose_subject`);
-2. time offsets: ``ROOT/sync.yml`` when present (``sync: file``, the default), estimated now
-   (``auto``, also written to ``OUT/sync.yml``) or ignored (``none``). Cameras more than
-   ``_CHOOSE_AGAIN_SECONDS`` apart (started by hand) get the subject chosen again on the
-   synchronised timeline, mapped back to each camera's own frames, and (``auto``) the offsets
-   estimated again from it. The subject's tracks are then resampled onto the reference camera's
-   timeline;
+1. time offsets: ``ROOT/sync.yml`` when present (``sync: file``, the default), estimated now
+   (``auto``, also written to ``OUT/sync.yml``) or ignored (``none``). ``auto`` first finds rough
+   whole-frame offsets from everyone detected (:func:`mvmocap.sync.rough_offsets`), then the
+   offsets to a tenth of a frame from the subject's tracks (:func:`synchronised_subject`);
+2. the subject among everyone detected (:func:`mvmocap.associate.choose_subject`), on frames
+   paired by number, or on the synchronised timeline when cameras are more than
+   ``_OUT_OF_STEP_SECONDS`` apart (started by hand) and then mapped back to each camera's own
+   frames. The subject's tracks are then resampled onto the reference camera's timeline;
 3. left/right swaps undone per view-frame and limb (:func:`mvmocap.associate.fix_left_right`).
 
 Inlier thresholds are relative to each camera's image size: ``threshold_fraction`` of its
@@ -34,22 +35,23 @@ from mvmocap.sync import (
     frame_times,
     read_sync_file,
     resample_sequence,
+    rough_offsets,
     sample_track,
     write_sync_file,
 )
 from mvmocap.triangulate import heldout_errors, heldout_summary
 from mvmocap.utils import InputError
 
-__all__ = ["PreparedKeypoints", "TriangulateSettings", "file_offsets", "heldout_own_timelines", "needs_resampling",
-           "prepare_keypoints", "subject_offsets", "threshold_per_camera"]
+__all__ = ["PreparedKeypoints", "SynchronisedSubject", "TriangulateSettings", "file_offsets", "heldout_own_timelines",
+           "needs_resampling", "prepare_keypoints", "subject_offsets", "synchronised_subject", "threshold_per_camera"]
 
 log = logging.getLogger(__name__)
 
-# Cameras further apart than this (seconds) get the subject chosen again on the synchronised timeline
-# (the choice on frames paired by number holds up to the benchmark's +-0.1 s; hand-started phones are
+# Cameras further apart than this (seconds) get the subject chosen on the synchronised timeline (the
+# choice on frames paired by number holds up to the benchmark's +-0.1 s; hand-started phones are
 # seconds apart).
-_CHOOSE_AGAIN_SECONDS = 0.25
-# A camera's own detection is the re-chosen subject when within this fraction of its image diagonal.
+_OUT_OF_STEP_SECONDS = 0.25
+# A camera's own detection is the subject chosen on the timeline when within this fraction of its image diagonal.
 _BACK_MATCH_FRACTION = 0.03
 
 SYNC_MODES = ("file", "auto", "none")
@@ -150,29 +152,26 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         raise InputError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
     tri_options = dict(triangulate_options or {})
     report: dict = {}
-    choice = _choose(rig, seq, fps, subject_settings)
-    report["subject"] = choice.report
-    raw = choice.keypoints2d
-
     offsets = {cam: 0.0 for cam in seq.cameras}
     reference = seq.cameras[0]
     sync_file = Path(sync_file) if sync_file is not None else root / "sync.yml"
-    if sync == "file" and sync_file.is_file():
-        offsets, reference = file_offsets(sync_file, seq.cameras)
-        report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
-    elif sync == "auto":
-        offsets, reference = _estimated(rig, seq, raw, fps, sync_settings, out, report)
+    if sync == "auto":
+        synced = synchronised_subject(rig, seq, fps=fps, sync_settings=sync_settings,
+                                      subject_settings=subject_settings)
+        raw, report["subject"] = synced.keypoints2d, synced.subject_report
+        offsets, reference = synced.result.offsets, synced.result.reference
+        written = write_sync_file(out / "sync.yml", synced.result)
+        report["sync"] = {"source": str(written), "reference": reference, "rough_offsets_frames": synced.rough_frames,
+                          "cameras": {n: asdict(c) for n, c in synced.result.cameras.items()}}
+        log.info("sync: offsets %s (frames at %.2f fps), written to %s",
+                 ", ".join(f"{n} {o * fps:+.2f}" for n, o in offsets.items()), fps, written)
     else:
-        report["sync"] = {"source": None}
-    if _out_of_step(offsets):  # frames paired by number showed other moments: choose again in step
-        timeline_all = resample_sequence(seq, offsets, fps, reference)
-        log.info("subject: chosen again on the synchronised timeline (cameras up to %.1f frames apart)",
-                 (max(offsets.values()) - min(offsets.values())) * fps)
-        again = _choose(rig, timeline_all, fps, subject_settings)
-        raw = _on_own_clocks(rig, seq, again.keypoints2d, timeline_all, offsets, fps, reference)
-        report["subject"] = again.report | {"chosen_on_synchronised_timeline": True}
-        if sync == "auto":
-            offsets, reference = _estimated(rig, seq, raw, fps, sync_settings, out, report)
+        if sync == "file" and sync_file.is_file():
+            offsets, reference = file_offsets(sync_file, seq.cameras)
+            report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
+        else:
+            report["sync"] = {"source": None}
+        raw, report["subject"] = _choose_in_step(rig, seq, fps, subject_settings, offsets, reference)
     subject = MultiViewKeypoints(seq.cameras, seq.frames, {0: raw}, seq.skeleton, seq.times)
     resampled = needs_resampling(seq, offsets, fps)
     timeline = resample_sequence(subject, offsets, fps, reference) if resampled else subject
@@ -188,6 +187,61 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
     return PreparedKeypoints(prepared, raw, offsets, report, subject, resampled)
 
 
+@dataclass(frozen=True)
+class SynchronisedSubject:
+    """The subject and the offsets found together (:func:`synchronised_subject`).
+
+    Attributes:
+        keypoints2d: (F, V, J, 3) the subject's detections on each camera's own frames.
+        subject_report: the subject choice's account (``report.json``'s ``subject``).
+        result: the offsets estimated from the subject.
+        rough_frames: camera -> whole frames, the offsets found first from everyone detected.
+    """
+
+    keypoints2d: np.ndarray
+    subject_report: dict
+    result: SyncResult
+    rough_frames: dict[str, float]
+
+
+def synchronised_subject(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
+                         sync_settings: SyncSettings | None = None,
+                         subject_settings: SubjectSettings | None = None) -> SynchronisedSubject:
+    """Offsets and the subject, each found with the other's help: rough whole-frame offsets from
+    everyone detected (:func:`mvmocap.sync.rough_offsets`, no subject needed), the subject chosen
+    in step with them, the offsets estimated from the subject's tracks; chosen again when that
+    estimate moves cameras that are out of step by more than a frame."""
+    times = [frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras]
+    candidates = seq.candidates()
+    rough = rough_offsets(rig, [candidates[:, v] for v in range(len(rig))], times, settings=sync_settings,
+                          skeleton=seq.skeleton)
+    rough_offsets_s = dict(zip(seq.cameras, rough.tolist(), strict=True))
+    raw, subject_report = _choose_in_step(rig, seq, fps, subject_settings, rough_offsets_s, seq.cameras[0])
+    result = subject_offsets(rig, seq, raw, fps=fps, settings=sync_settings)
+    moved = max(abs(result.offsets[cam] - rough_offsets_s[cam]) for cam in seq.cameras)
+    if _out_of_step(result.offsets) and moved > 1 / fps:
+        raw, subject_report = _choose_in_step(rig, seq, fps, subject_settings, result.offsets, result.reference)
+        result = subject_offsets(rig, seq, raw, fps=fps, settings=sync_settings)
+    return SynchronisedSubject(raw, subject_report, result,
+                               {cam: round(o * fps, 3) for cam, o in rough_offsets_s.items()})
+
+
+def _choose_in_step(rig: CameraRig, seq: MultiViewKeypoints, fps: float, settings: SubjectSettings | None,
+                    offsets: dict[str, float], reference: str) -> tuple[np.ndarray, dict]:
+    """The subject's (F, V, J, 3) detections on each camera's own frames and the choice's report:
+    chosen on frames paired by number, or, with cameras out of step (:func:`_out_of_step`), on the
+    synchronised timeline and mapped back to each camera's own frames."""
+    if not _out_of_step(offsets):
+        choice = _choose(rig, seq, fps, settings)
+        return choice.keypoints2d, choice.report
+    timeline = resample_sequence(seq, offsets, fps, reference)
+    log.info("subject: chosen on the synchronised timeline (cameras up to %.1f frames apart)",
+             (max(offsets.values()) - min(offsets.values())) * fps)
+    choice = _choose(rig, timeline, fps, settings)
+    raw = _on_own_clocks(rig, seq, choice.keypoints2d, timeline, offsets, fps, reference)
+    return raw, choice.report | {"chosen_on_synchronised_timeline": True}
+
+
 def _choose(rig: CameraRig, seq: MultiViewKeypoints, fps: float, settings: SubjectSettings | None):
     """The subject among ``seq``'s people (its frames paired by number), logged."""
     choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=fps, settings=settings)
@@ -197,24 +251,11 @@ def _choose(rig: CameraRig, seq: MultiViewKeypoints, fps: float, settings: Subje
     return choice
 
 
-def _estimated(rig: CameraRig, seq: MultiViewKeypoints, subject: np.ndarray, fps: float,
-               settings: SyncSettings | None, out: Path, report: dict) -> tuple[dict[str, float], str]:
-    """Offsets estimated from the subject's (F, V, J, 3) tracks on the cameras' own clocks, written
-    to ``out/sync.yml`` and into ``report``; returns them and the reference camera."""
-    result = subject_offsets(rig, seq, subject, fps=fps, settings=settings)
-    written = write_sync_file(out / "sync.yml", result)
-    report["sync"] = {"source": str(written), "reference": result.reference,
-                      "cameras": {n: asdict(c) for n, c in result.cameras.items()}}
-    log.info("sync: offsets %s (frames at %.2f fps), written to %s",
-             ", ".join(f"{n} {o * fps:+.2f}" for n, o in result.offsets.items()), fps, written)
-    return result.offsets, result.reference
-
-
 def _out_of_step(offsets: dict[str, float]) -> bool:
     """Whether cameras are so far apart that choosing the subject on frames paired by number
-    compared other moments: some two cameras more than :data:`_CHOOSE_AGAIN_SECONDS` apart."""
+    compared other moments: some two cameras more than :data:`_OUT_OF_STEP_SECONDS` apart."""
     values = list(offsets.values())
-    return bool(values) and max(values) - min(values) > _CHOOSE_AGAIN_SECONDS
+    return bool(values) and max(values) - min(values) > _OUT_OF_STEP_SECONDS
 
 
 def _on_own_clocks(rig: CameraRig, seq: MultiViewKeypoints, chosen: np.ndarray, timeline: MultiViewKeypoints,

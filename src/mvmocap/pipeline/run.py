@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mvmocap.associate import choose_subject
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig
 from mvmocap.detect import body_detector_factory, detect_camera
@@ -28,13 +27,14 @@ from mvmocap.pipeline.observations import (
     PreparedKeypoints,
     heldout_own_timelines,
     prepare_keypoints,
-    subject_offsets,
+    synchronised_subject,
     threshold_per_camera,
 )
 from mvmocap.pipeline.stages import (
     RunOptions,
     RunSetup,
     StageTimer,
+    camera_frames,
     detect_cameras,
     open_inputs,
     parse_frames,
@@ -96,7 +96,7 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
     options = setup.options
     sources: dict[str, FrameSource] = {}
     if options.keypoints is None:
-        sources, rig, frame_range, fps = open_inputs(setup)
+        sources, rig, frame_range, fps = open_inputs(setup, longest=True)
         processes = min(options.worker_count(), len(sources))
         detect = setup.experiment.detect
         threads = max(1, detect.threads // processes) if processes > 1 and hasattr(detect, "threads") else None
@@ -134,13 +134,13 @@ def detect_run_camera(options: RunOptions, camera: str) -> int:
     (the same frame range, settings and cache), so that the run then finds it done: one trial's
     cameras can be detected on several machines. Returns the frames detected now."""
     setup = prepare_run(options)
-    sources, rig, frame_range, _ = open_inputs(setup)
+    sources, rig, frame_range, _ = open_inputs(setup, longest=True)
     if camera not in sources:
         raise DataError(setup.root, f"camera {camera!r} is not one of this run's cameras {rig.names}")
     detect = setup.experiment.detect
     make_detector = body_detector_factory(detect, f"{setup.experiment.source}: detect")
-    return detect_camera(sources[camera], camera, setup.out / "keypoints2d", make_detector, frame_range,
-                         detect.identity())
+    return detect_camera(sources[camera], camera, setup.out / "keypoints2d", make_detector,
+                         camera_frames(frame_range, sources[camera]), detect.identity())
 
 
 def run_sync(options: RunOptions, *, max_offset: float | None = None,
@@ -155,11 +155,17 @@ def run_sync(options: RunOptions, *, max_offset: float | None = None,
     sync_settings = experiment.sync if max_offset is None else replace(experiment.sync, max_offset=max_offset)
     inputs = detect_inputs(setup, StageTimer())
     seq = inputs.read()
-    choice = choose_subject(inputs.rig, seq.candidates(), skeleton=seq.skeleton, fps=inputs.fps,
-                            settings=experiment.associate)
-    result = subject_offsets(inputs.rig, seq, choice.keypoints2d, fps=inputs.fps, settings=sync_settings)
-    path = write_sync_file(Path(write_to) if write_to else setup.root / "sync.yml", result)
-    return path, result, inputs.fps
+    synced = synchronised_subject(inputs.rig, seq, fps=inputs.fps, sync_settings=sync_settings,
+                                  subject_settings=experiment.associate)
+    path = write_sync_file(Path(write_to) if write_to else setup.root / "sync.yml", synced.result)
+    return path, synced.result, inputs.fps
+
+
+def _triangulated_span(keypoints3d: np.ndarray) -> range:
+    """The frames of (F, J, 4) ``keypoints3d`` from the first to the last with a triangulated joint
+    (all of them when none has one: the fit's own checks then speak)."""
+    found = np.flatnonzero((keypoints3d[..., 3] > 0).any(-1))
+    return range(int(found[0]), int(found[-1]) + 1) if found.size else range(len(keypoints3d))
 
 
 def run_capture(options: RunOptions, experiment: Experiment | None = None) -> RunOutput:
@@ -195,6 +201,13 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
     kp3d = tri.result.keypoints3d
     kp2d = tri.keypoints.person()
     frame_ids = tri.keypoints.frames
+    span = _triangulated_span(kp3d)
+    left_out = {"before": span.start, "after": len(frame_ids) - span.stop}
+    if span != range(len(frame_ids)):
+        log.warning("%d frames before the subject's first triangulated frame and %d after the last (seen by fewer "
+                    "than 2 cameras: cameras started or stopped at other times) are left out of the fit",
+                    left_out["before"], left_out["after"])
+        kp3d, kp2d, frame_ids = kp3d[span.start:span.stop], kp2d[span.start:span.stop], frame_ids[span.start:span.stop]
     unseen = [int(f) for f, row in zip(frame_ids, kp2d, strict=True) if not (row[..., 2] > 0).any()]
     if unseen:
         log.warning("%d frames have no detection of the subject in any camera; the fit interpolates them: %s",
@@ -220,6 +233,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         "model": body.name, "calibration": str(setup.calib_path), "frames_without_detection": unseen,
         "cameras_never_seeing_subject": never,
         "frames_too_few_views": tri.report["frames_mostly_missing"],
+        "frames_left_out_untriangulated": left_out,
         **prepared.report,
         "heldout": heldout,
         "triangulation": {k: v for k, v in tri.report.items() if k not in ("frames_mostly_missing",)},

@@ -28,8 +28,9 @@ from mvmocap.pipeline.observations import SYNC_MODES
 from mvmocap.pipeline.triangulation import match_cameras
 from mvmocap.utils import InputError, atomic_write_text
 
-__all__ = ["RunOptions", "RunSetup", "StageTimer", "check_output_folder", "detect_cameras", "match_frame_sizes",
-           "open_inputs", "parse_frames", "prepare_run", "run_experiment", "video_cameras", "write_report"]
+__all__ = ["RunOptions", "RunSetup", "StageTimer", "camera_frames", "check_output_folder", "detect_cameras",
+           "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run", "run_experiment", "video_cameras",
+           "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +181,14 @@ def check_output_folder(root: Path, out: Path) -> None:
             break
 
 
-def open_inputs(setup: RunSetup) -> tuple[dict[str, FrameSource], CameraRig, range, float]:
+def open_inputs(setup: RunSetup, *, longest: bool = False) -> tuple[dict[str, FrameSource], CameraRig, range, float]:
     """The cameras' frame sources (calibrated ones only), the rig of those cameras matched to their
-    frames' size (:func:`match_frame_sizes`), the frame range to process (within the range all
-    cameras have, with a warning when their counts differ) and the fps."""
+    frames' size (:func:`match_frame_sizes`), the frame range to process and the fps.
+
+    The frame range lies within the frames every camera has (with a warning when their counts
+    differ), or with ``longest`` within the longest camera's: each camera is then detected within
+    its own frames (:func:`camera_frames`) and a frame a camera lacks counts as not seen there, as
+    cameras started by hand film different spans."""
     options = setup.options
     found = list_video_cameras(setup.root)
     names = match_cameras(setup.rig, list(found), setup.calib_path, list(options.cams) if options.cams else None)
@@ -191,13 +196,14 @@ def open_inputs(setup: RunSetup) -> tuple[dict[str, FrameSource], CameraRig, ran
     rig = match_frame_sizes(setup.rig.subset(names), {n: s.size for n, s in sources.items()}, setup.calib_path)
     start, stop = parse_frames(options.frames)
     counts = {n: s.count for n, s in sources.items()}
-    common = min(counts.values())
+    usable = max(counts.values()) if longest else min(counts.values())
     if len(set(counts.values())) > 1:
-        log.warning("cameras have different frame counts (%s); using the common range 0-%d",
-                    ", ".join(f"{n}: {c}" for n, c in counts.items()), common - 1)
-    frame_range = range(start, min(stop or common, common))
+        log.warning("cameras have different frame counts (%s); %s", ", ".join(f"{n}: {c}" for n, c in counts.items()),
+                    f"using frames 0-{usable - 1}, a camera past its last frame counts as not seeing" if longest
+                    else f"using the common range 0-{usable - 1}")
+    frame_range = range(start, min(stop or usable, usable))
     if len(frame_range) == 0:
-        raise DataError(setup.root, f"no frames in range {start}:{stop} (the cameras have {common})")
+        raise DataError(setup.root, f"no frames in range {start}:{stop} (the cameras have {usable})")
     fps = options.fps or next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
     return sources, rig, frame_range, fps
 
@@ -240,25 +246,32 @@ def match_frame_sizes(rig: CameraRig, sizes: dict[str, tuple[int, int]], calib_p
     return CameraRig(cameras)
 
 
+def camera_frames(frame_range: range, source: FrameSource) -> range:
+    """The frames of ``frame_range`` that ``source`` has."""
+    return range(frame_range.start, max(frame_range.start, min(frame_range.stop, source.count)))
+
+
 def detect_cameras(sources: dict[str, FrameSource], folder: Path, factories: dict[str, Callable[[], Callable]],
                    frame_range: range, identity: dict, *, desc: str, save: Callable = save_body,
                    processes: int = 1) -> int:
     """Detect every camera of ``sources`` into ``folder`` through the cache (``identity``: what the
-    detections depend on); ``factories[camera]()`` makes that camera's fresh detector. With
-    ``processes`` > 1 the cameras are detected in that many worker processes at once (the
-    factories must then be picklable, e.g. ``functools.partial``); each camera's result is the
-    same as in this process. Returns the frames detected now (cached ones are skipped)."""
+    detections depend on), each within the frames of ``frame_range`` it has; ``factories[camera]()``
+    makes that camera's fresh detector. With ``processes`` > 1 the cameras are detected in that
+    many worker processes at once (the factories must then be picklable, e.g.
+    ``functools.partial``); each camera's result is the same as in this process. Returns the
+    frames detected now (cached ones are skipped)."""
     detected = 0
     processes = min(processes, len(sources))
-    with progress(len(sources) * len(frame_range), desc=desc, unit="view-frame") as bar:
+    ranges = {name: camera_frames(frame_range, source) for name, source in sources.items()}
+    with progress(sum(len(r) for r in ranges.values()), desc=desc, unit="view-frame") as bar:
         if processes <= 1:
             for name, source in sources.items():
-                detected += detect_camera(source, name, folder, factories[name], frame_range, identity, save=save,
+                detected += detect_camera(source, name, folder, factories[name], ranges[name], identity, save=save,
                                           bar=bar)
             return detected
         log.info("detecting %d cameras in %d processes", len(sources), processes)
         with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-            jobs = {pool.submit(_detect_camera_job, source.path, name, folder, factories[name], frame_range, identity,
+            jobs = {pool.submit(_detect_camera_job, source.path, name, folder, factories[name], ranges[name], identity,
                                 save): name for name, source in sources.items()}
             shown = 0
             pending = set(jobs)
@@ -266,7 +279,7 @@ def detect_cameras(sources: dict[str, FrameSource], folder: Path, factories: dic
                 finished, pending = wait(pending, timeout=0.5)
                 for job in finished:
                     detected += job.result()  # a worker's error is raised here, naming its file
-                done = sum(_cached_frames(folder / name, frame_range) for name in sources)
+                done = sum(_cached_frames(folder / name, ranges[name]) for name in sources)
                 bar.update(done - shown)
                 shown = done
     return detected

@@ -1,5 +1,6 @@
 """Camera time offsets from 2D tracks and the calibration; tracks resampled onto one timeline."""
 
+from mvmocap.sync.crowd import rough_offsets
 from mvmocap.sync.estimate import TIMING_JOINTS, CameraOffset, SyncError, SyncResult, SyncSettings, estimate_offsets
 from mvmocap.sync.resample import frame_times, sample_track, smooth_track
 from mvmocap.sync.timeline import read_sync_file, resample_sequence, write_sync_file
@@ -14,6 +15,7 @@ __all__ = [
     "frame_times",
     "read_sync_file",
     "resample_sequence",
+    "rough_offsets",
     "sample_track",
     "smooth_track",
     "write_sync_file",

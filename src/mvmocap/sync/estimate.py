@@ -27,6 +27,7 @@ person, or nobody moves) cannot be synchronised and is left unshifted with a war
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,8 @@ from mvmocap.skeletons import get_format
 from mvmocap.sync.resample import sample_track, smooth_track
 from mvmocap.utils import InputError
 
-__all__ = ["TIMING_JOINTS", "CameraOffset", "SyncError", "SyncResult", "SyncSettings", "estimate_offsets"]
+__all__ = ["TIMING_JOINTS", "CameraOffset", "SyncError", "SyncResult", "SyncSettings", "estimate_offsets",
+           "whole_frame_offsets"]
 
 log = logging.getLogger(__name__)
 
@@ -177,46 +179,16 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     costs = _PairCosts(rig, normalized, times, s.truncate)
     offsets = np.zeros(V)
 
-    def camera_cost(c: int, value: float, partners: list[int] | None = None) -> float:
-        """Mean pair cost of camera c at offset ``value`` against ``partners`` (default: all others)."""
-        total, pairs = 0.0, 0
-        for b in range(V) if partners is None else partners:
-            if b == c:
-                continue
-            cost = costs.cost(c, b, value - offsets[b], s.min_points)
-            if np.isfinite(cost):
-                total, pairs = total + cost, pairs + 1
-        return total / pairs if pairs else np.nan
+    def camera_cost(c: int, value: float) -> float:
+        """Mean pair cost of camera c at offset ``value`` against every other camera."""
+        found = [costs.cost(c, b, value - offsets[b], s.min_points) for b in range(V) if b != c]
+        found = [f for f in found if np.isfinite(f)]
+        return sum(found) / len(found) if found else np.nan
 
     others = [c for c in range(V) if c != reference]
     frames_out = {c: np.floor(s.max_offset / steps[c]) for c in others}  # whole frames searched either way
     coarse = {c: np.arange(-frames_out[c], frames_out[c] + 1) * steps[c] for c in others}
-
-    def coarse_search(c: int, partners: list[int] | None = None) -> bool:
-        """Move camera c to its best whole-frame offset; False if no partner shares enough with it."""
-        values = np.array([camera_cost(c, o, partners) for o in coarse[c]])
-        if not np.isfinite(values).any():
-            return False
-        offsets[c] = float(coarse[c][np.nanargmin(values)])
-        return True
-
-    # Start camera by camera against the cameras already placed (the reference first), so that no
-    # camera is timed against others still at a wrong start: with cameras seconds apart, timing
-    # each against all the others at 0 settled on a set consistent among themselves but a gait
-    # cycle away from the reference.
-    placed, waiting = [reference], list(others)
-    while waiting:
-        found = [c for c in waiting if coarse_search(c, placed)]
-        if not found:
-            break  # the rest share too little with the placed cameras; the descent below tries all
-        placed += found
-        waiting = [c for c in waiting if c not in found]
-    for _ in range(4):  # coordinate descent over whole frames, every pair
-        before = offsets.copy()
-        for c in others:
-            coarse_search(c)
-        if np.array_equal(before, offsets):
-            break
+    offsets[:] = whole_frame_offsets(lambda c, b, delta: costs.cost(c, b, delta, s.min_points), coarse, V, reference)
     sharp = {c: 0.0 for c in others}
     for _ in range(3):  # fine grids about the optimum, then a parabola
         for c in others:
@@ -246,6 +218,48 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
             continue
         results[cam.name] = CameraOffset(float(offsets[c]), sharp[c], residual, residual0, "estimated")
     return SyncResult(rig[reference].name, "epipolar+multiview" if V >= 3 else "epipolar", results)
+
+
+def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], grids: dict[int, np.ndarray], V: int,
+                        reference: int) -> np.ndarray:
+    """(V,) offsets in seconds, each camera's taken from its ``grids[c]`` (trial offsets, the
+    reference has none and stays at 0), minimising the mean of ``pair_cost(c, b, o_c - o_b)`` (NaN:
+    the pair shares too little) over camera c's partners.
+
+    Camera by camera first against the cameras already placed (the reference first), so that no
+    camera is timed against others still at a wrong start: with cameras seconds apart, timing each
+    against all the others at 0 settled on a set consistent among themselves but a gait cycle away
+    from the reference; then a coordinate descent against all the others."""
+    offsets = np.zeros(V)
+
+    def search(c: int, partners: list[int]) -> bool:
+        """Move camera c to its best trial offset; False if no partner shares enough with it."""
+        values = []
+        for o in grids[c]:
+            found = [pair_cost(c, b, o - offsets[b]) for b in partners if b != c]
+            found = [f for f in found if np.isfinite(f)]
+            values.append(sum(found) / len(found) if found else np.nan)
+        values = np.array(values)
+        if not np.isfinite(values).any():
+            return False
+        offsets[c] = float(grids[c][np.nanargmin(values)])
+        return True
+
+    others = [c for c in range(V) if c != reference]
+    placed, waiting = [reference], list(others)
+    while waiting:
+        found = [c for c in waiting if search(c, placed)]
+        if not found:
+            break  # the rest share too little with the placed cameras; the descent below tries all
+        placed += found
+        waiting = [c for c in waiting if c not in found]
+    for _ in range(4):
+        before = offsets.copy()
+        for c in others:
+            search(c, list(range(V)))
+        if np.array_equal(before, offsets):
+            break
+    return offsets
 
 
 def _timed_joints(skeleton: str | None, names: tuple[str, ...], num_joints: int) -> np.ndarray:
