@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from mvmocap.associate import SubjectSettings, choose_subject, fix_left_right, limb_groups, mirror_distance
+from mvmocap.associate import (
+    SubjectSettings,
+    choose_subject,
+    fix_left_right,
+    limb_groups,
+    link_tracks,
+    mirror_distance,
+)
 from mvmocap.skeletons import get_format
 from mvmocap.synthetic import generate_motion, observe, ring_rig
 from mvmocap.triangulate import heldout_errors, heldout_summary
@@ -128,3 +135,16 @@ def test_nobody_detected_gives_an_empty_choice():
         choice = choose_subject(ring_rig(views), np.zeros((5, views, 0, 25, 3)))
         assert choice.keypoints2d.shape == (5, views, 25, 3) and not choice.keypoints2d.any()
         assert (choice.assignment == -1).all() and choice.report["view_frames_assigned"] == 0
+
+
+def test_a_one_frame_false_cluster_does_not_take_the_track_over():
+    """The subject walks 3 cm a frame; in frame 10 a false cluster (two views' detections of
+    different people agreeing by chance) lies where the subject will be in frame 13. The subject's
+    own track, seen in the frame before, continues: nearest first would hand the subject's later
+    frames to the false cluster's track and split the subject in two."""
+    views = np.zeros(4, dtype=int)
+    clusters = [[(views, np.array([0.03 * f, 0.0, 0.9]))] for f in range(40)]
+    clusters[10].append((views, np.array([0.03 * 13, 0.0, 1.1])))
+    tracks = link_tracks(clusters, 30.0, SubjectSettings())
+    assert sorted(len(t) for t in tracks) == [1, 40]
+    assert all(c == 0 for c in max(tracks, key=len).values())

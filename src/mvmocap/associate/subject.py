@@ -15,8 +15,10 @@ candidate ids are per view, e.g. a detector's tracks, and mean nothing across vi
    candidate are re-scored without it. Each taken proposal with at least ``min_views`` views is
    a *cluster*: a person seen in that frame.
 2. Over time, clusters are linked into tracks by the ground distance of their centres (the
-   median of their joints; nearest first, gated by ``max_speed`` times the time since the track
-   was last seen, plus 0.15 m, for gaps up to ``max_gap`` frames).
+   median of their joints), gated by ``max_speed`` times the time since the track was last seen,
+   plus 0.15 m, for gaps up to ``max_gap`` frames; the tracks seen most recently choose first,
+   nearest first (a one-frame false cluster whose centre the subject passes a few frames later
+   must not take the subject's track over).
 3. The subject is the track with the most supporting view-frames: the person who triangulates
    consistently in the most views over the sequence, never the most confident detection of a
    view. Everyone else (bystanders, false detections, people seen by one view) is dropped.
@@ -341,9 +343,9 @@ def link_tracks(clusters: list[list[tuple[np.ndarray, np.ndarray]]], fps: float,
                     continue
                 d = float(np.linalg.norm(centre[:2] - lc[:2]))  # on the ground: crouching is not moving
                 if d <= settings.max_speed * gap / fps + 0.15:
-                    options.append((d, c, t))
+                    options.append((gap, d, c, t))
         used_clusters: set[int] = set()
-        for _, c, t in sorted(options):
+        for _, _, c, t in sorted(options):  # the tracks seen last most recently first, then the nearest
             if c in used_clusters or t in taken:
                 continue
             tracks[t][f] = c

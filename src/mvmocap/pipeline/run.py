@@ -204,8 +204,9 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
     span = _triangulated_span(kp3d)
     left_out = {"before": span.start, "after": len(frame_ids) - span.stop}
     if span != range(len(frame_ids)):
-        log.warning("%d frames before the subject's first triangulated frame and %d after the last (seen by fewer "
-                    "than 2 cameras: cameras started or stopped at other times) are left out of the fit",
+        log.warning("%d frames before the subject's first triangulated frame and %d after the last are left out "
+                    "of the fit (the subject seen by fewer than 2 cameras there: cameras started or stopped at other "
+                    "times, or the subject not yet in view)",
                     left_out["before"], left_out["after"])
         kp3d, kp2d, frame_ids = kp3d[span.start:span.stop], kp2d[span.start:span.stop], frame_ids[span.start:span.stop]
     unseen = [int(f) for f, row in zip(frame_ids, kp2d, strict=True) if not (row[..., 2] > 0).any()]
