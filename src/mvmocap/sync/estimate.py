@@ -181,9 +181,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
 
     def camera_cost(c: int, value: float) -> float:
         """Mean pair cost of camera c at offset ``value`` against every other camera."""
-        found = [costs.cost(c, b, value - offsets[b], s.min_points) for b in range(V) if b != c]
-        found = [f for f in found if np.isfinite(f)]
-        return sum(found) / len(found) if found else np.nan
+        return _mean_finite([costs.cost(c, b, value - offsets[b], s.min_points) for b in range(V) if b != c])
 
     others = [c for c in range(V) if c != reference]
     frames_out = {c: np.floor(s.max_offset / steps[c]) for c in others}  # whole frames searched either way
@@ -234,12 +232,8 @@ def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], grids: di
 
     def search(c: int, partners: list[int]) -> bool:
         """Move camera c to its best trial offset; False if no partner shares enough with it."""
-        values = []
-        for o in grids[c]:
-            found = [pair_cost(c, b, o - offsets[b]) for b in partners if b != c]
-            found = [f for f in found if np.isfinite(f)]
-            values.append(sum(found) / len(found) if found else np.nan)
-        values = np.array(values)
+        values = np.array([_mean_finite([pair_cost(c, b, o - offsets[b]) for b in partners if b != c])
+                           for o in grids[c]])
         if not np.isfinite(values).any():
             return False
         offsets[c] = float(grids[c][np.nanargmin(values)])
@@ -260,6 +254,12 @@ def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], grids: di
         if np.array_equal(before, offsets):
             break
     return offsets
+
+
+def _mean_finite(values: list[float]) -> float:
+    """The mean of the finite ``values`` (NaN: a pair that shares too little); NaN if none is."""
+    found = [v for v in values if np.isfinite(v)]
+    return sum(found) / len(found) if found else float("nan")
 
 
 def _timed_joints(skeleton: str | None, names: tuple[str, ...], num_joints: int) -> np.ndarray:
