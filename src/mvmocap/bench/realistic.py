@@ -24,7 +24,8 @@ Figures:
 
 ``--start-spread S`` runs the capture as if its cameras had been started up to ``S`` seconds apart
 (``started_late_frames``: the leading frames each camera lost); each camera is read to its own
-end, and ``mpjpe_mm`` covers the frames the run fits (from the first triangulated one to the last).
+end, and ``mpjpe_mm`` covers the frames the run fits (from the first triangulated one to the last);
+``heldout_px_dlt`` then pairs frames by number, seconds apart, and says only what no sync costs.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Choosing the subject pairs the views frame by frame, which compares other moment
 cameras were started by hand seconds apart; a subject chosen so is partly wrong, and offsets
 timed on it go wrong with it. This search needs no subject and no track identities: for camera
 ``b``'s frame and camera ``c``'s nearest frame at a trial offset, every pair of people (one
-detected in each view, either's left/right labels as given or swapped) is scored by its mean
+detected in each view, the second's left/right labels as given or swapped) is scored by its mean
 squared epipolar distance over the timed joints both see (capped, as in
 :mod:`mvmocap.sync.estimate`), the frame by its best pair, and the trial offset by the trimmed
 mean over frames. Bystanders cost nothing where a consistent pair exists; a frame where none
