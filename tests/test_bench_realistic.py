@@ -27,20 +27,25 @@ def _shifted_projections(cap, lags: list[float]) -> np.ndarray:
 def test_detector_lags_recover_a_known_shift_per_camera():
     cap = make_capture(CaptureSpec(frames=90, cameras=3, image_size=(1280, 720), seed=2))
     detections = _shifted_projections(cap, [0.0, 0.3, -0.46])
-    lags = _detector_lags(cap.rig, detections, [cap.points3d] * 3)
+    lags = _detector_lags(cap.rig, detections, [cap.points3d] * 3, [np.arange(90)] * 3)
     np.testing.assert_allclose(list(lags.values()), [0.0, 0.3, -0.46], atol=0.021)
 
 
 def test_truth_errors_compare_a_left_right_swap_swapped_back():
+    """A swapped view-frame compared swapped back; a camera that stopped filming early has no
+    error where it filmed nothing."""
     cap = make_capture(CaptureSpec(frames=20, cameras=2, image_size=(1280, 720), seed=3))
     detections = _shifted_projections(cap, [0.0, 0.0])
     flip = get_format("body25").flip_index
     detections[5, 1] = detections[5, 1, flip]  # one view-frame with every label swapped
     detections[6, 0, :, :2] += [3.0, 4.0]  # one 5 px off
-    errors = _truth_errors(cap.rig, detections, [cap.points3d] * 2, flip)
+    detections[15:, 1] = 0.0  # camera 2 filmed 15 frames
+    errors = _truth_errors(cap.rig, detections, [cap.points3d, cap.points3d[:15]], [np.arange(20), np.arange(15)],
+                           flip)
     assert np.nanmax(errors[5, 1]) < 1e-6
     np.testing.assert_allclose(errors[6, 0], 5.0, atol=1e-6)
     assert np.nanmax(np.delete(errors, 6, axis=0)) < 1e-6
+    assert np.isnan(errors[15:, 1]).all() and np.isfinite(errors[15:, 0]).all()
 
 
 def test_a_non_body_experiment_is_refused_before_the_render(tmp_path, caplog):
