@@ -345,7 +345,7 @@ def link_tracks(clusters: list[list[tuple[np.ndarray, np.ndarray]]], fps: float,
                 if d <= settings.max_speed * gap / fps + 0.15:
                     options.append((gap, d, c, t))
         used_clusters: set[int] = set()
-        for _, _, c, t in sorted(options):  # the tracks seen last most recently first, then the nearest
+        for _, _, c, t in sorted(options):  # tracks seen most recently choose first, nearest first
             if c in used_clusters or t in taken:
                 continue
             tracks[t][f] = c
