@@ -171,7 +171,8 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
             report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
         else:
             report["sync"] = {"source": None}
-        raw, report["subject"] = _choose_in_step(rig, seq, fps, subject_settings, offsets, reference)
+        raw, report["subject"] = _choose_in_step(rig, seq, seq.candidates(), fps, subject_settings, offsets,
+                                                 reference)
     subject = MultiViewKeypoints(seq.cameras, seq.frames, {0: raw}, seq.skeleton, seq.times)
     resampled = needs_resampling(seq, offsets, fps)
     timeline = resample_sequence(subject, offsets, fps, reference) if resampled else subject
@@ -216,35 +217,39 @@ def synchronised_subject(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
     rough = rough_offsets(rig, [candidates[:, v] for v in range(len(rig))], times, settings=sync_settings,
                           skeleton=seq.skeleton)
     rough_offsets_s = dict(zip(seq.cameras, rough.tolist(), strict=True))
-    raw, subject_report = _choose_in_step(rig, seq, fps, subject_settings, rough_offsets_s, seq.cameras[0])
+    raw, subject_report = _choose_in_step(rig, seq, candidates, fps, subject_settings, rough_offsets_s,
+                                          seq.cameras[0])
     result = subject_offsets(rig, seq, raw, fps=fps, settings=sync_settings)
     moved = max(abs(result.offsets[cam] - rough_offsets_s[cam]) for cam in seq.cameras)
     if _out_of_step(result.offsets) and moved > 1 / fps:
-        raw, subject_report = _choose_in_step(rig, seq, fps, subject_settings, result.offsets, result.reference)
+        raw, subject_report = _choose_in_step(rig, seq, candidates, fps, subject_settings, result.offsets,
+                                              result.reference)
         result = subject_offsets(rig, seq, raw, fps=fps, settings=sync_settings)
     return SynchronisedSubject(raw, subject_report, result,
                                {cam: round(o * fps, 3) for cam, o in rough_offsets_s.items()})
 
 
-def _choose_in_step(rig: CameraRig, seq: MultiViewKeypoints, fps: float, settings: SubjectSettings | None,
-                    offsets: dict[str, float], reference: str) -> tuple[np.ndarray, dict]:
+def _choose_in_step(rig: CameraRig, seq: MultiViewKeypoints, candidates: np.ndarray, fps: float,
+                    settings: SubjectSettings | None, offsets: dict[str, float], reference: str
+                    ) -> tuple[np.ndarray, dict]:
     """The subject's (F, V, J, 3) detections on each camera's own frames and the choice's report:
     chosen on frames paired by number, or, with cameras out of step (:func:`_out_of_step`), on the
-    synchronised timeline and mapped back to each camera's own frames."""
+    synchronised timeline and mapped back to each camera's own frames. ``candidates``: ``seq``'s
+    (F, V, P, J, 3) people (:meth:`MultiViewKeypoints.candidates`, a copy made once by the caller)."""
     if not _out_of_step(offsets):
-        choice = _choose(rig, seq, fps, settings)
+        choice = _choose(rig, candidates, seq.skeleton, fps, settings)
         return choice.keypoints2d, choice.report
     timeline = resample_sequence(seq, offsets, fps, reference)
     log.info("subject: chosen on the synchronised timeline (cameras up to %.1f frames apart)",
              (max(offsets.values()) - min(offsets.values())) * fps)
-    choice = _choose(rig, timeline, fps, settings)
-    raw = _on_own_clocks(rig, seq, choice.keypoints2d, timeline, offsets, fps, reference)
+    choice = _choose(rig, timeline.candidates(), seq.skeleton, fps, settings)
+    raw = _on_own_clocks(rig, seq, candidates, choice.keypoints2d, timeline, offsets, fps, reference)
     return raw, choice.report | {"chosen_on_synchronised_timeline": True}
 
 
-def _choose(rig: CameraRig, seq: MultiViewKeypoints, fps: float, settings: SubjectSettings | None):
-    """The subject among ``seq``'s people (its frames paired by number), logged."""
-    choice = choose_subject(rig, seq.candidates(), skeleton=seq.skeleton, fps=fps, settings=settings)
+def _choose(rig: CameraRig, candidates: np.ndarray, skeleton: str, fps: float, settings: SubjectSettings | None):
+    """The subject among (F, V, P, J, 3) ``candidates`` (frames paired by number), logged."""
+    choice = choose_subject(rig, candidates, skeleton=skeleton, fps=fps, settings=settings)
     log.info("subject: %d of %d view-frames with detections assigned (%d detections dropped, up to %d people "
              "per view)", choice.report["view_frames_assigned"], choice.report["view_frames_with_detections"],
              choice.report["detections_dropped"], choice.report["max_people_per_view"])
@@ -258,14 +263,13 @@ def _out_of_step(offsets: dict[str, float]) -> bool:
     return bool(values) and max(values) - min(values) > _OUT_OF_STEP_SECONDS
 
 
-def _on_own_clocks(rig: CameraRig, seq: MultiViewKeypoints, chosen: np.ndarray, timeline: MultiViewKeypoints,
-                   offsets: dict[str, float], fps: float, reference: str) -> np.ndarray:
-    """(F, V, J, 3) on each camera's own frames: the detection (of ``seq``'s people) nearest the
-    subject ``chosen`` (F_t, V, J, 3) on the reference ``timeline``, read at that frame's reference
-    time; none where no detection lies within :data:`_BACK_MATCH_FRACTION` of the image diagonal
-    (mirror-aware median distance) or the chosen subject is missing there."""
+def _on_own_clocks(rig: CameraRig, seq: MultiViewKeypoints, candidates: np.ndarray, chosen: np.ndarray,
+                   timeline: MultiViewKeypoints, offsets: dict[str, float], fps: float, reference: str) -> np.ndarray:
+    """(F, V, J, 3) on each camera's own frames: the detection (of ``candidates``, ``seq``'s (F, V, P,
+    J, 3) people) nearest the subject ``chosen`` (F_t, V, J, 3) on the reference ``timeline``, read
+    at that frame's reference time; none where no detection lies within :data:`_BACK_MATCH_FRACTION`
+    of the image diagonal (mirror-aware median distance) or the chosen subject is missing there."""
     flip = get_format(seq.skeleton).flip_index
-    candidates = seq.candidates()  # (F, V, P, J, 3)
     out = np.zeros(candidates.shape[:2] + candidates.shape[3:])
     if candidates.shape[2] == 0:
         return out
