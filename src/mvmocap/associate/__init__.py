@@ -9,6 +9,7 @@ from mvmocap.associate.subject import (
     cluster_frame_people,
     link_tracks,
     mirror_distance,
+    packed_candidates,
 )
 from mvmocap.associate.swaps import fix_left_right, limb_groups
 
@@ -24,5 +25,6 @@ __all__ = [
     "limb_groups",
     "link_tracks",
     "mirror_distance",
+    "packed_candidates",
     "track_people",
 ]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mvmocap.associate import SubjectSettings, choose_subject, fix_left_right, mirror_distance
+from mvmocap.associate import SubjectSettings, choose_subject, fix_left_right, mirror_distance, packed_candidates
 from mvmocap.camera import CameraRig
 from mvmocap.io import MultiViewKeypoints
 from mvmocap.skeletons import get_format
@@ -214,7 +214,8 @@ def synchronised_subject(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
     estimate moves cameras that are out of step by more than a frame."""
     times = [frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras]
     candidates = seq.candidates()
-    rough = rough_offsets(rig, [candidates[:, v] for v in range(len(rig))], times, settings=sync_settings,
+    packed = packed_candidates(candidates)[0]  # each view-frame's people in its first slots
+    rough = rough_offsets(rig, [packed[:, v] for v in range(len(rig))], times, settings=sync_settings,
                           skeleton=seq.skeleton)
     rough_offsets_s = dict(zip(seq.cameras, rough.tolist(), strict=True))
     raw, subject_report = _choose_in_step(rig, seq, candidates, fps, subject_settings, rough_offsets_s,

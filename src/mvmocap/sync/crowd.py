@@ -95,7 +95,8 @@ def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarr
 
     Args:
         people: per camera (F_c, P_c, J, 3) every person detected (distorted pixels, confidence),
-            person slots in any order from frame to frame.
+            person slots in any order from frame to frame; the work grows with P_c squared, so
+            detector ids are best packed first (:func:`mvmocap.associate.packed_candidates`).
         times: per camera (F_c,) frame times in seconds on that camera's clock.
         skeleton: the keypoint format; with it only ``settings.joints`` are timed and swapped
             left/right labels are matched too.
@@ -111,8 +112,8 @@ def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarr
     position = {int(j): k for k, j in enumerate(timed)}
     flip = np.array([position.get(int(flip_all[j]), k) for k, j in enumerate(timed)])
     times = [np.asarray(t, dtype=np.float64) for t in times]
-    costs = _CrowdCosts(rig, [_compact(np.asarray(kp, dtype=np.float64)[..., timed, :]) for kp in people], times,
-                        flip, s.truncate)
+    costs = _CrowdCosts(rig, [np.asarray(kp, dtype=np.float64)[..., timed, :] for kp in people], times, flip,
+                        s.truncate)
     grids = {c: np.arange(-np.floor(s.max_offset / costs.steps[c]), np.floor(s.max_offset / costs.steps[c]) + 1)
              * costs.steps[c] for c in range(V) if c != reference}
     memo: dict[tuple[int, int, float], float] = {}  # the descent asks for the same pair offsets again
@@ -127,11 +128,3 @@ def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarr
 
     return whole_frame_offsets(pair_cost, grids, V, reference)
 
-
-def _compact(people: np.ndarray) -> np.ndarray:
-    """(F, P', J, 3): each frame's detected people moved to the first slots and the slots no frame
-    fills dropped (a detector's ids are many over a sequence, a frame holds a few)."""
-    seen = (people[..., 2] > 0).any(-1)  # (F, P)
-    order = np.argsort(~seen, axis=1, kind="stable")
-    packed = np.take_along_axis(people, order[:, :, None, None], axis=1)
-    return packed[:, :max(int(seen.sum(1).max(initial=0)), 1)]
