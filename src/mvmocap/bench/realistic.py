@@ -58,16 +58,17 @@ def _own_frames(at_camera_times: dict[str, np.ndarray], cameras: list[str], fram
     return [np.flatnonzero(frames < len(at_camera_times[f"subject_{cam}"])) for cam in cameras]
 
 
-def _subject_switches(rig, detections: np.ndarray, at_camera_times: dict[str, np.ndarray], frames: list[int]) -> int:
+def _subject_switches(rig, detections: np.ndarray, at_camera_times: dict[str, np.ndarray], frames: np.ndarray,
+                      rows: list[np.ndarray]) -> int:
     """View-frames whose (F, V, J, 3) detection (each camera at its own frame times, ``frames`` of
-    them) lies nearer the bystander's projection than the subject's, both at that camera's times."""
+    them, camera v's at the positions ``rows[v]``: :func:`_own_frames`) lies nearer the bystander's
+    projection than the subject's, both at that camera's times."""
     if f"bystander_{rig.names[0]}" not in at_camera_times:
         return 0
     flip = get_format("body25").flip_index
-    frames = np.asarray(frames)
     switches = 0
-    for v, (cam, rows) in enumerate(zip(rig, _own_frames(at_camera_times, rig.names, frames), strict=True)):
-        own, at = detections[rows, v], frames[rows]
+    for v, cam in enumerate(rig):
+        own, at = detections[rows[v], v], frames[rows[v]]
         to_subject = mirror_distance(own, cam.project(at_camera_times[f"subject_{cam.name}"][at]), flip, 0.0)
         to_bystander = mirror_distance(own, cam.project(at_camera_times[f"bystander_{cam.name}"][at]), flip, 0.0)
         switches += int(((own[..., 2].max(-1) > 0) & (to_bystander < to_subject)).sum())
@@ -174,7 +175,7 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
         "heldout_dlt_per_camera": {c: round(v, 2) for c, v in dlt["per_camera"].items() if v},
         "mpjpe_mm": round(float(fit_err.mean() * 1000), 2),
         "triangulated_mpjpe_mm": round(float(tri_err.mean() * 1000), 2),
-        "subject_switches": _subject_switches(rig, prepared.raw, at_camera_times, raw_frames),
+        "subject_switches": _subject_switches(rig, prepared.raw, at_camera_times, raw_frames, rows),
         "view_frames_assigned": run.report["subject"]["view_frames_assigned"],
         "left_right_fixed": run.report.get("left_right", {}).get("view_frames_fixed", 0),
         "offsets_frames": {c: round(prepared.offsets[c] * fps, 3) for c in rig.names},
