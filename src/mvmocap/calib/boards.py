@@ -6,18 +6,27 @@ inner corners, as OpenCV does; a ChArUco board of ``cols x rows`` inner corners 
 ``(cols + 1) x (rows + 1)`` squares. ChArUco corners carry their ids, so any subset of them is
 seen unambiguously; a chessboard is found whole or not at all, and its corner order can come out
 turned 180 degrees (:meth:`BoardSpec.orderings` lists both orders for the solvers to choose).
+
+Real boards are found however they were printed and filmed, with no option to set: small in a
+large image (searched at full size when the reduced copy misses it), printed inverted (white on
+black), seen from behind (ChArUco: a double-sided or translucent print looks mirrored), and in
+cameras mounted turned by a quarter or half turn (every finder is rotation-invariant).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+
+import tomllib
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from mvmocap.utils import InputError
 
-__all__ = ["BoardSpec", "BoardDetection", "BOARD_KINDS"]
+__all__ = ["BoardSpec", "BoardDetection", "BoardFinder", "BOARD_KINDS", "read_board_file"]
 
 BOARD_KINDS = ("chessboard", "charuco")
 
@@ -25,10 +34,11 @@ BOARD_KINDS = ("chessboard", "charuco")
 @dataclass(frozen=True)
 class BoardDetection:
     """Corners found in one image: ``ids`` (N,) into :meth:`BoardSpec.object_points`, ``corners``
-    (N, 2) pixels (sub-pixel refined)."""
+    (N, 2) pixels (sub-pixel refined), ``search``: which of :meth:`BoardSpec.searches` found it."""
 
     ids: np.ndarray
     corners: np.ndarray
+    search: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,38 +86,67 @@ class BoardSpec:
         dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, self.dictionary))
         return cv2.aruco.CharucoBoard((self.cols + 1, self.rows + 1), self.square, self.marker, dictionary)
 
-    def detect(self, gray: np.ndarray, *, min_corners: int = 6) -> BoardDetection | None:
-        """Find the board in a grey uint8 image; None when it is not seen (ChArUco: fewer than
-        ``min_corners`` corners)."""
+    def searches(self) -> tuple[str, ...]:
+        """The ways :meth:`detect` can look for this board, cheapest and most common first.
+
+        Chessboard: ``reduced`` (OpenCV's classic finder on a copy at most 800 px wide, fast),
+        ``sector`` (the sector-based finder at full size: small boards, either polarity),
+        ``full size`` (the classic finder at full size). ChArUco: ``front``, ``front inverted``
+        (printed white on black), ``back`` and ``back inverted`` (the board seen from behind, as
+        through a double-sided or translucent print: found in the mirrored image)."""
         if self.kind == "chessboard":
-            # Found on a copy at most 800 px wide (OpenCV's search slows down steeply with size),
-            # then refined to sub-pixel on the full image.
-            scale = min(1.0, 800.0 / max(gray.shape))
-            small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-            flags = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE
+            return ("reduced", "sector", "full size")
+        return ("front", "front inverted", "back", "back inverted")
+
+    def detect(self, gray: np.ndarray, *, min_corners: int = 6,
+               searches: tuple[str, ...] | None = None) -> BoardDetection | None:
+        """Find the board in a grey uint8 image, trying ``searches`` (default: all of
+        :meth:`searches`) in turn; None when none sees it (ChArUco: fewer than ``min_corners``
+        corners). The detection's ``search`` says which one found it."""
+        for search in searches or self.searches():
+            found = (self._chessboard(gray, search) if self.kind == "chessboard"
+                     else self._charuco_corners(gray, search, min_corners))
+            if found is not None:
+                return found
+        return None
+
+    def _chessboard(self, gray: np.ndarray, search: str) -> BoardDetection | None:
+        pattern = (self.cols, self.rows)
+        flags = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE
+        scale = min(1.0, 800.0 / max(gray.shape)) if search == "reduced" else 1.0
+        image = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+        if search == "sector":
+            found, corners = cv2.findChessboardCornersSB(image, pattern, flags=cv2.CALIB_CB_NORMALIZE_IMAGE)
+        else:
             # The quick check first (most views), the full search when it says no (it misses some
-            # strongly tilted boards).
-            found, corners = cv2.findChessboardCorners(small, (self.cols, self.rows),
-                                                       flags=flags | cv2.CALIB_CB_FAST_CHECK)
-            if not found:
-                found, corners = cv2.findChessboardCorners(small, (self.cols, self.rows), flags=flags)
-            if not found:
-                return None
-            corners = (corners.reshape(-1, 2) + 0.5) / scale - 0.5
-            spacing = np.median(np.linalg.norm(np.diff(corners.reshape(self.rows, self.cols, 2), axis=1), axis=-1))
-            half = int(np.clip(spacing / 4, 2, 11))  # the search window stays inside one square
-            corners = cv2.cornerSubPix(gray, corners.astype(np.float32).reshape(-1, 1, 2), (half, half), (-1, -1),
-                                       (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 40, 1e-3))
-            return BoardDetection(np.arange(self.size), corners.reshape(-1, 2).astype(np.float64))
-        detector = cv2.aruco.CharucoDetector(self._charuco())
-        corners, ids, _, _ = detector.detectBoard(gray)
+            # strongly tilted boards); the full search is slow at full size, so only after the check.
+            found, corners = cv2.findChessboardCorners(image, pattern, flags=flags | cv2.CALIB_CB_FAST_CHECK)
+            if not found and search == "reduced":
+                found, corners = cv2.findChessboardCorners(image, pattern, flags=flags)
+        if not found:
+            return None
+        corners = (corners.reshape(-1, 2) + 0.5) / scale - 0.5
+        spacing = np.median(np.linalg.norm(np.diff(corners.reshape(self.rows, self.cols, 2), axis=1), axis=-1))
+        half = int(np.clip(spacing / 4, 2, 11))  # the search window stays inside one square
+        corners = cv2.cornerSubPix(gray, corners.astype(np.float32).reshape(-1, 1, 2), (half, half), (-1, -1),
+                                   (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 40, 1e-3))
+        return BoardDetection(np.arange(self.size), corners.reshape(-1, 2).astype(np.float64), search)
+
+    def _charuco_corners(self, gray: np.ndarray, search: str, min_corners: int) -> BoardDetection | None:
+        image = 255 - gray if search.endswith("inverted") else gray  # white on black printing
+        back = search.startswith("back")
+        if back:  # seen from behind, the board is its mirror image
+            image = cv2.flip(image, 1)
+        corners, ids, _, _ = cv2.aruco.CharucoDetector(self._charuco()).detectBoard(image)
         if ids is None or len(ids) < min_corners:
             return None
         # The detector's corners came out half a pixel off on rendered boards of known geometry
         # (0.7 px median); a small-window refinement on the saddle points removes it (0.16 px).
-        corners = cv2.cornerSubPix(gray, corners.astype(np.float32), (3, 3), (-1, -1),
-                                   (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 40, 1e-3))
-        return BoardDetection(ids.reshape(-1).astype(np.int64), corners.reshape(-1, 2).astype(np.float64))
+        corners = cv2.cornerSubPix(image, corners.astype(np.float32), (3, 3), (-1, -1),
+                                   (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 40, 1e-3)).reshape(-1, 2)
+        if back:
+            corners[:, 0] = gray.shape[1] - 1 - corners[:, 0]
+        return BoardDetection(ids.reshape(-1).astype(np.int64), corners.astype(np.float64), search)
 
     def image(self, pixels_per_square: int = 80, margin_squares: float = 0.5) -> np.ndarray:
         """The printable board, grey uint8, with a white margin; pixel ``(u, v)`` of it is board
@@ -121,3 +160,60 @@ class BoardSpec:
             r, c = np.divmod(np.arange(h * w), w)
             pattern = np.where(((r // s) + (c // s)) % 2 == 0, 0, 255).astype(np.uint8).reshape(h, w)
         return cv2.copyMakeBorder(pattern, m, m, m, m, cv2.BORDER_CONSTANT, value=255)
+
+
+class BoardFinder:
+    """Finds ``board`` in the frames of one camera, learning which searches work there.
+
+    The searches that found the board before are tried first. Once ``settled`` views are found,
+    searches that never found it in this camera run only on every ``explore_every``-th frame: on a
+    frame without the board, a chessboard's full-size searches cost about 0.3 s each at 1080p.
+    ``found_by`` counts the views each search found; ``searched`` the frames looked at.
+    """
+
+    def __init__(self, board: BoardSpec, *, settled: int = 3, explore_every: int = 8):
+        self.board, self.settled, self.explore_every = board, settled, explore_every
+        self.found_by: Counter[str] = Counter()
+        self.searched = 0
+
+    def __call__(self, gray: np.ndarray) -> BoardDetection | None:
+        order = sorted(self.board.searches(), key=lambda s: -self.found_by[s])  # stable: cheap first on ties
+        if self.found_by.total() >= self.settled and self.searched % self.explore_every:
+            order = [s for s in order if self.found_by[s]]
+        self.searched += 1
+        detection = self.board.detect(gray, searches=tuple(order))
+        if detection is not None:
+            self.found_by[detection.search] += 1
+        return detection
+
+
+_INCH = 0.0254
+
+
+def read_board_file(path: str | Path) -> BoardSpec:
+    """A ChArUco board described by caliscope's ``charuco.toml`` (``columns`` and ``rows`` count
+    squares; ``square_size_override_cm``, or the printed ``board_height`` in ``units`` over
+    ``rows``; ``aruco_scale``: marker / square; ``dictionary``). ``inverted`` needs no setting:
+    both printings are always searched."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: board file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not valid TOML ({err})") from None
+    missing = [k for k in ("columns", "rows", "dictionary", "aruco_scale") if k not in data]
+    if missing:
+        raise InputError(f"{path}: a caliscope ChArUco board file needs {missing}; or give --board chessboard|charuco "
+                         "with --pattern, --square and --marker")
+    if "square_size_override_cm" in data:
+        square = float(data["square_size_override_cm"]) / 100
+    elif "board_height" in data:
+        unit = {"inch": _INCH, "cm": 0.01, "mm": 0.001}.get(data.get("units", "inch"))
+        if unit is None:
+            raise InputError(f"{path}: units = {data['units']!r}; expected inch, cm or mm")
+        square = float(data["board_height"]) * unit / int(data["rows"])
+    else:
+        raise InputError(f"{path}: the square size is missing (square_size_override_cm or board_height)")
+    return BoardSpec("charuco", int(data["columns"]) - 1, int(data["rows"]) - 1, square,
+                     float(data["aruco_scale"]) * square, str(data["dictionary"]))

@@ -63,8 +63,14 @@ def _cmd_calib_convert(args: argparse.Namespace) -> int:
 
 
 def _board_from(args: argparse.Namespace):
-    from mvmocap.calib.boards import BoardSpec
+    from mvmocap.calib.boards import BOARD_KINDS, BoardSpec, read_board_file
 
+    if args.board not in BOARD_KINDS:
+        if not args.board.endswith(".toml"):
+            raise InputError(f"--board must be one of {BOARD_KINDS} or a caliscope board .toml, got {args.board!r}")
+        return read_board_file(args.board)
+    if args.pattern is None or args.square is None:
+        raise InputError(f"--board {args.board} needs --pattern COLS,ROWS and --square (metres)")
     try:
         cols, rows = (int(v) for v in args.pattern.split(","))
     except ValueError:
@@ -85,8 +91,8 @@ def _cmd_calib_board(args: argparse.Namespace) -> int:
                                        settings=IntrinsicsSettings(max_views=args.max_views))
         print(summary_table("mvmocap calib intrinsics", {
             "written": str(args.out or Path(args.root) / "intri.yml"),
-            **{f"  {n}": f"RMS {r.rms:.3f} px, {len(r.per_view)} views ({r.found} found in {r.tried} frames, "
-                         f"{len(r.dropped)} outliers dropped), f {r.K[0, 0]:.1f} px, {r.model}"
+            **{f"  {n}": f"RMS {r.rms:.3f} px, {len(r.per_view)} views ({r.counts.found} found in "
+                         f"{r.counts.tried} frames, {len(r.dropped)} outliers dropped), f {r.K[0, 0]:.1f} px, {r.model}"
                for n, r in results.items()}}))
         return 0
     result = run_calib_extrinsics(args.root, board, intri=args.intri, cams=args.cams, out=args.out, every=args.every,
@@ -346,6 +352,13 @@ def _cmd_bench_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_real_calib(args: argparse.Namespace) -> int:
+    from mvmocap.bench.real_calib import bench_real_calib
+
+    print(json.dumps(bench_real_calib(args.data, work=args.work, height=args.height)))
+    return 0
+
+
 def _cmd_bench_calib(args: argparse.Namespace) -> int:
     from mvmocap.bench.calib import bench_calib
 
@@ -412,9 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
                           ("extrinsics", "camera poses from synchronised views of a board -> extri.yml")):
         cal = calib.add_parser(command, help=text)
         cal.add_argument("root", help="dataset folder with images/<cam>/ or videos/<cam>.mp4")
-        cal.add_argument("--board", required=True, choices=["chessboard", "charuco"])
-        cal.add_argument("--pattern", required=True, help="inner corners COLS,ROWS (as OpenCV counts them)")
-        cal.add_argument("--square", required=True, type=_positive_float, help="square side, metres")
+        cal.add_argument("--board", required=True, help="chessboard, charuco, or caliscope's board file "
+                         "(charuco.toml: no --pattern, --square, --marker needed)")
+        cal.add_argument("--pattern", help="inner corners COLS,ROWS (as OpenCV counts them)")
+        cal.add_argument("--square", type=_positive_float, help="square side, metres")
         cal.add_argument("--marker", type=_positive_float, help="ChArUco marker side, metres")
         cal.add_argument("--dictionary", default="DICT_5X5_100", help="ChArUco ArUco dictionary")
         cal.add_argument("--cams", nargs="+", help="cameras (default: every camera folder or video)")
@@ -547,6 +561,14 @@ def build_parser() -> argparse.ArgumentParser:
     bcal.add_argument("--people-frames", type=_int_from(30), default=300, help="frames of the person (people calib)")
     bcal.add_argument("--seed", type=int, default=0)
     bcal.set_defaults(func=_cmd_bench_calib)
+
+    breal = bench_sub.add_parser("real-calib", help="calibration of real recordings vs another tool's (caliscope "
+                                                    "sessions; captures with a reference rig)")
+    breal.add_argument("--data", required=True, help="a recording, or a folder of them (e.g. ../shared/real)")
+    breal.add_argument("--work", help="folder for the outputs and detection caches (default: a temporary one)")
+    breal.add_argument("--height", type=_positive_float, help="the subject's height for the people calibration "
+                       "(default: as the reference rig measures it)")
+    breal.set_defaults(func=_cmd_bench_real_calib)
 
     fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")
     fit.add_argument("--keypoints3d", required=True, help="folder of body25 keypoints3d/<frame>.json")

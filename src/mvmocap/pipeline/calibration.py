@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from mvmocap.calib.boards import BoardSpec
+from mvmocap.calib.boards import BoardFinder, BoardSpec
 from mvmocap.calib.extrinsics import ExtrinsicsResult, ExtrinsicsSettings, calibrate_extrinsics
 from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calibrate_intrinsics, collect_views
 from mvmocap.calib.people import PeopleResult, PeopleSettings, calibrate_from_people
@@ -98,11 +97,10 @@ def run_calib_intrinsics(root: str | Path, board: BoardSpec, *, cams: list[str] 
         with progress(source.count, desc=f"calib intrinsics {name}", unit="frame") as bar:
             views, counts = collect_views(_sampled(source, step, bar), board, settings=settings)
         if not views:
-            raise CalibrationError(source.path, f"the board was found in none of the {counts['tried']} frames "
+            raise CalibrationError(source.path, f"the board was found in none of the {counts.tried} frames "
                                                 f"searched; {_no_board_hint(board)}")
-        result = calibrate_intrinsics(views, board, counts["image_size"], camera=str(source.path), settings=settings)
-        results[name] = replace(result, tried=counts["tried"], found=counts["found"],
-                                skipped={"blurred": counts["blurred"], "duplicates": counts["duplicates"]})
+        results[name] = result = calibrate_intrinsics(views, board, counts.image_size, camera=str(source.path),
+                                                      settings=settings, counts=counts)
         log.info("%s: %d views, RMS %.3f px, f %.1f px, model %s (held-out %s)", name, len(result.per_view),
                  result.rms, result.K[0, 0], result.model,
                  ", ".join(f"{k} {v:.3f} px" for k, v in result.heldout_px.items()))
@@ -120,21 +118,30 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
     root = Path(root)
     sources, intrinsics = _sources_with_intrinsics(root, intri, cams)
     views: dict[str, dict[int, object]] = {n: {} for n in sources}
+    finders = {n: BoardFinder(board) for n in sources}
     total = sum(s.count for s in sources.values())
     with progress(total, desc="calib extrinsics", unit="view-frame") as bar:
         for name, source in sources.items():
             for i, rgb in source.frames():
                 bar.update(1)
                 if i % every == 0:
-                    det = board.detect(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+                    det = finders[name](cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
                     if det is not None:
                         views[name][i] = det
-    for name, found in views.items():
-        log.info("%s: board in %d frames", name, len(found))
+    search = {n: {"frames_searched": f.searched, "views_found": len(views[n]), "found_by": dict(f.found_by)}
+              for n, f in finders.items()}
+    for name, found in search.items():
+        log.info("%s: board in %d of %d frames searched (%s)", name, found["views_found"], found["frames_searched"],
+                 ", ".join(f"{k} {v}" for k, v in found["found_by"].items()) or "none")
+    if not any(views.values()):
+        raise CalibrationError(root, f"the board was found in none of the frames searched; {_no_board_hint(board)}")
     result = calibrate_extrinsics(views, board, intrinsics, settings)
     out = Path(out) if out else root / "extri.yml"
     write_extrinsics(result.rig, out)
-    atomic_write_text(out.with_name(out.stem + "_report.json"), json.dumps(result.report(), indent=1))
+    report = result.report()
+    for name, found in search.items():
+        found.update(views_used=result.views_used.get(name, 0), views_rejected=result.views_rejected.get(name, 0))
+    atomic_write_text(out.with_name(out.stem + "_report.json"), json.dumps({**report, "cameras": search}, indent=1))
     return result
 
 

@@ -1,9 +1,11 @@
-"""anipose / Pose2Sim calibration TOML.
+"""anipose / Pose2Sim and caliscope calibration TOML.
 
 One table per camera (``[cam_0]``, ``[cam_1]`` ... or any table name) with ``name``,
 ``size = [width, height]``, ``matrix`` (3x3 K), ``distortions`` (k1 k2 p1 p2 [k3]),
 ``rotation`` (Rodrigues vector of ``R_cam_world``), ``translation`` (``t_cam_world``) and
-``fisheye``; plus an optional ``[metadata]`` table. Translations are read as metres (Pose2Sim's
+``fisheye``; plus an optional ``[metadata]`` table. caliscope's ``camera_array.toml`` nests the
+tables under ``[cameras.N]`` with ``cam_id`` instead of ``name`` (the camera is ``cam<N>``, as its
+videos are named) and ``rotation`` as the 3x3 matrix; both are read (writing is always anipose's). Translations are read as metres (Pose2Sim's
 unit; anipose writes the unit of its calibration board, so convert mm files with ``scale``).
 """
 
@@ -36,7 +38,10 @@ def read_toml(path: str | Path, scale: float = 1.0) -> CameraRig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise CalibrationError(path, f"not valid TOML ({err})") from None
     cameras = []
-    for table, entry in data.items():
+    tables = data.items()
+    if isinstance(data.get("cameras"), dict) and all(isinstance(v, dict) for v in data["cameras"].values()):
+        tables = ((f"cameras.{k}", v) for k, v in data["cameras"].items())  # caliscope
+    for table, entry in tables:
         if table == "metadata" or not isinstance(entry, dict):
             continue
         missing = [k for k in _REQUIRED if k not in entry]
@@ -44,17 +49,15 @@ def read_toml(path: str | Path, scale: float = 1.0) -> CameraRig:
             raise CalibrationError(path, f"table [{table}] lacks field(s) {missing}")
         if entry.get("fisheye", False):
             raise CalibrationError(path, f"table [{table}]: fisheye cameras are not supported")
-        name = str(entry.get("name", table))
+        name = str(entry["name"]) if "name" in entry else f"cam{entry['cam_id']}" if "cam_id" in entry else table
         try:
             size = entry.get("size")
-            cam = Camera.from_rvec(
-                name,
-                entry["matrix"],
-                entry["distortions"],
-                entry["rotation"],
-                np.asarray(entry["translation"], dtype=np.float64) * scale,
-                tuple(size) if size is not None else None,
-            )
+            size = tuple(size) if size is not None else None
+            t = np.asarray(entry["translation"], dtype=np.float64) * scale
+            if np.shape(entry["rotation"]) == (3, 3):
+                cam = Camera(name, entry["matrix"], entry["distortions"], entry["rotation"], t, size)
+            else:
+                cam = Camera.from_rvec(name, entry["matrix"], entry["distortions"], entry["rotation"], t, size)
         except (ValueError, TypeError) as err:
             raise CalibrationError(path, f"table [{table}]: {err}") from None
         cameras.append(cam)

@@ -1,0 +1,173 @@
+"""``mvmocap bench real-calib --data DIR``: calibration on real recordings against another tool's.
+
+Each folder under ``DIR`` (or ``DIR`` itself) is checked by its layout:
+
+- **caliscope session** (``caliscope_camera_array.toml``, ``caliscope_charuco.toml``, ``videos/``):
+  board intrinsics from the videos (``focal_rel_err``: |mean of fx, fy| vs caliscope's, per camera,
+  with the views used) and board extrinsics with caliscope's intrinsics (``baseline_err_mm``: the
+  distance between two camera centres vs caliscope's, ``rel_rot_deg``: the angle between the two
+  tools' relative rotations of the pair; medians over every pair), and the frames where the board
+  was found per camera next to those where plain OpenCV finds it (``detectBoard`` with inverted
+  markers allowed), ``found_vs_plain`` the ratio.
+- **a capture with a reference rig** (a calibration file in ``calibration/`` or the folder, and
+  ``videos/``): cameras from people with the reference's intrinsics, with the person's height
+  given and without, against the reference after a similarity alignment (``people_centre_err_m``
+  and ``people_rot_err_deg``: medians over cameras, ``people_scale_ratio``: the found layout's size
+  over the reference's). The height given is ``--height``, or else the subject's height measured
+  with the reference rig (the same bone chain :mod:`mvmocap.calib.people` uses), so that it checks
+  the calibration, not the height formula.
+
+Outputs (the detection cache included) go to ``--work`` (default a temporary folder); the
+recordings are only read.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from itertools import combinations
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mvmocap.calib.boards import BoardSpec, read_board_file
+from mvmocap.calib.poses import rotation_angle_deg
+from mvmocap.camera import CalibrationError, CameraRig, load_calibration, write_intrinsics
+from mvmocap.io import FrameSource, list_video_cameras
+from mvmocap.pipeline.calibration import run_calib_extrinsics, run_calib_intrinsics, run_calib_people
+
+__all__ = ["bench_real_calib", "similarity_errors", "pair_errors"]
+
+
+def similarity_errors(truth: CameraRig, found: CameraRig) -> dict:
+    """Per camera centre (m) and orientation (deg) errors of ``found`` after the similarity
+    transform (Umeyama) that best maps its camera centres onto ``truth``'s; ``scale_ratio``: the
+    found layout's size over the truth's."""
+    names = [c.name for c in truth if c.name in found]
+    a = np.stack([truth[n].center for n in names])
+    b = np.stack([found[n].center for n in names])
+    a0, b0 = a - a.mean(0), b - b.mean(0)
+    U, S, Vt = np.linalg.svd(a0.T @ b0)
+    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
+    R = U @ D @ Vt  # found -> truth
+    s = float(np.trace(np.diag(S) @ D) / np.sum(b0 ** 2))
+    mapped = s * b0 @ R.T + a.mean(0)
+    return {"centre_err_m": dict(zip(names, np.linalg.norm(mapped - a, axis=1).round(4).tolist(), strict=True)),
+            "rot_err_deg": {n: round(rotation_angle_deg(truth[n].R @ (found[n].R @ R.T).T), 3) for n in names},
+            "scale_ratio": round(1 / s, 4)}
+
+
+def pair_errors(truth: CameraRig, found: CameraRig) -> dict:
+    """Per camera pair: the baseline error (mm) and the angle (deg) between the relative rotations."""
+    out = {}
+    for a, b in combinations([c.name for c in truth if c.name in found], 2):
+        base = np.linalg.norm(found[a].center - found[b].center) - np.linalg.norm(truth[a].center - truth[b].center)
+        rel = (found[a].R @ found[b].R.T) @ (truth[a].R @ truth[b].R.T).T
+        out[f"{a}-{b}"] = {"baseline_err_mm": round(1000 * abs(float(base)), 2),
+                           "rel_rot_deg": round(rotation_angle_deg(rel), 3)}
+    return out
+
+
+def _plain_opencv_found(video: Path, board: BoardSpec) -> int:
+    """Frames where plain OpenCV's ChArUco detector (inverted markers allowed) finds >= 6 corners."""
+    params = cv2.aruco.DetectorParameters()
+    params.detectInvertedMarker = True
+    detector = cv2.aruco.CharucoDetector(board._charuco(), detectorParams=params)
+    found = 0
+    for _, rgb in FrameSource(video).frames():
+        ids = detector.detectBoard(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))[1]
+        found += ids is not None and len(ids) >= 6
+    return found
+
+
+def _caliscope(folder: Path, work: Path) -> dict:
+    board = read_board_file(folder / "caliscope_charuco.toml")
+    reference = load_calibration(folder / "caliscope_camera_array.toml")
+    cams = [n for n in reference.names if n in list_video_cameras(folder)]
+    out: dict = {"kind": "caliscope", "cameras": cams}
+    start = time.perf_counter()
+    try:
+        intrinsics = run_calib_intrinsics(folder, board, cams=cams, out=work / "intri.yml")
+        out["focal_rel_err"] = {n: round(abs(float(np.mean(np.diag(r.K)[:2] / np.diag(reference[n].K)[:2])) - 1), 4)
+                                for n, r in intrinsics.items()}
+        out["intrinsics_views_used"] = {n: len(r.per_view) for n, r in intrinsics.items()}
+    except CalibrationError as err:
+        out["intrinsics_error"] = str(err)
+    out["intrinsics_s"] = round(time.perf_counter() - start, 1)
+    write_intrinsics({n: (reference[n].K, reference[n].dist, reference[n].image_size) for n in cams},
+                     work / "reference_intri.yml")
+    start = time.perf_counter()
+    result = run_calib_extrinsics(folder, board, intri=work / "reference_intri.yml", cams=cams,
+                                  out=work / "extri.yml")
+    out["extrinsics_s"] = round(time.perf_counter() - start, 1)
+    pairs = pair_errors(reference, result.rig)
+    out["baseline_err_mm"] = round(float(np.median([p["baseline_err_mm"] for p in pairs.values()])), 2)
+    out["rel_rot_deg"] = round(float(np.median([p["rel_rot_deg"] for p in pairs.values()])), 3)
+    out["pairs"] = pairs
+    found = {n: result.views_used[n] + result.views_rejected[n] for n in cams}
+    plain = {n: _plain_opencv_found(list_video_cameras(folder)[n], board) for n in cams}
+    out["frames_found"] = found
+    out["frames_found_plain_opencv"] = plain
+    out["found_vs_plain"] = {n: round(found[n] / plain[n], 3) if plain[n] else None for n in cams}
+    return out
+
+
+def _reference_rig(folder: Path) -> CameraRig | None:
+    for place in (folder / "calibration", folder):
+        try:
+            return load_calibration(place)
+        except CalibrationError:
+            continue
+    return None
+
+
+def _people(folder: Path, reference: CameraRig, work: Path, height: float | None) -> dict:
+    from mvmocap.calib.people import measured_height
+
+    cams = [n for n in reference.names if n in list_video_cameras(folder)]
+    write_intrinsics({n: (reference[n].K, reference[n].dist, reference[n].image_size) for n in cams},
+                     work / "intri.yml")
+    out: dict = {"kind": "reference rig", "cameras": cams}
+    for label, given in (("no_height", False), ("height_given", True)):
+        start = time.perf_counter()
+        try:
+            if given and height is None:
+                # The subject's height as the reference rig measures it (needs the detection cache of
+                # the first run, so the run without a height goes first below).
+                height = measured_height(reference.subset(cams), work / "people_no_height" / "keypoints2d")
+                out["height_m"] = round(height, 3)
+            result, _ = run_calib_people(folder, intri=work / "intri.yml", out=work / f"people_{label}",
+                                         height=height if given else None, cams=cams,
+                                         keypoints=work / "people_no_height" / "keypoints2d")
+        except CalibrationError as err:
+            out[label] = {"error": str(err), "seconds": round(time.perf_counter() - start, 1)}
+            continue
+        errors = similarity_errors(reference, result.rig)
+        out[label] = {"people_centre_err_m": round(float(np.median(list(errors["centre_err_m"].values()))), 4),
+                      "people_rot_err_deg": round(float(np.median(list(errors["rot_err_deg"].values()))), 3),
+                      "people_scale_ratio": errors["scale_ratio"], "per_camera": errors,
+                      "cameras_not_placed": result.unplaced, "seconds": round(time.perf_counter() - start, 1)}
+    return out
+
+
+def bench_real_calib(data: str | Path, *, work: str | Path | None = None, height: float | None = None) -> dict:
+    """Run every check that applies to the folders of ``data`` (module docstring)."""
+    data = Path(data)
+    folders = [data] if (data / "videos").is_dir() else sorted(p for p in data.iterdir() if (p / "videos").is_dir())
+    if not folders:
+        raise CalibrationError(data, "no recording here: expected a folder with videos/, or folders of them")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(work) if work else Path(tmp)
+        results = {}
+        for folder in folders:
+            scratch = base / folder.name
+            scratch.mkdir(parents=True, exist_ok=True)
+            if (folder / "caliscope_camera_array.toml").is_file() and (folder / "caliscope_charuco.toml").is_file():
+                results[folder.name] = _caliscope(folder, scratch)
+            elif (reference := _reference_rig(folder)) is not None:
+                # The no-height run goes first: it fills the detection cache the measured height needs.
+                results[folder.name] = _people(folder, reference, scratch, height)
+            else:
+                results[folder.name] = {"skipped": "neither a caliscope session nor a capture with a calibration"}
+    return results
