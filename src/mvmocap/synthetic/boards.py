@@ -33,15 +33,19 @@ class BoardPose:
 
 class BoardCamera:
     """Photographs ``board`` through ``camera`` (its image size); the viewing rays are traced once.
-    ``photo(pose)`` -> (H, W) grey uint8."""
+    ``photo(pose)`` -> (H, W) grey uint8. ``inverted``: the board printed white on black (its
+    margin black too). A board seen from behind shows its print mirrored, as a double-sided or
+    translucent board does."""
 
-    def __init__(self, board: BoardSpec, camera: Camera):
+    def __init__(self, board: BoardSpec, camera: Camera, *, inverted: bool = False):
         self.board, self.camera = board, camera
         w, h = camera.image_size
         u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
         rays = camera.undistort_points(np.stack([u, v], -1).reshape(-1, 2), normalized=True)
         self.rays = np.c_[rays, np.ones(len(rays))]
         self.image = board.image(_PIXELS_PER_SQUARE)
+        if inverted:
+            self.image = 255 - self.image
         self.margin = (self.image.shape[1] - (board.cols + 1) * _PIXELS_PER_SQUARE) / 2
 
     def photo(self, pose: BoardPose, *, noise: float = 2.0, blur: float = 0.0, background: int = 110,
@@ -116,29 +120,33 @@ def boards_in_rig(board: BoardSpec, rig, count: int, *, rng: np.random.Generator
     return poses
 
 
-def board_seen_by(board: BoardSpec, rig, pose: BoardPose, margin: float = 10.0) -> list[str]:
-    """The cameras that see the whole board at ``pose`` from its printed side."""
+def board_seen_by(board: BoardSpec, rig, pose: BoardPose, margin: float = 10.0, *,
+                  from_behind: bool = False) -> list[str]:
+    """The cameras that see the whole board at ``pose`` from its printed side (``from_behind``:
+    from either side)."""
     corners = board.object_points() @ pose.R.T + pose.t
     normal = pose.R[:, 2]
     seen = []
     for cam in rig:
         w, h = cam.image_size
         uv = cam.project(corners)
-        in_front = (cam.world_to_camera(corners)[:, 2] > 0.1).all() and normal @ (pose.t - cam.center) > 0
+        in_front = (cam.world_to_camera(corners)[:, 2] > 0.1).all() and (from_behind
+                                                                          or normal @ (pose.t - cam.center) > 0)
         if in_front and np.all((uv > margin) & (uv < np.array([w, h]) - margin)):
             seen.append(cam.name)
     return seen
 
 
 def write_board_images(root, board: BoardSpec, rig, poses_per_camera: dict[str, list[BoardPose]], *,
-                       rng: np.random.Generator, blur: float = 0.6, blurred: tuple[int, ...] = ()) -> None:
+                       rng: np.random.Generator, blur: float = 0.6, blurred: tuple[int, ...] = (),
+                       inverted: bool = False) -> None:
     """``root/images/<cam>/NNNNNN.png``: camera ``cam`` photographing the board at each of its
     poses (None: a frame without the board, plain grey); the frames whose index is in ``blurred`` are badly
-    out of focus."""
+    out of focus; ``inverted``: printed white on black."""
     for cam in rig:
         folder = Path(root) / "images" / cam.name
         folder.mkdir(parents=True, exist_ok=True)
-        photographer = BoardCamera(board, cam)
+        photographer = BoardCamera(board, cam, inverted=inverted)
         for k, pose in enumerate(poses_per_camera[cam.name]):
             if pose is None:  # an empty grey view
                 w, h = cam.image_size
