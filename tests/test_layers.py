@@ -6,8 +6,9 @@ from pathlib import Path
 import mvmocap
 
 # Each layer may import the layers before it, never one after it.
+# associate knows nothing of bodies (it sits below bodymodels); calib people uses it.
 LAYERS = ["utils", "settings", "console", "metrics", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
-          "bodymodels", "fit", "render", "calib", "synthetic", "sync", "associate", "export", "view", "pipeline",
+          "associate", "bodymodels", "fit", "render", "calib", "synthetic", "sync", "export", "view", "pipeline",
           "batch", "bench", "demo", "cli"]
 ROOT = Path(mvmocap.__file__).parent
 

@@ -15,10 +15,9 @@ cameras mounted turned by a quarter or half turn (every finder is rotation-invar
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from dataclasses import dataclass
-
-import tomllib
 from pathlib import Path
 
 import cv2

@@ -11,8 +11,9 @@
    when it lowers the error on held-out views (4-fold: the board pose of each held-out view by PnP
    with the other views' intrinsics) by 2% or more, so the model does not overfit. (A small board
    seen by a webcam leaves fx / fy loosely held: on a real session, free it put one camera's focal
-   5.6% from another tool's calibration; square, 1.3%.) Views whose error exceeds ``outlier_factor`` x the median (and 1 px)
-   are dropped and the calibration is redone (two rounds at most).
+   5.6% from another tool's calibration; square, 1.3%.) Views whose error exceeds
+   ``outlier_factor`` x the median (and 1 px) are dropped and the calibration is redone (two rounds
+   at most).
 """
 
 from __future__ import annotations

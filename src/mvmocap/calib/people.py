@@ -5,15 +5,19 @@ time), and their bones do not stretch, which is what makes a person a calibratio
 
 1. Keypoints undistorted to normalised coordinates; a joint counts where its confidence is at
    least ``min_confidence`` in both views.
-2. The camera pair with most correspondences starts: its essential matrix by RANSAC
+2. The cameras are first placed on points that a left/right label swap does not move: the
+   centre joints (nose, neck, mid-hip) and the midpoint of every left/right pair (real detectors
+   swap left and right for stretches of frames in one view, which would poison the geometry).
+   The camera pair with most correspondences starts: its essential matrix by RANSAC
    (``cv2.findEssentialMat``, threshold ``ransac_px`` over the focal length), the pose recovered,
    the keypoints triangulated. Each next camera (most correspondences with triangulated keypoints
    first) is placed by PnP with RANSAC on them, and the keypoints are triangulated again from
    every placed camera (robust: a joint's views that disagree by more than ``ransac_px`` x 4 are
    left out).
 3. A sparse bundle adjustment of all camera poses, the 3D keypoints of up to ``max_frames``
-   frames and one length per bone: reprojection residuals (pixels, soft-L1 at ``ransac_px``)
-   plus ``bone_weight`` x (|X_a - X_b| - L_bone) for every bone of every frame (metres).
+   frames and one length per bone, left and right sharing theirs: reprojection residuals (pixels,
+   soft-L1 at ``ransac_px``) plus ``bone_weight`` x (|X_a - X_b| - L_bone) for every bone of every
+   frame (metres).
 4. Scale: the fitted bones give a standing height (``HEIGHT_FROM_BONES`` x the heel-to-nose
    chain of bones, an adult's typical ratio); everything is scaled so it equals ``height``. The
    scale is as good as that ratio is for this person (a few percent), and approximate unless the
@@ -21,25 +25,37 @@ time), and their bones do not stretch, which is what makes a person a calibratio
 5. World frame: the floor is the plane through the lowest foot keypoints over the sequence (a
    RANSAC plane within 15 degrees of the trunk's median direction, 3 cm inliers; z up, towards the
    head), the origin under the person's mean position, x towards the first camera.
+
+:func:`calibrate_from_candidates` wraps this for real footage, where every view shows several
+people and swaps left and right: a first rig from the most confident person of each view-frame
+(the swap-proof points above keep it close), then, twice, the subject chosen across views with
+that rig (:func:`mvmocap.associate.choose_subject`: bystanders and a second person drop out), its
+left/right labels decided against the other views (:func:`mvmocap.associate.fix_left_right`), and
+the rig solved again. :func:`check_rig` then judges the result before anything is written: cameras
+in front of the person, left and right bones alike, body proportions, every camera predicted by the
+others (module ``RigChecks``); a rig that fails is an error naming the check and its figures.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.sparse import lil_matrix
 
+from mvmocap.associate import choose_subject, fix_left_right
 from mvmocap.calib.poses import compose, invert
 from mvmocap.camera import CalibrationError, Camera, CameraRig
 from mvmocap.camera.distortion import distort, undistort
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.skeletons import BODY25
+from mvmocap.triangulate import heldout_errors, triangulate
 
-__all__ = ["PeopleSettings", "PeopleResult", "calibrate_from_people", "HEIGHT_FROM_BONES"]
+__all__ = ["PeopleSettings", "PeopleResult", "calibrate_from_people", "calibrate_from_candidates", "check_rig",
+           "RigCheckError", "measured_height", "HEIGHT_FROM_BONES"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +66,9 @@ HEIGHT_FROM_BONES = 1.04
 _CHAIN = [("LHeel", "LAnkle"), ("LAnkle", "LKnee"), ("LKnee", "LHip"), ("LHip", "MidHip"), ("MidHip", "Neck"),
           ("Neck", "Nose")]
 _FEET = ("LHeel", "RHeel", "LBigToe", "RBigToe", "LSmallToe", "RSmallToe", "LAnkle", "RAnkle")
+# Limbs as a fraction of the standing height (Drillis and Contini's segment ratios), for the checks.
+_PROPORTIONS = {("RHip", "RKnee"): 0.245, ("RKnee", "RAnkle"): 0.246, ("RShoulder", "RElbow"): 0.186,
+                ("RElbow", "RWrist"): 0.146}
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,13 @@ class PeopleSettings:
     bone_weight: float = 200.0  # pixels of reprojection residual per metre of bone-length change
     min_correspondences: int = 60
     min_travel: float = 0.03  # the hips' spread in the image, as a fraction of its diagonal
+    rounds: int = 2  # subject chosen again with the rig, left/right decided, rig solved again
+    threshold_fraction: float = 0.018  # triangulation inlier threshold, of each camera's image diagonal
+    # The checks of a rig before it is written (check_rig):
+    min_in_front: float = 0.9  # of a camera's observations of the person, the fraction in front of it
+    max_asymmetry: float = 0.05  # |left - right| / mean of twin limbs, triangulated (median over frames)
+    proportion_range: tuple[float, float] = (0.6, 1.6)  # a limb / height, over its typical ratio
+    max_heldout_ratio: float = 2.0  # a camera's held-out error over the median of the cameras
 
 
 @dataclass(frozen=True)
@@ -70,10 +96,13 @@ class PeopleResult:
     correspondences: dict[str, int]
     bone_lengths: dict[str, float]
     unplaced: list[str]
+    checks: dict = field(default_factory=dict)  # check_rig's figures
+    subject: dict = field(default_factory=dict)  # how the subject was chosen (calibrate_from_candidates)
 
     def report(self) -> dict:
         return {"per_camera_median_px": self.per_camera_median_px, "correspondences": self.correspondences,
-                "bone_lengths_m": self.bone_lengths, "cameras_not_placed": self.unplaced}
+                "bone_lengths_m": self.bone_lengths, "cameras_not_placed": self.unplaced, "checks": self.checks,
+                "subject": self.subject}
 
 
 def _triangulate(poses: dict[int, tuple[np.ndarray, np.ndarray]], xy: np.ndarray, seen: np.ndarray,
@@ -137,31 +166,12 @@ def calibrate_from_people(keypoints2d: np.ndarray, intrinsics: list[tuple[np.nda
         raise CalibrationError(names[0], "the person hardly moves in any view (their hips stay within "
                                          f"{100 * s.min_travel:.0f}% of the image); people calibration needs them to "
                                          "walk through the volume")
-    pairs = {(a, b): int((flat_seen[:, a] & flat_seen[:, b]).sum()) for a in range(V) for b in range(a + 1, V)}
-    (a, b), shared = max(pairs.items(), key=lambda item: item[1])
-    if shared < s.min_correspondences:
-        raise CalibrationError(names[a], f"no two cameras see the person at the same time often enough "
-                               f"(best: {names[a]}-{names[b]} with {shared} joint observations)")
-    both = flat_seen[:, a] & flat_seen[:, b]
-    E, mask = cv2.findEssentialMat(flat_xy[both, a], flat_xy[both, b], np.eye(3), cv2.RANSAC, 0.999, gate)
-    if E is None:
-        raise CalibrationError(names[a], "no essential matrix fits the person's keypoints (does the person move?)")
-    _, R, t, _ = cv2.recoverPose(E[:3], flat_xy[both, a], flat_xy[both, b], np.eye(3), mask=mask)
-    poses = {a: (np.eye(3), np.zeros(3)), b: (R, t.reshape(3))}
+    poses = _place_cameras(*_swap_proof(xy, seen), names, gate, s)
     points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
-    while len(poses) < V:
-        candidates = {v: int((flat_seen[:, v] & np.isfinite(points[:, 0])).sum()) for v in range(V) if v not in poses}
-        v = max(candidates, key=candidates.get)
-        if candidates[v] < s.min_correspondences // 2:
-            break
-        use = flat_seen[:, v] & np.isfinite(points[:, 0])
-        ok, rvec, tvec, inliers = cv2.solvePnPRansac(points[use], flat_xy[use, v], np.eye(3), None,
-                                                     reprojectionError=gate, iterationsCount=500,
-                                                     flags=cv2.SOLVEPNP_EPNP)
-        if not ok or inliers is None or len(inliers) < 12:
-            break
-        poses[v] = (axis_angle_to_matrix(rvec.reshape(3)), tvec.reshape(3))
-        points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
+    if np.isfinite(points[:, 0]).sum() < s.min_correspondences:
+        raise CalibrationError(names[min(poses)], f"the person's keypoints agree between the cameras placed "
+                               f"({[names[v] for v in sorted(poses)]}) in {int(np.isfinite(points[:, 0]).sum())} "
+                               "places only: the views do not see one person moving at the same time")
     unplaced = [names[v] for v in range(V) if v not in poses]
     for name in unplaced:
         log.warning("camera %s could not be placed from the person (too few shared views)", name)
@@ -192,6 +202,51 @@ def calibrate_from_people(keypoints2d: np.ndarray, intrinsics: list[tuple[np.nda
     return PeopleResult(CameraRig(cameras), median, corr, bones, unplaced)
 
 
+def _swap_proof(xy: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(F * K, V, 2) and (F * K, V) rows of the points that left/right swaps leave in place: the
+    centre joints and the midpoint of each left/right pair, from (F, V, J, 2) ``xy``."""
+    flip = BODY25.flip_index
+    centre = np.flatnonzero(flip == np.arange(len(flip)))
+    left = np.flatnonzero(flip > np.arange(len(flip)))
+    mid_xy = np.concatenate([xy[:, :, centre], (xy[:, :, left] + xy[:, :, flip[left]]) / 2], 2)
+    mid_seen = np.concatenate([seen[:, :, centre], seen[:, :, left] & seen[:, :, flip[left]]], 2)
+    F, V, K = mid_seen.shape
+    return mid_xy.transpose(0, 2, 1, 3).reshape(F * K, V, 2), mid_seen.transpose(0, 2, 1).reshape(F * K, V)
+
+
+def _place_cameras(flat_xy: np.ndarray, flat_seen: np.ndarray, names: list[str], gate: float,
+                   s: PeopleSettings) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Step 2 of the module docstring on (N, V, 2) normalised points seen as (N, V): world ->
+    camera poses of the cameras that could be placed, the first of the starting pair at the origin."""
+    V = flat_xy.shape[1]
+    pairs = {(a, b): int((flat_seen[:, a] & flat_seen[:, b]).sum()) for a in range(V) for b in range(a + 1, V)}
+    (a, b), shared = max(pairs.items(), key=lambda item: item[1])
+    if shared < s.min_correspondences:
+        raise CalibrationError(names[a], f"no two cameras see the person at the same time often enough "
+                               f"(best: {names[a]}-{names[b]} with {shared} joint observations)")
+    both = flat_seen[:, a] & flat_seen[:, b]
+    E, mask = cv2.findEssentialMat(flat_xy[both, a], flat_xy[both, b], np.eye(3), cv2.RANSAC, 0.999, gate)
+    if E is None:
+        raise CalibrationError(names[a], "no essential matrix fits the person's keypoints (does the person move?)")
+    _, R, t, _ = cv2.recoverPose(E[:3], flat_xy[both, a], flat_xy[both, b], np.eye(3), mask=mask)
+    poses = {a: (np.eye(3), np.zeros(3)), b: (R, t.reshape(3))}
+    points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
+    while len(poses) < V:
+        candidates = {v: int((flat_seen[:, v] & np.isfinite(points[:, 0])).sum()) for v in range(V) if v not in poses}
+        v = max(candidates, key=candidates.get)
+        if candidates[v] < s.min_correspondences // 2:
+            break
+        use = flat_seen[:, v] & np.isfinite(points[:, 0])
+        ok, rvec, tvec, inliers = cv2.solvePnPRansac(points[use], flat_xy[use, v], np.eye(3), None,
+                                                     reprojectionError=gate, iterationsCount=500,
+                                                     flags=cv2.SOLVEPNP_EPNP)
+        if not ok or inliers is None or len(inliers) < 12:
+            break
+        poses[v] = (axis_angle_to_matrix(rvec.reshape(3)), tvec.reshape(3))
+        points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
+    return poses
+
+
 def _pixel_residuals(pose, points, kp, seen, K, dist):
     """(N, 2) pixel residuals of the finite points seen in one view (NaN rows elsewhere)."""
     X = points.reshape(-1, 3) @ pose[0].T + pose[1]
@@ -202,7 +257,8 @@ def _pixel_residuals(pose, points, kp, seen, K, dist):
 
 
 def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
-    """Cameras (the first placed one fixed), finite 3D keypoints and bone lengths together."""
+    """Cameras (the first placed one fixed), finite 3D keypoints and bone lengths together; a left
+    bone and its right twin share one length."""
     F, J, _ = points.shape
     placed = sorted(poses)
     ref = placed[0]
@@ -219,7 +275,13 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
         d = np.linalg.norm(points[:, i] - points[:, j], axis=-1)
         return float(np.median(d[np.isfinite(d)])) if np.isfinite(d).any() else np.nan
 
-    lengths0 = np.array([median_length(i, j) for i, j in limbs])  # a bone never seen starts at the typical length
+    flip = BODY25.flip_index
+    twins = [min((i, j), (int(flip[i]), int(flip[j]))) for i, j in limbs]  # a bone and its mirror: one key
+    keys = sorted(set(twins))
+    slot = np.array([keys.index(k) for k in twins])  # limb -> its length variable
+    per_limb = np.array([median_length(i, j) for i, j in limbs])
+    lengths0 = np.array([np.nanmedian(per_limb[slot == k]) if np.isfinite(per_limb[slot == k]).any() else np.nan
+                         for k in range(len(keys))])
     lengths0 = np.where(np.isfinite(lengths0), lengths0, np.median(lengths0[np.isfinite(lengths0)]))
     n_cam = 6 * len(movable)
     x0 = np.concatenate([np.concatenate([np.r_[matrix_to_axis_angle(poses[v][0]), poses[v][1]] for v in movable])
@@ -227,8 +289,8 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
     obs_f, obs_v, obs_j = (np.array([o[i] for o in obs]) for i in range(3))
     obs_xy = xy[obs_f, obs_v, obs_j]
     obs_pid = pid[obs_f, obs_j]
-    bf = np.array([b[0] for b in bone_terms])
-    bk = np.array([b[1] for b in bone_terms])
+    bf = np.array([b[0] for b in bone_terms], dtype=np.intp)
+    bk = np.array([b[1] for b in bone_terms], dtype=np.intp)
     bi = pid[bf, np.array([limbs[k][0] for k in bk])]
     bj = pid[bf, np.array([limbs[k][1] for k in bk])]
     focal = np.array([intrinsics[v][0][0, 0] for v in obs_v])
@@ -248,7 +310,7 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
         X = np.einsum("nij,nj->ni", R, pts[obs_pid]) + t
         z = np.maximum(X[:, 2:], 1e-6)
         reproj = (X[:, :2] / z - obs_xy) * focal[:, None]  # pixels (undistorted)
-        bone = s.bone_weight * (np.linalg.norm(pts[bi] - pts[bj], axis=1) - lengths[bk])
+        bone = s.bone_weight * (np.linalg.norm(pts[bi] - pts[bj], axis=1) - lengths[slot[bk]])
         return np.concatenate([reproj.ravel(), bone])
 
     rows = 2 * len(obs) + len(bone_terms)
@@ -261,13 +323,13 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
     for r, (i, j, k) in enumerate(zip(bi, bj, bk, strict=True)):
         sparsity[base + r, n_cam + 3 * i:n_cam + 3 * i + 3] = 1
         sparsity[base + r, n_cam + 3 * j:n_cam + 3 * j + 3] = 1
-        sparsity[base + r, n_cam + 3 * n_pts + k] = 1
+        sparsity[base + r, n_cam + 3 * n_pts + slot[k]] = 1
     solution = least_squares(residuals, x0, jac_sparsity=sparsity.tocsr(), loss="soft_l1", f_scale=s.ransac_px,
                              x_scale="jac", method="trf", tr_solver="lsmr", max_nfev=60)
     cams, pts, lengths = unpack(solution.x)
     out = np.full((F, J, 3), np.nan)
     out[point_ok] = pts
-    names = {f"{BODY25.joints[i]}-{BODY25.joints[j]}": float(L) for (i, j), L in zip(limbs, lengths, strict=True)}
+    names = {f"{BODY25.joints[i]}-{BODY25.joints[j]}": float(lengths[k]) for (i, j), k in zip(limbs, slot, strict=True)}
     return cams, out, names
 
 
@@ -308,3 +370,126 @@ def _floor_frame(points: np.ndarray, index: dict[str, int], first_camera) -> tup
     x /= np.linalg.norm(x)
     R = np.stack([x, np.cross(normal, x), normal])  # rows: world axes in reconstruction coordinates
     return R, -R @ origin
+
+
+class RigCheckError(CalibrationError):
+    """A rig from people that failed :func:`check_rig` (nothing is to be written): ``figures`` are
+    the checks' figures, ``result`` the failed :class:`PeopleResult` where one was made."""
+
+    def __init__(self, path: str, message: str, *, figures: dict):
+        super().__init__(path, message)
+        self.reason, self.figures = message, figures
+        self.result: PeopleResult | None = None
+
+
+def _limb_lengths(points: np.ndarray, a: str, b: str) -> np.ndarray:
+    """(F,) lengths of limb a-b of (F, J, 4) triangulated points, NaN where either end is missing."""
+    i, j = BODY25.index(a), BODY25.index(b)
+    ok = (points[:, i, 3] > 0) & (points[:, j, 3] > 0)
+    return np.where(ok, np.linalg.norm(points[:, i, :3] - points[:, j, :3], axis=-1), np.nan)
+
+
+def _mirror_name(name: str) -> str:
+    return {"R": "L", "L": "R"}[name[0]] + name[1:]
+
+
+def check_rig(rig: CameraRig, keypoints2d: np.ndarray, settings: PeopleSettings | None = None) -> dict:
+    """Judge a rig by the person it was made from, ``keypoints2d`` (F, V, 25, 3) in ``rig``'s
+    order: every camera sees the triangulated person in front of it (``min_in_front`` of its
+    observations), left and right limbs are alike (``max_asymmetry``), the limbs are in proportion
+    to ``settings.height`` (``proportion_range`` of their typical share), and each camera is
+    predicted by the others (its held-out error within ``max_heldout_ratio`` x the median).
+    Returns the figures; raises :class:`RigCheckError` naming every failed check and its figures."""
+    s = settings or PeopleSettings()
+    thresholds = np.array([s.threshold_fraction * c.image_diagonal for c in rig])
+    points = triangulate(rig, keypoints2d, threshold_px=thresholds).keypoints3d  # (F, J, 4)
+    failures, figures = [], {}
+    in_front = {}
+    for v, cam in enumerate(rig):
+        seen = (keypoints2d[:, v, :, 2] >= s.min_confidence) & (points[..., 3] > 0)
+        depth = cam.world_to_camera(points[..., :3])[..., 2][seen]
+        in_front[cam.name] = round(float((depth > 0).mean()), 3) if depth.size else None
+    figures["in_front"] = in_front
+    behind = {n: f for n, f in in_front.items() if f is None or f < s.min_in_front}
+    if behind:
+        failures.append(f"cameras not in front of the person: share of observations in front {behind} "
+                        f"(needs {s.min_in_front})")
+    lengths = {f"{a}-{b}": float(np.nanmedian(_limb_lengths(points, a, b))) if np.isfinite(
+        _limb_lengths(points, a, b)).any() else float("nan") for a, b in _PROPORTIONS}
+    lengths.update({f"{_mirror_name(a)}-{_mirror_name(b)}": float(np.nanmedian(ls)) if np.isfinite(ls).any()
+                    else float("nan") for a, b in _PROPORTIONS for ls in [_limb_lengths(points, _mirror_name(a),
+                                                                                         _mirror_name(b))]})
+    figures["limb_lengths_m"] = {k: round(v, 4) for k, v in lengths.items()}
+    asymmetry = {}
+    for a, b in _PROPORTIONS:
+        right, left = lengths[f"{a}-{b}"], lengths[f"{_mirror_name(a)}-{_mirror_name(b)}"]
+        asymmetry[f"{a[1:]}-{b[1:]}"] = round(abs(right - left) / ((right + left) / 2), 3)
+    figures["asymmetry"] = asymmetry
+    lopsided = {k: v for k, v in asymmetry.items() if not v <= s.max_asymmetry}
+    if lopsided:
+        failures.append(f"left and right limbs differ: {lopsided} (|L - R| / mean; at most {s.max_asymmetry})")
+    low, high = s.proportion_range
+    proportion = {k: round(lengths[f"{a}-{b}"] / (s.height * share), 3) for (a, b), share in _PROPORTIONS.items()
+                  for k in [f"{a[1:]}-{b[1:]}"]}
+    figures["proportion_of_typical"] = proportion
+    odd = {k: v for k, v in proportion.items() if not low <= v <= high}
+    if odd:
+        failures.append(f"limbs out of proportion to a {s.height:.2f} m person: {odd} x their typical share "
+                        f"(allowed {low}-{high})")
+    if len(rig) >= 3:
+        errors = heldout_errors(rig, keypoints2d, flip=BODY25.flip_index, threshold_px=thresholds)
+        per_camera = {c.name: float(np.nanmedian(errors[:, v])) if np.isfinite(errors[:, v]).any() else float("nan")
+                      for v, c in enumerate(rig)}
+        median = float(np.nanmedian(list(per_camera.values())))
+        figures["heldout_px"] = {k: round(v, 2) for k, v in per_camera.items()}
+        outliers = {k: round(v, 1) for k, v in per_camera.items() if not v <= s.max_heldout_ratio * median}
+        if outliers:
+            failures.append(f"cameras the others do not predict: held-out error {outliers} px against a median of "
+                            f"{median:.1f} px (at most {s.max_heldout_ratio}x)")
+    figures["passed"] = not failures
+    if failures:
+        raise RigCheckError("calib people", "the rig fails its checks, so it was not written: "
+                            + "; ".join(failures) + ". Film the person walking through the whole volume, seen by "
+                            "every camera at once, and give --height", figures=figures)
+    return figures
+
+
+def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]],
+                              names: list[str], settings: PeopleSettings | None = None, *, fps: float = 30.0,
+                              skeleton: str = "body25") -> tuple[PeopleResult, np.ndarray]:
+    """Cameras from every view's detections, ``candidates`` (F, V, P, 25, 3) with several people
+    per view-frame (module docstring); checked by :func:`check_rig`. Returns the result and the
+    subject's (F, V, 25, 3) keypoints it was made from (left/right decided)."""
+    s = settings or PeopleSettings()
+    confidence = candidates[..., 2].sum(-1)  # the most confident person of each view-frame first
+    keypoints = np.take_along_axis(candidates, confidence.argmax(-1)[:, :, None, None, None], 2)[:, :, 0]
+    result = calibrate_from_people(keypoints, intrinsics, names, s)
+    subject: dict = {"first": "the most confident person of each view-frame"}
+    for round_ in range(s.rounds):
+        rig = result.rig
+        placed = [names.index(n) for n in rig.names]
+        choice = choose_subject(rig, candidates[:, placed], skeleton=skeleton, fps=fps)
+        if choice.report["view_frames_assigned"] == 0:
+            break
+        thresholds = np.array([s.threshold_fraction * c.image_diagonal for c in rig])
+        chosen, flips = fix_left_right(rig, choice.keypoints2d, skeleton=skeleton, threshold_px=thresholds)
+        keypoints = np.zeros_like(keypoints)
+        keypoints[:, placed] = chosen
+        subject[f"round_{round_ + 1}"] = {**choice.report, "view_frames_with_left_right_fixed":
+                                          int(flips.any(-1).sum())}
+        result = calibrate_from_people(keypoints, intrinsics, names, s)
+    placed = [names.index(n) for n in result.rig.names]
+    try:
+        checks = check_rig(result.rig, keypoints[:, placed], s)
+    except RigCheckError as err:
+        err.result = replace(result, checks=err.figures, subject=subject)
+        raise
+    return replace(result, checks=checks, subject=subject), keypoints
+
+
+def measured_height(rig: CameraRig, keypoints: np.ndarray, *, fps: float = 30.0) -> float:
+    """The subject's standing height as ``rig`` measures it from (F, V, P, 25, 3) candidates: the
+    heel-to-nose chain of median limb lengths x ``HEIGHT_FROM_BONES`` (what the scale step assumes)."""
+    subject = choose_subject(rig, keypoints, fps=fps).keypoints2d
+    points = triangulate(rig, subject, threshold_px=np.array([0.018 * c.image_diagonal for c in rig])).keypoints3d
+    return HEIGHT_FROM_BONES * float(sum(np.nanmedian(_limb_lengths(points, a, b)) for a, b in _CHAIN))

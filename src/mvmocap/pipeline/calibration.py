@@ -18,7 +18,7 @@ import numpy as np
 from mvmocap.calib.boards import BoardFinder, BoardSpec
 from mvmocap.calib.extrinsics import ExtrinsicsResult, ExtrinsicsSettings, calibrate_extrinsics
 from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calibrate_intrinsics, collect_views
-from mvmocap.calib.people import PeopleResult, PeopleSettings, calibrate_from_people
+from mvmocap.calib.people import PeopleResult, PeopleSettings, RigCheckError, calibrate_from_candidates
 from mvmocap.camera import (
     CalibrationError,
     CameraRig,
@@ -153,46 +153,55 @@ def _most_confident(candidates: np.ndarray) -> np.ndarray:
 
 def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: str | Path | None = None,
                      height: float | None = None, cams: list[str] | None = None, exp: str | Path | None = "body",
-                     settings: PeopleSettings | None = None) -> tuple[PeopleResult, Path]:
-    """Extrinsics from a person filmed by every camera at once: detection (cached in
-    ``OUT/keypoints2d``, default OUT ``ROOT/calib_people``), ``ROOT/sync.yml`` applied when present,
-    the most confident person of each view-frame (one person in view: bystanders are not yet told
-    apart without a calibration), :func:`calibrate_from_people`. Writes ``OUT/extri.yml``, a copy
-    of the intrinsics as ``OUT/intri.yml`` and ``OUT/calib_people_report.json``."""
+                     keypoints: str | Path | None = None, settings: PeopleSettings | None = None
+                     ) -> tuple[PeopleResult, Path]:
+    """Extrinsics from people filmed by every camera at once: detection (cached in ``keypoints``,
+    default ``OUT/keypoints2d``; default OUT ``ROOT/calib_people``), ``ROOT/sync.yml`` applied when
+    present, :func:`calibrate_from_candidates` (the subject chosen across views, left/right decided,
+    the rig checked). Writes ``OUT/calib_people_report.json`` always and, when the rig passes its
+    checks, ``OUT/extri.yml`` and a copy of the intrinsics as ``OUT/intri.yml``; a failed check is
+    a :class:`CalibrationError` naming the check, its figures and the report."""
     root = Path(root)
     sources, intrinsics = _sources_with_intrinsics(root, intri, cams)
     out = Path(out) if out else root / "calib_people"
+    keypoints = Path(keypoints) if keypoints else out / "keypoints2d"
     experiment = load_experiment(exp)
     if experiment.kind != "body":
         raise InputError(f"--exp {exp}: calibration from people reads a body experiment's detect section, not "
                          f"a {experiment.kind} one")
     make_detector = body_detector_factory(experiment.detect, f"{exp}: detect")
     frames = range(0, min(s.count for s in sources.values()))
-    detect_cameras(sources, out / "keypoints2d", dict.fromkeys(sources, make_detector), frames,
+    detect_cameras(sources, keypoints, dict.fromkeys(sources, make_detector), frames,
                    experiment.detect.identity(), desc="detect")
-    seq = read_keypoints2d(out / "keypoints2d", list(sources))
+    seq = read_keypoints2d(keypoints, list(sources))
+    fps = next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
     sync = root / "sync.yml"
     if sync.is_file():
         offsets, reference = read_sync_file(sync)
-        fps = next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
         seq = resample_sequence(seq, {n: offsets.get(n, 0.0) for n in seq.cameras}, fps, reference)
         log.info("cameras put on one timeline with %s", sync)
     candidates = seq.candidates()  # (F, V, P, J, 3)
     if candidates.shape[2] == 0:
         raise CalibrationError(root, "nobody was detected in any camera; people calibration needs a person moving "
                                      "through the views")
-    keypoints = _most_confident(candidates)
     values = dict(settings.__dict__) if settings else {}
     if height is not None:
         values["height"] = height
     else:
         log.warning("no --height given: the scale assumes a %.2f m tall person, so lengths are approximate",
                     PeopleSettings().height)
-    result = calibrate_from_people(keypoints, [intrinsics[n] for n in seq.cameras], seq.cameras,
-                                   PeopleSettings(**values))
+    report = out / "calib_people_report.json"
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        result, _ = calibrate_from_candidates(candidates, [intrinsics[n] for n in seq.cameras], seq.cameras,
+                                              PeopleSettings(**values), fps=fps)
+    except RigCheckError as err:
+        failed = err.result.report() if err.result is not None else {"checks": err.figures}
+        atomic_write_text(report, json.dumps({**failed, "written": False}, indent=1))
+        raise CalibrationError(out, f"{err.reason} (figures in {report})") from None
     write_extrinsics(result.rig, out / "extri.yml")
     write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in result.rig}, out / "intri.yml")
-    atomic_write_text(out / "calib_people_report.json", json.dumps(result.report(), indent=1))
+    atomic_write_text(report, json.dumps({**result.report(), "written": True}, indent=1))
     return result, out
 
 

@@ -1,12 +1,13 @@
 """anipose / Pose2Sim and caliscope calibration TOML.
 
-One table per camera (``[cam_0]``, ``[cam_1]`` ... or any table name) with ``name``,
-``size = [width, height]``, ``matrix`` (3x3 K), ``distortions`` (k1 k2 p1 p2 [k3]),
-``rotation`` (Rodrigues vector of ``R_cam_world``), ``translation`` (``t_cam_world``) and
-``fisheye``; plus an optional ``[metadata]`` table. caliscope's ``camera_array.toml`` nests the
-tables under ``[cameras.N]`` with ``cam_id`` instead of ``name`` (the camera is ``cam<N>``, as its
-videos are named) and ``rotation`` as the 3x3 matrix; both are read (writing is always anipose's). Translations are read as metres (Pose2Sim's
-unit; anipose writes the unit of its calibration board, so convert mm files with ``scale``).
+One table per camera (``[cam_0]``, ``[cam_1]`` ... or any table name) with ``name``, ``size =
+[width, height]``, ``matrix`` (3x3 K), ``distortions`` (k1 k2 p1 p2 [k3]), ``rotation`` (Rodrigues
+vector of ``R_cam_world``), ``translation`` (``t_cam_world``) and ``fisheye``; plus an optional
+``[metadata]`` table. caliscope's ``camera_array.toml`` nests the tables under ``[cameras.N]``
+with ``cam_id`` instead of ``name`` (the camera is ``cam<N>``, as its videos are named) and
+``rotation`` as the 3x3 matrix; both are read (writing is always anipose's). Translations are read
+as metres (Pose2Sim's unit; anipose writes the unit of its calibration board, so convert mm files
+with ``scale``).
 """
 
 from __future__ import annotations
