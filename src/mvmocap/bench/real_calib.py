@@ -15,7 +15,9 @@ Each folder under ``DIR`` (or ``DIR`` itself) is checked by its layout:
   and ``people_rot_err_deg``: medians over cameras, ``people_scale_ratio``: the found layout's size
   over the reference's). The height given is ``--height``, or else the subject's height measured
   with the reference rig (the same bone chain :mod:`mvmocap.calib.people` uses), so that it checks
-  the calibration, not the height formula.
+  the calibration, not the height formula. ``reference_heldout_px``: how well the reference rig
+  itself predicts each camera's detections of the subject from the other cameras (a floor for
+  any rig made from these detections).
 
 Outputs (the detection cache included) go to ``--work`` (default a temporary folder); the
 recordings are only read.
@@ -31,11 +33,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mvmocap.associate import choose_subject
 from mvmocap.calib.boards import BoardSpec, read_board_file
+from mvmocap.calib.people import measured_height
 from mvmocap.calib.poses import rotation_angle_deg
 from mvmocap.camera import CalibrationError, CameraRig, load_calibration, write_intrinsics
-from mvmocap.io import FrameSource, list_video_cameras
+from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
 from mvmocap.pipeline.calibration import run_calib_extrinsics, run_calib_intrinsics, run_calib_people
+from mvmocap.skeletons import BODY25
+from mvmocap.triangulate import heldout_errors
 
 __all__ = ["bench_real_calib", "similarity_errors", "pair_errors"]
 
@@ -123,23 +129,22 @@ def _reference_rig(folder: Path) -> CameraRig | None:
 
 
 def _people(folder: Path, reference: CameraRig, work: Path, height: float | None) -> dict:
-    from mvmocap.calib.people import measured_height
-
     cams = [n for n in reference.names if n in list_video_cameras(folder)]
+    reference = reference.subset(cams)
     write_intrinsics({n: (reference[n].K, reference[n].dist, reference[n].image_size) for n in cams},
                      work / "intri.yml")
+    cache = work / "keypoints2d"
     out: dict = {"kind": "reference rig", "cameras": cams}
-    for label, given in (("no_height", False), ("height_given", True)):
+    for label in ("no_height", "height_given"):  # the first run fills the detection cache
         start = time.perf_counter()
+        given = None
+        if label == "height_given":
+            candidates = read_keypoints2d(cache, cams).candidates()
+            given = height or measured_height(reference, candidates)
+            out["height_m"] = round(given, 3)
         try:
-            if given and height is None:
-                # The subject's height as the reference rig measures it (needs the detection cache of
-                # the first run, so the run without a height goes first below).
-                height = measured_height(reference.subset(cams), work / "people_no_height" / "keypoints2d")
-                out["height_m"] = round(height, 3)
             result, _ = run_calib_people(folder, intri=work / "intri.yml", out=work / f"people_{label}",
-                                         height=height if given else None, cams=cams,
-                                         keypoints=work / "people_no_height" / "keypoints2d")
+                                         height=given, cams=cams, keypoints=cache)
         except CalibrationError as err:
             out[label] = {"error": str(err), "seconds": round(time.perf_counter() - start, 1)}
             continue
@@ -147,7 +152,14 @@ def _people(folder: Path, reference: CameraRig, work: Path, height: float | None
         out[label] = {"people_centre_err_m": round(float(np.median(list(errors["centre_err_m"].values()))), 4),
                       "people_rot_err_deg": round(float(np.median(list(errors["rot_err_deg"].values()))), 3),
                       "people_scale_ratio": errors["scale_ratio"], "per_camera": errors,
-                      "cameras_not_placed": result.unplaced, "seconds": round(time.perf_counter() - start, 1)}
+                      "cameras_not_placed": result.unplaced, "checks": result.checks,
+                      "seconds": round(time.perf_counter() - start, 1)}
+    # What the reference itself achieves on these detections: each camera predicted by the others.
+    candidates = read_keypoints2d(cache, cams).candidates()
+    subject = choose_subject(reference, candidates).keypoints2d
+    errors = heldout_errors(reference, subject, flip=BODY25.flip_index,
+                            threshold_px=np.array([0.018 * c.image_diagonal for c in reference]))
+    out["reference_heldout_px"] = {n: round(float(np.nanmedian(errors[:, v])), 2) for v, n in enumerate(cams)}
     return out
 
 

@@ -122,7 +122,8 @@ def _cmd_calib_check(args: argparse.Namespace) -> int:
     from mvmocap.pipeline.calibration import run_calib_check
 
     _dataset_root(args)
-    written = run_calib_check(args.root, calib=args.calib, frame=args.frame, out=args.out, cams=args.cams)
+    written = run_calib_check(args.root, calib=args.calib, frame=args.frame, out=args.out, cams=args.cams,
+                              keypoints=args.keypoints)
     print(f"mvmocap calib check: wrote {len(written)} images to {written[-1].parent}")
     return 0
 
@@ -452,12 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     ppl.add_argument("--out", help="folder for extri.yml, intri.yml and the report (default ROOT/calib_people)")
     ppl.add_argument("--cams", nargs="+")
     ppl.set_defaults(func=_cmd_calib_people)
-    chk = calib.add_parser("check", help="draw the floor grid, world axes and cameras into one frame of each view")
+    chk = calib.add_parser("check", help="draw the floor grid, world axes, cameras and the people's triangulated "
+                                         "skeleton into one frame of each view")
     chk.add_argument("root")
     chk.add_argument("--calib", help="calibration (default ROOT)")
     chk.add_argument("--frame", type=_int_from(0), default=0)
     chk.add_argument("--out", help="folder for the PNGs (default ROOT/calib_check)")
     chk.add_argument("--cams", nargs="+")
+    chk.add_argument("--keypoints", help="a detection cache whose subject is triangulated and drawn back into "
+                     "every view (default ROOT/output/keypoints2d or ROOT/calib_people/keypoints2d)")
     chk.set_defaults(func=_cmd_calib_check)
 
     tri = sub.add_parser("triangulate", help="2D keypoints of several cameras -> keypoints3d/<frame>.json")

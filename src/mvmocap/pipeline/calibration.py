@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mvmocap.associate import choose_subject
 from mvmocap.calib.boards import BoardFinder, BoardSpec
 from mvmocap.calib.extrinsics import ExtrinsicsResult, ExtrinsicsSettings, calibrate_extrinsics
 from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calibrate_intrinsics, collect_views
@@ -145,12 +146,6 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
     return result
 
 
-def _most_confident(candidates: np.ndarray) -> np.ndarray:
-    """(F, V, J, 3): the most confident of the (F, V, P, J, 3) candidates in each view-frame."""
-    best = candidates[..., 2].sum(-1).argmax(-1)
-    return np.take_along_axis(candidates, best[:, :, None, None, None], 2)[:, :, 0]
-
-
 def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: str | Path | None = None,
                      height: float | None = None, cams: list[str] | None = None, exp: str | Path | None = "body",
                      keypoints: str | Path | None = None, settings: PeopleSettings | None = None
@@ -240,9 +235,29 @@ def draw_calibration_check(image: np.ndarray, rig: CameraRig, name: str, *, half
     return out
 
 
-def keypoint_reprojection(rig: CameraRig, keypoints: Path) -> dict[str, float] | None:
-    """Mean reprojection error (px) per camera of the robustly triangulated most confident person
-    of a detection cache (``keypoints``: ``<cam>/<frame>.json``), or None without one."""
+_SKELETON_COLOUR = (255, 60, 200)  # the triangulated subject, reprojected
+_DETECTION_COLOUR = (60, 255, 120)  # the detector's keypoints
+
+
+def _draw_skeleton(image: np.ndarray, cam, points: np.ndarray, detections: np.ndarray | None,
+                   limbs: tuple[tuple[int, int], ...]) -> None:
+    """The (J, 4) triangulated points projected into ``cam`` as bones, and the view's (J, 3)
+    detections as dots: where the two disagree, the rig (or the detection) is wrong."""
+    ok = (points[:, 3] > 0) & (cam.world_to_camera(points[:, :3])[:, 2] > 0.05)
+    uv = np.round(cam.project(points[:, :3])).astype(int)
+    for i, j in limbs:
+        if ok[i] and ok[j]:
+            cv2.line(image, tuple(uv[i]), tuple(uv[j]), _SKELETON_COLOUR, 3, cv2.LINE_AA)
+    if detections is not None:
+        for x, y, c in detections:
+            if c > 0:
+                cv2.circle(image, (int(round(x)), int(round(y))), 4, _DETECTION_COLOUR, -1, cv2.LINE_AA)
+
+
+def _cached_subject(rig: CameraRig, keypoints: Path):
+    """The subject of a detection cache (``keypoints``: ``<cam>/<frame>.json``) chosen across the
+    views of ``rig`` that have one, and its robust triangulation: ``(cameras, (F, V, J, 3) subject,
+    Triangulation, skeleton)``, or None without two such views or anyone detected."""
     cams = [n for n in rig.names if (keypoints / n).is_dir()]
     if len(cams) < 2:
         return None
@@ -250,24 +265,40 @@ def keypoint_reprojection(rig: CameraRig, keypoints: Path) -> dict[str, float] |
     candidates = seq.candidates()
     if candidates.shape[2] == 0:
         return None
-    kp = _most_confident(candidates)
     sub = rig.subset(cams)
-    result = triangulate(sub, kp, threshold_px=0.018 * float(np.median([c.image_diagonal for c in sub])))
-    report = reprojection_report(result, cams, list(get_format(seq.skeleton).joints))
+    subject = choose_subject(sub, candidates, skeleton=seq.skeleton).keypoints2d
+    thresholds = np.array([0.018 * c.image_diagonal for c in sub])
+    return cams, subject, triangulate(sub, subject, threshold_px=thresholds), seq.skeleton
+
+
+def keypoint_reprojection(rig: CameraRig, keypoints: Path) -> dict[str, float] | None:
+    """Mean reprojection error (px) per camera of the robustly triangulated subject (chosen across
+    views) of a detection cache (``keypoints``: ``<cam>/<frame>.json``), or None without one."""
+    found = _cached_subject(rig, keypoints)
+    if found is None:
+        return None
+    cams, _, result, skeleton = found
+    report = reprojection_report(result, cams, list(get_format(skeleton).joints))
     return {c: report["per_camera"][c]["reprojection_error_px"] for c in cams}
 
 
 def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame: int = 0,
-                    out: str | Path | None = None, cams: list[str] | None = None) -> list[Path]:
+                    out: str | Path | None = None, cams: list[str] | None = None,
+                    keypoints: str | Path | None = None) -> list[Path]:
     """``OUT/check_<cam>.png`` per camera and ``OUT/check_all.png`` tiled (default OUT:
-    ``ROOT/calib_check``): :func:`draw_calibration_check` on frame ``frame`` of each view; with a
-    run's detection cache (``ROOT/output/keypoints2d``) the keypoints' reprojection error per camera
-    is logged and written to ``OUT/check.json``."""
+    ``ROOT/calib_check``): :func:`draw_calibration_check` on frame ``frame`` of each view, and with
+    a detection cache (``keypoints``; default a run's ``ROOT/output/keypoints2d`` or
+    ``ROOT/calib_people/keypoints2d``) the subject triangulated with the rig drawn back into every
+    view over its detections; the keypoints' reprojection error per camera is logged and written to
+    ``OUT/check.json``."""
     root = Path(root)
     rig = load_calibration(calib or root)
     sources = _sources(root, cams or [n for n in rig.names if n in list_video_cameras(root)])
     out = Path(out) if out else root / "calib_check"
     out.mkdir(parents=True, exist_ok=True)
+    caches = [Path(keypoints)] if keypoints else [root / run / "keypoints2d" for run in ("output", "calib_people")]
+    cache = next((c for c in caches if c.is_dir()), None)
+    found = _cached_subject(rig, cache) if cache is not None else None
     written, tiles = [], []
     for name, source in sources.items():
         if name not in rig:
@@ -276,14 +307,21 @@ def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame:
             raise CalibrationError(source.path, f"--frame {frame} is outside its {source.count} frames")
         _, rgb = next(source.frames(frame, frame + 1))
         drawn = draw_calibration_check(rgb, rig, name)
+        if found is not None and frame < len(found[1]):
+            cams, subject, result, skeleton = found
+            view = subject[frame, cams.index(name)] if name in cams else None
+            _draw_skeleton(drawn, rig[name], result.keypoints3d[frame], view, get_format(skeleton).limbs)
         path = out / f"check_{name}.png"
         cv2.imwrite(str(path), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
         written.append(path)
         tiles.append(drawn)
     cv2.imwrite(str(out / "check_all.png"), cv2.cvtColor(tile_views(tiles), cv2.COLOR_RGB2BGR))
-    errors = keypoint_reprojection(rig, root / "output" / "keypoints2d")
-    if errors is not None:
-        log.info("triangulated keypoints of the detection cache reproject with %s",
+    if found is not None:
+        cams, _, result, skeleton = found
+        report = reprojection_report(result, cams, list(get_format(skeleton).joints))
+        errors = {c: report["per_camera"][c]["reprojection_error_px"] for c in cams}
+        log.info("the subject of %s, triangulated, reprojects with %s", cache,
                  ", ".join(f"{c} {e:.2f} px" for c, e in errors.items()))
-        atomic_write_text(out / "check.json", json.dumps({"keypoint_reprojection_px": errors}, indent=1))
+        atomic_write_text(out / "check.json", json.dumps({"keypoints": str(cache), "keypoint_reprojection_px": errors},
+                                                         indent=1))
     return [*written, out / "check_all.png"]
