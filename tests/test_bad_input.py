@@ -289,3 +289,37 @@ def test_a_full_or_read_only_disk_is_named_and_leaves_finished_files_whole(keypo
         elif path.suffix == ".npz":
             assert len(np.load(path).files) > 0
     assert not [p for p in out.rglob("*.tmp*")]
+
+
+def _blanked(keypoint_root, tmp_path, cams):
+    """A copy of the capture whose ``cams`` detected nobody in any frame."""
+    import json
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(keypoint_root, root)
+    for cam in cams:
+        for path in (root / "annots" / cam).glob("*.json"):
+            path.write_text(json.dumps({**json.loads(path.read_text()), "annots": []}))
+    return root
+
+
+@pytest.mark.parametrize("cams", [["cam3"], ["cam1", "cam2", "cam3"]])
+def test_cameras_that_never_see_anyone_are_named_not_a_crash(keypoint_root, tmp_path, capsys, cams):
+    """Issue 30: the closing summary formatted a None figure of such a camera (a traceback after the fit)."""
+    import json
+
+    root = _blanked(keypoint_root, tmp_path, cams)
+    out = tmp_path / "out"
+    assert main(["run", str(root), "--keypoints", str(root / "annots"), "--no-video", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for cam in cams:
+        assert re.search(rf"{cam}\s+never saw anyone", text), text
+    assert json.loads((out / "report.json").read_text())["cameras_never_seeing_anyone"] == cams
+
+
+@pytest.mark.parametrize("command", [["run", "ROOT", "--no-video"], ["calib", "check", "ROOT"],
+                                     ["triangulate", "--data", "ROOT", "--keypoints", "ROOT/annots", "--out", "OUT"]])
+def test_a_camera_named_twice_is_a_one_line_error(keypoint_root, tmp_path, capsys, caplog, command):
+    argv = [a.replace("ROOT", str(keypoint_root)).replace("OUT", str(tmp_path / "o")) for a in command]
+    _fails(capsys, caplog, [*argv, "--cams", "cam1", "cam1", "cam2"], r"--cams names \['cam1'\] more than once")

@@ -35,6 +35,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+class _CameraNames(argparse.Action):
+    """``--cams``-like lists: each camera once (a repeated name is an argparse error, exit 2)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            parser.error(f"{option_string} names {repeated} more than once; list each camera once")
+        setattr(namespace, self.dest, values)
+
+
 def _int_from(minimum: int):
     def parse(text: str) -> int:
         try:
@@ -432,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
         cal.add_argument("--square", type=_positive_float, help="square side, metres")
         cal.add_argument("--marker", type=_positive_float, help="ChArUco marker side, metres")
         cal.add_argument("--dictionary", default="DICT_5X5_100", help="ChArUco ArUco dictionary")
-        cal.add_argument("--cams", nargs="+", help="cameras (default: every camera folder or video)")
+        cal.add_argument("--cams", nargs="+", action=_CameraNames,
+                         help="cameras (default: every camera folder or video)")
         default = "intri" if command == "intrinsics" else "extri"
         cal.add_argument("--out", help=f"file to write (default ROOT/{default}.yml)")
         if command == "extrinsics":
@@ -451,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     ppl.add_argument("--height", type=_positive_float, help="the person's height in metres (sets the scale; "
                      "default 1.70 with a warning)")
     ppl.add_argument("--out", help="folder for extri.yml, intri.yml and the report (default ROOT/calib_people)")
-    ppl.add_argument("--cams", nargs="+")
+    ppl.add_argument("--cams", nargs="+", action=_CameraNames)
     ppl.set_defaults(func=_cmd_calib_people)
     chk = calib.add_parser("check", help="draw the floor grid, world axes, cameras and the people's triangulated "
                                          "skeleton into one frame of each view")
@@ -459,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--calib", help="calibration (default ROOT)")
     chk.add_argument("--frame", type=_int_from(0), default=0)
     chk.add_argument("--out", help="folder for the PNGs (default ROOT/calib_check)")
-    chk.add_argument("--cams", nargs="+")
+    chk.add_argument("--cams", nargs="+", action=_CameraNames)
     chk.add_argument("--keypoints", help="a detection cache whose subject is triangulated and drawn back into "
                      "every view (default ROOT/output/keypoints2d or ROOT/calib_people/keypoints2d)")
     chk.set_defaults(func=_cmd_calib_check)
@@ -469,7 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
     tri.add_argument("--keypoints", required=True, help="folder of <cam>/<frame>.json (EasyMocap annots or OpenPose)")
     tri.add_argument("--out", required=True, help="output folder")
     tri.add_argument("--calib", help="calibration file or folder (default: --data)")
-    tri.add_argument("--cams", nargs="+", help="cameras to use (default: every camera with keypoints)")
+    tri.add_argument("--cams", nargs="+", action=_CameraNames,
+                     help="cameras to use (default: every camera with keypoints)")
     tri.add_argument("--person", type=int, help="person id (default: the most confidently detected)")
     tri.add_argument("--threshold", type=_positive_float, default=20.0, help="outlier threshold, pixels")
     tri.add_argument("--min-views", type=_int_from(2), default=2)
@@ -598,8 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; "
                                       "hands: anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx")
     run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
-    run.add_argument("--cams", nargs="+", help="cameras to use (default: all with calibration)")
-    run.add_argument("--vis-cams", nargs="+", help="cameras shown in the overlay video (default: first 4)")
+    run.add_argument("--cams", nargs="+", action=_CameraNames, help="cameras to use (default: all with calibration)")
+    run.add_argument("--vis-cams", nargs="+", action=_CameraNames,
+                     help="cameras shown in the overlay video (default: first 4)")
     run.add_argument("--frames", help="frame range A:B (B exclusive)")
     run.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
     run.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
@@ -655,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     syn_t.add_argument("--sync-file", help="file to write (default ROOT/sync.yml)")
     syn_t.add_argument("--exp", default="body", help="experiment (detection, association and sync settings)")
     syn_t.add_argument("--calib", help="calibration file or folder (default: ROOT)")
-    syn_t.add_argument("--cams", nargs="+", help="cameras to use (default: all with calibration)")
+    syn_t.add_argument("--cams", nargs="+", action=_CameraNames, help="cameras to use (default: all with calibration)")
     syn_t.add_argument("--frames", help="frame range A:B (B exclusive)")
     syn_t.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
     syn_t.add_argument("--fps", type=_positive_float, help="frame rate of image folders (videos: their timestamps)")

@@ -188,6 +188,11 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
 
     with timer.stage("associate_sync"):
         seq = inputs.read()
+        nobody = [n for v, n in enumerate(seq.cameras)
+                  if not any((person[:, v, :, 2] > 0).any() for person in seq.people.values())]
+        if nobody:
+            log.warning("cameras %s never saw anyone (no detection in any frame); the others go on without them",
+                        nobody)
         thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
         prepared = prepare_keypoints(rig, seq, fps=fps, root=setup.root, out=out, sync=options.sync,
                                      sync_settings=experiment.sync, subject_settings=experiment.associate,
@@ -214,8 +219,8 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         log.warning("%d frames have no detection of the subject in any camera; the fit interpolates them: %s",
                     len(unseen), unseen[:20])
     never = [n for v, n in enumerate(names) if not (kp2d[:, v, :, 2] > 0).any()]
-    if never:
-        log.warning("cameras %s never see the subject; they add nothing", never)
+    if set(never) - set(nobody):
+        log.warning("cameras %s never see the subject; they add nothing", sorted(set(never) - set(nobody)))
 
     with timer.stage("fit"):
         fit_config = experiment.fit
@@ -232,7 +237,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
     report = write_report(out, {
         "cameras": names, "frames": [frame_ids[0], frame_ids[-1]] if frame_ids else [], "fps": fps,
         "model": body.name, "calibration": str(setup.calib_path), "frames_without_detection": unseen,
-        "cameras_never_seeing_subject": never,
+        "cameras_never_seeing_subject": never, "cameras_never_seeing_anyone": nobody,
         "frames_too_few_views": tri.report["frames_mostly_missing"],
         "frames_left_out_untriangulated": left_out,
         **prepared.report,

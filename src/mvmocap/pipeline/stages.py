@@ -97,6 +97,10 @@ class RunOptions:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, tuple(value))
+                repeated = sorted({c for c in value if list(value).count(c) > 1})
+                if repeated:
+                    raise InputError(f"--{name.replace('_', '-')} names {repeated} more than once; list each camera "
+                                     "once")
         if self.sync not in SYNC_MODES:
             raise InputError(f"--sync must be one of {SYNC_MODES}, got {self.sync!r}")
         if self.fps is not None and not self.fps > 0:

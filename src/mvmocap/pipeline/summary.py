@@ -25,7 +25,9 @@ def camera_problems(report: dict) -> dict[str, list[str]]:
     typical = float(np.median(list(heldout.values()))) if heldout else None
     for cam in report["cameras"]:
         found = []
-        if cam in report["cameras_never_seeing_subject"]:
+        if cam in report.get("cameras_never_seeing_anyone", []):
+            found.append("never saw anyone")
+        elif cam in report["cameras_never_seeing_subject"]:
             found.append("never sees the subject")
         if typical and heldout.get(cam, 0) > HELDOUT_RATIO * typical:
             found.append(f"held-out error {heldout[cam]:.1f} px, over {HELDOUT_RATIO:g}x the median "
@@ -48,8 +50,12 @@ def _camera_rows(report: dict) -> dict[str, str]:
     fixed = report["left_right"]["per_camera"]
     rows = {}
     for cam in report["cameras"]:
+        if cam in report.get("cameras_never_seeing_anyone", []):
+            rows[f"  {cam}"] = "never saw anyone"
+            continue
+        reprojection = tri.get(cam, {}).get("reprojection_error_px")
         cells = [f"held-out {heldout[cam]:5.1f} px" if heldout.get(cam) is not None else "held-out     n/a",
-                 f"reprojection {tri[cam]['reprojection_error_px']:5.1f} px" if cam in tri else "",
+                 f"reprojection {reprojection:5.1f} px" if reprojection is not None else "reprojection   n/a",
                  f"rejected {100 * tri[cam]['rejected_fraction']:4.1f}%" if cam in tri else ""]
         if offsets:
             cells.append(f"offset {offsets.get(cam, 0.0) * report['fps']:+6.2f} frames")
@@ -82,7 +88,7 @@ def run_summary(report: dict, out: Path) -> str:
                    f"({subject['detections_dropped']} other detections dropped)",
         "sync": report["sync"].get("source") or "none (cameras taken as synchronised)",
         "held-out error": (f"{heldout['heldout_px']:.1f} px (each camera predicted from the others)"
-                           if heldout["heldout_px"] is not None else "n/a (needs 3 cameras)"),
+                           if heldout["heldout_px"] is not None else "n/a (needs 3 cameras that see the subject)"),
         "reprojection error": f"{report['triangulation']['mean_reprojection_error_px']:.2f} px, "
                               f"{100 * report['triangulation']['missing_fraction']:.1f}% of joints missing",
         "per camera": "",
