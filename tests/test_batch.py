@@ -53,3 +53,42 @@ def test_batch_runs_resumes_and_reports(tmp_path, capsys):
     np.testing.assert_array_equal(np.load(session / "trial_a" / "output" / "params.npz")["keypoints3d"], first)
     report = json.loads((session / "batch_report.json").read_text())
     assert [r["trial"] for r in report] == ["day2/trial_b", "trial_a", "trial_c"]
+
+
+_POSE2SIM_CONFIG = """[project]
+project_dir = '.'
+multi_person = false
+participant_height = 1.72
+participant_mass = 70.0
+frame_rate = 'auto'
+frame_range = 'auto'
+
+[pose]
+pose_model = 'Body_with_feet'
+mode = 'balanced'
+"""
+
+
+def test_a_pose2sim_session_runs_every_trial(tmp_path):
+    """Pose2Sim's layout: a Config.toml (project settings, not a calibration) in the session and in
+    every trial, the session's calibration in calibration/Calib.qca.txt. Both trials failed in 5 s
+    before ("Config.toml: no camera tables found"): the settings files were taken for calibrations."""
+    from mvmocap.camera import save_calibration
+
+    session = tmp_path / "Session"
+    (session / "calibration").mkdir(parents=True)
+    (session / "Config.toml").write_text(_POSE2SIM_CONFIG)
+    rig = None
+    for name in ("Trial_1", "Trial_2"):
+        capture = make_capture(frames=12, cameras=3, seed=4, image_size=(1280, 720))  # one rig, two takes
+        trial = write_capture(capture, session / name)
+        for file in ("intri.yml", "extri.yml"):
+            (trial / file).unlink()
+        (trial / "Config.toml").write_text(_POSE2SIM_CONFIG)
+        rig = capture.rig
+    save_calibration(rig, session / "calibration" / "Calib.qca.txt")
+    trials = find_trials(session)
+    assert [t.calibration for t in trials] == [session / "calibration" / "Calib.qca.txt"] * 2
+    model = f"smpl:{write_model_file(make_model_arrays('smpl'), tmp_path / 'SMPL_NEUTRAL.pkl', 'pkl')}"
+    results = run_batch(session, options=BatchOptions(model=model))
+    assert [r.status for r in results] == ["done", "done"], [r.error for r in results]

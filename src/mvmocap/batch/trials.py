@@ -2,9 +2,10 @@
 
 A trial is a folder holding ``videos/``, ``images/`` or ``annots/`` (precomputed 2D keypoints);
 the search does not look inside a trial (its ``output/`` and sub-folders are its own). A trial's
-calibration is its own (``intri.yml`` + ``extri.yml``, or one ``.toml`` / ``.qca.txt``), else the
-nearest parent's up to the session folder, in the folder itself or in its ``calibration/``
-sub-folder (Pose2Sim's session layout); ``sync.yml`` is looked up the same way.
+calibration is its own (:func:`mvmocap.camera.find_calibration`: ``intri.yml`` + ``extri.yml``, or
+the one ``.toml`` / ``.qca.txt`` that parses as a calibration, in the folder or its
+``calibration/`` sub-folder: Pose2Sim's ``Config.toml`` is not one), else the nearest parent's up
+to the session folder; ``sync.yml`` is looked up the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mvmocap.camera import find_calibration
 from mvmocap.utils import natural_key
 
 __all__ = ["Trial", "find_trials", "TRIAL_INPUTS"]
@@ -30,18 +32,6 @@ class Trial:
     calibration: Path | None
     sync: Path | None
     keypoints: Path | None
-
-
-def _has_calibration(folder: Path) -> Path | None:
-    for place in (folder, folder / "calibration"):
-        if (place / "intri.yml").is_file() and (place / "extri.yml").is_file():
-            return place
-        if place.is_dir():
-            single = [p for p in place.iterdir()
-                      if p.is_file() and (p.suffix == ".toml" or p.name.endswith(".qca.txt"))]
-            if len(single) == 1:
-                return single[0]
-    return None
 
 
 def _nearest(folder: Path, session: Path, find) -> Path | None:
@@ -73,7 +63,7 @@ def find_trials(session: str | Path) -> list[Trial]:
         if any((folder / kind).is_dir() for kind in TRIAL_INPUTS):
             media = (folder / "videos").is_dir() or (folder / "images").is_dir()
             trials.append(Trial(str(folder.relative_to(session)) if folder != session else folder.name, folder,
-                                _nearest(folder, session, _has_calibration), _nearest(folder, session, _sync_file),
+                                _nearest(folder, session, find_calibration), _nearest(folder, session, _sync_file),
                                 None if media else folder / "annots"))
             continue
         stack.extend(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in _SKIP)

@@ -1,6 +1,6 @@
 """Calibrated cameras: projection with OpenCV distortion, undistortion, calibration file formats."""
 
-from mvmocap.camera.calibio import FORMATS_HELP, load_calibration, save_calibration
+from mvmocap.camera.calibio import FORMATS_HELP, find_calibration, load_calibration, save_calibration
 from mvmocap.camera.camera import Camera, CameraRig
 from mvmocap.camera.distortion import distort, undistort
 from mvmocap.camera.errors import CalibrationError
@@ -15,6 +15,7 @@ from mvmocap.camera.formats.qualisys import read_qualisys, write_qualisys
 from mvmocap.camera.formats.toml_calib import read_toml, write_toml
 
 __all__ = [
+    "find_calibration",
     "FORMATS_HELP",
     "CalibrationError",
     "Camera",
