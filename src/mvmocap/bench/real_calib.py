@@ -2,12 +2,13 @@
 
 Each folder under ``DIR`` (or ``DIR`` itself) is checked by its layout:
 
-- **caliscope session** (``caliscope_camera_array.toml``, ``caliscope_charuco.toml``, ``videos/``):
-  board intrinsics from the videos (``focal_rel_err``: |mean of fx, fy| vs caliscope's, per camera,
-  with the views used) and board extrinsics with caliscope's intrinsics (``baseline_err_mm``: the
-  distance between two camera centres vs caliscope's, ``rel_rot_deg``: the angle between the two
-  tools' relative rotations of the pair; medians over every pair), and the frames where the board
-  was found per camera next to those where plain OpenCV finds it (``detectBoard`` with inverted
+- **caliscope session** (``caliscope_camera_array.toml``, ``caliscope_charuco.toml``,
+  ``videos/``): board intrinsics from the videos (``focal_rel_err``: |mean of fx, fy| vs
+  caliscope's, per camera, with the views used and ``focal_rel_std``, the fit's own standard
+  deviation) and board extrinsics with caliscope's intrinsics (``baseline_err_mm``: the distance
+  between two camera centres vs caliscope's, ``rel_rot_deg``: the angle between the two tools'
+  relative rotations of the pair; medians over every pair), and the frames where the board was
+  found per camera next to those where plain OpenCV finds it (``detectBoard`` with inverted
   markers allowed), ``found_vs_plain`` the ratio.
 - **a capture with a reference rig** (a calibration file in ``calibration/`` or the folder, and
   ``videos/``): cameras from people with the reference's intrinsics, with the person's height
@@ -98,6 +99,7 @@ def _caliscope(folder: Path, work: Path) -> dict:
         out["focal_rel_err"] = {n: round(abs(float(np.mean(np.diag(r.K)[:2] / np.diag(reference[n].K)[:2])) - 1), 4)
                                 for n, r in intrinsics.items()}
         out["intrinsics_views_used"] = {n: len(r.per_view) for n, r in intrinsics.items()}
+        out["focal_rel_std"] = {n: round(r.focal_std / r.K[0, 0], 4) for n, r in intrinsics.items()}
     except CalibrationError as err:
         out["intrinsics_error"] = str(err)
     out["intrinsics_s"] = round(time.perf_counter() - start, 1)

@@ -77,7 +77,7 @@ class ViewCounts:
 class IntrinsicsResult:
     """``K`` (3, 3), ``dist`` (5,) k1 k2 p1 p2 k3, ``image_size`` (W, H), ``rms`` px over the views
     used, ``per_view`` px, ``model`` (a name of ``MODELS``), ``heldout_px`` per model tried,
-    ``dropped`` outlier views, and ``counts``: what became of the camera's frames."""
+    ``dropped`` outlier views, ``counts``: what became of the camera's frames, ``focal_std`` px."""
 
     K: np.ndarray
     dist: np.ndarray
@@ -88,10 +88,12 @@ class IntrinsicsResult:
     heldout_px: dict[str, float]
     dropped: list[str] = field(default_factory=list)
     counts: ViewCounts = field(default_factory=ViewCounts)
+    focal_std: float = float("nan")  # px: the focal length's standard deviation as the fit estimates it
 
     def report(self) -> dict:
         return {"rms_px": self.rms, "model": self.model, "heldout_px": self.heldout_px, "fx": float(self.K[0, 0]),
-                "fy": float(self.K[1, 1]), "cx": float(self.K[0, 2]), "cy": float(self.K[1, 2]),
+                "fy": float(self.K[1, 1]), "focal_std_px": self.focal_std, "cx": float(self.K[0, 2]),
+                "cy": float(self.K[1, 2]),
                 "dist": self.dist.tolist(), "image_size": list(self.image_size), "views_used": len(self.per_view),
                 "views_dropped_as_outliers": self.dropped, **self.counts.report(), "per_view_px": self.per_view}
 
@@ -170,14 +172,14 @@ MODELS = {"square k1k2p1p2": cv2.CALIB_FIX_ASPECT_RATIO | cv2.CALIB_FIX_K3, "k1k
 def _calibrate(views: list[BoardView], board: BoardSpec, size: tuple[int, int], model: str):
     objects = [board.object_points()[v.detection.ids].astype(np.float32) for v in views]
     images = [v.detection.corners.astype(np.float32) for v in views]
-    _, K, dist, rvecs, tvecs = cv2.calibrateCamera(objects, images, tuple(size), np.eye(3), None, flags=MODELS[model],
-                                                   criteria=(cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT,
-                                                             100, 1e-9))
+    _, K, dist, rvecs, tvecs, std, _, _ = cv2.calibrateCameraExtended(
+        objects, images, tuple(size), np.eye(3), None, flags=MODELS[model],
+        criteria=(cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 100, 1e-9))
     errors = []
     for obj, img, r, t in zip(objects, images, rvecs, tvecs, strict=True):
         projected, _ = cv2.projectPoints(obj, r, t, K, dist)
         errors.append(float(np.sqrt(np.mean(np.sum((projected.reshape(-1, 2) - img) ** 2, 1)))))
-    return K, dist.reshape(-1)[:5], np.array(errors)
+    return K, dist.reshape(-1)[:5], np.array(errors), float(np.max(std.reshape(-1)[:2]))
 
 
 def _heldout(views: list[BoardView], board: BoardSpec, size: tuple[int, int], model: str, folds: int = 4) -> float:
@@ -186,7 +188,7 @@ def _heldout(views: list[BoardView], board: BoardSpec, size: tuple[int, int], mo
     for f in range(folds):
         train = [v for i, v in enumerate(views) if i % folds != f]
         test = [v for i, v in enumerate(views) if i % folds == f]
-        K, dist, _ = _calibrate(train, board, size, model)
+        K, dist, _, _ = _calibrate(train, board, size, model)
         for v in test:
             obj = board.object_points()[v.detection.ids]
             ok, r, t = cv2.solvePnP(obj, v.detection.corners, K, dist, flags=cv2.SOLVEPNP_ITERATIVE)
@@ -222,7 +224,7 @@ def calibrate_intrinsics(views: list[BoardView], board: BoardSpec, image_size: t
             model = candidate
     dropped: list[str] = []
     for round_ in range(3):  # calibrate, drop outlier views, calibrate again (twice at most)
-        K, dist, errors = _calibrate(views, board, image_size, model)
+        K, dist, errors, focal_std = _calibrate(views, board, image_size, model)
         bad = errors > max(settings.outlier_factor * float(np.median(errors)), 1.0)
         if round_ == 2 or not bad.any() or len(views) - bad.sum() < settings.min_views:
             break
@@ -231,4 +233,4 @@ def calibrate_intrinsics(views: list[BoardView], board: BoardSpec, image_size: t
     rms = float(np.sqrt(np.mean(errors ** 2)))
     return IntrinsicsResult(K, np.pad(dist, (0, 5 - len(dist))), tuple(image_size), rms,
                             {v.label: float(e) for v, e in zip(views, errors, strict=True)},
-                            model, heldout, dropped, counts)
+                            model, heldout, dropped, counts, focal_std)
