@@ -84,7 +84,8 @@ def test_a_pose2sim_session_runs_every_trial(tmp_path):
         trial = write_capture(capture, session / name)
         for file in ("intri.yml", "extri.yml"):
             (trial / file).unlink()
-        (trial / "Config.toml").write_text(_POSE2SIM_CONFIG)
+        (trial / "Config.toml").write_text(_POSE2SIM_CONFIG.replace("frame_range = 'auto'", "frame_range = [2, 10]")
+                                           if name == "Trial_2" else _POSE2SIM_CONFIG)
         rig = capture.rig
     save_calibration(rig, session / "calibration" / "Calib.qca.txt")
     trials = find_trials(session)
@@ -92,3 +93,7 @@ def test_a_pose2sim_session_runs_every_trial(tmp_path):
     model = f"smpl:{write_model_file(make_model_arrays('smpl'), tmp_path / 'SMPL_NEUTRAL.pkl', 'pkl')}"
     results = run_batch(session, options=BatchOptions(model=model))
     assert [r.status for r in results] == ["done", "done"], [r.error for r in results]
+    assert [r.frames for r in results] == [12, 8]  # Trial_2's Config.toml: frame_range = [2, 10]
+    report = json.loads((session / "Trial_2" / "output" / "report.json").read_text())
+    assert report["frames"] == [2, 9]
+    assert report["project_settings_used"] == [f"{session / 'Trial_2' / 'Config.toml'}: frame_range"]

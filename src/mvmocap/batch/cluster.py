@@ -23,7 +23,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from mvmocap.batch.runner import BatchOptions, TrialResult, is_done, run_trial
+from mvmocap.batch.runner import BatchOptions, TrialResult, is_done, run_trial, trial_run_options
 from mvmocap.batch.trials import Trial
 from mvmocap.utils import InputError
 
@@ -45,10 +45,8 @@ def _ray():
 
 def _detect_task(trial: Trial, options: BatchOptions, camera: str) -> int:
     from mvmocap.pipeline.run import detect_run_camera
-    from mvmocap.pipeline.stages import RunOptions
 
-    return detect_run_camera(RunOptions(root=trial.root, out=trial.root / "output", exp=options.exp,
-                                        calib=trial.calibration), camera)
+    return detect_run_camera(trial_run_options(trial, options)[0], camera)
 
 
 def _trial_task(trial: Trial, options: BatchOptions) -> TrialResult:
@@ -56,10 +54,9 @@ def _trial_task(trial: Trial, options: BatchOptions) -> TrialResult:
     ray = _ray()
     if trial.keypoints is None and trial.calibration is not None and not is_done(trial, options):
         from mvmocap.pipeline.run import run_cameras
-        from mvmocap.pipeline.stages import RunOptions
 
         try:
-            cameras = run_cameras(RunOptions(root=trial.root, exp=options.exp, calib=trial.calibration))
+            cameras = run_cameras(trial_run_options(trial, options)[0])
             detect = ray.remote(max_retries=RETRIES)(_detect_task)
             ray.get([detect.remote(trial, options, camera) for camera in cameras])
         except Exception as err:  # noqa: BLE001 - run_trial meets the same problem and reports it

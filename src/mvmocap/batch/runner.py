@@ -30,9 +30,10 @@ import numpy as np
 
 from mvmocap.batch.trials import Trial, find_trials
 from mvmocap.console import progress
+from mvmocap.io.project_config import ProjectConfig
 from mvmocap.utils import InputError, atomic_write_text
 
-__all__ = ["BatchOptions", "TrialResult", "is_done", "run_batch", "run_trial"]
+__all__ = ["BatchOptions", "TrialResult", "is_done", "run_batch", "run_trial", "trial_run_options"]
 
 log = logging.getLogger(__name__)
 MARKER = ".batch.json"
@@ -44,7 +45,7 @@ _COLUMNS = ("trial", "status", "frames", "cameras", "reprojection_px", "heldout_
 class BatchOptions:
     """What every trial is run with (keyword-only to build)."""
 
-    exp: str = "body"
+    exp: str | None = None  # None: body, or multi where the trial's Config.toml says multi_person = true
     model: str | None = None
     videos: bool = False
 
@@ -73,6 +74,21 @@ def _figures(report: dict) -> dict:
             "fit_error_mm": report.get("fit_error_mm")}
 
 
+def trial_run_options(trial: Trial, options: BatchOptions):
+    """The :class:`~mvmocap.pipeline.RunOptions` of one trial and the Pose2Sim settings applied
+    (``"file: key"``): the batch's options, with what the trial's ``Config.toml`` files say (frame
+    range, frame rate, multi-person when ``--exp`` is not given)."""
+    from mvmocap.pipeline import RunOptions
+
+    project = trial.project or ProjectConfig()
+    multi = options.exp is None and bool(project.multi_person)
+    applied = project.named("frame_range", "frame_rate", *(["multi_person"] if multi else []))
+    run = RunOptions(root=trial.root, out=trial.root / "output", exp=options.exp or ("multi" if multi else "body"),
+                     model=options.model, calib=trial.calibration, keypoints=trial.keypoints, videos=options.videos,
+                     sync_file=trial.sync, frames=project.frames, fps=project.fps)
+    return run, applied
+
+
 def is_done(trial: Trial, options: BatchOptions) -> bool:
     """Whether the trial's output is a finished run made with ``options``."""
     out = trial.root / "output"
@@ -95,7 +111,7 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
         import torch
 
         from mvmocap.console import log_to_file
-        from mvmocap.pipeline import RunOptions, run_capture
+        from mvmocap.pipeline import run_experiment
 
         if trial.calibration is None:
             raise FileNotFoundError(f"{trial.root}: no calibration in the trial or the folders above it "
@@ -103,16 +119,18 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # see the module docstring
         try:
+            run_options, applied = trial_run_options(trial, options)
             with log_to_file(out / "log.txt"):
-                run = run_capture(RunOptions(root=trial.root, out=out, exp=options.exp, model=options.model,
-                                             calib=trial.calibration, keypoints=trial.keypoints,
-                                             videos=options.videos, sync_file=trial.sync))
+                if applied:
+                    log.info("trial %s: from Pose2Sim's settings %s", trial.name, ", ".join(applied))
+                run = run_experiment(run_options)
         finally:
             torch.set_num_threads(threads)
-        seen = run.keypoints3d[..., 3] > 0
-        fit_error = float(np.median(np.linalg.norm(run.fit.keypoints - run.keypoints3d[..., :3], axis=-1)[seen])
-                          * 1000) if seen.any() else None
-        report = {**run.report, "fit_error_mm": fit_error}
+        report = {**run.report, "project_settings_used": applied}
+        if hasattr(run, "fit"):  # a single-person run: how far the fitted body lies from the keypoints
+            seen = run.keypoints3d[..., 3] > 0
+            report["fit_error_mm"] = float(np.median(np.linalg.norm(run.fit.keypoints - run.keypoints3d[..., :3],
+                                                                    axis=-1)[seen]) * 1000) if seen.any() else None
         atomic_write_text(out / "report.json", json.dumps(report, indent=1))
         atomic_write_text(marker, json.dumps(options.key()))
         return TrialResult(trial.name, "done", **_figures(report), seconds=round(time.perf_counter() - start, 2))

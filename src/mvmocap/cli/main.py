@@ -646,7 +646,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bat = sub.add_parser("batch", help="run every trial of a session folder (resumable, in parallel)")
     bat.add_argument("session", help="folder of trials (folders with videos/, images/ or annots/)")
-    bat.add_argument("--exp", default="body")
+    bat.add_argument("--exp", help="experiment (default body, or multi where a trial's Pose2Sim Config.toml says "
+                     "multi_person = true)")
     bat.add_argument("--model", help="body model (default Anny)")
     bat.add_argument("--workers", type=_int_from(1), default=1, help="worker processes (default 1)")
     bat.add_argument("--ray", metavar="ADDRESS", help="run the trials as Ray tasks: 'auto' joins this machine's "

@@ -31,6 +31,7 @@ from mvmocap.camera import (
 from mvmocap.console import progress
 from mvmocap.detect import body_detector_factory
 from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
+from mvmocap.io.project_config import project_config_for
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.stages import detect_cameras
 from mvmocap.render import tile_views
@@ -152,7 +153,8 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
                      ) -> tuple[PeopleResult, Path]:
     """Extrinsics from people filmed by every camera at once: detection (cached in ``keypoints``,
     default ``OUT/keypoints2d``; default OUT ``ROOT/calib_people``), ``ROOT/sync.yml`` applied when
-    present, :func:`calibrate_from_candidates` (the subject chosen across views, left/right decided,
+    present, the height from ``height``, else a Pose2Sim ``ROOT/Config.toml``'s
+    ``participant_height``, :func:`calibrate_from_candidates` (the subject chosen across views, left/right decided,
     the rig checked). Writes ``OUT/calib_people_report.json`` always and, when the rig passes its
     checks, ``OUT/extri.yml`` and a copy of the intrinsics as ``OUT/intri.yml``; a failed check is
     a :class:`CalibrationError` naming the check, its figures and the report."""
@@ -180,6 +182,10 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
         raise CalibrationError(root, "nobody was detected in any camera; people calibration needs a person moving "
                                      "through the views")
     values = dict(settings.__dict__) if settings else {}
+    project = project_config_for(root)
+    if height is None and project is not None and project.height is not None:
+        height = project.height
+        log.info("the person's height, %.2f m, from %s", height, project.named("participant_height")[0])
     if height is not None:
         values["height"] = height
     else:
