@@ -22,6 +22,7 @@ from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calib
 from mvmocap.calib.people import PeopleResult, PeopleSettings, RigCheckError, calibrate_from_candidates
 from mvmocap.camera import (
     CalibrationError,
+    Camera,
     CameraRig,
     load_calibration,
     read_intrinsics,
@@ -34,6 +35,7 @@ from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
 from mvmocap.io.project_config import project_config_for
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.stages import detect_cameras
+from mvmocap.pipeline.triangulation import rig_named_as
 from mvmocap.render import tile_views
 from mvmocap.skeletons import get_format
 from mvmocap.sync import read_sync_file, resample_sequence
@@ -63,6 +65,9 @@ def _sources_with_intrinsics(root: Path, intri: str | Path | None, cams: list[st
         raise CalibrationError(intri, "not found: run 'mvmocap calib intrinsics' first or give --intri")
     intrinsics = read_intrinsics(intri)
     sources = _sources(root, cams)
+    named = rig_named_as(CameraRig([Camera(n, K, d, np.eye(3), np.zeros(3), size) for n, (K, d, size)
+                                    in intrinsics.items()]), list(sources), intri)
+    intrinsics = {c.name: (c.K, c.dist, c.image_size) for c in named}
     lacking = [n for n in sources if n not in intrinsics]
     if lacking:
         raise CalibrationError(intri, f"cameras {lacking} have no intrinsics here")
@@ -298,7 +303,7 @@ def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame:
     view over its detections; the keypoints' reprojection error per camera is logged and written to
     ``OUT/check.json``."""
     root = Path(root)
-    rig = load_calibration(calib or root)
+    rig = rig_named_as(load_calibration(calib or root), list(list_video_cameras(root)), Path(calib or root))
     sources = _sources(root, cams or [n for n in rig.names if n in list_video_cameras(root)])
     out = Path(out) if out else root / "calib_check"
     out.mkdir(parents=True, exist_ok=True)

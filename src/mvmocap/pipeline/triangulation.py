@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from mvmocap.camera import CameraRig, load_calibration
+from mvmocap.camera.naming import NameMatchError, match_names
 from mvmocap.io import DataError, MultiViewKeypoints, list_camera_folders, read_keypoints2d, write_keypoints3d
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import Triangulation, reprojection_report, triangulate
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["TriangulationRun", "match_cameras", "run_triangulation", "triangulate_sequence"]
+__all__ = ["TriangulationRun", "match_cameras", "rig_named_as", "run_triangulation", "triangulate_sequence"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,22 @@ class TriangulationRun:
     result: Triangulation
     report: dict
     out: Path
+
+
+def rig_named_as(rig: CameraRig, found: list[str], calib_path: Path) -> CameraRig:
+    """``rig`` with its cameras named as the inputs ``found`` (videos, image or keypoint folders)
+    name them, where the names differ only in form (:mod:`mvmocap.camera.naming`: ``cam01`` for
+    ``cam1``...), with a line saying how; names that match only partly are an error listing both."""
+    try:
+        pairs, how = match_names(rig.names, found)
+    except NameMatchError as err:
+        raise DataError(calib_path, f"the calibration's cameras {rig.names} and the inputs' {found} do not match: "
+                                    f"{err}. Rename one side, or use --cams") from None
+    renamed = {known: name for name, known in pairs.items() if name != known}
+    if not renamed:
+        return rig
+    log.info("cameras matched by %s: %s", how, ", ".join(f"calibration {k} = input {v}" for k, v in renamed.items()))
+    return CameraRig([replace(c, name=renamed.get(c.name, c.name)) for c in rig])
 
 
 def match_cameras(
@@ -79,7 +96,7 @@ def run_triangulation(
     arrays and report for further stages."""
     data, keypoints, out = Path(data), Path(keypoints), Path(out)
     calib_path = Path(calib) if calib is not None else data
-    rig = load_calibration(calib_path)
+    rig = rig_named_as(load_calibration(calib_path), list_camera_folders(keypoints), calib_path)
     names = match_cameras(rig, list_camera_folders(keypoints), calib_path, cameras)
     if len(names) < 2:
         raise DataError(keypoints, f"need at least 2 cameras with keypoints and calibration, found {names}")
