@@ -323,3 +323,30 @@ def test_cameras_that_never_see_anyone_are_named_not_a_crash(keypoint_root, tmp_
 def test_a_camera_named_twice_is_a_one_line_error(keypoint_root, tmp_path, capsys, caplog, command):
     argv = [a.replace("ROOT", str(keypoint_root)).replace("OUT", str(tmp_path / "o")) for a in command]
     _fails(capsys, caplog, [*argv, "--cams", "cam1", "cam1", "cam2"], r"--cams names \['cam1'\] more than once")
+
+
+def test_two_runs_never_write_one_output_folder(keypoint_root, tmp_path, capsys, caplog):
+    """Issue 30: a second run into an output folder being written is refused; a lock left by a
+    killed run is taken over; no lock is left behind."""
+    import socket
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / ".mvmocap.lock"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(f"{socket.gethostname()}\n{other.pid}\n2026-12-04 10:00:00\n")
+        _fails(capsys, caplog, ["run", str(keypoint_root), "--keypoints", str(keypoint_root / "annots"),
+                                "--no-video", "--out", str(out)],
+               rf"another mvmocap run is writing here \(process {other.pid} on .*, since 2026-12-04 10:00:00\)")
+        assert not (out / "log.txt").exists()  # the running one's log is not written into
+    finally:
+        other.kill()
+        other.wait()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # the holder is gone: its lock is stale
+        assert main(["run", str(keypoint_root), "--keypoints", str(keypoint_root / "annots"), "--no-video",
+                     "--out", str(out)]) == 0
+    assert "no longer runs" in caplog.text and not lock.exists() and (out / "report.json").is_file()

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
-           "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries"]
+           "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries",
+           "output_lock", "LOCK_NAME"]
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -81,6 +82,58 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+LOCK_NAME = ".mvmocap.lock"
+
+
+def _lock_holder(lock: Path) -> tuple[str, int, str] | None:
+    """(host, pid, since) written in a lock file, or None when it cannot be read."""
+    try:
+        host, pid, since = lock.read_text(encoding="utf-8").split("\n")[:3]
+        return host, int(pid), since
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold ``folder/.mvmocap.lock`` while a run writes into ``folder`` (created if need be), so that
+    two runs never write one output folder at once: the second one is refused with an error naming
+    the holder. The lock goes on any exit; one left by a killed process of this host is found stale
+    and taken over with a warning (one of another host, on a shared filesystem, cannot be checked:
+    the error says how to remove it). Nested use by the same process is allowed."""
+    import time
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock, host, pid = folder / LOCK_NAME, socket.gethostname(), os.getpid()
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(lock)
+            if holder is not None and holder[:2] == (host, pid):
+                yield  # this process holds it already
+                return
+            if holder is not None and holder[0] == host and not _alive(holder[1]):
+                logging.getLogger(__name__).warning("%s: left by a run that no longer runs (process %d); taken over",
+                                                    lock, holder[1])
+                lock.unlink(missing_ok=True)
+                continue
+            who = f"process {holder[1]} on {holder[0]}, since {holder[2]}" if holder else "unreadable lock"
+            raise InputError(f"{folder}: another mvmocap run is writing here ({who}); wait for it to finish or "
+                             f"choose another --out (if no run is going on, delete {lock})") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{host}\n{pid}\n{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        break
+    else:
+        raise InputError(f"{folder}: could not take the lock {lock}; delete it if no run is going on")
+    try:
+        yield
+    finally:
+        if (_lock_holder(lock) or ("", 0))[:2] == (host, pid):
+            lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

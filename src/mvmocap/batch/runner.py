@@ -31,7 +31,7 @@ import numpy as np
 from mvmocap.batch.trials import Trial, find_trials
 from mvmocap.console import progress
 from mvmocap.io.project_config import ProjectConfig
-from mvmocap.utils import InputError, atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text, output_lock
 
 __all__ = ["BatchOptions", "TrialResult", "is_done", "run_batch", "run_trial", "trial_run_options"]
 
@@ -120,7 +120,7 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
         torch.set_num_threads(1)  # see the module docstring
         try:
             run_options, applied = trial_run_options(trial, options)
-            with log_to_file(out / "log.txt"):
+            with output_lock(out), log_to_file(out / "log.txt"):
                 if applied:
                     log.info("trial %s: from Pose2Sim's settings %s", trial.name, ", ".join(applied))
                 run = run_experiment(run_options)

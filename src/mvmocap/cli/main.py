@@ -15,7 +15,7 @@ from mvmocap.camera import load_calibration, save_calibration
 from mvmocap.console import Console, log_to_file, summary_table
 from mvmocap.io import DataError
 from mvmocap.pipeline.summary import hands_summary, multi_summary, run_summary, sync_summary
-from mvmocap.utils import InputError
+from mvmocap.utils import InputError, output_lock
 
 if TYPE_CHECKING:
     from mvmocap.pipeline.stages import RunOptions
@@ -239,7 +239,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     kind = experiment.kind
     options.check_for(kind)
     out = options.output
-    with log_to_file(out / "log.txt"):
+    with output_lock(out), log_to_file(out / "log.txt"):
         result = run_experiment(options, experiment)
     if kind == "multi":
         print(multi_summary(result.report, out))

@@ -26,11 +26,11 @@ from mvmocap.io import DataError, FrameSource, list_video_cameras
 from mvmocap.pipeline.experiment import Experiment, load_experiment
 from mvmocap.pipeline.observations import SYNC_MODES
 from mvmocap.pipeline.triangulation import match_cameras, rig_named_as
-from mvmocap.utils import InputError, atomic_write_text
+from mvmocap.utils import InputError, atomic_write_text, output_lock
 
-__all__ = ["RunOptions", "RunSetup", "StageTimer", "camera_frames", "check_output_folder", "detect_cameras",
-           "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run", "run_experiment", "video_cameras",
-           "write_report"]
+__all__ = ["RunOptions", "RunSetup", "StageTimer", "camera_frames", "check_folders", "check_output_folder",
+           "detect_cameras", "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run", "run_experiment",
+           "video_cameras", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +159,18 @@ class RunSetup:
 
 def prepare_run(options: RunOptions, experiment: Experiment | None = None) -> RunSetup:
     """Check the dataset and output folders, load the experiment (unless given) and the calibration."""
-    if not options.root.is_dir():
-        raise DataError(options.root, "dataset folder not found")
-    check_output_folder(options.root, options.output)
+    check_folders(options)
     experiment = experiment or load_experiment(options.exp)
     options.check_for(experiment.kind)
     calib_path = options.calib if options.calib is not None else options.root
     return RunSetup(options, experiment, calib_path, load_calibration(calib_path))
+
+
+def check_folders(options: RunOptions) -> None:
+    """The dataset folder exists and the output folder is a fit place (:func:`check_output_folder`)."""
+    if not options.root.is_dir():
+        raise DataError(options.root, "dataset folder not found")
+    check_output_folder(options.root, options.output)
 
 
 def check_output_folder(root: Path, out: Path) -> None:
@@ -333,20 +338,17 @@ def write_report(out: Path, report: dict, timer: StageTimer) -> dict:
 
 def run_experiment(options: RunOptions, experiment: Experiment | None = None):
     """``mvmocap run``: the experiment's kind picks the run (``body``, ``body+hands``: a
-    :class:`RunOutput`; ``hands``: one per hand side; ``multi``: a :class:`MultiOutput`)."""
+    :class:`RunOutput`; ``hands``: one per hand side; ``multi``: a :class:`MultiOutput`), holding
+    the output folder's lock (:func:`mvmocap.utils.output_lock`) throughout."""
     experiment = experiment or load_experiment(options.exp)
     if experiment.kind == "multi":
-        from mvmocap.pipeline.multi import run_multi
-
-        return run_multi(options, experiment)
-    if experiment.kind == "hands":
-        from mvmocap.pipeline.hands import run_hands
-
-        return run_hands(options, experiment)
-    if experiment.kind == "body+hands":
-        from mvmocap.pipeline.bodyhands import run_body_hands
-
-        return run_body_hands(options, experiment)
-    from mvmocap.pipeline.run import run_capture
-
-    return run_capture(options, experiment)
+        from mvmocap.pipeline.multi import run_multi as run
+    elif experiment.kind == "hands":
+        from mvmocap.pipeline.hands import run_hands as run
+    elif experiment.kind == "body+hands":
+        from mvmocap.pipeline.bodyhands import run_body_hands as run
+    else:
+        from mvmocap.pipeline.run import run_capture as run
+    check_folders(options)  # before the lock creates the output folder
+    with output_lock(options.output):  # one run writes an output folder at a time
+        return run(options, experiment)
