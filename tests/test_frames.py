@@ -58,3 +58,42 @@ def test_variable_frame_rate_times_come_from_the_container(frames_folder, tmp_pa
         times = [source.current_time for _ in source.frames()]
         assert source.count == 12 and len(times) == 12, path.name
         np.testing.assert_allclose(times, n / 30 + 0.012 * (n % 3) + 0.2 * (n >= 6), atol=2e-3)
+
+
+def _numbered_video(path, frames=90):
+    """A 320x240 H.264 video at 30 fps, a keyframe every 10 frames, each frame's number drawn in."""
+    writer = imageio_ffmpeg.write_frames(str(path), (320, 240), fps=30, codec="libx264", macro_block_size=1,
+                                         output_params=["-g", "10", "-pix_fmt", "yuv420p"])
+    writer.send(None)
+    for k in range(frames):
+        image = np.zeros((240, 320, 3), np.uint8)
+        cv2.putText(image, str(k), (50, 150), cv2.FONT_HERSHEY_SIMPLEX, 3, (255, 255, 255), 5)
+        image[:, (3 * k) % 320] = 255
+        writer.send(image)
+    writer.close()
+    return path
+
+
+def test_corrupt_packets_in_the_middle_leave_the_rest_in_place(tmp_path, caplog):
+    """Issue 30: OpenCV's reader stops at the first corrupt packet ("video ends early" stopped the
+    run). Now the frames that cannot be decoded come out grey and are named, and every later frame
+    keeps its place in time."""
+    clean = FrameSource(_numbered_video(tmp_path / "clean.mp4"))
+    data = bytearray((tmp_path / "clean.mp4").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 3000] = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    (tmp_path / "cam2.mp4").write_bytes(bytes(data))
+    damaged = FrameSource(tmp_path / "cam2.mp4")
+    assert damaged.count == 90
+    with caplog.at_level("WARNING"):
+        frames = dict(damaged.frames())
+    assert sorted(frames) == list(range(90))
+    lost = damaged.undecodable
+    assert lost and all(np.all(frames[i] == 128) for i in lost)
+    assert "cam2.mp4: frames" in caplog.text and "could not be decoded" in caplog.text
+    reference = dict(clean.frames())
+    # From the next keyframe on (one every 10 frames), the very same frames: nothing shifted in time
+    # (the frames of the damaged group of pictures may decode with errors, from damaged references).
+    after = list(range(10 * (max(lost) // 10 + 1), 90))
+    assert len(after) >= 20 and all(np.array_equal(frames[i], reference[i]) for i in after)
+    assert all(np.array_equal(frames[i], reference[i]) for i in range(10 * (min(lost) // 10)))

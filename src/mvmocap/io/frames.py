@@ -3,8 +3,11 @@ to disk) or ``images/<cam>/<frame>.jpg|png``."""
 
 from __future__ import annotations
 
+import logging
+import queue
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,11 @@ import numpy as np
 from mvmocap.io.errors import DataError
 from mvmocap.utils import natural_sorted
 
-__all__ = ["list_video_cameras", "FrameSource"]
+__all__ = ["list_video_cameras", "FrameSource", "UNDECODABLE_GREY"]
+
+log = logging.getLogger(__name__)
+
+UNDECODABLE_GREY = 128  # the value of every pixel of a frame that could not be decoded
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
@@ -51,11 +58,17 @@ class FrameSource:
     A video's rotation tag (the display matrix phones write) is applied, so portrait phone videos
     come out upright, as the phone showed them and as calibration tools that honour the tag see
     them (OpenCV's wheels leave it off unless asked: :func:`_open_video`).
+    A video with corrupt packets (a damaged copy, a recording cut short): OpenCV's reader stops at
+    the first one, so from there FFmpeg decodes on and places each frame by its timestamp; a frame
+    that cannot be decoded comes out flat grey (``UNDECODABLE_GREY``: nobody is detected in it, the
+    camera does not see that frame) and is listed in ``undecodable``, with a warning naming the
+    camera's file and the frames; the frames after it keep their place in time.
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.current_time = float("nan")
+        self.undecodable: list[int] = []
         if self.path.is_dir():
             self.images = [self.path / n for n in natural_sorted(p.name for p in self.path.iterdir()
                                                                  if p.suffix.lower() in _IMAGE_SUFFIXES)]
@@ -97,12 +110,93 @@ class FrameSource:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, start)
             for i in range(start, stop):
                 ok, bgr = cap.read()
-                if not ok:
-                    raise DataError(self.path, f"video ends early at frame {i} of {stop}")
+                if not ok:  # a corrupt packet or a cut: FFmpeg decodes on past it
+                    cap.release()
+                    yield from self._frames_past_damage(i, stop)
+                    return
                 self.current_time = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 yield i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()
+
+    def _frames_past_damage(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Frames ``start`` .. ``stop - 1`` decoded by FFmpeg (which skips what it cannot decode),
+        each placed by its timestamp; the frames it could not decode come out grey (class docstring)."""
+        w, h = self.size
+        grey = np.full((h, w, 3), UNDECODABLE_GREY, np.uint8)
+        period = 1.0 / self.fps if self.fps > 0 else 1.0 / 30
+        missing: list[int] = []
+        expected = start
+        for index, time_s, rgb in _ffmpeg_frames(self.path, (w, h), period):
+            if index < expected:
+                continue
+            for gap in range(expected, min(index, stop)):
+                missing.append(gap)
+                self.current_time = gap * period
+                yield gap, grey
+            if index >= stop:
+                break
+            self.current_time = time_s
+            yield index, rgb
+            expected = index + 1
+        for gap in range(expected, stop):  # the end could not be decoded (a recording cut short)
+            missing.append(gap)
+            self.current_time = gap * period
+            yield gap, grey
+        if missing:
+            self.undecodable += missing
+            log.warning("%s: frames %s could not be decoded (corrupt or missing video data); they count as not "
+                        "seen by this camera", self.path, _ranges(missing))
+
+
+def _ranges(indices: list[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"``."""
+    runs, first = [], indices[0]
+    for a, b in zip(indices, [*indices[1:], None], strict=True):
+        if b != a + 1:
+            runs.append(f"{first}-{a}" if a > first else str(a))
+            first = b
+    return ", ".join(runs)
+
+
+def _ffmpeg_frames(path: Path, size: tuple[int, int], period: float) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(frame index, time s, rgb) of every frame FFmpeg can decode from ``path`` (its rotation tag
+    applied, as FFmpeg does by default), the index from the frame's timestamp (the first frame's is 0)."""
+    w, h = size
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "info", "-i", str(path),
+               "-map", "0:v:0", "-vf", "showinfo", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "pipe:1"]  # passthrough: a frame FFmpeg could not decode is not filled in by a copy
+    times: queue.Queue = queue.Queue()
+
+    def read_times(stream) -> None:  # showinfo logs each frame's time before the frame is written out
+        for line in stream:
+            found = re.search(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)", line)
+            if found:
+                times.put(float(found.group(1)))
+        times.put(None)
+
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=False)
+    reader = threading.Thread(target=read_times, args=(_text_lines(process.stderr),), daemon=True)
+    reader.start()
+    first = None
+    try:
+        while True:
+            data = process.stdout.read(w * h * 3)
+            if len(data) < w * h * 3:
+                break
+            time_s = times.get()
+            if time_s is None:
+                break
+            first = time_s if first is None else first
+            yield int(round((time_s - first) / period)), time_s, np.frombuffer(data, np.uint8).reshape(h, w, 3)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _text_lines(stream) -> Iterator[str]:
+    for raw in iter(stream.readline, b""):
+        yield raw.decode("utf-8", "replace")
 
 
 def _open_video(path: Path) -> cv2.VideoCapture:
