@@ -136,3 +136,33 @@ def test_image_folders_with_different_frame_counts_are_each_read_to_their_end(ca
     assert run.frames == list(range(8)) and run.report["frames_left_out_untriangulated"] == {"before": 0, "after": 2}
     assert (run.keypoints3d[..., 3] > 0).mean() > 0.8 and (run.keypoints3d[7, :, 3] > 0).mean() > 0.5
     assert len(run.fit.keypoints) == 8
+
+
+def test_cameras_of_different_frame_rates_share_one_timeline(tmp_path, capsys):
+    """Issue 30: three cameras at 30 fps and one at 60 fps, no sync.yml: the 60 fps camera's
+    detections are read at the 30 fps cameras' frame times (by the timestamps), not paired by frame
+    number (which would put its frame 2k beside their frame k: the body twice as fast, then gone)."""
+    from mvmocap.io import MultiViewKeypoints, write_annots
+    from mvmocap.synthetic import make_capture, write_capture
+    from mvmocap.synthetic.model_files import make_model_arrays, write_model_file
+
+    capture = make_capture(frames=120, cameras=4, fps=60.0, motion="walk", noise_px=1.0, outlier_ratio=0.0,
+                           dropout_ratio=0.0, seed=4, image_size=(1280, 720))
+    root = write_capture(capture, tmp_path / "data")
+    shutil.rmtree(root / "annots")
+    slow, fast = capture.rig.names[:3], capture.rig.names[3]
+    kp = capture.keypoints2d
+    write_annots(root / "annots", MultiViewKeypoints(slow, list(range(60)), {0: kp[::2, :3]}, "body25",
+                                                     {c: np.arange(60) / 30.0 for c in slow}))
+    write_annots(root / "annots", MultiViewKeypoints([fast], list(range(120)), {0: kp[:, 3:]}, "body25",
+                                                     {fast: np.arange(120) / 60.0}))
+    out = tmp_path / "out"
+    assert main(["run", str(root), "--keypoints", str(root / "annots"), "--no-video", "--out", str(out),
+                 "--model", f"smpl:{write_model_file(make_model_arrays('smpl'), tmp_path / 'SMPL.pkl', 'pkl')}"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["fps"] == 30.0 and report["frames"] == [0, 59]
+    assert report["heldout"]["per_camera"][fast] < 5.0, report["heldout"]
+    points, _ = read_keypoints3d(out / "keypoints3d")
+    seen = points[..., 3] > 0
+    error = np.linalg.norm(points[..., :3] - capture.points3d[::2], axis=-1)[seen]
+    assert np.median(error) < 0.02
