@@ -166,3 +166,22 @@ def test_cameras_of_different_frame_rates_share_one_timeline(tmp_path, capsys):
     seen = points[..., 3] > 0
     error = np.linalg.norm(points[..., :3] - capture.points3d[::2], axis=-1)[seen]
     assert np.median(error) < 0.02
+
+
+def test_paths_with_spaces_and_other_scripts_through_every_command(capture, tmp_path, capsys):
+    """Issue 30: a dataset, an output folder, a model file and export files whose paths hold spaces
+    and non-ASCII letters, through detection, FFmpeg's video writing, exports and the replay page."""
+    from mvmocap.synthetic.model_files import make_model_arrays, write_model_file
+
+    root = tmp_path / "prise de vue ü" / "dätä 1"
+    shutil.copytree(capture, root)
+    out = tmp_path / "résultats été" / "sortie 1"
+    model = write_model_file(make_model_arrays("smpl"), tmp_path / "modèles ñ" / "SMPL NEUTRAL.pkl", "pkl")
+    assert main(["run", str(root), "--out", str(out), "--model", f"smpl:{model}"]) == 0
+    assert (out / "videos" / "overlay.mp4").stat().st_size > 1000 and (out / "report.json").is_file()
+    for name in ("mouvement ü.bvh", "corps é.glb", "marqueurs ñ.trc"):
+        assert main(["export", str(out), "--to", str(out / name), "--model", f"smpl:{model}"]) == 0
+        assert (out / name).stat().st_size > 100
+    assert main(["view", str(out), "--html", str(out / "rejouer ö.html"), "--model", f"smpl:{model}"]) == 0
+    assert (out / "rejouer ö.html").stat().st_size > 1000
+    assert main(["calib", "check", str(root), "--out", str(out / "contrôle")]) == 0
