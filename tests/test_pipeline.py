@@ -185,3 +185,36 @@ def test_paths_with_spaces_and_other_scripts_through_every_command(capture, tmp_
     assert main(["view", str(out), "--html", str(out / "rejouer ö.html"), "--model", f"smpl:{model}"]) == 0
     assert (out / "rejouer ö.html").stat().st_size > 1000
     assert main(["calib", "check", str(root), "--out", str(out / "contrôle")]) == 0
+
+
+def test_a_full_disk_while_encoding_keeps_the_earlier_video(capture, first_run, tmp_path, monkeypatch, capsys,
+                                                            caplog):
+    """Issue 30: FFmpeg stopping on a full disk gave a bare "Broken pipe" and the FFmpeg command. Now:
+    the error names the folder and the cause, the partial video is removed and the earlier one stays."""
+    import collections
+
+    import imageio_ffmpeg
+
+    import mvmocap.render.video
+
+    out = tmp_path / "out"
+    shutil.copytree(first_run.out, out)  # an earlier run's outputs, its detection cache included
+    earlier = (out / "videos" / "overlay.mp4").read_bytes()
+
+    def failing_writer(path, *args, **kwargs):
+        sent = 0
+        while True:
+            frame = yield
+            sent += frame is not None
+            if sent == 3:
+                raise OSError(32, "Broken pipe\n\nFFMPEG COMMAND:\nffmpeg ...")
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", failing_writer)
+    monkeypatch.setattr(mvmocap.render.video.shutil, "disk_usage", lambda p: collections.namedtuple(
+        "usage", "total used free")(10**9, 10**9 - 4096, 4096))
+    with caplog.at_level(logging.ERROR):
+        assert main(["run", str(capture), "--out", str(out)]) == 2
+    assert f"{out / 'videos'}: no space left on the device while writing overlay.mp4" in caplog.text
+    assert "Traceback" not in caplog.text and "FFMPEG COMMAND" not in caplog.text
+    assert (out / "videos" / "overlay.mp4").read_bytes() == earlier
+    assert not list((out / "videos").glob(".*tmp*")) and (out / "params.npz").is_file()

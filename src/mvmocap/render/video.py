@@ -2,11 +2,16 @@
 
 No system FFmpeg is needed. The video is written to a temporary file beside the target and
 renamed when complete, so an interrupted run never leaves a truncated file under the real name.
+When FFmpeg stops (a full disk, a vanished folder), the temporary file is removed, an earlier video
+of that name stays as it was, and the error names the folder and the cause (FFmpeg's own error is
+a bare "broken pipe").
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +65,36 @@ class VideoWriter:
             self._gen.send(None)
         elif frame.shape[:2] != self._size:
             raise ValueError(f"frame {self.frames} is {frame.shape[:2]}, earlier frames {self._size}")
-        self._gen.send(np.ascontiguousarray(frame))
+        try:
+            self._gen.send(np.ascontiguousarray(frame))
+        except OSError as err:
+            raise self._failure(err) from None
         self.frames += 1
 
+    def _failure(self, err: OSError) -> OSError:
+        """FFmpeg's error as one that names the folder and says why."""
+        folder = self.path.parent
+        try:
+            full = shutil.disk_usage(folder).free < 64 * 2**20
+        except OSError:
+            return OSError(errno.ENOENT, "the folder of the video is gone", str(folder))
+        if full:
+            return OSError(errno.ENOSPC, f"no space left on the device while writing {self.path.name}; free some "
+                                         "space or choose another --out (the outputs before the videos are whole)",
+                           str(folder))
+        first_line = str(err.strerror or err).strip().splitlines()[0]
+        return OSError(err.errno or errno.EIO, f"FFmpeg stopped writing {self.path.name} ({first_line})", str(folder))
+
     def __exit__(self, exc_type, exc, tb) -> None:
+        failure = None
         if self._gen is not None:
-            self._gen.close()
-        if exc_type is None and self.frames:
+            try:
+                self._gen.close()  # FFmpeg writes the file's end now: a full disk can still show here
+            except OSError as err:
+                failure = self._failure(err)
+        if exc_type is None and failure is None and self.frames:
             os.replace(self._tmp, self.path)
-        elif self._tmp.exists():
-            self._tmp.unlink()
+            return
+        self._tmp.unlink(missing_ok=True)
+        if exc_type is None and failure is not None:
+            raise failure
