@@ -33,7 +33,7 @@ that rig (:func:`mvmocap.associate.choose_subject`: bystanders and a second pers
 left/right labels decided against the other views (:func:`mvmocap.associate.fix_left_right`), and
 the rig solved again. :func:`check_rig` then judges the result before anything is written: cameras
 in front of the person, left and right bones alike, body proportions, every camera predicted by the
-others (module ``RigChecks``); a rig that fails is an error naming the check and its figures.
+others; a rig that fails is an error naming the check and its figures.
 """
 
 from __future__ import annotations
@@ -389,6 +389,17 @@ def _limb_lengths(points: np.ndarray, a: str, b: str) -> np.ndarray:
     return np.where(ok, np.linalg.norm(points[:, i, :3] - points[:, j, :3], axis=-1), np.nan)
 
 
+def _median_length(points: np.ndarray, a: str, b: str) -> float:
+    """The median length of limb a-b over the frames that have it (NaN when none does)."""
+    lengths = _limb_lengths(points, a, b)
+    return float(np.nanmedian(lengths)) if np.isfinite(lengths).any() else float("nan")
+
+
+def _inlier_thresholds(rig: CameraRig, s: PeopleSettings) -> np.ndarray:
+    """(V,) triangulation inlier thresholds in pixels: ``threshold_fraction`` of each image diagonal."""
+    return np.array([s.threshold_fraction * c.image_diagonal for c in rig])
+
+
 def _mirror_name(name: str) -> str:
     return {"R": "L", "L": "R"}[name[0]] + name[1:]
 
@@ -401,7 +412,7 @@ def check_rig(rig: CameraRig, keypoints2d: np.ndarray, settings: PeopleSettings 
     predicted by the others (its held-out error within ``max_heldout_ratio`` x the median).
     Returns the figures; raises :class:`RigCheckError` naming every failed check and its figures."""
     s = settings or PeopleSettings()
-    thresholds = np.array([s.threshold_fraction * c.image_diagonal for c in rig])
+    thresholds = _inlier_thresholds(rig, s)
     points = triangulate(rig, keypoints2d, threshold_px=thresholds).keypoints3d  # (F, J, 4)
     failures, figures = [], {}
     in_front = {}
@@ -414,11 +425,8 @@ def check_rig(rig: CameraRig, keypoints2d: np.ndarray, settings: PeopleSettings 
     if behind:
         failures.append(f"cameras not in front of the person: share of observations in front {behind} "
                         f"(needs {s.min_in_front})")
-    lengths = {f"{a}-{b}": float(np.nanmedian(_limb_lengths(points, a, b))) if np.isfinite(
-        _limb_lengths(points, a, b)).any() else float("nan") for a, b in _PROPORTIONS}
-    lengths.update({f"{_mirror_name(a)}-{_mirror_name(b)}": float(np.nanmedian(ls)) if np.isfinite(ls).any()
-                    else float("nan") for a, b in _PROPORTIONS for ls in [_limb_lengths(points, _mirror_name(a),
-                                                                                         _mirror_name(b))]})
+    limbs = [*_PROPORTIONS, *((_mirror_name(a), _mirror_name(b)) for a, b in _PROPORTIONS)]
+    lengths = {f"{a}-{b}": _median_length(points, a, b) for a, b in limbs}
     figures["limb_lengths_m"] = {k: round(v, 4) for k, v in lengths.items()}
     asymmetry = {}
     for a, b in _PROPORTIONS:
@@ -471,8 +479,8 @@ def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.
         choice = choose_subject(rig, candidates[:, placed], skeleton=skeleton, fps=fps)
         if choice.report["view_frames_assigned"] == 0:
             break
-        thresholds = np.array([s.threshold_fraction * c.image_diagonal for c in rig])
-        chosen, flips = fix_left_right(rig, choice.keypoints2d, skeleton=skeleton, threshold_px=thresholds)
+        chosen, flips = fix_left_right(rig, choice.keypoints2d, skeleton=skeleton,
+                                       threshold_px=_inlier_thresholds(rig, s))
         keypoints = np.zeros_like(keypoints)
         keypoints[:, placed] = chosen
         subject[f"round_{round_ + 1}"] = {**choice.report, "view_frames_with_left_right_fixed":
@@ -491,5 +499,5 @@ def measured_height(rig: CameraRig, keypoints: np.ndarray, *, fps: float = 30.0)
     """The subject's standing height as ``rig`` measures it from (F, V, P, 25, 3) candidates: the
     heel-to-nose chain of median limb lengths x ``HEIGHT_FROM_BONES`` (what the scale step assumes)."""
     subject = choose_subject(rig, keypoints, fps=fps).keypoints2d
-    points = triangulate(rig, subject, threshold_px=np.array([0.018 * c.image_diagonal for c in rig])).keypoints3d
-    return HEIGHT_FROM_BONES * float(sum(np.nanmedian(_limb_lengths(points, a, b)) for a, b in _CHAIN))
+    points = triangulate(rig, subject, threshold_px=_inlier_thresholds(rig, PeopleSettings())).keypoints3d
+    return HEIGHT_FROM_BONES * sum(_median_length(points, a, b) for a, b in _CHAIN)
