@@ -22,7 +22,6 @@ from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calib
 from mvmocap.calib.people import PeopleResult, PeopleSettings, RigCheckError, calibrate_from_candidates
 from mvmocap.camera import (
     CalibrationError,
-    Camera,
     CameraRig,
     load_calibration,
     read_intrinsics,
@@ -35,7 +34,7 @@ from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
 from mvmocap.io.project_config import project_config_for
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.stages import detect_cameras
-from mvmocap.pipeline.triangulation import rig_named_as
+from mvmocap.pipeline.triangulation import input_names, rig_named_as
 from mvmocap.render import tile_views
 from mvmocap.skeletons import get_format
 from mvmocap.sync import read_sync_file, resample_sequence
@@ -65,9 +64,8 @@ def _sources_with_intrinsics(root: Path, intri: str | Path | None, cams: list[st
         raise CalibrationError(intri, "not found: run 'mvmocap calib intrinsics' first or give --intri")
     intrinsics = read_intrinsics(intri)
     sources = _sources(root, cams)
-    named = rig_named_as(CameraRig([Camera(n, K, d, np.eye(3), np.zeros(3), size) for n, (K, d, size)
-                                    in intrinsics.items()]), list(sources), intri)
-    intrinsics = {c.name: (c.K, c.dist, c.image_size) for c in named}
+    renamed = input_names(list(intrinsics), list(sources), intri)
+    intrinsics = {renamed.get(n, n): value for n, value in intrinsics.items()}
     lacking = [n for n in sources if n not in intrinsics]
     if lacking:
         raise CalibrationError(intri, f"cameras {lacking} have no intrinsics here")
@@ -135,9 +133,9 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
                     det = finders[name](cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
                     if det is not None:
                         views[name][i] = det
-    search = {n: {"frames_searched": f.searched, "views_found": len(views[n]), "found_by": dict(f.found_by)}
-              for n, f in finders.items()}
-    for name, found in search.items():
+    per_camera = {n: {"frames_searched": f.searched, "views_found": len(views[n]), "found_by": dict(f.found_by)}
+                  for n, f in finders.items()}
+    for name, found in per_camera.items():
         log.info("%s: board in %d of %d frames searched (%s)", name, found["views_found"], found["frames_searched"],
                  ", ".join(f"{k} {v}" for k, v in found["found_by"].items()) or "none")
     if not any(views.values()):
@@ -145,10 +143,10 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
     result = calibrate_extrinsics(views, board, intrinsics, settings)
     out = Path(out) if out else root / "extri.yml"
     write_extrinsics(result.rig, out)
-    report = result.report()
-    for name, found in search.items():
+    for name, found in per_camera.items():
         found.update(views_used=result.views_used.get(name, 0), views_rejected=result.views_rejected.get(name, 0))
-    atomic_write_text(out.with_name(out.stem + "_report.json"), json.dumps({**report, "cameras": search}, indent=1))
+    atomic_write_text(out.with_name(out.stem + "_report.json"),
+                      json.dumps({**result.report(), "cameras": per_camera}, indent=1))
     return result
 
 

@@ -17,7 +17,8 @@ from mvmocap.skeletons import get_format
 from mvmocap.triangulate import Triangulation, reprojection_report, triangulate
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["TriangulationRun", "match_cameras", "rig_named_as", "run_triangulation", "triangulate_sequence"]
+__all__ = ["TriangulationRun", "input_names", "match_cameras", "rig_named_as", "run_triangulation",
+           "triangulate_sequence"]
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +34,27 @@ class TriangulationRun:
     out: Path
 
 
-def rig_named_as(rig: CameraRig, found: list[str], calib_path: Path) -> CameraRig:
-    """``rig`` with its cameras named as the inputs ``found`` (videos, image or keypoint folders)
-    name them, where the names differ only in form (:mod:`mvmocap.camera.naming`: ``cam01`` for
-    ``cam1``...), with a line saying how; names that match only partly are an error listing both."""
+def input_names(known: list[str], found: list[str], where: Path) -> dict[str, str]:
+    """``{known name: the inputs' name}`` for the calibration's cameras ``known`` that the inputs
+    ``found`` (videos, image or keypoint folders) name otherwise, where the names differ only in
+    form (:mod:`mvmocap.camera.naming`: ``cam01`` for ``cam1``...), with a line saying how; names
+    that match only partly are an error naming ``where`` and listing both sides."""
     try:
-        pairs, how = match_names(rig.names, found)
+        pairs, how = match_names(known, found)
     except NameMatchError as err:
-        raise DataError(calib_path, f"the calibration's cameras {rig.names} and the inputs' {found} do not match: "
-                                    f"{err}. Rename one side, or use --cams") from None
-    renamed = {known: name for name, known in pairs.items() if name != known}
-    if not renamed:
-        return rig
-    log.info("cameras matched by %s: %s", how, ", ".join(f"calibration {k} = input {v}" for k, v in renamed.items()))
-    return CameraRig([replace(c, name=renamed.get(c.name, c.name)) for c in rig])
+        raise DataError(where, f"the calibration's cameras {known} and the inputs' {found} do not match: {err}. "
+                               "Rename one side, or use --cams") from None
+    renamed = {k: name for name, k in pairs.items() if name != k}
+    if renamed:
+        log.info("cameras matched by %s: %s", how,
+                 ", ".join(f"calibration {k} = input {v}" for k, v in renamed.items()))
+    return renamed
+
+
+def rig_named_as(rig: CameraRig, found: list[str], calib_path: Path) -> CameraRig:
+    """``rig`` with its cameras named as the inputs ``found`` name them (:func:`input_names`)."""
+    renamed = input_names(rig.names, found, calib_path)
+    return CameraRig([replace(c, name=renamed.get(c.name, c.name)) for c in rig]) if renamed else rig
 
 
 def match_cameras(
