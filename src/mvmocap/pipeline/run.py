@@ -42,7 +42,7 @@ from mvmocap.pipeline.stages import (
     video_cameras,
     write_report,
 )
-from mvmocap.pipeline.triangulation import match_cameras, rig_named_as, triangulate_sequence
+from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.sync import SyncResult, write_sync_file
 
@@ -104,10 +104,8 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
         keypoints = setup.out / "keypoints2d"
     else:
         keypoints = options.keypoints
-        named = rig_named_as(setup.rig, list_camera_folders(keypoints), setup.calib_path)
-        names = match_cameras(named, list_camera_folders(keypoints), setup.calib_path,
-                              list(options.cams) if options.cams else None)
-        rig = named.subset(names)
+        rig = match_cameras(setup.rig, list_camera_folders(keypoints), setup.calib_path,
+                            list(options.cams) if options.cams else None)
         start, stop = parse_frames(options.frames)
         frame_range = None if (start, stop) == (0, None) else range(start, stop or 10**9)
         fps = options.fps or 30.0

@@ -25,7 +25,7 @@ from mvmocap.detect import detect_camera, save_body
 from mvmocap.io import DataError, FrameSource, list_video_cameras
 from mvmocap.pipeline.experiment import Experiment, load_experiment
 from mvmocap.pipeline.observations import SYNC_MODES
-from mvmocap.pipeline.triangulation import match_cameras, rig_named_as
+from mvmocap.pipeline.triangulation import match_cameras
 from mvmocap.utils import InputError, atomic_write_text, output_lock
 
 __all__ = ["RunOptions", "RunSetup", "StageTimer", "camera_frames", "check_folders", "check_output_folder",
@@ -200,10 +200,9 @@ def open_inputs(setup: RunSetup, *, longest: bool = False) -> tuple[dict[str, Fr
     cameras started by hand film different spans."""
     options = setup.options
     found = list_video_cameras(setup.root)
-    named = rig_named_as(setup.rig, list(found), setup.calib_path)
-    names = match_cameras(named, list(found), setup.calib_path, list(options.cams) if options.cams else None)
-    sources = {n: FrameSource(found[n]) for n in names}
-    rig = match_frame_sizes(named.subset(names), {n: s.size for n, s in sources.items()}, setup.calib_path)
+    rig = match_cameras(setup.rig, list(found), setup.calib_path, list(options.cams) if options.cams else None)
+    sources = {n: FrameSource(found[n]) for n in rig.names}
+    rig = match_frame_sizes(rig, {n: s.size for n, s in sources.items()}, setup.calib_path)
     start, stop = parse_frames(options.frames)
     counts = {n: s.count for n, s in sources.items()}
     usable = max(counts.values()) if longest else min(counts.values())

@@ -59,12 +59,19 @@ def rig_named_as(rig: CameraRig, found: list[str], calib_path: Path) -> CameraRi
 
 def match_cameras(
     rig: CameraRig, keypoint_cameras: list[str], calib_path: Path, requested: list[str] | None
-) -> list[str]:
-    """Cameras to use, in rig order when not requested explicitly.
+) -> CameraRig:
+    """The rig of the cameras to use, named as the inputs name them (:func:`rig_named_as`), in rig
+    order when not requested explicitly.
 
     A camera with keypoints but no calibration is an error (it cannot be used); a calibrated
     camera without keypoints is skipped with a warning.
     """
+    rig = rig_named_as(rig, keypoint_cameras, calib_path)
+    return rig.subset(_chosen_names(rig, keypoint_cameras, calib_path, requested))
+
+
+def _chosen_names(rig: CameraRig, keypoint_cameras: list[str], calib_path: Path,
+                  requested: list[str] | None) -> list[str]:
     if requested:
         unknown = [c for c in requested if c not in rig]
         if unknown:
@@ -104,8 +111,8 @@ def run_triangulation(
     arrays and report for further stages."""
     data, keypoints, out = Path(data), Path(keypoints), Path(out)
     calib_path = Path(calib) if calib is not None else data
-    rig = rig_named_as(load_calibration(calib_path), list_camera_folders(keypoints), calib_path)
-    names = match_cameras(rig, list_camera_folders(keypoints), calib_path, cameras)
+    rig = match_cameras(load_calibration(calib_path), list_camera_folders(keypoints), calib_path, cameras)
+    names = rig.names
     if len(names) < 2:
         raise DataError(keypoints, f"need at least 2 cameras with keypoints and calibration, found {names}")
     if min_views > len(names):
