@@ -78,8 +78,16 @@ def test_run_multi_writes_everyone_in_easymocap_layout_and_exports_each(tmp_path
     exp = tmp_path / "multi.yml"
     exp.write_text("kind: multi\npeople:\n  fit_processes: 1\n  min_track_frames: 10\n")
     out = tmp_path / "out"
+    # What an earlier single-person run and a run with more people left there (issue 30: export and
+    # view read the stale params.npz instead of people/): removed, not mixed in.
+    stale = [out / "params.npz", out / "fit_log.json", out / "keypoints3d_fit" / "000000.json",
+             out / "people" / "7" / "params.npz"]
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("an earlier run's")
     assert main(["run", str(root), "--exp", str(exp), "--keypoints", str(root / "annots"), "--out", str(out),
                  "--no-video"]) == 0
+    assert not any(p.exists() for p in stale) and not (out / "keypoints3d_fit").exists()
     report = json.loads((out / "report.json").read_text())
     ids = sorted(int(i) for i in report["people"])
     assert ids == [0, 1, 2]

@@ -77,9 +77,12 @@ def test_rerun_and_resume_reuse_the_detection_cache(capture, first_run, tmp_path
 
 def test_precomputed_keypoints_and_command_line(capture, first_run, tmp_path, capsys):
     out = tmp_path / "cli"
+    stale = out / "people" / "0" / "params.npz"  # an earlier multi-person run's: not this run's
+    stale.parent.mkdir(parents=True)
+    stale.write_text("an earlier run's")
     code = main(["run", str(capture), "--out", str(out), "--keypoints", str(first_run.out / "keypoints2d"),
                  "--no-video", "--cams", "cam1", "cam3", "--frames", "0:10"])
-    assert code == 0
+    assert code == 0 and not (out / "people").exists()
     assert "mvmocap run: summary" in capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())
     assert report["cameras"] == ["cam1", "cam3"] and report["frames"] == [0, 9]

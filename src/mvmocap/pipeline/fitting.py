@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from mvmocap.io import DataError, read_keypoints3d, write_keypoints3d, write_par
 from mvmocap.skeletons import get_format
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["FitRun", "run_fit", "write_fit"]
+__all__ = ["FitRun", "remove_other_fits", "run_fit", "write_fit"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,27 @@ class FitRun:
     result: FitResult
     frames: list[int]
     out: Path
+
+
+def remove_other_fits(out: Path, people: list[int] | None = None) -> None:
+    """Remove what an earlier run of another kind or with other people left in ``out``, so that no
+    reader (export, view) takes it for this run's: a single-person run (``people`` None) removes
+    ``people/``; a multi-person run removes the single-person ``params.npz``, ``keypoints3d_fit/``
+    and ``fit_log.json``, and the ``people/<id>`` folders of ids it does not have."""
+    if people is None:
+        stale = [out / "people"]
+    else:
+        stale = [out / "params.npz", out / "keypoints3d_fit", out / "fit_log.json"]
+        if (out / "people").is_dir():
+            stale += [p for p in (out / "people").iterdir() if p.is_dir() and p.name not in {str(i) for i in people}]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        log.info("removed %s: an earlier run's, not this one's", path)
 
 
 def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int], fps: float, *,

@@ -34,7 +34,7 @@ from mvmocap.camera import CameraRig
 from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
 from mvmocap.pipeline.experiment import Experiment
-from mvmocap.pipeline.fitting import write_fit
+from mvmocap.pipeline.fitting import remove_other_fits, write_fit
 from mvmocap.pipeline.observations import file_offsets, needs_resampling, threshold_per_camera
 from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
@@ -165,6 +165,7 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
         results = _fit_everyone(options, experiment, fps, [
             (tri_people[pid][0], tri_people[pid][1] if use_2d else None, rig if use_2d else None)
             for pid in everyone.ids])
+        remove_other_fits(out, list(everyone.ids))
         people = []
         for pid, result in zip(everyone.ids, results, strict=True):
             own = frames[spans[pid]]

@@ -22,7 +22,7 @@ from mvmocap.detect import body_detector_factory, detect_camera
 from mvmocap.fit import BodyFitter, FitResult
 from mvmocap.io import DataError, FrameSource, MultiViewKeypoints, list_camera_folders, read_keypoints2d
 from mvmocap.pipeline.experiment import Experiment
-from mvmocap.pipeline.fitting import write_fit
+from mvmocap.pipeline.fitting import remove_other_fits, write_fit
 from mvmocap.pipeline.observations import (
     PreparedKeypoints,
     heldout_own_timelines,
@@ -226,6 +226,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         fitter = BodyFitter(body, fit_config, gmm=str(options.gmm) if options.gmm else None, fps=fps)
         use_2d = fit_config.stages["reprojection"].enabled
         result = fitter.fit(kp3d, kp2d if use_2d else None, tri.rig if use_2d else None)
+        remove_other_fits(out)
         write_fit(out, body, result, frame_ids, fps)
 
     if options.videos:
