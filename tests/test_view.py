@@ -89,3 +89,50 @@ def test_browser_draws_the_mesh_where_it_projects(anny_run, tmp_path):
     grown = np.zeros(skin.shape, bool)
     grown[max(0, y0 - 4):y1 + 4, max(0, x0 - 4):x1 + 4] = True
     assert skin[~grown].sum() < 0.01 * skin.sum()  # ... and the mesh is nowhere else
+
+
+@pytest.fixture(scope="module")
+def two_people_run(tmp_path_factory):
+    """A multi-person run folder: person 0 over frames 10-21, person 1 over frames 10-15 only."""
+    root = tmp_path_factory.mktemp("two")
+    model = load_body_model("anny")
+    out = root / "output"
+    for pid, frames in ((0, 12), (1, 6)):
+        single = make_run(root / f"single{pid}", model, seed=4 + pid, frames=frames)
+        (out / "people").mkdir(parents=True, exist_ok=True)
+        shutil.copytree(single, out / "people" / str(pid))
+    return out
+
+
+def _page_data(page) -> dict:
+    return json.loads(unescape(re.search(r'id="replay-data">(.*?)</script>', page.read_text(), re.S).group(1)))
+
+
+def test_a_multi_person_page_shows_every_person_in_its_frames(two_people_run, tmp_path):
+    """Issue 29: the page held the first person only."""
+    import base64
+
+    data = _page_data(view_run(two_people_run, tmp_path / "page.html"))
+    assert [p["id"] for p in data["people"]] == [0, 1] and data["frames"] == list(range(10, 22))
+    own = [np.frombuffer(base64.b64decode(p["frame_index"]), "<i4").tolist() for p in data["people"]]
+    assert own == [list(range(12)), list(range(6)) + [-1] * 6]  # person 1 is hidden after frame 15
+    assert data["keypoints"]["count"] == 50 and len(data["keypoints"]["limbs"]) == 2 * 24
+    assert data["people"][0]["colour"] != data["people"][1]["colour"]
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no Chromium (.ci/run installs Debian's chromium with apt-get)")
+def test_the_browser_draws_a_person_only_in_their_frames(two_people_run, tmp_path):
+    page = view_run(two_people_run, tmp_path / "page.html")
+    colours = {}
+    for k in (2, 9):  # page frames 12 (both people) and 19 (person 0 alone)
+        url = f"{page.resolve().as_uri()}#frame={k}&size=800x480"
+        dom = _chromium(url, "--dump-dom")
+        status = re.search(r'<div id="status"([^>]*)>', dom).group(1)
+        attrs = {m.group(1): unescape(m.group(2)) for m in re.finditer(r'data-(\w+)="([^"]*)"', status)}
+        assert attrs["state"] == "ready" and json.loads(attrs["errors"]) == [], attrs
+        shot = tmp_path / f"shot{k}.png"
+        _chromium(url, f"--screenshot={shot}")
+        r, g, b = cv2.imread(str(shot))[40:-60, :, ::-1].astype(int).transpose(2, 0, 1)  # the scene, not the controls
+        colours[k] = {"orange": int(((r - b > 60) & (r > g)).sum()), "blue": int(((b - r > 60) & (b > g)).sum())}
+    assert colours[2]["orange"] > 500 and colours[2]["blue"] > 500, colours
+    assert colours[9]["orange"] > 500 and colours[9]["blue"] < 50, colours

@@ -3,11 +3,14 @@
 The page holds three.js (r160, MIT, vendored in ``vendor/``: nothing is fetched when it opens),
 the player (``replay.js``) and the data as JSON with base64 little-endian arrays:
 
-- per person: the fitted shape's rest mesh, its faces, every skinning influence (indices and
-  weights, ``influences`` per vertex), and per frame each joint's world rotation (quaternion
-  x y z w) and position; the page skins on the CPU, ``v = sum_j w_j (R_j (x - rest_j) + p_j)``:
-  the model's linear blend skinning exactly (SMPL's pose correctives are left out: a few mm);
-- the triangulated 3D keypoints (body25, confidence 0 = missing) with their limbs;
+- per person (every person of a multi-person run, each in its colour): the fitted shape's rest
+  mesh, its faces, every skinning influence (indices and weights, ``influences`` per vertex), per
+  frame of its own each joint's world rotation (quaternion x y z w) and position, and
+  ``frame_index``: for each frame of the page, the person's own frame or -1 (not there: hidden);
+  the page skins on the CPU, ``v = sum_j w_j (R_j (x - rest_j) + p_j)``: the model's linear blend
+  skinning exactly (SMPL's pose correctives are left out: a few mm);
+- the triangulated 3D keypoints (body25, confidence 0 = missing) with their limbs, every person's
+  side by side (``count`` = people x 25 points a frame);
 - the cameras as frusta (centre and the image corners 0.3 m in front) with their names;
 - the floor grid (z = 0) and the first view (looking at the subject's path from its side).
 
@@ -41,10 +44,11 @@ def _b64(array: np.ndarray, dtype) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()).decode()
 
 
-def _person(seq: SkinnedSequence, pid: int) -> dict:
+def _person(seq: SkinnedSequence, pid: int, frame_index: np.ndarray) -> dict:
     index, weights = seq.influences()
     count = index.shape[1]
     return {"id": pid, "name": seq.name, "colour": PERSON_COLOURS[pid % len(PERSON_COLOURS)],
+            "frame_index": _b64(frame_index, np.int32),
             "vertices": len(seq.rest_vertices), "joints": len(seq.joint_names), "influences": count,
             "rest_vertices": _b64(seq.rest_vertices, np.float32), "faces": _b64(seq.faces, np.uint32),
             "skin_index": _b64(index, np.uint16), "skin_weight": _b64(weights, np.float32),
@@ -87,16 +91,28 @@ class ReplayData:
         return json.dumps(self.doc, separators=(",", ":"))
 
 
-def replay_data(run: FittedRun, rig: CameraRig | None) -> ReplayData:
-    """The page's data for ``run`` (one person for now; the layout holds several)."""
-    seq = skinned_sequence(run.model, run.params)
-    keypoints, names = run.keypoints("triangulated") if (run.out / "keypoints3d").is_dir() else run.keypoints("fit")
+def replay_data(runs: list[FittedRun], rig: CameraRig | None) -> ReplayData:
+    """The page's data for the people ``runs`` of one output folder (module docstring)."""
+    frames = np.unique(np.concatenate([np.asarray(r.frames, dtype=np.int64) for r in runs]))
     fmt = get_format("body25")
-    doc = {"fps": run.fps, "frames": [int(f) for f in run.frames], "people": [_person(seq, run.person)],
-           "keypoints": {"names": names, "limbs": [list(limb) for limb in fmt.limbs], "count": keypoints.shape[1],
-                         "data": _b64(keypoints, np.float32)},
-           "cameras": _cameras(rig), "view": _first_view(seq.joints[:, 0]),
-           "title": f"mvmocap replay: {run.out}"}
+    people, keypoints, paths = [], [], []
+    for run in runs:
+        seq = skinned_sequence(run.model, run.params)
+        own = {int(f): i for i, f in enumerate(run.frames)}
+        people.append(_person(seq, run.person, np.array([own.get(int(f), -1) for f in frames])))
+        kp, _ = run.keypoints("triangulated") if (run.out / "keypoints3d").is_dir() else run.keypoints("fit")
+        placed = np.zeros((len(frames),) + kp.shape[1:])
+        at = [i for i, f in enumerate(frames) if int(f) in own]
+        placed[at] = kp[[own[int(frames[i])] for i in at]]
+        keypoints.append(placed)
+        paths.append(seq.joints[:, 0])
+    count = keypoints[0].shape[1]
+    limbs = [[a + k * count, b + k * count] for k in range(len(runs)) for a, b in fmt.limbs]
+    doc = {"fps": runs[0].fps, "frames": [int(f) for f in frames], "people": people,
+           "keypoints": {"names": list(fmt.joints)[:count] * len(runs), "limbs": limbs, "count": count * len(runs),
+                         "data": _b64(np.concatenate(keypoints, 1), np.float32)},
+           "cameras": _cameras(rig), "view": _first_view(np.concatenate(paths)),
+           "title": f"mvmocap replay: {runs[0].out}"}
     return ReplayData(doc)
 
 
@@ -118,11 +134,14 @@ def write_replay_page(path: str | Path, data: ReplayData) -> Path:
 
 def view_run(out: str | Path, html: str | Path | None = None, *, calib: str | Path | None = None,
              model: str | None = None) -> Path:
-    """Write the replay page of the run in ``out`` (default ``out/replay.html``). The cameras
+    """Write the replay page of the run in ``out`` (default ``out/replay.html``): its person, or
+    every person of a multi-person run (``out/people/<id>/``). The cameras
     come from ``calib``, else the calibration the run recorded in its report, else the dataset
     folder above ``out``; without any, the page shows no frusta."""
     out = Path(out)
-    run = load_fitted_run(out, model=model)
+    ids = [] if (out / "params.npz").is_file() else sorted(
+        int(p.name) for p in (out / "people").glob("*") if p.name.isdigit() and (p / "params.npz").is_file())
+    runs = [load_fitted_run(out, person=i, model=model) for i in ids] or [load_fitted_run(out, model=model)]
     rig = None
     candidates = [calib] if calib else []
     report = out / "report.json"
@@ -136,4 +155,4 @@ def view_run(out: str | Path, html: str | Path | None = None, *, calib: str | Pa
         except (OSError, ValueError) as err:
             if calib and candidate == calib:
                 raise InputError(f"--calib {calib}: {err}") from err
-    return write_replay_page(html or out / "replay.html", replay_data(run, rig))
+    return write_replay_page(html or out / "replay.html", replay_data(runs, rig))

@@ -77,13 +77,18 @@ const people = data.people.map((p) => {
   const mesh = new THREE.Mesh(geometry, new THREE.MeshStandardMaterial({
     color: new THREE.Color(p.colour), roughness: 0.7, metalness: 0.0, side: THREE.DoubleSide }));
   scene.add(mesh);
-  return { ...p, rest, position, geometry, restJoints: decode(p.rest_joints, Float32Array),
+  return { ...p, rest, position, geometry, mesh, frameIndex: decode(p.frame_index, Int32Array),
+           restJoints: decode(p.rest_joints, Float32Array),
            index: decode(p.skin_index, Uint16Array), weight: decode(p.skin_weight, Float32Array),
            rotations: decode(p.rotations, Float32Array), positions: decode(p.positions, Float32Array),
            matrices: new Float32Array(12 * p.joints) };
 });
 
-function skin(person, f) {
+// A person not there in the page's frame f (frameIndex -1) is hidden; else skinned at its own frame.
+function skin(person, pageFrame) {
+  const f = person.frameIndex[pageFrame];
+  person.mesh.visible = f >= 0;
+  if (f < 0) return;
   const J = person.joints, M = person.matrices, q = person.rotations, p = person.positions, r = person.restJoints;
   for (let j = 0; j < J; j++) {  // M_j = [R | p - R rest]
     const o = 4 * (f * J + j), x = q[o], y = q[o + 1], z = q[o + 2], w = q[o + 3];
