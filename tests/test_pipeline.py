@@ -221,3 +221,33 @@ def test_a_full_disk_while_encoding_keeps_the_earlier_video(capture, first_run, 
     assert "Traceback" not in caplog.text and "FFMPEG COMMAND" not in caplog.text
     assert (out / "videos" / "overlay.mp4").read_bytes() == earlier
     assert not list((out / "videos").glob(".*tmp*")) and (out / "params.npz").is_file()
+
+
+def test_a_rerun_after_a_kill_during_the_render_reuses_the_fit(capture, first_run, tmp_path, monkeypatch, caplog):
+    """Issue 30: a run killed while rendering left its fit complete (params.npz and the rest); the
+    rerun takes it up instead of fitting again, finishes the videos, and leaves nothing of the
+    killed render behind. Other fit settings fit again."""
+    import socket
+
+    import mvmocap.fit
+
+    out = tmp_path / "out"
+    shutil.copytree(first_run.out, out)
+    fitted = (out / "params.npz").read_bytes()
+    (out / "videos" / "overlay.mp4").unlink()  # what kill -9 during the render leaves: a partial temporary
+    leftover = out / "videos" / f".overlay.mp4.{socket.gethostname()}-999999999.video.tmp.mp4"
+    leftover.write_bytes(b"half a video")
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted again")
+
+    monkeypatch.setattr(mvmocap.fit.BodyFitter, "fit", no_fit)
+    with caplog.at_level(logging.INFO):
+        run_capture(RunOptions(root=capture, out=out, videos=True))
+    assert "the fit of an earlier run from the same keypoints and settings is reused" in caplog.text
+    assert (out / "params.npz").read_bytes() == fitted and (out / "videos" / "overlay.mp4").stat().st_size > 1000
+    assert not leftover.exists()
+    other = tmp_path / "other_fit.yml"
+    other.write_text("fit:\n  poses:\n    weights:\n      kp_acceleration: 0.5\n")
+    with pytest.raises(AssertionError, match="fitted again"):
+        run_capture(RunOptions(root=capture, out=out, exp=str(other), videos=False))

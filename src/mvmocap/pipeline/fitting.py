@@ -2,24 +2,57 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mvmocap.bodymodels import BodyModel, load_body_model, to_standard
-from mvmocap.fit import BodyFitter, FitResult, load_fit_config
+from mvmocap.fit import BodyFitter, FitConfig, FitResult, load_fit_config
 from mvmocap.io import DataError, read_keypoints3d, write_keypoints3d, write_params_npz, write_smpl_jsons
 from mvmocap.skeletons import get_format
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["FitRun", "remove_other_fits", "run_fit", "write_fit"]
+__all__ = ["FitRun", "cached_fit", "fit_key", "remove_other_fits", "run_fit", "write_fit", "FIT_MARKER"]
 
 log = logging.getLogger(__name__)
+
+# The fit of a run is kept with the key of what it was made from (OUT/.fit.json, written last): a
+# rerun with the same inputs and settings (one killed while rendering, say) reuses it instead of
+# fitting again. FIT_REVISION changes when the fitter's results would.
+FIT_MARKER = ".fit.json"
+FIT_REVISION = 1
+
+
+def fit_key(config: FitConfig, model: str, arrays: list[np.ndarray], extra: dict) -> str:
+    """What a fit depends on, as one hash: the fit settings, the model's name, the input arrays
+    (keypoints, and the 2D detections where used) and ``extra`` (frames, fps, the GMM file...)."""
+    digest = hashlib.sha256()
+    settings = {k: v for k, v in asdict(config).items() if k != "source"}
+    digest.update(json.dumps({"revision": FIT_REVISION, "settings": settings, "model": model, **extra},
+                             sort_keys=True, default=str).encode())
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def cached_fit(out: Path, key: str) -> FitResult | None:
+    """The fit an earlier run with the same ``key`` left complete in ``out``, or None."""
+    try:
+        if json.loads((out / FIT_MARKER).read_text())["key"] != key:
+            return None
+        data = np.load(out / "params.npz")
+        fit_log = json.loads((out / "fit_log.json").read_text())
+        return FitResult(*(np.asarray(data[k], dtype=np.float64) for k in ("poses", "shapes", "Rh", "Th")),
+                         keypoints=np.asarray(data["keypoints3d"], dtype=np.float64), log=fit_log["stages"],
+                         seconds=float(fit_log["seconds"]))
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
 
 
 @dataclass
@@ -38,7 +71,7 @@ def remove_other_fits(out: Path, people: list[int] | None = None) -> None:
     if people is None:
         stale = [out / "people"]
     else:
-        stale = [out / "params.npz", out / "keypoints3d_fit", out / "fit_log.json"]
+        stale = [out / "params.npz", out / "keypoints3d_fit", out / "fit_log.json", out / FIT_MARKER]
         if (out / "people").is_dir():
             stale += [p for p in (out / "people").iterdir() if p.is_dir() and p.name not in {str(i) for i in people}]
     for path in stale:
@@ -52,9 +85,11 @@ def remove_other_fits(out: Path, people: list[int] | None = None) -> None:
 
 
 def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int], fps: float, *,
-              extra: dict[str, np.ndarray] | None = None) -> None:
+              extra: dict[str, np.ndarray] | None = None, key: str | None = None) -> None:
     """``out/smpl/%06d.json``, ``out/params.npz`` (both conventions, plus ``extra`` arrays),
-    ``out/keypoints3d_fit/``, ``out/fit_log.json``."""
+    ``out/keypoints3d_fit/``, ``out/fit_log.json``, and last, with ``key`` (:func:`fit_key`), the
+    marker that lets a rerun reuse the fit (:func:`cached_fit`)."""
+    (out / FIT_MARKER).unlink(missing_ok=True)  # until every file below is written
     params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
     write_smpl_jsons(out / "smpl", params, frames)
     with torch.no_grad():
@@ -71,6 +106,8 @@ def write_fit(out: Path, model: BodyModel, result: FitResult, frames: list[int],
     conf = np.ones(result.keypoints.shape[:-1] + (1,))
     write_keypoints3d(out / "keypoints3d_fit", np.concatenate([result.keypoints, conf], -1), frames)
     atomic_write_text(out / "fit_log.json", json.dumps({"seconds": result.seconds, "stages": result.log}, indent=1))
+    if key is not None:
+        atomic_write_text(out / FIT_MARKER, json.dumps({"key": key}))
 
 
 def run_fit(keypoints3d: str | Path, out: str | Path, model: str | None = None, exp: str | Path | None = None,

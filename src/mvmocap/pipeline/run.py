@@ -22,7 +22,7 @@ from mvmocap.detect import body_detector_factory, detect_camera
 from mvmocap.fit import BodyFitter, FitResult
 from mvmocap.io import DataError, FrameSource, MultiViewKeypoints, list_camera_folders, read_keypoints2d
 from mvmocap.pipeline.experiment import Experiment
-from mvmocap.pipeline.fitting import remove_other_fits, write_fit
+from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
 from mvmocap.pipeline.observations import (
     PreparedKeypoints,
     heldout_own_timelines,
@@ -223,11 +223,20 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
 
     with timer.stage("fit"):
         fit_config = experiment.fit
-        fitter = BodyFitter(body, fit_config, gmm=str(options.gmm) if options.gmm else None, fps=fps)
         use_2d = fit_config.stages["reprojection"].enabled
-        result = fitter.fit(kp3d, kp2d if use_2d else None, tri.rig if use_2d else None)
-        remove_other_fits(out)
-        write_fit(out, body, result, frame_ids, fps)
+        cameras = [np.concatenate([c.P.ravel(), c.dist]) for c in tri.rig] if use_2d else []
+        key = fit_key(fit_config, body.name, [kp3d, *([kp2d, *cameras] if use_2d else [])],
+                      {"frames": list(map(int, frame_ids)), "fps": fps, "model": str(options.model),
+                       "gmm": str(options.gmm)})
+        result = cached_fit(out, key)
+        if result is None:
+            fitter = BodyFitter(body, fit_config, gmm=str(options.gmm) if options.gmm else None, fps=fps)
+            result = fitter.fit(kp3d, kp2d if use_2d else None, tri.rig if use_2d else None)
+            remove_other_fits(out)
+            write_fit(out, body, result, frame_ids, fps, key=key)
+        else:
+            log.info("the fit of an earlier run from the same keypoints and settings is reused (%s)",
+                     out / "params.npz")
 
     if options.videos:
         with timer.stage("render"):
