@@ -103,6 +103,13 @@ def test_run_multi_writes_everyone_in_easymocap_layout_and_exports_each(tmp_path
             "frames_seen"] and report["people"][str(pid)]["frames_interpolated"] == len(own) - params["observed"].sum()
         error = min(np.linalg.norm(kp - truth[n][own], axis=-1).mean() for n in range(3))
         assert error < 0.06, (pid, error)  # each fitted person is one of the truth's people
+    fitted = {pid: (out / "people" / str(pid) / "params.npz").read_bytes() for pid in ids}
+    with caplog.at_level(logging.INFO):  # a rerun of the same keypoints and settings: no fit again
+        assert main(["run", str(root), "--exp", str(exp), "--keypoints", str(root / "annots"), "--out", str(out),
+                     "--no-video"]) == 0
+    assert "the fits of people [0, 1, 2] from an earlier run of the same keypoints and settings are reused" in (
+        caplog.text)
+    assert all((out / "people" / str(pid) / "params.npz").read_bytes() == fitted[pid] for pid in ids)
     assert main(["export", str(out), "--person", "1", "--to", str(tmp_path / "one.trc")]) == 0
     assert (tmp_path / "one.trc").stat().st_size > 0
     with caplog.at_level(logging.ERROR):

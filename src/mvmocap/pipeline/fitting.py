@@ -29,13 +29,18 @@ FIT_MARKER = ".fit.json"
 FIT_REVISION = 1
 
 
-def fit_key(config: FitConfig, model: str, arrays: list[np.ndarray], extra: dict) -> str:
-    """What a fit depends on, as one hash: the fit settings, the model's name, the input arrays
-    (keypoints, and the 2D detections where used) and ``extra`` (frames, fps, the GMM file...)."""
+def fit_key(config: FitConfig, model: BodyModel, keypoints3d: np.ndarray, frames: list[int], fps: float, *,
+            keypoints2d: np.ndarray | None = None, rig=None, spec: str | None = None, gmm: str | None = None) -> str:
+    """What a fit depends on, as one hash: the fit settings, the model (its name and ``spec``), the
+    (F, J, 4) keypoints, their frames and rate, the (F, V, J, 3) 2D detections and the cameras where
+    the fit uses them, the GMM prior's file."""
     digest = hashlib.sha256()
     settings = {k: v for k, v in asdict(config).items() if k != "source"}
-    digest.update(json.dumps({"revision": FIT_REVISION, "settings": settings, "model": model, **extra},
+    digest.update(json.dumps({"revision": FIT_REVISION, "settings": settings, "model": model.name, "spec": str(spec),
+                              "gmm": str(gmm), "frames": [int(f) for f in frames], "fps": float(fps)},
                              sort_keys=True, default=str).encode())
+    arrays = [keypoints3d] if keypoints2d is None else [keypoints3d, keypoints2d,
+                                                         *(np.concatenate([c.P.ravel(), c.dist]) for c in rig)]
     for array in arrays:
         digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
     return digest.hexdigest()

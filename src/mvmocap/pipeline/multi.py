@@ -34,7 +34,7 @@ from mvmocap.camera import CameraRig
 from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
 from mvmocap.pipeline.experiment import Experiment
-from mvmocap.pipeline.fitting import remove_other_fits, write_fit
+from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
 from mvmocap.pipeline.observations import file_offsets, needs_resampling, threshold_per_camera
 from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
@@ -162,15 +162,25 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
 
     with timer.stage("fit"):
         use_2d = experiment.fit.stages["reprojection"].enabled
-        results = _fit_everyone(options, experiment, fps, [
-            (tri_people[pid][0], tri_people[pid][1] if use_2d else None, rig if use_2d else None)
-            for pid in everyone.ids])
+        keys = {pid: fit_key(experiment.fit, body, tri_people[pid][0], frames[spans[pid]], fps,
+                             keypoints2d=tri_people[pid][1] if use_2d else None, rig=rig, spec=options.model,
+                             gmm=options.gmm) for pid in everyone.ids}
+        done = {pid: cached_fit(out / "people" / str(pid), keys[pid]) for pid in everyone.ids}  # a rerun's
+        todo = [pid for pid in everyone.ids if done[pid] is None]
+        if len(todo) < len(everyone.ids):
+            log.info("the fits of people %s from an earlier run of the same keypoints and settings are reused",
+                     [pid for pid in everyone.ids if done[pid] is not None])
+        fitted = _fit_everyone(options, experiment, fps, [
+            (tri_people[pid][0], tri_people[pid][1] if use_2d else None, rig if use_2d else None) for pid in todo])
+        done.update(zip(todo, fitted, strict=True))
         remove_other_fits(out, list(everyone.ids))
         people = []
-        for pid, result in zip(everyone.ids, results, strict=True):
-            own = frames[spans[pid]]
+        for pid in everyone.ids:
+            result, own = done[pid], frames[spans[pid]]
             observed = everyone.seen[pid][spans[pid]]  # the frames between were interpolated by the fit
-            write_fit(out / "people" / str(pid), body, result, own, fps, extra={"observed": observed})
+            if pid in todo:
+                write_fit(out / "people" / str(pid), body, result, own, fps, extra={"observed": observed},
+                          key=keys[pid])
             person_report[pid]["frames_interpolated"] = int((~observed).sum())
             people.append(PersonOutput(pid, own, tri_people[pid][0], tri_people[pid][1], result,
                                        out / "people" / str(pid)))

@@ -224,10 +224,8 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
     with timer.stage("fit"):
         fit_config = experiment.fit
         use_2d = fit_config.stages["reprojection"].enabled
-        cameras = [np.concatenate([c.P.ravel(), c.dist]) for c in tri.rig] if use_2d else []
-        key = fit_key(fit_config, body.name, [kp3d, *([kp2d, *cameras] if use_2d else [])],
-                      {"frames": list(map(int, frame_ids)), "fps": fps, "model": str(options.model),
-                       "gmm": str(options.gmm)})
+        key = fit_key(fit_config, body, kp3d, frame_ids, fps, keypoints2d=kp2d if use_2d else None, rig=tri.rig,
+                      spec=options.model, gmm=options.gmm)
         result = cached_fit(out, key)
         if result is None:
             fitter = BodyFitter(body, fit_config, gmm=str(options.gmm) if options.gmm else None, fps=fps)
