@@ -273,3 +273,28 @@ def test_auto_sync_of_cameras_seconds_apart_with_a_bystander(tmp_path, desynced)
     has = moved[0][..., 2].max(-1) > 0
     same = np.abs(prepared.raw[..., :2] - moved[0][..., :2]).max((-1, -2)) < 1e-6
     assert (same & has).sum() / has.sum() > 0.9
+
+
+def test_auto_sync_that_would_worsen_the_held_out_error_is_not_applied(tmp_path, monkeypatch, caplog):
+    """Issue 29: ``--sync auto`` must never leave the held-out error more than 2% worse than no
+    offsets. Synchronised cameras, and an estimate that is wrong (cam2 0.2 s off): not applied."""
+    import mvmocap.pipeline.observations as observations
+    from mvmocap.sync import CameraOffset, SyncResult
+
+    cap = make_capture(frames=90, cameras=4, noise_px=1.0, outlier_ratio=0.0, motion="walk", seed=12,
+                       image_size=(1280, 720))
+    seq = cap.as_multiview()
+    wrong = SyncResult("cam1", "test", {c: CameraOffset(0.2 if c == "cam2" else 0.0, 1.0, 1.0, 1.0, "estimated")
+                                        for c in cap.rig.names})
+
+    def mistaken(rig, seq, **kwargs):
+        return observations.SynchronisedSubject(seq.person(0), {"view_frames_assigned": 1}, wrong, {})
+
+    monkeypatch.setattr(observations, "synchronised_subject", mistaken)
+    with caplog.at_level("WARNING"):
+        prepared = observations.prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, root=tmp_path, out=tmp_path,
+                                                  sync="auto", thresholds=np.full(4, 20.0))
+    assert prepared.offsets == {c: 0.0 for c in cap.rig.names} and not prepared.resampled
+    figures = prepared.report["sync"]["heldout_px"]
+    assert prepared.report["sync"]["applied"] is False and figures["with_offsets"] > 1.02 * figures["without"]
+    assert "the cameras are taken as synchronised" in caplog.text

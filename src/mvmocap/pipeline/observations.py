@@ -5,7 +5,10 @@ Stages, in order (each reported in ``report.json``):
 1. time offsets: ``ROOT/sync.yml`` when present (``sync: file``, the default), estimated now
    (``auto``, also written to ``OUT/sync.yml``) or ignored (``none``). ``auto`` first finds rough
    whole-frame offsets from everyone detected (:func:`mvmocap.sync.rough_offsets`), then the
-   offsets to a tenth of a frame from the subject's tracks (:func:`synchronised_subject`);
+   offsets to a tenth of a frame from the subject's tracks (:func:`synchronised_subject`). The
+   estimate is kept only if it does not make the held-out error (each camera predicted by the
+   others) worse than no offsets by more than ``_AUTO_SYNC_TOLERANCE``: when it would, the cameras
+   are taken as synchronised and the report and log say so;
 2. the subject among everyone detected (:func:`mvmocap.associate.choose_subject`), on frames
    paired by number, or on the synchronised timeline when cameras are more than
    ``_OUT_OF_STEP_SECONDS`` apart (started by hand) and then mapped back to each camera's own
@@ -174,6 +177,8 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         raw, report["subject"] = _choose_in_step(rig, seq, seq.candidates(), fps, subject_settings, offsets,
                                                  reference)
     subject = MultiViewKeypoints(seq.cameras, seq.frames, {0: raw}, seq.skeleton, seq.times)
+    if sync == "auto" and not _offsets_help(rig, subject, offsets, fps, reference, thresholds, report["sync"]):
+        offsets = {cam: 0.0 for cam in seq.cameras}
     resampled = needs_resampling(seq, offsets, fps)
     timeline = resample_sequence(subject, offsets, fps, reference) if resampled else subject
 
@@ -186,6 +191,33 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
             log.info("left/right: labels swapped back in %d view-frames", int(flips.any(-1).sum()))
     prepared = MultiViewKeypoints(timeline.cameras, timeline.frames, {0: kp}, timeline.skeleton, timeline.times)
     return PreparedKeypoints(prepared, raw, offsets, report, subject, resampled)
+
+
+_AUTO_SYNC_TOLERANCE = 0.02  # estimated offsets may not raise the held-out error by more than this fraction
+
+
+def _offsets_help(rig: CameraRig, subject: MultiViewKeypoints, offsets: dict[str, float], fps: float,
+                  reference: str, thresholds: np.ndarray, report: dict) -> bool:
+    """Whether the estimated ``offsets`` keep the subject's held-out error (median over every
+    camera's joints, each camera predicted by the others) within ``_AUTO_SYNC_TOLERANCE`` of the
+    error without offsets; both figures go into the sync ``report``."""
+    if len(rig) < 3 or not any(offsets.values()):
+        return True
+    flip = get_format(subject.skeleton).flip_index
+    zero = {cam: 0.0 for cam in offsets}
+    figures = {}
+    for name, trial in (("with_offsets", offsets), ("without", zero)):
+        timeline = resample_sequence(subject, trial, fps, reference) if needs_resampling(subject, trial, fps) \
+            else subject
+        errors = heldout_errors(rig, timeline.person(0), flip, threshold_px=thresholds)
+        figures[name] = float(np.nanmedian(errors)) if np.isfinite(errors).any() else float("inf")
+    report["heldout_px"] = {k: round(v, 3) for k, v in figures.items()}
+    if figures["with_offsets"] <= (1 + _AUTO_SYNC_TOLERANCE) * figures["without"]:
+        return True
+    report["applied"] = False
+    log.warning("sync: the estimated offsets would make the held-out error worse (%.2f px against %.2f px without "
+                "them); the cameras are taken as synchronised", figures["with_offsets"], figures["without"])
+    return False
 
 
 @dataclass(frozen=True)
