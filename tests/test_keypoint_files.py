@@ -144,3 +144,17 @@ def test_hidden_leftovers_of_an_interrupted_write_are_not_read(tmp_path, rng):
     assert frames == [4, 5, 6]
     write_keypoints3d(tmp_path / "k3d", kp[:2], [4, 5])  # a shorter rerun replaces the stage's output whole
     assert read_keypoints3d(tmp_path / "k3d")[1] == [4, 5]
+
+
+def test_the_frame_rate_of_a_detection_cache_comes_from_its_timestamps(tmp_path):
+    """A ``--keypoints`` run of a 60 fps detection cache took 30 fps (the fit's smoothing per second
+    and the sync's frames were off by two); the files' timestamps say 60."""
+    from mvmocap.io import MultiViewKeypoints, keypoint_frame_rate, write_annots
+
+    kp = np.zeros((20, 1, 25, 3))
+    kp[..., 2] = 1.0
+    write_annots(tmp_path, MultiViewKeypoints(["cam1"], list(range(20)), {0: kp}, "body25",
+                                              {"cam1": 0.5 + np.arange(20) / 60.0}))
+    assert keypoint_frame_rate(tmp_path / "cam1") == pytest.approx(60.0)
+    write_annots(tmp_path / "plain", MultiViewKeypoints(["cam1"], list(range(20)), {0: kp}, "body25"))
+    assert keypoint_frame_rate(tmp_path / "plain" / "cam1") is None

@@ -5,6 +5,7 @@ from mvmocap.io.errors import DataError
 from mvmocap.io.frames import FrameSource, list_video_cameras
 from mvmocap.io.keypoints2d import (
     MultiViewKeypoints,
+    keypoint_frame_rate,
     list_camera_folders,
     read_keypoints2d,
     write_annots,
@@ -18,6 +19,7 @@ __all__ = [
     "DataError",
     "FrameSource",
     "MultiViewKeypoints",
+    "keypoint_frame_rate",
     "list_camera_folders",
     "list_video_cameras",
     "read_keypoints2d",

@@ -30,6 +30,7 @@ from mvmocap.utils import atomic_write_text, natural_sorted
 
 __all__ = [
     "MultiViewKeypoints",
+    "keypoint_frame_rate",
     "list_camera_folders",
     "read_keypoints2d",
     "write_annots",
@@ -117,6 +118,24 @@ def _load_json(path: Path):
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(path, f"not valid JSON ({err}); delete or regenerate this file (a frame deleted from "
                               "mvmocap's detection cache is detected again by the next run)") from None
+
+
+def keypoint_frame_rate(folder: str | Path, *, sample: int = 60) -> float | None:
+    """The frame rate of a camera's keypoint files (``folder``: ``<frame>.json``) from their
+    ``timestamp`` fields (mvmocap's detection cache writes the video's), the median over the first
+    ``sample`` files; None without timestamps."""
+    names = natural_sorted(p.name for p in Path(folder).glob("*.json") if not p.name.startswith("."))[:sample]
+    stamps = []
+    for name in names:
+        data = _load_json(Path(folder) / name)
+        if isinstance(data, dict) and isinstance(data.get("timestamp"), (int, float)):
+            stamps.append((_frame_number(name, len(stamps)), float(data["timestamp"])))
+    if len(stamps) < 2:
+        return None
+    frames, times = np.array(stamps).T
+    steps = np.diff(times) / np.diff(frames)
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    return float(1.0 / np.median(steps)) if steps.size else None
 
 
 def _as_points(values, path: Path, field: str) -> np.ndarray:

@@ -20,7 +20,14 @@ from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig
 from mvmocap.detect import body_detector_factory, detect_camera
 from mvmocap.fit import BodyFitter, FitResult
-from mvmocap.io import DataError, FrameSource, MultiViewKeypoints, list_camera_folders, read_keypoints2d
+from mvmocap.io import (
+    DataError,
+    FrameSource,
+    MultiViewKeypoints,
+    keypoint_frame_rate,
+    list_camera_folders,
+    read_keypoints2d,
+)
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
 from mvmocap.pipeline.observations import (
@@ -108,7 +115,8 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
                             list(options.cams) if options.cams else None)
         start, stop = parse_frames(options.frames)
         frame_range = None if (start, stop) == (0, None) else range(start, stop or 10**9)
-        fps = options.fps or 30.0
+        # a detection cache's files carry the video's timestamps: its rate, not a guess of 30
+        fps = options.fps or keypoint_frame_rate(keypoints / rig.names[0]) or 30.0
     if len(rig) < 2:
         raise DataError(setup.calib_path, f"need at least 2 calibrated cameras with input, found {rig.names}")
     if options.videos:
