@@ -161,7 +161,8 @@ def _ranges(indices: list[int]) -> str:
 
 def _ffmpeg_frames(path: Path, size: tuple[int, int], period: float) -> Iterator[tuple[int, float, np.ndarray]]:
     """(frame index, time s, rgb) of every frame FFmpeg can decode from ``path`` (its rotation tag
-    applied, as FFmpeg does by default), the index from the frame's timestamp (the first frame's is 0)."""
+    applied, as FFmpeg does by default), the index from the frame's timestamp counted from the first
+    frame decoded: frame 0 (a video whose first frame OpenCV cannot read is refused when opened)."""
     w, h = size
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "info", "-i", str(path),
                "-map", "0:v:0", "-vf", "showinfo", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24",

@@ -123,7 +123,7 @@ def _load_json(path: Path):
 def keypoint_frame_rate(folder: str | Path, *, sample: int = 60) -> float | None:
     """The frame rate of a camera's keypoint files (``folder``: ``<frame>.json``) from their
     ``timestamp`` fields (mvmocap's detection cache writes the video's), the median over the first
-    ``sample`` files; None without timestamps."""
+    ``sample`` files, to a millionth of a frame per second; None without timestamps."""
     names = natural_sorted(p.name for p in Path(folder).glob("*.json") if not p.name.startswith("."))[:sample]
     stamps = []
     for name in names:
@@ -135,7 +135,7 @@ def keypoint_frame_rate(folder: str | Path, *, sample: int = 60) -> float | None
     frames, times = np.array(stamps).T
     steps = np.diff(times) / np.diff(frames)
     steps = steps[np.isfinite(steps) & (steps > 0)]
-    return float(1.0 / np.median(steps)) if steps.size else None
+    return round(float(1.0 / np.median(steps)), 6) if steps.size else None  # 30, not 30.000000000000007
 
 
 def _as_points(values, path: Path, field: str) -> np.ndarray:
