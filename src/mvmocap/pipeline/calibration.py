@@ -210,11 +210,19 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
 
 
 def _draw_polyline(image: np.ndarray, cam, points: np.ndarray, colour, thickness: int = 2) -> None:
-    """Draw a 3D polyline, split where it passes behind the camera."""
-    depth = cam.world_to_camera(points)[:, 2]
+    """Draw a 3D polyline, split where it passes behind the camera or outside its field of view (a
+    lens model's polynomial folds back far outside the image: a wide-angle webcam's grid lines
+    curled across the picture)."""
+    xyz = cam.world_to_camera(points)
+    depth = xyz[:, 2]
+    radius = np.linalg.norm(xyz[:, :2] / np.maximum(depth, 1e-9)[:, None], axis=1)
+    w, h = cam.image_size or (2 * cam.K[0, 2], 2 * cam.K[1, 2])
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64)
+    field = 1.1 * np.linalg.norm(cam.undistort_points(corners, normalized=True), axis=1).max()
+    inside = (depth > 0.05) & (radius < field)
     uv = cam.project(points)
     for a in range(len(points) - 1):
-        if depth[a] > 0.05 and depth[a + 1] > 0.05:
+        if inside[a] and inside[a + 1]:
             p, q = uv[a], uv[a + 1]
             if np.all(np.abs(np.r_[p, q]) < 1e5):
                 cv2.line(image, tuple(np.round(p).astype(int)), tuple(np.round(q).astype(int)), colour, thickness,
