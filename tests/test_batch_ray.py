@@ -47,10 +47,11 @@ def _kill_first(title: bytes, stop: threading.Event, killed: list) -> None:
 
 
 def test_ray_batch_with_a_killed_worker_equals_a_serial_batch(tmp_path):
+    """The distributed session lies under a path with spaces and non-ASCII letters."""
     serial = tmp_path / "serial"
     write_capture(make_capture(frames=10, cameras=3, seed=1, image_size=(1280, 720)), serial / "keypoints_trial")
     make_video_capture(serial / "video_trial", load_body_model(), frames=20, cameras=3, image_size=(640, 360), seed=5)
-    distributed = tmp_path / "distributed"
+    distributed = tmp_path / "distribué ü" / "séance 1"  # issue 30: spaces and other scripts on Ray too
     shutil.copytree(serial, distributed)
     model = f"smpl:{write_model_file(make_model_arrays('smpl'), tmp_path / 'SMPL_NEUTRAL.pkl', 'pkl')}"
     options = BatchOptions(model=model)
