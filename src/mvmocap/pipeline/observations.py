@@ -179,8 +179,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
     subject = MultiViewKeypoints(seq.cameras, seq.frames, {0: raw}, seq.skeleton, seq.times)
     if sync == "auto" and not _offsets_help(rig, subject, offsets, fps, reference, thresholds, report["sync"]):
         offsets = {cam: 0.0 for cam in seq.cameras}
-    resampled = needs_resampling(seq, offsets, fps)
-    timeline = resample_sequence(subject, offsets, fps, reference) if resampled else subject
+    timeline, resampled = _on_one_timeline(subject, offsets, fps, reference)
 
     kp = timeline.person(0)
     if fix_swaps:
@@ -191,6 +190,13 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
             log.info("left/right: labels swapped back in %d view-frames", int(flips.any(-1).sum()))
     prepared = MultiViewKeypoints(timeline.cameras, timeline.frames, {0: kp}, timeline.skeleton, timeline.times)
     return PreparedKeypoints(prepared, raw, offsets, report, subject, resampled)
+
+
+def _on_one_timeline(seq: MultiViewKeypoints, offsets: dict[str, float], fps: float,
+                     reference: str) -> tuple[MultiViewKeypoints, bool]:
+    """``seq`` on the reference camera's timeline with ``offsets``, and whether it was resampled."""
+    resampled = needs_resampling(seq, offsets, fps)
+    return (resample_sequence(seq, offsets, fps, reference) if resampled else seq), resampled
 
 
 _AUTO_SYNC_TOLERANCE = 0.02  # estimated offsets may not raise the held-out error by more than this fraction
@@ -207,9 +213,8 @@ def _offsets_help(rig: CameraRig, subject: MultiViewKeypoints, offsets: dict[str
     zero = {cam: 0.0 for cam in offsets}
     figures = {}
     for name, trial in (("with_offsets", offsets), ("without", zero)):
-        timeline = resample_sequence(subject, trial, fps, reference) if needs_resampling(subject, trial, fps) \
-            else subject
-        errors = heldout_errors(rig, timeline.person(0), flip, threshold_px=thresholds)
+        errors = heldout_errors(rig, _on_one_timeline(subject, trial, fps, reference)[0].person(0), flip,
+                                threshold_px=thresholds)
         figures[name] = float(np.nanmedian(errors)) if np.isfinite(errors).any() else float("inf")
     report["heldout_px"] = {k: round(v, 3) for k, v in figures.items()}
     if figures["with_offsets"] <= (1 + _AUTO_SYNC_TOLERANCE) * figures["without"]:
