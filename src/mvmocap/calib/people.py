@@ -171,7 +171,9 @@ def calibrate_from_people(keypoints2d: np.ndarray, intrinsics: list[tuple[np.nda
     if np.isfinite(points[:, 0]).sum() < s.min_correspondences:
         raise CalibrationError(names[min(poses)], f"the person's keypoints agree between the cameras placed "
                                f"({[names[v] for v in sorted(poses)]}) in {int(np.isfinite(points[:, 0]).sum())} "
-                               "places only: the views do not see one person moving at the same time")
+                               "places only: the views do not see one person moving at the same time (cameras "
+                               "out of step: give ROOT/sync.yml; several people in view: the first rig takes the "
+                               "most confident person of each view, so film one person walking alone first)")
     unplaced = [names[v] for v in range(V) if v not in poses]
     for name in unplaced:
         log.warning("camera %s could not be placed from the person (too few shared views)", name)
