@@ -251,3 +251,21 @@ def test_a_rerun_after_a_kill_during_the_render_reuses_the_fit(capture, first_ru
     other.write_text("fit:\n  poses:\n    weights:\n      kp_acceleration: 0.5\n")
     with pytest.raises(AssertionError, match="fitted again"):
         run_capture(RunOptions(root=capture, out=out, exp=str(other), videos=False))
+
+
+def test_a_video_with_corrupt_packets_is_read_to_its_end_and_reported(capture, tmp_path, capsys):
+    """Issue 30: a camera's video damaged in the middle: the run goes on, that camera does not see
+    the frames that cannot be decoded, and the report and the closing table say which."""
+    root = tmp_path / "data"
+    shutil.copytree(capture, root)
+    video = root / "videos" / "cam2.mp4"
+    data = bytearray(video.read_bytes())
+    damaged = int(0.8 * data.find(b"moov"))  # late in the frames' data (the index comes after it)
+    data[damaged:damaged + 1500] = np.random.default_rng(1).integers(0, 256, 1500, dtype=np.uint8).tobytes()
+    video.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    assert main(["run", str(root), "--out", str(out), "--no-video"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["frames_undecodable"]) == ["cam2"], report["frames_undecodable"]
+    assert "of its video could not be decoded" in capsys.readouterr().out
+    assert report["frames"] == [0, FRAMES - 1]  # every frame of the run kept its place

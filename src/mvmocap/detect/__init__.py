@@ -2,7 +2,15 @@
 
 from mvmocap.detect.backends import BODY_BACKENDS, body_detector_factory
 from mvmocap.detect.blazepose import BlazePoseMulti
-from mvmocap.detect.cache import MARKER, TRACKER, detect_camera, load_hands, save_body, save_hands
+from mvmocap.detect.cache import (
+    MARKER,
+    TRACKER,
+    detect_camera,
+    load_hands,
+    save_body,
+    save_hands,
+    undecodable_frames,
+)
 from mvmocap.detect.hand_crops import BodyGuidedHands
 from mvmocap.detect.mediapipe_hands import HandDetection, MediaPipeHands
 from mvmocap.detect.mediapipe_pose import MediaPipePose
@@ -17,6 +25,7 @@ from mvmocap.detect.settings import (
 )
 
 __all__ = [
+    "undecodable_frames",
     "BODY_BACKENDS",
     "BlazePoseMulti",
     "BlazePoseSettings",

@@ -28,11 +28,13 @@ from mvmocap.detect.mediapipe_hands import HandDetection
 from mvmocap.io import FrameSource, MultiViewKeypoints, write_annots
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["MARKER", "TRACKER", "WARMUP_FRAMES", "detect_camera", "save_body", "save_hands", "load_hands"]
+__all__ = ["MARKER", "TRACKER", "UNDECODABLE", "WARMUP_FRAMES", "detect_camera", "save_body", "save_hands",
+           "load_hands", "undecodable_frames"]
 
 log = logging.getLogger(__name__)
 MARKER = ".complete"  # not a .json: readers of the folder never see it
 TRACKER = ".tracker.json"  # the detector's state after a frame: {"frame": index, "identity": ..., "state": ...}
+UNDECODABLE = ".undecodable.json"  # the frames of the video that could not be decoded (sorted list)
 WARMUP_FRAMES = 15
 
 
@@ -106,9 +108,26 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
         bar.update(1)
     if detector is not None:
         detector.close()
+    if source.undecodable:  # kept with the cache, for the run's report
+        known = set(undecodable_frames(out, [cam]).get(cam, [])) | set(source.undecodable)
+        atomic_write_text(folder / UNDECODABLE, json.dumps(sorted(known)))
     atomic_write_text(marker, json.dumps(identity))
     (folder / TRACKER).unlink(missing_ok=True)
     return count
+
+
+def undecodable_frames(out: Path, cams: list[str]) -> dict[str, list[int]]:
+    """``{camera: frame numbers}`` of the cameras in the detection cache ``out`` whose videos had
+    frames that could not be decoded (detected as grey frames: nobody seen)."""
+    found = {}
+    for cam in cams:
+        try:
+            frames = json.loads((out / cam / UNDECODABLE).read_text())
+        except (OSError, ValueError):
+            continue
+        if frames:
+            found[cam] = [int(f) for f in frames]
+    return found
 
 
 def _read_marker(marker: Path):

@@ -2,7 +2,7 @@
 layouts, standard SMPL ``.npz``)."""
 
 from mvmocap.io.errors import DataError
-from mvmocap.io.frames import FrameSource, list_video_cameras
+from mvmocap.io.frames import FrameSource, frame_ranges, list_video_cameras
 from mvmocap.io.keypoints2d import (
     MultiViewKeypoints,
     keypoint_frame_rate,
@@ -18,6 +18,7 @@ from mvmocap.io.results import read_smpl_jsons, write_params_npz, write_people_s
 __all__ = [
     "DataError",
     "FrameSource",
+    "frame_ranges",
     "MultiViewKeypoints",
     "keypoint_frame_rate",
     "list_camera_folders",

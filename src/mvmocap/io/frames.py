@@ -18,7 +18,7 @@ import numpy as np
 from mvmocap.io.errors import DataError
 from mvmocap.utils import natural_sorted
 
-__all__ = ["list_video_cameras", "FrameSource", "UNDECODABLE_GREY"]
+__all__ = ["list_video_cameras", "FrameSource", "UNDECODABLE_GREY", "frame_ranges"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ class FrameSource:
                 continue
             for gap in range(expected, min(index, stop)):
                 missing.append(gap)
+                self.undecodable.append(gap)
                 self.current_time = gap * period
                 yield gap, grey
             if index >= stop:
@@ -141,16 +142,16 @@ class FrameSource:
             expected = index + 1
         for gap in range(expected, stop):  # the end could not be decoded (a recording cut short)
             missing.append(gap)
+            self.undecodable.append(gap)
             self.current_time = gap * period
             yield gap, grey
         if missing:
-            self.undecodable += missing
             log.warning("%s: frames %s could not be decoded (corrupt or missing video data); they count as not "
-                        "seen by this camera", self.path, _ranges(missing))
+                        "seen by this camera", self.path, frame_ranges(missing))
 
 
-def _ranges(indices: list[int]) -> str:
-    """``[3, 4, 5, 9]`` -> ``"3-5, 9"``."""
+def frame_ranges(indices: list[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"`` (sorted frame numbers as runs)."""
     runs, first = [], indices[0]
     for a, b in zip(indices, [*indices[1:], None], strict=True):
         if b != a + 1:

@@ -18,12 +18,13 @@ import numpy as np
 
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig
-from mvmocap.detect import body_detector_factory, detect_camera
+from mvmocap.detect import body_detector_factory, detect_camera, undecodable_frames
 from mvmocap.fit import BodyFitter, FitResult
 from mvmocap.io import (
     DataError,
     FrameSource,
     MultiViewKeypoints,
+    frame_ranges,
     keypoint_frame_rate,
     list_camera_folders,
     read_keypoints2d,
@@ -253,6 +254,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         "cameras": names, "frames": [frame_ids[0], frame_ids[-1]] if frame_ids else [], "fps": fps,
         "model": body.name, "calibration": str(setup.calib_path), "frames_without_detection": unseen,
         "cameras_never_seeing_subject": never, "cameras_never_seeing_anyone": nobody,
+        "frames_undecodable": {c: frame_ranges(f) for c, f in undecodable_frames(inputs.keypoints, names).items()},
         "frames_too_few_views": tri.report["frames_mostly_missing"],
         "frames_left_out_untriangulated": left_out,
         **prepared.report,

@@ -29,6 +29,8 @@ def camera_problems(report: dict) -> dict[str, list[str]]:
             found.append("never saw anyone")
         elif cam in report["cameras_never_seeing_subject"]:
             found.append("never sees the subject")
+        if cam in report.get("frames_undecodable", {}):
+            found.append(f"frames {report['frames_undecodable'][cam]} of its video could not be decoded (not seen)")
         if typical and heldout.get(cam, 0) > HELDOUT_RATIO * typical:
             found.append(f"held-out error {heldout[cam]:.1f} px, over {HELDOUT_RATIO:g}x the median "
                          f"({typical:.1f} px): check its calibration and sync")
