@@ -350,3 +350,23 @@ def test_two_runs_never_write_one_output_folder(keypoint_root, tmp_path, capsys,
         assert main(["run", str(keypoint_root), "--keypoints", str(keypoint_root / "annots"), "--no-video",
                      "--out", str(out)]) == 0
     assert "no longer runs" in caplog.text and not lock.exists() and (out / "report.json").is_file()
+
+
+def test_a_lock_of_another_host_is_taken_over_only_once_it_stops_beating(tmp_path, caplog):
+    """A node lost from a cluster leaves its lock on the shared filesystem; its process cannot be
+    checked from here, so the lock counts as stale once its holder stops touching it."""
+    import os
+    import time
+
+    from mvmocap.utils import LOCK_NAME, LOCK_STALE_SECONDS, InputError, output_lock
+
+    lock = tmp_path / LOCK_NAME
+    lock.write_text("another-node\n4242\n2026-12-04 10:00:00\n")
+    with pytest.raises(InputError, match=r"another mvmocap run is writing here \(process 4242 on another-node"):
+        with output_lock(tmp_path):
+            pass
+    old = time.time() - LOCK_STALE_SECONDS - 5
+    os.utime(lock, (old, old))
+    with caplog.at_level(logging.WARNING), output_lock(tmp_path):
+        assert lock.read_text().split("\n")[1] == str(os.getpid())
+    assert "left by a run that no longer runs (process 4242 on another-node)" in caplog.text and not lock.exists()

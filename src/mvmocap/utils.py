@@ -13,6 +13,8 @@ import os
 import re
 import socket
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,15 +98,29 @@ def _lock_holder(lock: Path) -> tuple[str, int, str] | None:
         return None
 
 
+LOCK_HEARTBEAT_SECONDS = 30.0  # the holder touches its lock this often ...
+LOCK_STALE_SECONDS = 120.0  # ... so a lock untouched this long is a dead run's, on any host
+
+
+def _lock_is_stale(lock: Path, holder: tuple[str, int, str] | None, host: str) -> bool:
+    """A lock left by a run that no longer runs: its process is gone (this host), or it has not been
+    touched for ``LOCK_STALE_SECONDS`` (another host, on a shared filesystem: a lost node)."""
+    if holder is not None and holder[0] == host:
+        return not _alive(holder[1])
+    try:
+        return time.time() - lock.stat().st_mtime > LOCK_STALE_SECONDS
+    except OSError:
+        return True  # gone meanwhile
+
+
 @contextlib.contextmanager
 def output_lock(folder: str | os.PathLike) -> Iterator[None]:
     """Hold ``folder/.mvmocap.lock`` while a run writes into ``folder`` (created if need be), so that
     two runs never write one output folder at once: the second one is refused with an error naming
-    the holder. The lock goes on any exit; one left by a killed process of this host is found stale
-    and taken over with a warning (one of another host, on a shared filesystem, cannot be checked:
-    the error says how to remove it). Nested use by the same process is allowed."""
-    import time
-
+    the holder. The lock goes on any exit; the holder touches it every ``LOCK_HEARTBEAT_SECONDS``.
+    A lock left by a killed run is found stale and taken over with a warning: at once when its
+    process of this host is gone, after ``LOCK_STALE_SECONDS`` untouched when it is another host's
+    (a node lost from a cluster, its trial run again elsewhere). Nested use by one process is allowed."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     lock, host, pid = folder / LOCK_NAME, socket.gethostname(), os.getpid()
@@ -116,9 +132,10 @@ def output_lock(folder: str | os.PathLike) -> Iterator[None]:
             if holder is not None and holder[:2] == (host, pid):
                 yield  # this process holds it already
                 return
-            if holder is not None and holder[0] == host and not _alive(holder[1]):
-                logging.getLogger(__name__).warning("%s: left by a run that no longer runs (process %d); taken over",
-                                                    lock, holder[1])
+            if _lock_is_stale(lock, holder, host):
+                who = f"process {holder[1]} on {holder[0]}" if holder else "an unreadable lock"
+                logging.getLogger(__name__).warning("%s: left by a run that no longer runs (%s); taken over", lock,
+                                                    who)
                 lock.unlink(missing_ok=True)
                 continue
             who = f"process {holder[1]} on {holder[0]}, since {holder[2]}" if holder else "unreadable lock"
@@ -129,9 +146,20 @@ def output_lock(folder: str | os.PathLike) -> Iterator[None]:
         break
     else:
         raise InputError(f"{folder}: could not take the lock {lock}; delete it if no run is going on")
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(LOCK_HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                os.utime(lock)
+
+    beating = threading.Thread(target=heartbeat, name="mvmocap-lock", daemon=True)
+    beating.start()
     try:
         yield
     finally:
+        done.set()
+        beating.join()
         if (_lock_holder(lock) or ("", 0))[:2] == (host, pid):
             lock.unlink(missing_ok=True)
 
