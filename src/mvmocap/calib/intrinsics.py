@@ -214,11 +214,8 @@ def calibrate_intrinsics(views: list[BoardView], board: BoardSpec, image_size: t
     # first the aspect ratio freed, then k3 added (with 8 views or more).
     model = "square k1k2p1p2"
     heldout = {model: _heldout(views, board, image_size, model)}
-    for candidate in ("k1k2p1p2", "k3"):
-        if candidate == "k3":
-            if len(views) < 8:
-                break
-            candidate = model + "k3"
+    for step in ("free aspect", "k3") if len(views) >= 8 else ("free aspect",):
+        candidate = "k1k2p1p2" if step == "free aspect" else model + "k3"
         heldout[candidate] = _heldout(views, board, image_size, candidate)
         if heldout[candidate] < (1 - settings.k3_gain) * heldout[model]:
             model = candidate

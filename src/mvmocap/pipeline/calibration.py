@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -38,7 +39,7 @@ from mvmocap.pipeline.triangulation import input_names, rig_named_as
 from mvmocap.render import tile_views
 from mvmocap.skeletons import get_format
 from mvmocap.sync import read_sync_file, resample_sequence
-from mvmocap.triangulate import reprojection_report, triangulate
+from mvmocap.triangulate import Triangulation, reprojection_report, triangulate
 from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["run_calib_intrinsics", "run_calib_extrinsics", "run_calib_people", "run_calib_check",
@@ -271,10 +272,26 @@ def _draw_skeleton(image: np.ndarray, cam, points: np.ndarray, detections: np.nd
                 cv2.circle(image, (int(round(x)), int(round(y))), 4, _DETECTION_COLOUR, -1, cv2.LINE_AA)
 
 
-def _cached_subject(rig: CameraRig, keypoints: Path):
+@dataclass(frozen=True)
+class _CachedSubject:
+    """The subject of a detection cache: ``cameras`` that have one, its (F, V, J, 3) ``keypoints2d``
+    chosen across them, their robust ``triangulation`` and the keypoint ``skeleton``."""
+
+    cameras: list[str]
+    keypoints2d: np.ndarray
+    triangulation: Triangulation
+    skeleton: str
+
+    def reprojection_px(self) -> dict[str, float]:
+        """Mean reprojection error (px) per camera."""
+        report = reprojection_report(self.triangulation, self.cameras, list(get_format(self.skeleton).joints))
+        return {c: report["per_camera"][c]["reprojection_error_px"] for c in self.cameras}
+
+
+def _cached_subject(rig: CameraRig, keypoints: Path) -> _CachedSubject | None:
     """The subject of a detection cache (``keypoints``: ``<cam>/<frame>.json``) chosen across the
-    views of ``rig`` that have one, and its robust triangulation: ``(cameras, (F, V, J, 3) subject,
-    Triangulation, skeleton)``, or None without two such views or anyone detected."""
+    views of ``rig`` that have one, robustly triangulated; None without two such views or anyone
+    detected."""
     cams = [n for n in rig.names if (keypoints / n).is_dir()]
     if len(cams) < 2:
         return None
@@ -285,18 +302,14 @@ def _cached_subject(rig: CameraRig, keypoints: Path):
     sub = rig.subset(cams)
     subject = choose_subject(sub, candidates, skeleton=seq.skeleton).keypoints2d
     thresholds = np.array([0.018 * c.image_diagonal for c in sub])
-    return cams, subject, triangulate(sub, subject, threshold_px=thresholds), seq.skeleton
+    return _CachedSubject(cams, subject, triangulate(sub, subject, threshold_px=thresholds), seq.skeleton)
 
 
 def keypoint_reprojection(rig: CameraRig, keypoints: Path) -> dict[str, float] | None:
     """Mean reprojection error (px) per camera of the robustly triangulated subject (chosen across
     views) of a detection cache (``keypoints``: ``<cam>/<frame>.json``), or None without one."""
     found = _cached_subject(rig, keypoints)
-    if found is None:
-        return None
-    cams, _, result, skeleton = found
-    report = reprojection_report(result, cams, list(get_format(skeleton).joints))
-    return {c: report["per_camera"][c]["reprojection_error_px"] for c in cams}
+    return found.reprojection_px() if found is not None else None
 
 
 def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame: int = 0,
@@ -324,19 +337,17 @@ def run_calib_check(root: str | Path, *, calib: str | Path | None = None, frame:
             raise CalibrationError(source.path, f"--frame {frame} is outside its {source.count} frames")
         _, rgb = next(source.frames(frame, frame + 1))
         drawn = draw_calibration_check(rgb, rig, name)
-        if found is not None and frame < len(found[1]):
-            cams, subject, result, skeleton = found
-            view = subject[frame, cams.index(name)] if name in cams else None
-            _draw_skeleton(drawn, rig[name], result.keypoints3d[frame], view, get_format(skeleton).limbs)
+        if found is not None and frame < len(found.keypoints2d):
+            view = found.keypoints2d[frame, found.cameras.index(name)] if name in found.cameras else None
+            _draw_skeleton(drawn, rig[name], found.triangulation.keypoints3d[frame], view,
+                           get_format(found.skeleton).limbs)
         path = out / f"check_{name}.png"
         cv2.imwrite(str(path), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
         written.append(path)
         tiles.append(drawn)
     cv2.imwrite(str(out / "check_all.png"), cv2.cvtColor(tile_views(tiles), cv2.COLOR_RGB2BGR))
     if found is not None:
-        cams, _, result, skeleton = found
-        report = reprojection_report(result, cams, list(get_format(skeleton).joints))
-        errors = {c: report["per_camera"][c]["reprojection_error_px"] for c in cams}
+        errors = found.reprojection_px()
         log.info("the subject of %s, triangulated, reprojects with %s", cache,
                  ", ".join(f"{c} {e:.2f} px" for c, e in errors.items()))
         atomic_write_text(out / "check.json", json.dumps({"keypoints": str(cache), "keypoint_reprojection_px": errors},
