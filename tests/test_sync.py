@@ -1,10 +1,12 @@
 """Camera time offsets: resampling tracks, estimating offsets from 2D keypoints, sync.yml, the command."""
 
+import itertools
 import json
 import logging
 
 import numpy as np
 import pytest
+import yaml
 
 from mvmocap.cli.main import main
 from mvmocap.io import DataError, MultiViewKeypoints
@@ -84,7 +86,8 @@ def test_offsets_found_to_a_fraction_of_a_frame(desynced):
 
 def test_only_the_limb_joints_time_the_cameras(desynced):
     """Trunk and face joints whose detections drift with the body's turning (here: cam3's read two
-    frames late) would pull its offset; the limb joints alone keep it (SyncSettings.joints)."""
+    frames late) pull its pairs' estimates apart, which their closure shows; the limb joints alone
+    time it right (SyncSettings.joints) with pairs that close."""
     cap = desynced
     kp = cap.keypoints2d.copy()
     timed = [i for i, name in enumerate(get_format("body25").joints) if name in TIMING_JOINTS]
@@ -93,11 +96,14 @@ def test_only_the_limb_joints_time_the_cameras(desynced):
     kp[:-2, 2][:, trunk] = cap.keypoints2d[2:, 2][:, trunk]
     times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
     tracks = [kp[:, v] for v in range(cap.spec.cameras)]
-    limbs = estimate_offsets(cap.rig, tracks, times, skeleton="body25").offsets["cam3"]
-    every = estimate_offsets(cap.rig, tracks, times).offsets["cam3"]
-    truth = cap.time_offsets[2]
-    assert abs(limbs - truth) * cap.spec.fps < 0.2
-    assert abs(every - truth) * cap.spec.fps > 0.3  # what the trunk joints do when they are timed too
+    limbs = estimate_offsets(cap.rig, tracks, times, skeleton="body25")
+    every = estimate_offsets(cap.rig, tracks, times)
+    fps = cap.spec.fps
+    assert abs(limbs.offsets["cam3"] - cap.time_offsets[2]) * fps < 0.2
+    assert limbs.largest_closure * fps < 0.25
+    assert every.largest_closure * fps > 0.4  # what the trunk joints do when they are timed too
+    worst = max(every.closures, key=lambda found: abs(found[1]))[0]
+    assert "cam3" in worst
     with pytest.raises(ValueError, match="sync joints must be a list of joint names"):
         SyncSettings(joints="RWrist")
     assert SyncSettings(joints=["RWrist", "LWrist"]).joints == ("RWrist", "LWrist")
@@ -139,13 +145,21 @@ def test_sync_file_round_trip_hand_written_and_bad(tmp_path, desynced):
 
 
 @pytest.mark.slow
-def test_sync_command_writes_sync_yml(tmp_path, desynced):
+def test_sync_command_writes_sync_yml(tmp_path, desynced, capsys):
+    """The offsets, their uncertainty, every pair's estimate and the triangles' closure: in the
+    table printed and in sync.yml."""
     root = write_capture(desynced, tmp_path / "data")
     assert main(["sync", str(root), "--keypoints", str(root / "annots"), "--out", str(tmp_path / "out"),
                  "--max-offset", "0.3"]) == 0
     offsets, _ = read_sync_file(root / "sync.yml")
     truth = json.loads((root / "gt" / "meta.json").read_text())["time_offsets"]
     assert max(abs(offsets[c] - truth[c]) for c in truth) * desynced.spec.fps < 0.25
+    doc = yaml.safe_load((root / "sync.yml").read_text())
+    assert len(doc["pairs"]) == 10 and len(doc["closure_seconds"]) == 10
+    assert 0 < doc["cameras"]["cam2"]["uncertainty"] < 0.1 / desynced.spec.fps
+    assert max(abs(v) for v in doc["closure_seconds"].values()) * desynced.spec.fps < 0.3
+    table = capsys.readouterr().out
+    assert "pair cam2 - cam1" in table and "largest closure error" in table and "+- " in table
 
 
 @pytest.mark.slow
@@ -298,3 +312,47 @@ def test_auto_sync_that_would_worsen_the_held_out_error_is_not_applied(tmp_path,
     figures = prepared.report["sync"]["heldout_px"]
     assert prepared.report["sync"]["applied"] is False and figures["with_offsets"] > 1.02 * figures["without"]
     assert "the cameras are taken as synchronised" in caplog.text
+
+
+def test_joint_timeline_outweighs_a_pair_at_odds_and_reports_its_closure():
+    """Four cameras at 0, +2, -1, +3 frames; the pairs agree to 0.05 frames but one (cam1-cam3)
+    says 4 frames off: the timeline keeps the truth, gives that pair a low weight, and every
+    triangle through it shows the closure error; a camera with no pair is undetermined."""
+    from mvmocap.sync.joint import PairOffset, solve_timeline, triangle_closures
+
+    truth = np.array([0.0, 2.0, -1.0, 3.0, 0.0])
+    rng = np.random.default_rng(0)
+    pairs = [PairOffset(a, b, truth[b] - truth[a] + rng.normal(0, 0.05), 0.05)
+             for a, b in [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]]
+    pairs[4] = PairOffset(1, 3, truth[3] - truth[1] + 4.0, 0.05)  # at odds with the others
+    timeline = solve_timeline(pairs, 5, reference=0)
+    np.testing.assert_allclose(timeline.offsets[:4], truth[:4], atol=0.15)
+    assert timeline.weights[4] < 0.01 and timeline.weights[[0, 1, 2, 3, 5]].min() > 0.5
+    assert np.isfinite(timeline.sigma[:4]).all() and timeline.sigma[0] == 0 and 0 < timeline.sigma[1] < 0.2
+    assert timeline.sigma[4] == np.inf and timeline.offsets[4] == 0  # no pair ties camera 4
+    closures = dict(triangle_closures(pairs))
+    assert abs(closures[(0, 1, 3)]) > 3.5 and abs(closures[(1, 2, 3)]) > 3.5
+    assert abs(closures[(0, 1, 2)]) < 0.3 and abs(closures[(0, 2, 3)]) < 0.3
+
+
+def test_offsets_agree_between_camera_subsets(desynced):
+    """Issue 29 (real footage: cam4 - cam3 was +2.09 frames from one subset of cameras, +0.03 from
+    another): with cam3's trunk and face detections drifting two frames and every joint timed,
+    each pair of cameras gets the same offset difference from every four of the five cameras
+    (the old camera-by-camera search: 0.79 frames apart)."""
+    cap = desynced
+    kp = cap.keypoints2d.copy()
+    timed = [i for i, name in enumerate(get_format("body25").joints) if name in TIMING_JOINTS]
+    trunk = np.setdiff1d(np.arange(25), timed)
+    kp[:-2, 2][:, trunk] = cap.keypoints2d[2:, 2][:, trunk]
+    times = np.arange(cap.spec.frames) / cap.spec.fps
+    names = cap.rig.names
+    found = []
+    for left_out in range(5):
+        subset = [v for v in range(5) if v != left_out]
+        result = estimate_offsets(cap.rig.subset([names[v] for v in subset]), [kp[:, v] for v in subset],
+                                  [times] * 4)
+        found.append(result.offsets)
+    for a, b in itertools.combinations(names, 2):
+        differences = [(o[b] - o[a]) * cap.spec.fps for o in found if a in o and b in o]
+        assert max(differences) - min(differences) < 0.3, (a, b, differences)

@@ -134,10 +134,20 @@ def multi_summary(report: dict, out: Path) -> str:
 
 
 def sync_summary(result, path: Path, fps: float | None) -> str:
-    """The table printed by ``mvmocap sync`` (``result``: a :class:`mvmocap.sync.SyncResult`)."""
+    """The table printed by ``mvmocap sync`` (``result``: a :class:`mvmocap.sync.SyncResult`):
+    each camera's offset with its standard deviation, each pair's own estimate and weight, and
+    the closure of every three cameras' pairs."""
+    unit, scale = ("frames", fps) if fps else ("s", 1.0)
     rows = {"written to": str(path), "reference camera": result.reference}
     for name, c in result.cameras.items():
-        frames = f" ({c.offset * fps:+.2f} frames)" if fps else ""
-        rows[f"  {name}"] = (f"{c.offset:+.4f} s{frames}  {c.status:<10} epipolar residual {c.residual_px:.2f} px "
-                             f"(unshifted {c.residual_px_at_zero:.2f} px)")
-    return summary_table("mvmocap sync: time offsets (own clock + offset = reference clock)", rows)
+        spread = f" +- {c.uncertainty * scale:.2f}" if c.status == "estimated" else ""
+        rows[f"  {name}"] = (f"{c.offset * scale:+.2f}{spread} {unit}  {c.status:<10} epipolar residual "
+                             f"{c.residual_px:.2f} px (unshifted {c.residual_px_at_zero:.2f} px)")
+    for p in result.pairs:
+        rows[f"  pair {p.cameras[1]} - {p.cameras[0]}"] = (f"{p.delta * scale:+.2f} +- {p.sigma * scale:.2f} {unit}  "
+                                                           f"weight {p.weight:.2f}")
+    if result.closures:
+        rows["largest closure error"] = (f"{result.largest_closure * scale:.2f} {unit} (pairs of "
+                                         + ", ".join("-".join(names) for names, value in result.closures
+                                                     if abs(value) == result.largest_closure) + ")")
+    return summary_table(f"mvmocap sync: time offsets in {unit} (own clock + offset = reference clock)", rows)

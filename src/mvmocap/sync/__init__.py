@@ -1,13 +1,22 @@
 """Camera time offsets from 2D tracks and the calibration; tracks resampled onto one timeline."""
 
 from mvmocap.sync.crowd import rough_offsets
-from mvmocap.sync.estimate import TIMING_JOINTS, CameraOffset, SyncError, SyncResult, SyncSettings, estimate_offsets
+from mvmocap.sync.estimate import (
+    TIMING_JOINTS,
+    CameraOffset,
+    PairEstimate,
+    SyncError,
+    SyncResult,
+    SyncSettings,
+    estimate_offsets,
+)
 from mvmocap.sync.resample import frame_times, sample_track, smooth_track
 from mvmocap.sync.timeline import read_sync_file, resample_sequence, write_sync_file
 
 __all__ = [
     "TIMING_JOINTS",
     "CameraOffset",
+    "PairEstimate",
     "SyncError",
     "SyncResult",
     "SyncSettings",

@@ -8,8 +8,8 @@ detected in each view, the second's left/right labels as given or swapped) is sc
 squared epipolar distance over the timed joints both see (capped, as in
 :mod:`mvmocap.sync.estimate`), the frame by its best pair, and the trial offset by the trimmed
 mean over frames. Bystanders cost nothing where a consistent pair exists; a frame where none
-does counts the cap. Offsets are then placed camera by camera as in
-:func:`mvmocap.sync.estimate_offsets`, on whole frames only: it says which moments to pair, and
+does counts the cap. Each pair of cameras is timed on its own and the offsets are the pairs'
+robust timeline, as in :func:`mvmocap.sync.estimate_offsets`, on whole frames only: it says which moments to pair, and
 the subject-based estimate then times the cameras to a tenth of a frame.
 """
 
@@ -114,8 +114,6 @@ def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarr
     times = [np.asarray(t, dtype=np.float64) for t in times]
     costs = _CrowdCosts(rig, [np.asarray(kp, dtype=np.float64)[..., timed, :] for kp in people], times, flip,
                         s.truncate)
-    grids = {c: np.arange(-np.floor(s.max_offset / costs.steps[c]), np.floor(s.max_offset / costs.steps[c]) + 1)
-             * costs.steps[c] for c in range(V) if c != reference}
     memo: dict[tuple[int, int, float], float] = {}  # the descent asks for the same pair offsets again
 
     def pair_cost(c: int, b: int, delta: float) -> float:
@@ -126,5 +124,6 @@ def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarr
             memo[key] = costs.cost(c, b, delta)
         return memo[key]
 
-    return whole_frame_offsets(pair_cost, grids, V, reference)
+    return whole_frame_offsets(pair_cost, costs.steps, s.max_offset, V, reference)[0]  # the search's own
+    # edge is no error here: the subject-based estimate says so, with its finer costs
 

@@ -5,12 +5,17 @@ its other view. For each pair (a, b) and a trial offset, b's track is read at a'
 (linear interpolation, :mod:`mvmocap.sync.resample`) and scored by the symmetric point-to-epipolar-
 line distance in pixels, truncated at ``truncate`` x the image diagonal, squared and averaged over
 the smallest 75% of the joint-frames both see (a trimmed mean: left/right swaps, false detections
-and the interpolation of an outlier into its neighbours do not bias it). A camera's cost is
-the sum over its pairs with every other camera. Offsets are found camera by camera: first each
-against the cameras already placed (the reference first, fixed at 0), then against all the others
-(coordinate descent), on a grid of whole frames over ``[-max_offset, max_offset]``; then on a grid
-of ``fine_step`` frames about the optimum, refined to a fraction of that by a parabola through the
-three best points.
+and the interpolation of an outlier into its neighbours do not bias it); a pair's cost is the
+mean of both directions (a's frames read in b, b's read in a).
+
+Every pair is timed on its own: first on a grid of whole frames over ``[-max_offset,
+max_offset]``, then, about its best, on a grid of ``fine_step`` frames refined by a parabola
+through the three best points; its standard deviation is found by the block jackknife (the
+estimate again with each fifth of the capture left out: it sees the detector's slowly varying
+biases, which a curvature of the cost counting every joint-frame as independent does not). The
+cameras' offsets are the robust least-squares timeline of all pairs
+(:mod:`mvmocap.sync.joint`), so that they do not depend on which cameras are used, with the
+closure of every three cameras' pairs as a truth-free check.
 
 Joints: only those that are well defined on the body and move the most carry the timing
 (``SyncSettings.joints``: elbows, wrists, knees, ankles and feet). Detectors place the hips, the
@@ -19,13 +24,14 @@ when hidden), and such a view-dependent bias moves with the body's turning like 
 rendered captures the face and trunk joints put a camera's apparent lag 0.3-0.4 frames away from
 the truth, the limb joints about 0.1-0.15.
 
-Confidence: ``sharpness`` is how much the cost rises one frame away from the optimum, relative to
-the cost at the optimum; a camera whose sharpness or overlap is too small (it never sees the
-person, or nobody moves) cannot be synchronised and is left unshifted with a warning.
+Confidence: a camera whose offset's standard deviation exceeds ``max_uncertainty`` frames, or
+that no pair ties to the reference (it never sees the person, or nobody moves), cannot be
+synchronised and is left unshifted with a warning.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,17 +40,18 @@ import numpy as np
 
 from mvmocap.camera import CameraRig
 from mvmocap.skeletons import get_format
+from mvmocap.sync.joint import PairOffset, Timeline, solve_timeline, triangle_closures
 from mvmocap.sync.resample import sample_track, smooth_track
 from mvmocap.utils import InputError
 
-__all__ = ["TIMING_JOINTS", "CameraOffset", "SyncError", "SyncResult", "SyncSettings", "estimate_offsets",
-           "whole_frame_offsets"]
+__all__ = ["TIMING_JOINTS", "CameraOffset", "PairEstimate", "SyncError", "SyncResult", "SyncSettings",
+           "estimate_offsets", "whole_frame_offsets"]
 
 log = logging.getLogger(__name__)
 
 _TRIM = 0.75  # the cost averages the smallest 75% of the squared distances (outliers, swaps left out)
-_HELDOUT_ROUNDS = 4  # rounds of the multi-view refinement over all cameras
-_INLIER_FRACTION = 0.018  # triangulation inlier threshold, fraction of the image diagonal (as in run)
+_BLOCKS = 5  # stretches of time the jackknife leaves out in turn
+_SIGMA_FLOOR = 0.02  # frames: a pair's standard deviation is taken as no smaller (the fine grid's resolution)
 _MIN_TIMING_JOINTS = 4  # a skeleton with fewer of SyncSettings.joints is timed on all its joints
 
 TIMING_JOINTS = tuple(side + part for part in ("Elbow", "Wrist", "Knee", "Ankle", "BigToe", "SmallToe", "Heel")
@@ -63,7 +70,7 @@ class SyncSettings:
     fine_step: frames between the fine grid's trial offsets.
     truncate: distances are capped at this fraction of the image diagonal.
     min_points: joint-frames two cameras must share for an offset to count.
-    min_sharpness: below this the camera's offset is undetermined.
+    max_uncertainty: frames; a camera whose offset's standard deviation is larger is left unshifted.
     smooth: tracks are smoothed over this many frames (Gaussian sigma) before the search: enough that
         interpolation does not pull offsets towards half frames (:func:`mvmocap.sync.smooth_track`),
         little enough to keep the motion sharp (0.75 frames against 1.5: the largest error per
@@ -76,7 +83,7 @@ class SyncSettings:
     fine_step: float = 0.1
     truncate: float = 0.02
     min_points: int = 200
-    min_sharpness: float = 0.05
+    max_uncertainty: float = 0.5
     smooth: float = 0.75
     joints: tuple[str, ...] = TIMING_JOINTS
 
@@ -92,24 +99,47 @@ class SyncSettings:
 
 @dataclass(frozen=True)
 class CameraOffset:
-    """One camera's result: ``offset`` seconds (own clock + offset = reference time)."""
+    """One camera's result: ``offset`` seconds (own clock + offset = reference time) with its
+    standard deviation ``uncertainty`` (seconds; 0 for the reference, inf where undetermined)."""
 
     offset: float
-    sharpness: float
+    uncertainty: float
     residual_px: float
     residual_px_at_zero: float
     status: str  # "reference", "estimated" or "unshifted" (could not be determined)
 
 
 @dataclass(frozen=True)
+class PairEstimate:
+    """One camera pair's own estimate of ``offset[b] - offset[a]`` (seconds) for ``cameras`` (a, b),
+    its standard deviation and its weight in the joint timeline (0-1: low for a pair at odds
+    with the others)."""
+
+    cameras: tuple[str, str]
+    delta: float
+    sigma: float
+    weight: float
+
+
+@dataclass(frozen=True)
 class SyncResult:
+    """Every camera's offset; the pair estimates they were fitted to, and the closure of every
+    three cameras' pairs (``delta_ab + delta_bc - delta_ac`` seconds: 0 when they agree)."""
+
     reference: str
     method: str
     cameras: dict[str, CameraOffset]
+    pairs: tuple[PairEstimate, ...] = ()
+    closures: tuple[tuple[tuple[str, str, str], float], ...] = ()
 
     @property
     def offsets(self) -> dict[str, float]:
         return {name: c.offset for name, c in self.cameras.items()}
+
+    @property
+    def largest_closure(self) -> float:
+        """The largest closure error in seconds (NaN with fewer than three cameras paired)."""
+        return max((abs(value) for _, value in self.closures), default=float("nan"))
 
 
 def _essential(rig: CameraRig, a: int, b: int) -> np.ndarray:
@@ -130,12 +160,14 @@ class _PairCosts:
         self.focal = [float(np.sqrt(c.K[0, 0] * c.K[1, 1])) for c in rig]
         self.cap = [truncate * c.image_diagonal for c in rig]
 
-    def distances(self, c: int, b: int, delta: float) -> np.ndarray:
+    def distances(self, c: int, b: int, delta: float, keep: np.ndarray | None = None) -> np.ndarray:
         """Symmetric epipolar distances (px) between b's observations and c read at the same
-        reference times, where camera c's offset minus b's is ``delta``; (n,) over joint-frames."""
-        query = self.times[b] - delta  # b's frames on c's own clock
-        xc = sample_track(self.norm[c], self.times[c], query)  # (F_b, J, 3)
-        xb = self.norm[b]
+        reference times, where camera c's offset minus b's is ``delta``; (n,) over joint-frames
+        of b's frames (those of the (F_b,) mask ``keep`` only, when given)."""
+        times, xb = self.times[b], self.norm[b]
+        if keep is not None:
+            times, xb = times[keep], xb[keep]
+        xc = sample_track(self.norm[c], self.times[c], times - delta)  # b's frames read on c's own clock
         ok = (xc[..., 2] > 0) & (xb[..., 2] > 0)
         pc = np.concatenate([xc[ok][:, :2], np.ones((ok.sum(), 1))], 1)
         pb = np.concatenate([xb[ok][:, :2], np.ones((ok.sum(), 1))], 1)
@@ -147,9 +179,9 @@ class _PairCosts:
         d_c = num / np.maximum(np.linalg.norm(line_c[:, :2], axis=-1), 1e-12) * self.focal[c]
         return 0.5 * (d_b + d_c)
 
-    def cost(self, c: int, b: int, delta: float, min_points: int) -> float:
+    def cost(self, c: int, b: int, delta: float, min_points: int, keep: np.ndarray | None = None) -> float:
         """Trimmed truncated cost of the pair; NaN when they share fewer than ``min_points``."""
-        d = self.distances(c, b, delta)
+        d = self.distances(c, b, delta, keep)
         if len(d) < min_points:
             return np.nan
         return _trimmed_cost(d, 0.5 * (self.cap[c] + self.cap[b]))
@@ -181,83 +213,112 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     times = [np.asarray(t, dtype=np.float64) for t in times]
     steps = [float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30 for t in times]
     costs = _PairCosts(rig, normalized, times, s.truncate)
-    offsets = np.zeros(V)
+    start, rough_pairs, beyond = whole_frame_offsets(lambda c, b, delta: costs.cost(c, b, delta, s.min_points),
+                                                     steps, s.max_offset, V, reference)
+    for c, cam in enumerate(rig):
+        if c in beyond or c != reference and abs(start[c]) >= (np.floor(s.max_offset / steps[c]) - 0.5) * steps[c]:
+            found = "against the other cameras" if c in beyond else f"{start[c]:+.3f} s"
+            raise SyncError(f"camera {cam.name}: best time offset {found} lies at or beyond the edge of "
+                            f"the search range +-{s.max_offset} s; the true offset may be larger: raise "
+                            "--max-offset, or check the camera films the same take")
+    centres = {(p.a, p.b): p.delta for p in rough_pairs}
+    pairs = []
+    for a, b in itertools.combinations(range(V), 2):
+        found = _pair_estimate(costs, a, b, centre=centres.get((a, b), start[b] - start[a]), offsets=start,
+                               step=max(steps[a], steps[b]), settings=s)
+        if found is not None and np.isfinite(found.sigma):
+            pairs.append(found)
+    timeline = solve_timeline(pairs, V, reference)
+    return _result(rig, costs, timeline, pairs, steps, reference, s)
 
-    def camera_cost(c: int, value: float) -> float:
-        """Mean pair cost of camera c at offset ``value`` against every other camera."""
-        return _mean_finite([costs.cost(c, b, value - offsets[b], s.min_points) for b in range(V) if b != c])
 
-    others = [c for c in range(V) if c != reference]
-    frames_out = {c: np.floor(s.max_offset / steps[c]) for c in others}  # whole frames searched either way
-    coarse = {c: np.arange(-frames_out[c], frames_out[c] + 1) * steps[c] for c in others}
-    offsets[:] = whole_frame_offsets(lambda c, b, delta: costs.cost(c, b, delta, s.min_points), coarse, V, reference)
-    sharp = {c: 0.0 for c in others}
-    for _ in range(3):  # fine grids about the optimum, then a parabola
-        for c in others:
-            found = _fine_search(lambda value, c=c: camera_cost(c, value), offsets[c], steps[c], s.fine_step)
-            if found is not None:
-                offsets[c], sharp[c] = found
-
-    if V >= 3:
-        sharp.update(_refine_heldout(rig, tracks, times, offsets, reference, steps, s))
-
+def _result(rig: CameraRig, costs: _PairCosts, timeline: Timeline, pairs: list[PairOffset], steps: list[float],
+            reference: int, s: SyncSettings) -> SyncResult:
+    """The :class:`SyncResult` of ``timeline``: a camera whose offset is not determined to
+    ``s.max_uncertainty`` frames is left unshifted, with a warning."""
+    V = len(rig)
+    offsets = timeline.offsets.copy()
+    undetermined = [c for c in range(V) if c != reference and not timeline.sigma[c] <= s.max_uncertainty * steps[c]]
+    for c in undetermined:
+        log.warning("camera %s: time offset cannot be determined (its offset %+.2f frames has a standard deviation "
+                    "of %.2f frames; too little shared motion seen); using it unshifted", rig[c].name,
+                    offsets[c] / steps[c], timeline.sigma[c] / steps[c])
+        offsets[c] = 0.0
     results = {}
     for c, cam in enumerate(rig):
-        residual = _median_residual(costs, c, offsets, V)
+        status = "reference" if c == reference else "unshifted" if c in undetermined else "estimated"
         residual0 = _median_residual(costs, c, np.zeros(V), V)
-        if c == reference:
-            results[cam.name] = CameraOffset(0.0, float("inf"), residual, residual0, "reference")
-            continue
-        if abs(offsets[c]) >= (frames_out[c] - 0.5) * steps[c]:
-            raise SyncError(f"camera {cam.name}: best time offset {offsets[c]:+.3f} s lies at or beyond the edge of "
-                                      f"the search range +-{s.max_offset} s; the true offset may be larger: raise "
-                                      "--max-offset, or check the camera films the same take")
-        if not np.isfinite(residual) or sharp[c] < s.min_sharpness:
-            log.warning("camera %s: time offset cannot be determined (too little shared motion seen: "
-                        "sharpness %.3f); using it unshifted", cam.name, sharp[c])
-            results[cam.name] = CameraOffset(0.0, sharp[c], residual0, residual0, "unshifted")
-            offsets[c] = 0.0
-            continue
-        results[cam.name] = CameraOffset(float(offsets[c]), sharp[c], residual, residual0, "estimated")
-    return SyncResult(rig[reference].name, "epipolar+multiview" if V >= 3 else "epipolar", results)
+        results[cam.name] = CameraOffset(float(offsets[c]), float(timeline.sigma[c]),
+                                         _median_residual(costs, c, offsets, V), residual0, status)
+    names = rig.names
+    pair_results = tuple(PairEstimate((names[p.a], names[p.b]), p.delta, p.sigma, float(w))
+                         for p, w in zip(pairs, timeline.weights, strict=True))
+    closures = tuple(((names[a], names[b], names[c]), value) for (a, b, c), value in triangle_closures(pairs))
+    return SyncResult(names[reference], "epipolar pairs, joint timeline", results, pair_results, closures)
 
 
-def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], grids: dict[int, np.ndarray], V: int,
-                        reference: int) -> np.ndarray:
-    """(V,) offsets in seconds, each camera's taken from its ``grids[c]`` (trial offsets, the
-    reference has none and stays at 0), minimising the mean of ``pair_cost(c, b, o_c - o_b)`` (NaN:
-    the pair shares too little) over camera c's partners.
+def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], steps: list[float], max_offset: float,
+                        V: int, reference: int) -> tuple[np.ndarray, list[PairOffset], list[int]]:
+    """(V,) offsets in seconds on each camera's whole frames (``steps[c]`` seconds apart), the
+    reference's 0; the pairs' own whole-frame estimates they come from; the cameras whose every
+    pair has its best on the edge of the range (their true offset may lie beyond it).
 
-    Camera by camera first against the cameras already placed (the reference first), so that no
-    camera is timed against others still at a wrong start: with cameras seconds apart, timing each
-    against all the others at 0 settled on a set consistent among themselves but a gait cycle away
-    from the reference; then a coordinate descent against all the others."""
-    offsets = np.zeros(V)
-
-    def search(c: int, partners: list[int]) -> bool:
-        """Move camera c to its best trial offset; False if no partner shares enough with it."""
-        values = np.array([_mean_finite([pair_cost(c, b, o - offsets[b]) for b in partners if b != c])
-                           for o in grids[c]])
+    Each pair (a, b) is searched on its own over whole frames of the slower camera in
+    ``[-max_offset, max_offset]``, scored by the mean of ``pair_cost(b, a, delta)`` and
+    ``pair_cost(a, b, -delta)`` (``pair_cost(c, b, o_c - o_b)``; NaN: the pair shares too
+    little); a pair whose best lies on the edge of the range is left out. The offsets are the
+    robust timeline of the pairs (:func:`mvmocap.sync.joint.solve_timeline`, every pair one frame
+    uncertain), each rounded to its camera's whole frames. Timed pair by pair, no camera is
+    timed against others still at a wrong start (with cameras seconds apart, timing each against
+    all the others at 0 settled on a set consistent among themselves but a gait cycle away from
+    the reference), and no chain of cameras decides another's offset alone."""
+    pairs, inside, on_edge = [], set(), set()
+    for a, b in itertools.combinations(range(V), 2):
+        step = max(steps[a], steps[b])
+        grid = np.arange(-np.floor(max_offset / step), np.floor(max_offset / step) + 1) * step
+        values = np.array([_mean_finite([pair_cost(b, a, d), pair_cost(a, b, -d)]) for d in grid])
         if not np.isfinite(values).any():
-            return False
-        offsets[c] = float(grids[c][np.nanargmin(values)])
-        return True
+            continue
+        k = int(np.nanargmin(values))
+        if 0 < k < len(grid) - 1:
+            pairs.append(PairOffset(a, b, float(grid[k]), step))
+            inside.update((a, b))
+        else:
+            on_edge.update((a, b))
+    timeline = solve_timeline(pairs, V, reference)
+    offsets = np.round(timeline.offsets / np.asarray(steps)) * np.asarray(steps)
+    return offsets - offsets[reference], pairs, sorted(on_edge - inside)
 
-    others = [c for c in range(V) if c != reference]
-    placed, waiting = [reference], list(others)
-    while waiting:
-        found = [c for c in waiting if search(c, placed)]
-        if not found:
-            break  # the rest share too little with the placed cameras; the descent below tries all
-        placed += found
-        waiting = [c for c in waiting if c not in found]
-    for _ in range(4):
-        before = offsets.copy()
-        for c in others:
-            search(c, list(range(V)))
-        if np.array_equal(before, offsets):
-            break
-    return offsets
+
+def _pair_estimate(costs: _PairCosts, a: int, b: int, *, centre: float, offsets: np.ndarray, step: float,
+                   settings: SyncSettings) -> PairOffset | None:
+    """Pair (a, b)'s ``o_b - o_a`` to a fraction of a frame about ``centre`` (:func:`_fine_search`
+    on the mean of both directions' costs) and its standard deviation by the block jackknife:
+    estimated again with each of :data:`_BLOCKS` stretches of time left out (``offsets``: the
+    cameras' current offsets, to put their frames on one timeline; a stretch without which no
+    minimum lies within a frame counts as a frame off). None if they share too little or the
+    cost has no minimum within a frame of ``centre``."""
+    s = settings
+
+    def cost(delta: float, keep: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+        keep_a, keep_b = keep if keep is not None else (None, None)
+        return _mean_finite([costs.cost(b, a, delta, s.min_points, keep_a), costs.cost(a, b, -delta, s.min_points,
+                                                                                       keep_b)])
+
+    best = _fine_search(cost, centre, step, s.fine_step)
+    if best is None:
+        return None
+    on_timeline = [costs.times[x] + offsets[x] for x in (a, b)]
+    lo = min(t.min() for t in on_timeline)
+    edges = np.linspace(lo, max(t.max() for t in on_timeline) + 1e-9, _BLOCKS + 1)
+    again = []
+    for k in range(_BLOCKS):
+        keep = tuple(~((t >= edges[k]) & (t < edges[k + 1])) for t in on_timeline)
+        other = _fine_search(lambda delta, keep=keep: cost(delta, keep), best, step, s.fine_step)
+        again.append(best + step if other is None else other)  # no minimum within a frame: a frame off
+    again = np.array(again)
+    sigma = float(np.sqrt((len(again) - 1) / len(again) * ((again - again.mean()) ** 2).sum()))
+    return PairOffset(a, b, best, max(sigma, _SIGMA_FLOOR * step))
 
 
 def _mean_finite(values: list[float]) -> float:
@@ -278,22 +339,24 @@ def _timed_joints(skeleton: str | None, names: tuple[str, ...], num_joints: int)
     return np.array(sorted(found))
 
 
-def _fine_search(cost, centre: float, step: float, fine_step: float) -> tuple[float, float] | None:
+def _fine_search(cost: Callable[[float], float], centre: float, step: float, fine_step: float) -> float | None:
     """Minimise ``cost(offset)`` on a grid of ``fine_step`` frames within one frame (``step``
-    seconds) of ``centre``, refined by a parabola through the three best points. Returns the offset
-    and its sharpness (the relative rise of the cost one frame away), or None if nothing is finite."""
+    seconds) of ``centre``, refined by a parabola through the three best points. Returns the
+    offset, or None if no cost is finite or the best lies on the grid's edge (no minimum within
+    a frame of ``centre``: the cost keeps falling away from it)."""
     grid = centre + np.arange(-1.0, 1.0 + 1e-9, fine_step) * step
     values = np.array([cost(g) for g in grid])
     if not np.isfinite(values).any():
         return None
     k = int(np.nanargmin(values))
+    if k in (0, len(grid) - 1):
+        return None
     best = float(grid[k])
     if 0 < k < len(grid) - 1 and np.isfinite(values[k - 1:k + 2]).all():
         y0, y1, y2 = values[k - 1:k + 2]
         if y0 - 2 * y1 + y2 > 0:
             best += float(np.clip(0.5 * (y0 - y2) / (y0 - 2 * y1 + y2), -0.5, 0.5)) * fine_step * step
-    at_best, away = cost(best), np.nanmean([cost(best - step), cost(best + step)])
-    return best, (float((away - at_best) / max(at_best, 1e-12)) if np.isfinite(away) else 0.0)
+    return best
 
 
 def _trimmed_cost(d: np.ndarray, cap: float) -> float:
@@ -303,43 +366,6 @@ def _trimmed_cost(d: np.ndarray, cap: float) -> float:
     d = np.minimum(d, cap) ** 2
     k = int(_TRIM * (len(d) - 1))
     return float(np.partition(d, k)[: k + 1].mean())
-
-
-def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.ndarray], offsets: np.ndarray,
-                    reference: int, steps: list[float], s: SyncSettings) -> dict[int, float]:
-    """With 3 or more cameras: refine each offset (in place) so that the camera's detections best
-    match the projection of the points triangulated from all other cameras at their offsets (a
-    multi-view residual, which also sees motion along the epipolar lines). The reference camera is
-    refined like the others and the offsets are then counted from it again: held fixed, its own
-    detector bias would pull every other camera with it (on the rendered captures the worst
-    camera's error fell from 0.52 to 0.36 frames). Returns the sharpness of the other cameras."""
-    from mvmocap.triangulate import triangulate
-
-    V = len(rig)
-    diag = np.array([c.image_diagonal for c in rig])
-    query = times[reference]
-    sharp: dict[int, float] = {}
-    for _ in range(_HELDOUT_ROUNDS):
-        for c in range(V):
-            others = [b for b in range(V) if b != c]
-            kp = np.stack([sample_track(tracks[b], times[b], query - offsets[b]) for b in others], axis=1)
-            X = triangulate(rig.subset([rig.names[b] for b in others]), kp, threshold_px=_INLIER_FRACTION * diag[others]
-                            ).keypoints3d
-            cam = rig[c]
-            proj = cam.project(X[..., :3])
-            ok = (X[..., 3] > 0) & (cam.world_to_camera(X[..., :3])[..., 2] > 0)
-
-            def cost(value: float, c=c, proj=proj, ok=ok, cam=cam) -> float:
-                obs = sample_track(tracks[c], times[c], query - value)
-                seen = ok & (obs[..., 2] > 0)
-                return _trimmed_cost(np.linalg.norm(obs[..., :2] - proj, axis=-1)[seen], s.truncate * diag[c])
-
-            found = _fine_search(cost, offsets[c], steps[c], s.fine_step)
-            if found is not None:
-                offsets[c], sharp[c] = found
-    offsets -= offsets[reference]
-    sharp.pop(reference, None)
-    return sharp
 
 
 def _median_residual(costs: _PairCosts, c: int, offsets: np.ndarray, V: int) -> float:

@@ -4,11 +4,17 @@
 ``ROOT/sync.yml``::
 
     # written by mvmocap sync; a hand-written file needs only the offsets
-    method: epipolar+multiview   # epipolar search, then the multi-view refinement (3+ cameras)
+    method: epipolar pairs, joint timeline
     reference: cam1
-    cameras:
+    cameras:   # uncertainty: the offset's standard deviation, seconds
       cam1: {offset: 0.0, status: reference}
-      cam2: {offset: 0.0412, sharpness: 1.8, residual_px: 2.1, residual_px_at_zero: 7.9, status: estimated}
+      cam2: {offset: 0.0412, status: estimated, uncertainty: 0.0021, residual_px: 2.1, residual_px_at_zero: 7.9}
+      cam3: {offset: -0.0150, status: estimated, uncertainty: 0.0018, residual_px: 2.4, residual_px_at_zero: 5.2}
+    pairs:     # each pair's own estimate of offset(first) - offset(second), its sigma and its weight
+      cam2-cam1: {offset: 0.0409, sigma: 0.0024, weight: 0.99}
+      ...
+    closure_seconds:   # (cam2 - cam1) + (cam3 - cam2) - (cam3 - cam1): 0 when the pairs agree
+      cam1-cam2-cam3: 0.0006
 
 A hand-written file may give plain numbers: ``cameras: {cam2: 0.0412}``; cameras it leaves out
 have offset 0, and the reference is the first camera unless ``reference`` says otherwise.
@@ -36,14 +42,19 @@ def write_sync_file(path: str | Path, result: SyncResult) -> Path:
     cameras = {}
     for name, c in result.cameras.items():
         entry = {"offset": round(c.offset, 6), "status": c.status}
-        if c.status != "reference":
-            entry["sharpness"] = round(c.sharpness, 4)
+        if c.status != "reference" and math.isfinite(c.uncertainty):
+            entry["uncertainty"] = round(c.uncertainty, 6)
         for key in ("residual_px", "residual_px_at_zero"):
             value = getattr(c, key)
             if math.isfinite(value):
                 entry[key] = round(value, 3)
         cameras[name] = entry
     doc = {"method": result.method, "reference": result.reference, "cameras": cameras}
+    if result.pairs:
+        doc["pairs"] = {f"{p.cameras[1]}-{p.cameras[0]}": {"offset": round(p.delta, 6), "sigma": round(p.sigma, 6),
+                                                          "weight": round(p.weight, 3)} for p in result.pairs}
+    if result.closures:
+        doc["closure_seconds"] = {"-".join(names): round(value, 6) for names, value in result.closures}
     text = ("# mvmocap sync: each camera's time offset in seconds (its own clock + offset = the reference's)\n"
             + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None))
     atomic_write_text(path, text)
