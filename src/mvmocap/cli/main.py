@@ -371,6 +371,13 @@ def _cmd_bench_real_calib(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_real(args: argparse.Namespace) -> int:
+    from mvmocap.bench.real import bench_real
+
+    print(json.dumps(bench_real(args.data, work=args.work, model=args.model, frames=args.frames)))
+    return 0
+
+
 def _cmd_bench_calib(args: argparse.Namespace) -> int:
     from mvmocap.bench.calib import bench_calib
 
@@ -586,6 +593,15 @@ def build_parser() -> argparse.ArgumentParser:
     breal.add_argument("--height", type=_positive_float, help="the subject's height for the people calibration "
                        "(default: as the reference rig measures it)")
     breal.set_defaults(func=_cmd_bench_real_calib)
+
+    brun = bench_sub.add_parser("real", help="a real capture run and measured without ground truth: held-out error "
+                                             "vs plain DLT, people covered, sync closure, jitter")
+    brun.add_argument("--data", required=True, help="a capture: videos/ and a calibration (e.g. "
+                                                    "../shared/real/pose2sim_multiperson)")
+    brun.add_argument("--work", help="output and detection cache folder (default: a temporary one)")
+    brun.add_argument("--model", help="body model (default: the experiment's)")
+    brun.add_argument("--frames", help="frame range A:B (B exclusive)")
+    brun.set_defaults(func=_cmd_bench_real)
 
     fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")
     fit.add_argument("--keypoints3d", required=True, help="folder of body25 keypoints3d/<frame>.json")

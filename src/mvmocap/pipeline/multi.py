@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mvmocap.associate import fix_left_right, track_people
+from mvmocap.associate import People, PeopleSettings, fix_left_right, track_people
 from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig
 from mvmocap.fit import BodyFitter, FitConfig, FitResult
@@ -44,7 +44,7 @@ from mvmocap.skeletons import get_format
 from mvmocap.sync import resample_sequence
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
-__all__ = ["MultiOutput", "PersonOutput", "run_multi"]
+__all__ = ["MultiOutput", "PersonOutput", "TriangulatedPerson", "run_multi", "triangulate_everyone"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,57 @@ def _fit_everyone(options: RunOptions, experiment: Experiment, fps: float, tasks
         return list(pool.map(_fit_person, *zip(*args, strict=True)))
 
 
+@dataclass(frozen=True)
+class TriangulatedPerson:
+    """One person followed across views and over time, triangulated.
+
+    span: the person's frames of the run, first to last appearance.
+    keypoints3d: (F_p, J, 4) triangulated keypoints over ``span``.
+    keypoints2d: (F_p, V, J, 3) their detections, left/right swaps undone.
+    report: JSON-ready: frames, frames seen, view-frames fixed, held-out error per camera.
+    """
+
+    id: int
+    span: slice
+    keypoints3d: np.ndarray
+    keypoints2d: np.ndarray
+    report: dict
+
+
+def triangulate_everyone(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, experiment: Experiment,
+                         people: PeopleSettings) -> tuple[People, list[TriangulatedPerson]]:
+    """Everyone in ``seq`` (cameras on one timeline) found across views and followed over time
+    (:func:`mvmocap.associate.track_people`), then per person: left/right swaps undone, robust
+    triangulation, and the held-out error of each camera predicted from the others."""
+    everyone = track_people(rig, seq.candidates(), skeleton=seq.skeleton, fps=fps,
+                            association=experiment.associate, settings=people)
+    log.info("people: %d followed (%d tracks, %d re-identified after an occlusion)", len(everyone.ids),
+             everyone.report["tracks"], everyone.report["reidentified"])
+    tri_cfg = experiment.triangulate
+    frames = list(seq.frames)
+    thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
+    flip = get_format(seq.skeleton).flip_index
+    found = []
+    for pid in everyone.ids:
+        seen = np.flatnonzero(everyone.seen[pid])
+        span = slice(int(seen[0]), int(seen[-1]) + 1)
+        kp = everyone.keypoints2d[pid][span]
+        flipped = 0
+        if tri_cfg.fix_left_right:
+            kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds,
+                                       min_views=tri_cfg.min_views)
+            flipped = int(flips.any(-1).sum())
+        X = triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds,
+                        min_views=tri_cfg.min_views).keypoints3d
+        heldout = heldout_summary(heldout_errors(rig, kp, flip, threshold_px=thresholds, robust=tri_cfg.robust,
+                                                 min_views=tri_cfg.min_views), rig.names)
+        report = {"frames": [frames[span.start], frames[span.stop - 1]], "frames_seen": int(seen.size),
+                  "left_right_fixed": flipped, "heldout": heldout,
+                  "keypoints_found_fraction": float((X[..., 3] > 0).mean())}
+        found.append(TriangulatedPerson(pid, span, X, kp, report))
+    return everyone, found
+
+
 def run_multi(options: RunOptions, experiment: Experiment | None = None) -> MultiOutput:
     """Run every stage of a multi-person experiment (module docstring)."""
     setup = prepare_run(options, experiment)
@@ -123,7 +174,6 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
     people_settings = experiment.people
     if options.max_people is not None:
         people_settings = replace(people_settings, max_people=options.max_people)
-    tri_cfg = experiment.triangulate
     timer = StageTimer()
     inputs = detect_inputs(setup, timer)
     rig, fps, names = inputs.rig, inputs.fps, inputs.names
@@ -131,34 +181,14 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
 
     with timer.stage("associate"):
         seq, sync_report = _synchronised(setup, inputs.read(), fps)
-        everyone = track_people(rig, seq.candidates(), skeleton=seq.skeleton, fps=fps,
-                                association=experiment.associate, settings=people_settings)
-    log.info("people: %d followed (%d tracks, %d re-identified after an occlusion)", len(everyone.ids),
-             everyone.report["tracks"], everyone.report["reidentified"])
-    frames = list(seq.frames)
-    thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
-    flip = get_format(seq.skeleton).flip_index
-    spans, tri_people, person_report = {}, {}, {}
     with timer.stage("triangulate"):
-        for pid in everyone.ids:
-            seen = np.flatnonzero(everyone.seen[pid])
-            span = slice(int(seen[0]), int(seen[-1]) + 1)
-            kp = everyone.keypoints2d[pid][span]
-            flipped = 0
-            if tri_cfg.fix_left_right:
-                kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds,
-                                           min_views=tri_cfg.min_views)
-                flipped = int(flips.any(-1).sum())
-            X = triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds,
-                            min_views=tri_cfg.min_views).keypoints3d
-            heldout = heldout_summary(heldout_errors(rig, kp, flip, threshold_px=thresholds, robust=tri_cfg.robust,
-                                                     min_views=tri_cfg.min_views), names)
-            spans[pid], tri_people[pid] = span, (X, kp)
-            person_report[pid] = {"frames": [frames[span.start], frames[span.stop - 1]],
-                                  "frames_seen": int(seen.size), "left_right_fixed": flipped, "heldout": heldout,
-                                  "keypoints_found_fraction": float((X[..., 3] > 0).mean())}
-        write_people_keypoints3d(out / "keypoints3d", {pid: (tri_people[pid][0], frames[spans[pid]])
-                                                       for pid in everyone.ids}, frames)
+        everyone, found = triangulate_everyone(rig, seq, fps=fps, experiment=experiment, people=people_settings)
+    frames = list(seq.frames)
+    spans = {p.id: p.span for p in found}
+    tri_people = {p.id: (p.keypoints3d, p.keypoints2d) for p in found}
+    person_report = {p.id: p.report for p in found}
+    write_people_keypoints3d(out / "keypoints3d", {pid: (tri_people[pid][0], frames[spans[pid]])
+                                                   for pid in everyone.ids}, frames)
 
     with timer.stage("fit"):
         use_2d = experiment.fit.stages["reprojection"].enabled

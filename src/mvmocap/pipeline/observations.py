@@ -165,7 +165,10 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         offsets, reference = synced.result.offsets, synced.result.reference
         written = write_sync_file(out / "sync.yml", synced.result)
         report["sync"] = {"source": str(written), "reference": reference, "rough_offsets_frames": synced.rough_frames,
-                          "cameras": {n: asdict(c) for n, c in synced.result.cameras.items()}}
+                          "cameras": {n: asdict(c) for n, c in synced.result.cameras.items()},
+                          "pairs": [asdict(p) for p in synced.result.pairs],
+                          "largest_closure_frames": (round(synced.result.largest_closure * fps, 3)
+                                                     if synced.result.closures else None)}
         log.info("sync: offsets %s (frames at %.2f fps), written to %s",
                  ", ".join(f"{n} {o * fps:+.2f}" for n, o in offsets.items()), fps, written)
     else:
