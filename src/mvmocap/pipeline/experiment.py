@@ -33,7 +33,7 @@ from mvmocap.fit.config import merged_fit_settings
 from mvmocap.pipeline.observations import TriangulateSettings
 from mvmocap.pipeline.videos import RenderSettings
 from mvmocap.settings import settings_from, settings_yaml, yaml_value
-from mvmocap.sync import SyncSettings
+from mvmocap.sync import SmoothSettings, SyncSettings
 from mvmocap.utils import InputError
 
 __all__ = ["EXPERIMENTS", "Experiment", "experiment_yaml", "load_experiment"]
@@ -44,10 +44,10 @@ EXPERIMENTS = {name: Path(str(resources.files("mvmocap.pipeline") / f"{file}.yml
 
 # The sections each kind reads, in the order they are printed.
 SECTIONS = {
-    "body": ("detect", "associate", "sync", "triangulate", "fit", "render"),
+    "body": ("detect", "smooth", "associate", "sync", "triangulate", "fit", "render"),
     "hands": ("hand_pca", "detect", "triangulate", "fit", "render"),
     "body+hands": ("hand_pca", "detect", "detect_hands", "triangulate", "fit", "render"),
-    "multi": ("detect", "associate", "people", "triangulate", "fit", "render"),
+    "multi": ("detect", "smooth", "associate", "people", "triangulate", "fit", "render"),
 }
 _NOT_READ = {  # keys of a section that a kind does not read
     "hands": {"triangulate": ("fix_left_right",)},
@@ -60,6 +60,7 @@ _DETECT_DOCS = {
     "multi": "the person detector",
 }
 _SECTION_DOCS = {
+    "smooth": "each view's detections smoothed over time, without lag (One Euro, forwards and backwards)",
     "associate": "the same person across views (body: the subject among everyone detected)",
     "people": "everyone followed over time, each with their own id",
     "sync": "camera time offsets (mvmocap sync, run --sync auto)",
@@ -82,6 +83,7 @@ class Experiment:
     associate: how detections are matched across views (``body``, ``multi``; else None).
     sync: how the cameras are timed (``body`` only, else None).
     people: how everyone is followed over time (``multi`` only, else None).
+    smooth: the detections' smoothing over time (``body``, ``multi``; else None).
     detect_hands: the hand detector beside the body's (``body+hands`` only, else None).
     hand_pca: finger PCA components (``hands``, ``body+hands``).
     """
@@ -95,6 +97,7 @@ class Experiment:
     associate: SubjectSettings | None = None
     sync: SyncSettings | None = None
     people: PeopleSettings | None = None
+    smooth: SmoothSettings | None = None
     detect_hands: HandCropSettings | None = None
     hand_pca: int | None = None
     fit_overrides: dict | None = None  # the fit section as given (over default_fit.yml), for printing
@@ -188,6 +191,8 @@ def load_experiment(spec: str | Path | None = "body") -> Experiment:
                    if kind in ("body", "multi") else None),
         people=settings_from(PeopleSettings, section("people"), where("people")) if kind == "multi" else None,
         sync=settings_from(SyncSettings, section("sync"), where("sync")) if body else None,
+        smooth=(settings_from(SmoothSettings, section("smooth"), where("smooth"))
+                if kind in ("body", "multi") else None),
         detect_hands=(settings_from(HandCropSettings, section("detect_hands"), where("detect_hands"))
                       if kind == "body+hands" else None),
         hand_pca=hand_pca, fit_overrides=fit_overrides,

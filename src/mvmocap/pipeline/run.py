@@ -52,7 +52,7 @@ from mvmocap.pipeline.stages import (
 )
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
-from mvmocap.sync import SyncResult, write_sync_file
+from mvmocap.sync import SmoothSettings, SyncResult, smooth_detections, write_sync_file
 
 __all__ = ["Inputs", "RunOutput", "detect_inputs", "detect_run_camera", "run_cameras", "run_capture", "run_sync"]
 
@@ -84,17 +84,19 @@ class Inputs:
     fps: float
     sources: dict[str, FrameSource]
     detected: int  # view-frames detected now (not from the cache)
+    smooth: SmoothSettings | None = None  # the experiment's smoothing of the detections over time
 
     @property
     def names(self) -> list[str]:
         return self.rig.names
 
     def read(self) -> MultiViewKeypoints:
-        """Every camera's detections (paired by frame number), within the frame range."""
+        """Every camera's detections (paired by frame number), within the frame range, smoothed
+        over time along each detector track when the experiment says so."""
         seq = read_keypoints2d(self.keypoints, self.names)
         if self.frame_range is not None:
             seq = seq.select_frames([i for i, f in enumerate(seq.frames) if f in self.frame_range])
-        return seq
+        return smooth_detections(seq, fps=self.fps, settings=self.smooth) if self.smooth is not None else seq
 
 
 def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
@@ -129,7 +131,7 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
                                       setup.experiment.detect.identity(), desc="detect", processes=processes)
         log.info("detection: %d new view-frames in %.1f s (cached cameras skipped)", detected,
                  timer.seconds["detect"])
-    return Inputs(rig, keypoints, frame_range, fps, sources, detected)
+    return Inputs(rig, keypoints, frame_range, fps, sources, detected, getattr(setup.experiment, "smooth", None))
 
 
 def run_cameras(options: RunOptions) -> list[str]:

@@ -1,4 +1,5 @@
-"""Camera time offsets from 2D tracks and the calibration; tracks resampled onto one timeline."""
+"""Camera time offsets from 2D tracks and the calibration; tracks resampled onto one timeline and
+smoothed over time."""
 
 from mvmocap.sync.crowd import rough_offsets
 from mvmocap.sync.estimate import (
@@ -11,12 +12,14 @@ from mvmocap.sync.estimate import (
     estimate_offsets,
 )
 from mvmocap.sync.resample import frame_times, sample_track, smooth_track
+from mvmocap.sync.smoothing import SmoothSettings, smooth_detections
 from mvmocap.sync.timeline import read_sync_file, resample_sequence, write_sync_file
 
 __all__ = [
     "TIMING_JOINTS",
     "CameraOffset",
     "PairEstimate",
+    "SmoothSettings",
     "SyncError",
     "SyncResult",
     "SyncSettings",
@@ -26,6 +29,7 @@ __all__ = [
     "resample_sequence",
     "rough_offsets",
     "sample_track",
+    "smooth_detections",
     "smooth_track",
     "write_sync_file",
 ]

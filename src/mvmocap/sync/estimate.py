@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 _TRIM = 0.75  # the cost averages the smallest 75% of the squared distances (outliers, swaps left out)
 _BLOCKS = 5  # stretches of time the jackknife leaves out in turn
 _HELDOUT_ROUNDS = 4  # rounds of the multi-view refinement over all cameras
-_INLIER_FRACTION = 0.018  # triangulation inlier threshold, fraction of the image diagonal (as in run)
+_INLIER_FRACTION = 0.018  # the refinement's triangulation inlier threshold, fraction of the image diagonal
 _REFINE_SLACK = 0.25  # frames: the refinement may move a camera this much beyond 3 deviations of its pairs'
 _WHOLE_FRAME_SIGMA = 1.0  # frames: the least deviation of a whole-frame pair estimate (a sharp minimum of
 # the nearest-frame costs can still lie a frame or two off: a bystander, the frames' rounding)
@@ -291,10 +291,11 @@ def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], steps: li
     little); a pair whose best lies on the edge of the range is left out. The offsets are the
     robust timeline of the pairs (:func:`mvmocap.sync.joint.solve_timeline`, each pair a frame
     uncertain over the square root of its curve's relative rise one frame either side of the
-    best, and no less than a frame: flat minima count little), each rounded to its camera's whole frames. Timed pair by pair, no camera is
-    timed against others still at a wrong start (with cameras seconds apart, timing each against
-    all the others at 0 settled on a set consistent among themselves but a gait cycle away from
-    the reference), and no chain of cameras decides another's offset alone."""
+    best, and no less than a frame: flat minima count little), each rounded to its camera's
+    whole frames. Timed pair by pair, no camera is timed against others still at a wrong start
+    (with cameras seconds apart, timing each against all the others at 0 settled on a set
+    consistent among themselves but a gait cycle away from the reference), and no chain of
+    cameras decides another's offset alone."""
     pairs, inside, on_edge = [], set(), set()
     for a, b in itertools.combinations(range(V), 2):
         step = max(steps[a], steps[b])
