@@ -67,7 +67,10 @@ def test_rerun_and_resume_reuse_the_detection_cache(capture, first_run, tmp_path
         run = run_capture(RunOptions(root=capture, out=out, videos=False))
     assert run.report["detect_view_frames"] == (FRAMES - 16) + FRAMES  # only what was missing
     assert (out / "keypoints2d" / "cam2" / "000003.json").stat().st_mtime_ns == kept
-    np.testing.assert_allclose(run.keypoints3d[:16], first_run.keypoints3d[:16], atol=1e-9)
+    # Frames 16 on were detected again without the detector's saved state (the marker and state
+    # lost): they may differ a little, and the detections' smoothing over time (forwards and
+    # backwards) carries that a few frames back; the frames before are the same within a millimetre.
+    np.testing.assert_allclose(run.keypoints3d[:16], first_run.keypoints3d[:16], atol=1e-3)
     again = run_capture(RunOptions(root=capture, out=out, videos=False, frames="4:20"))
     # A narrower rerun (issue 16 case 6) reuses the cached frames and leaves no stale outputs.
     assert again.report["detect_view_frames"] == 0 and again.frames == list(range(4, 20))
