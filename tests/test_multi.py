@@ -61,6 +61,33 @@ def test_nobody_is_invented_from_one_view_or_an_empty_frame(scene):
     assert _scores(rig, truth, people)["id_switches"] == 0  # the gap of one frame keeps every track
 
 
+def test_a_person_unseen_longer_than_max_gap_seconds_is_split_not_joined(scene):
+    """Issue 29: person 0 hidden in every view for 40 frames (1.3 s at 30 fps), re-identified
+    after it: with ``max_gap_seconds`` 1.0 the later part is its own id, reported as continuing
+    the earlier one, and neither part spans the gap (a fit would invent the motion across it);
+    with 2.0 s allowed the person keeps one id across it."""
+    rig, truth, candidates = scene
+    people = track_people(rig, candidates, fps=30.0)
+    first = people.ids[0]
+    hidden = candidates.copy()
+    for f in range(25, 65):  # the detections nearest person 0's projection, in every view
+        for v, cam in enumerate(rig):
+            projected = cam.project(people.keypoints3d[first][f, :, :3])
+            distance = np.nanmedian(np.linalg.norm(hidden[f, v, :, :, :2] - projected, axis=-1), axis=-1)
+            hidden[f, v, int(np.argmin(distance))] = 0.0
+    split = track_people(rig, hidden, fps=30.0, settings=PeopleSettings(reid_seconds=3.0, max_gap_seconds=1.0))
+    joined = track_people(rig, hidden, fps=30.0, settings=PeopleSettings(reid_seconds=3.0, max_gap_seconds=2.0))
+    assert len(joined.ids) == 4 and len(split.ids) == 5
+    assert not joined.report.get("split_at_gaps")
+    (later, link), = split.report["split_at_gaps"].items()
+    earlier = link["continues"]
+    assert link["gap_frames"] >= 30
+    seen_before, seen_after = np.flatnonzero(split.seen[earlier]), np.flatnonzero(split.seen[int(later)])
+    assert seen_before[-1] < 30 and seen_after[0] > 60  # neither part spans the gap
+    assert not split.keypoints2d[int(later)][:seen_after[0]].any()
+    assert split.ids == list(range(5))
+
+
 def test_more_people_than_max_people_keeps_the_most_seen_with_a_warning(scene, caplog):
     rig, _, candidates = scene
     everyone = track_people(rig, candidates, fps=30.0)

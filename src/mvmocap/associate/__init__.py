@@ -1,7 +1,7 @@
 """The same person across views and over time; the subject among bystanders; left/right swaps."""
 
 from mvmocap.associate.handedness import assign_hands
-from mvmocap.associate.people import People, PeopleSettings, track_people
+from mvmocap.associate.people import People, PeopleSettings, split_long_gaps, track_people
 from mvmocap.associate.subject import (
     SubjectChoice,
     SubjectSettings,
@@ -26,5 +26,6 @@ __all__ = [
     "link_tracks",
     "mirror_distance",
     "packed_candidates",
+    "split_long_gaps",
     "track_people",
 ]

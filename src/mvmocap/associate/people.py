@@ -28,7 +28,10 @@ Frame by frame:
    naming how many were left out.
 
 Ids count from 0 in order of first appearance. A person seen by a single view in a frame is not
-a cluster: nobody is invented from one view.
+a cluster: nobody is invented from one view. A person unseen for more than ``max_gap_seconds``
+(and re-identified after it) is split there (:func:`split_long_gaps`): the later part gets its
+own id and the report (``split_at_gaps``) says which part it continues, so that no fit invents
+the motion across the gap.
 
 Cost per frame: ``O(V T P J)`` for the followed people (T tracks) with ``V`` assignments of
 ``O(n^3)`` (n = people in view) and one batched triangulation; the clustering of step 2
@@ -82,6 +85,8 @@ class PeopleSettings:
     max_people: at most this many people are kept (those seen in the most view-frames)
     min_track_frames: a track seen in fewer frames is dropped (a false cluster, someone seen for a moment)
     max_gap: frames a person may go unseen and keep their track
+    max_gap_seconds: a person unseen longer than this (re-identified after it) is split there: the later
+        part gets its own id, reported as continuing the earlier (a fit would invent the motion between)
     reid_seconds: a new track this soon after a lost one, with the same bone lengths, continues its id
     bone_tolerance: median bone lengths within this relative difference are the same person's
     max_speed: metres per second a person may walk while unseen (re-identification)
@@ -91,6 +96,7 @@ class PeopleSettings:
     max_people: int = 10
     min_track_frames: int = 15
     max_gap: int = 15
+    max_gap_seconds: float = 1.0
     reid_seconds: float = 3.0
     bone_tolerance: float = 0.08
     max_speed: float = 4.0
@@ -100,7 +106,7 @@ class PeopleSettings:
         if self.fit_processes < 0:
             raise ValueError(f"fit_processes: must be 0 (one per core) or more, got {self.fit_processes!r}")
         require_at_least_one(self, "max_people", "min_track_frames", "max_gap")
-        require_positive(self, "reid_seconds", "bone_tolerance", "max_speed")
+        require_positive(self, "max_gap_seconds", "reid_seconds", "bone_tolerance", "max_speed")
 
 
 @dataclass
@@ -390,4 +396,45 @@ def track_people(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "bod
                                  for pid in result.ids},
         "detections": int(detected.sum()),
     }
-    return result
+    return split_long_gaps(result, max(1, int(round(s.max_gap_seconds * fps))))
+
+
+def split_long_gaps(people: People, max_gap_frames: int) -> People:
+    """``people`` with every person split where they go unseen for more than ``max_gap_frames``
+    frames: each part its own id (all renumbered from 0 in order of first appearance), its 2D
+    evidence the frames from its first to its last seen frame; ``report["continues"]`` maps a
+    later part's id to the id of the part before it, with the gap (a fit would otherwise invent
+    the motion across it)."""
+    parts = []  # (first frame, old id, slice of frames)
+    for pid in people.ids:
+        seen = np.flatnonzero(people.seen[pid])
+        if not seen.size:
+            continue
+        breaks = np.flatnonzero(np.diff(seen) > max_gap_frames + 1)
+        starts, stops = np.r_[seen[0], seen[breaks + 1]], np.r_[seen[breaks], seen[-1]] + 1
+        parts += [(int(a), pid, slice(int(a), int(b))) for a, b in zip(starts, stops, strict=True)]
+    parts.sort(key=lambda part: (part[0], part[1]))
+    if len(parts) == len(people.ids):
+        return people
+    out = People([], {}, {}, {}, dict(people.report))
+    last_part: dict[int, tuple[int, slice]] = {}  # old id -> (new id, frames) of its latest part
+    continues = {}
+    for new_id, (_, old, frames) in enumerate(parts):
+        out.ids.append(new_id)
+        for name in ("keypoints2d", "seen", "keypoints3d"):
+            full = getattr(people, name)[old]
+            part = np.zeros_like(full)
+            part[frames] = full[frames]
+            getattr(out, name)[new_id] = part
+        if old in last_part:
+            before, before_frames = last_part[old]
+            continues[str(new_id)] = {"continues": before, "gap_frames": int(frames.start - before_frames.stop)}
+        last_part[old] = (new_id, frames)
+    log.info("people: %d split where unseen for more than %d frames (the parts are not joined by the fit)",
+             len(continues), max_gap_frames)
+    out.report.update({
+        "people": len(out.ids), "split_at_gaps": continues,
+        "frames_seen": {str(pid): int(out.seen[pid].sum()) for pid in out.ids},
+        "view_frames_assigned": {str(pid): int((out.keypoints2d[pid][..., 2].max(-1) > 0).sum()) for pid in out.ids},
+    })
+    return out

@@ -169,6 +169,8 @@ class AnnyModel(BodyModel):
         U = self.anny.reference_bone_orientations
         return np.eye(3) if U is None else U[0].double().cpu().numpy().T
 
+    girth_shapes = tuple(ANNY_PHENOTYPES.index(name) for name in ("muscle", "weight"))
+
     @property
     def shape_bounds(self) -> tuple[float, float]:
         return (-0.5, 0.5)

@@ -52,6 +52,10 @@ class BodyModel(nn.Module):
     num_vertices: int
     faces: torch.Tensor
     hand_side: str | None = None
+    # Shape components that change the body's girth far more than its bones (Anny's muscle and
+    # weight): limb lengths hardly tell them, so the shape stage holds them to the mean
+    # (``shape.weights.girth``) unless the bones ask for them.
+    girth_shapes: tuple[int, ...] = ()
 
     def __init__(self) -> None:
         super().__init__()

@@ -32,7 +32,7 @@ DEFAULT_CONFIG_PATH = Path(str(resources.files("mvmocap.fit") / "default_fit.yml
 _POSE_TERMS = ("keypoints3d", "rot_velocity", "rot_acceleration", "Th_acceleration", "kp_velocity",
                "kp_acceleration", "joint_limits", "pose_reg", "gmm")
 STAGE_TERMS = {
-    "shape": ("limb_length", "shape"),
+    "shape": ("limb_length", "shape", "girth"),
     "global": ("torso", "rot_acceleration", "Th_acceleration"),
     "poses": _POSE_TERMS,
     "reprojection": ("reprojection", *_POSE_TERMS),

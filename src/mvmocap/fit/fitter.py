@@ -47,7 +47,7 @@ from mvmocap.fit.ik import initial_poses
 from mvmocap.fit.joint_limits import JointLimitPrior
 from mvmocap.fit.losses import limb_length_loss
 from mvmocap.fit.optim import minimise, weighted_sum
-from mvmocap.fit.priors import GMMPosePrior, pose_pull_scale, shape_regulariser
+from mvmocap.fit.priors import GMMPosePrior, girth_regulariser, pose_pull_scale, shape_regulariser
 from mvmocap.fit.problem import PoseProblem
 from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
@@ -174,24 +174,27 @@ class BodyFitter:
         limb_weight = self._t(weights.sum(0) / max(len(keypoints3d), 1))
         free = torch.zeros(1, self.model.num_shapes, dtype=self.dtype, requires_grad=True)
         zero_pose = torch.zeros(1, self.model.pose_dim, dtype=self.dtype)
+        girth = tuple(self.model.girth_shapes)
 
         def terms(free_values: torch.Tensor) -> dict[str, torch.Tensor]:
             shapes = self._shapes(free_values)
             kp = self._keypoints(zero_pose, shapes, None, None)[0]
             model_lengths = (kp[a] - kp[b]).norm(dim=-1)
             return {"limb_length": limb_length_loss(model_lengths, target, limb_weight),
-                    "shape": shape_regulariser(shapes)}
+                    "shape": shape_regulariser(shapes), "girth": girth_regulariser(shapes, girth)}
 
         if self.config.solver.method == "lbfgs":
             entry = minimise([free], lambda: terms(free), stage.weights, stage.iterations, stage.tolerance)
         else:  # the same two terms as residuals: weighted limb-length differences and shape values
             share = (stage.weights.get("limb_length", 0.0) * limb_weight / limb_weight.sum().clamp_min(1e-9)).sqrt()
             spread = (stage.weights.get("shape", 0.0) / self.model.num_shapes) ** 0.5
+            girth_spread = (stage.weights.get("girth", 0.0) / max(len(girth), 1)) ** 0.5
 
             def residuals(values: torch.Tensor) -> torch.Tensor:
                 shapes = self._shapes(values[None])
                 kp = self._keypoints(zero_pose, shapes, None, None)[0]
-                return torch.cat([share * ((kp[a] - kp[b]).norm(dim=-1) - target), spread * shapes[0]])
+                return torch.cat([share * ((kp[a] - kp[b]).norm(dim=-1) - target), spread * shapes[0],
+                                  girth_spread * shapes[0, list(girth)]])
 
             with torch.no_grad():
                 terms_start = weighted_sum(terms(free), stage.weights)[1]

@@ -6,7 +6,7 @@
 - :class:`GMMPosePrior`: the 8-component Gaussian mixture over SMPL body poses (the usual
   ``gmm_08.pkl`` with ``means``, ``covars``, ``weights``), scored as SMPLify does, by its best
   component: ``min_k 0.5 (x - mu_k)^T S_k^-1 (x - mu_k) - log(w_k / sqrt(det S_k))``;
-- :func:`shape_regulariser`.
+- :func:`shape_regulariser`, :func:`girth_regulariser` (the components bones hardly tell).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from mvmocap.bodymodels.anatomy import hand_joints, hand_sides
 from mvmocap.bodymodels.model_files import ModelFileError, load_restricted_pickle
 from mvmocap.utils import InputError
 
-__all__ = ["GMMPosePrior", "FINGER_PULL", "pose_pull_scale", "pose_regulariser", "shape_regulariser"]
+__all__ = ["GMMPosePrior", "FINGER_PULL", "pose_pull_scale", "girth_regulariser", "pose_regulariser",
+           "shape_regulariser"]
 
 
 def pose_regulariser(poses: torch.Tensor, reference: torch.Tensor | None = None,
@@ -61,6 +62,12 @@ def pose_pull_scale(model: BodyModel) -> torch.Tensor:
 def shape_regulariser(shapes: torch.Tensor) -> torch.Tensor:
     """Mean squared shape coefficient."""
     return shapes.square().mean()
+
+
+def girth_regulariser(shapes: torch.Tensor, girth: tuple[int, ...]) -> torch.Tensor:
+    """Mean squared coefficient of the girth components ``girth`` of (B, S) ``shapes``
+    (:attr:`mvmocap.bodymodels.BodyModel.girth_shapes`; 0 without any)."""
+    return shapes[:, list(girth)].square().mean() if girth else shapes.new_zeros(())
 
 
 class GMMPosePrior(torch.nn.Module):

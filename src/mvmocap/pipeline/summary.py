@@ -125,10 +125,13 @@ def multi_summary(report: dict, out: Path) -> str:
     for pid, person in report["people"].items():
         held = person["heldout"]["heldout_px"]
         first, last = person["frames"]
+        split = association.get("split_at_gaps", {}).get(pid)
         rows[f"  person {pid}"] = (f"frames {first}-{last} (seen in {person['frames_seen']}, "
                                    f"{person['frames_interpolated']} interpolated), "
                                    f"{100 * person['keypoints_found_fraction']:.0f}% of keypoints found, held-out "
-                                   + (f"{held:.1f} px" if held is not None else "n/a"))
+                                   + (f"{held:.1f} px" if held is not None else "n/a")
+                                   + (f"; continues person {split['continues']} after {split['gap_frames']} frames "
+                                      "unseen" if split else ""))
     rows.update({f"time: {stage}": f"{seconds:.1f} s" for stage, seconds in report["timings_seconds"].items()})
     return summary_table("mvmocap run --exp multi: summary", rows)
 
