@@ -12,7 +12,10 @@ runs below read one cache) into ``--work`` (default: a temporary folder), then:
   ``sync_subset_spread_frames`` (the largest spread of a pair's offset difference over the
   subsets leaving one camera out: offsets must not depend on the cameras used); ``sync_applied``
   and the held-out figures with and without the offsets; ``accel_mm_per_frame2`` (median
-  acceleration of the limb joints) of mvmocap's triangulation, of plain DLT and of the fit.
+  acceleration of the limb joints) of mvmocap's triangulation, of plain DLT on the same
+  detections, of the fit, and of plain DLT on MediaPipe's legacy pose solution (``dlt_legacy``:
+  one person per view, its own temporal filter; views where it follows someone other than the
+  subject are left out: ``legacy_views_on_subject`` says how many view-frames were kept).
 - **everyone** (the multi-person association and triangulation of ``run --exp multi``), with
   each camera held out in turn: ``coverage`` is the fraction of the held-out camera's clearly
   visible people (at least :data:`CLEAR_HEIGHT` of the image tall, :data:`CLEAR_JOINTS` limb joints
@@ -37,6 +40,7 @@ import numpy as np
 
 from mvmocap.associate import mirror_distance
 from mvmocap.camera import CameraRig
+from mvmocap.detect import LegacyPoseSettings
 from mvmocap.io import MultiViewKeypoints
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.multi import triangulate_everyone
@@ -44,7 +48,7 @@ from mvmocap.pipeline.observations import synchronised_subject
 from mvmocap.pipeline.run import detect_inputs, run_capture
 from mvmocap.pipeline.stages import RunOptions, StageTimer, prepare_run
 from mvmocap.skeletons import get_format
-from mvmocap.sync import TIMING_JOINTS, resample_sequence
+from mvmocap.sync import TIMING_JOINTS, SmoothSettings, resample_sequence
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
 __all__ = ["CLEAR_HEIGHT", "CLEAR_JOINTS", "JUMP_M", "MATCH_PX", "bench_real", "clear_people", "coverage"]
@@ -162,6 +166,18 @@ def _people_per_frame(rig: CameraRig, seq: MultiViewKeypoints, people) -> tuple[
     return round(float(found.mean()), 3), round(float(seen.mean()), 3)
 
 
+def _legacy_on_subject(legacy: np.ndarray, subject: np.ndarray, rig: CameraRig, flip: np.ndarray) -> np.ndarray:
+    """(F, V, J, 3) the legacy detector's one person per view-frame, kept where it is the subject
+    (mirror-tolerant median joint distance to the subject's (F, V, J, 3) detections within 5% of
+    the image diagonal), zero elsewhere."""
+    kept = np.zeros_like(legacy)
+    for v, cam in enumerate(rig):
+        d = mirror_distance(legacy[:, v, None], subject[:, v, None, :, :2], flip, 0.0)[:, 0]  # (F,)
+        on = d < 0.05 * cam.image_diagonal
+        kept[on, v] = legacy[on, v]
+    return kept
+
+
 def _nearest_person(subject: np.ndarray, people) -> int | None:
     """The id of the person whose keypoints lie nearest the (F, J, 4) ``subject`` (median over
     shared frames and joints)."""
@@ -198,9 +214,17 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
             seq = resample_sequence(seq, prepared.offsets, fps, run.report["sync"]["reference"])
         per_camera = {cam: coverage(rig, seq, cam, fps=fps, experiment=multi) for cam in rig.names}
         _, everyone = triangulate_everyone(rig, seq, fps=fps, experiment=multi, people=multi.people)
+        legacy_body = dataclasses.replace(body, detect=LegacyPoseSettings(), smooth=SmoothSettings(enabled=False))
+        legacy_setup = prepare_run(RunOptions(root=Path(data), out=out.parent / f"{out.name}_legacy", exp="body",
+                                              model=model, videos=False, frames=frames), legacy_body)
+        legacy_seq = detect_inputs(legacy_setup, StageTimer()).read()
     fmt = get_format(prepared.keypoints.skeleton)
     limbs = [fmt.index(n) for n in TIMING_JOINTS if n in fmt]
     plain = triangulate(rig, prepared.keypoints.person(0), robust=False, refine_iterations=0).keypoints3d
+    position = {f: k for k, f in enumerate(legacy_seq.frames)}
+    raw_rows = [position[f] for f in prepared.detections.frames]
+    legacy = _legacy_on_subject(legacy_seq.person(0)[raw_rows], prepared.raw, rig, flip)
+    legacy_dlt = triangulate(rig, legacy, robust=False, refine_iterations=0).keypoints3d
     clear = sum(c["clear"] for c in per_camera.values())
     matched = sum(c["matched"] for c in per_camera.values())
     found, seen = _people_per_frame(rig, seq, everyone)
@@ -233,7 +257,9 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
         "sync_heldout_px": sync.get("heldout_px"),
         "accel_mm_per_frame2": {"mvmocap": _acceleration(run.keypoints3d, limbs),
                                 "dlt": _acceleration(plain, limbs),
-                                "fit": _acceleration(run.fit.keypoints, limbs)},
+                                "fit": _acceleration(run.fit.keypoints, limbs),
+                                "dlt_legacy": _acceleration(legacy_dlt, limbs)},
+        "legacy_views_on_subject": round(float((legacy[..., 2].max(-1) > 0).mean()), 3),
         "frames": len(seq.frames), "cameras": len(rig), "seconds": round(time.perf_counter() - start, 1),
     }
 
