@@ -194,20 +194,21 @@ def _nearest_person(subject: np.ndarray, people) -> int | None:
 
 
 def bench_real(data: str | Path, *, work: str | Path | None = None, model: str | None = None,
-               frames: str | None = None) -> dict:
-    """Run and measure the capture in ``data`` (module docstring); returns one JSON-ready dict."""
+               frames: str | None = None, calib: str | Path | None = None) -> dict:
+    """Run and measure the capture in ``data`` (module docstring) with its calibration (or
+    ``calib``); returns one JSON-ready dict."""
     start = time.perf_counter()
     multi = load_experiment("multi")
     body = dataclasses.replace(load_experiment("body"), detect=multi.detect)  # one detection cache for both
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(work) if work else Path(tmp) / "run"
         run = run_capture(RunOptions(root=Path(data), out=out, exp="body", model=model, videos=False, sync="auto",
-                                     frames=frames), body)
+                                     frames=frames, calib=calib), body)
         rig, prepared, fps = run.rig, run.prepared, run.report["fps"]
         flip = get_format(prepared.keypoints.skeleton).flip_index
         dlt = heldout_summary(heldout_errors(rig, prepared.raw, flip, robust=False, refine_iterations=0), rig.names)
         setup = prepare_run(RunOptions(root=Path(data), out=out, exp="multi", model=model, videos=False,
-                                       frames=frames), multi)
+                                       frames=frames, calib=calib), multi)
         seq = detect_inputs(setup, StageTimer()).read()
         spread = _subset_spread(rig, seq, fps, body)
         if any(prepared.offsets.values()):
@@ -216,7 +217,7 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
         _, everyone = triangulate_everyone(rig, seq, fps=fps, experiment=multi, people=multi.people)
         legacy_body = dataclasses.replace(body, detect=LegacyPoseSettings(), smooth=SmoothSettings(enabled=False))
         legacy_setup = prepare_run(RunOptions(root=Path(data), out=out.parent / f"{out.name}_legacy", exp="body",
-                                              model=model, videos=False, frames=frames), legacy_body)
+                                              model=model, videos=False, frames=frames, calib=calib), legacy_body)
         legacy_seq = detect_inputs(legacy_setup, StageTimer()).read()
     fmt = get_format(prepared.keypoints.skeleton)
     limbs = [fmt.index(n) for n in TIMING_JOINTS if n in fmt]

@@ -37,7 +37,7 @@ import numpy as np
 from mvmocap.associate import choose_subject
 from mvmocap.calib.boards import BoardSpec, read_board_file
 from mvmocap.calib.people import measured_height
-from mvmocap.calib.poses import rotation_angle_deg
+from mvmocap.calib.poses import rotation_angle_deg, similarity
 from mvmocap.camera import CalibrationError, CameraRig, load_calibration, write_intrinsics
 from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
 from mvmocap.pipeline.calibration import run_calib_extrinsics, run_calib_intrinsics, run_calib_people
@@ -54,12 +54,8 @@ def similarity_errors(truth: CameraRig, found: CameraRig) -> dict:
     names = [c.name for c in truth if c.name in found]
     a = np.stack([truth[n].center for n in names])
     b = np.stack([found[n].center for n in names])
-    a0, b0 = a - a.mean(0), b - b.mean(0)
-    U, S, Vt = np.linalg.svd(a0.T @ b0)
-    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
-    R = U @ D @ Vt  # found -> truth
-    s = float(np.trace(np.diag(S) @ D) / np.sum(b0 ** 2))
-    mapped = s * b0 @ R.T + a.mean(0)
+    s, R, shift = similarity(b, a)  # found -> truth
+    mapped = s * b @ R.T + shift
     return {"centre_err_m": dict(zip(names, np.linalg.norm(mapped - a, axis=1).round(4).tolist(), strict=True)),
             "rot_err_deg": {n: round(rotation_angle_deg(truth[n].R @ (found[n].R @ R.T).T), 3) for n in names},
             "scale_ratio": round(1 / s, 4)}

@@ -46,13 +46,13 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.sparse import lil_matrix
 
-from mvmocap.associate import choose_subject, fix_left_right
-from mvmocap.calib.poses import compose, invert
+from mvmocap.associate import choose_subject, fix_left_right, track_people
+from mvmocap.calib.poses import compose, invert, rotation_angle_deg, similarity
 from mvmocap.camera import CalibrationError, Camera, CameraRig
 from mvmocap.camera.distortion import distort, undistort
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.skeletons import BODY25
-from mvmocap.triangulate import heldout_errors, triangulate
+from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
 __all__ = ["PeopleSettings", "PeopleResult", "calibrate_from_people", "calibrate_from_candidates", "check_rig",
            "RigCheckError", "measured_height", "HEIGHT_FROM_BONES"]
@@ -141,15 +141,8 @@ def calibrate_from_people(keypoints2d: np.ndarray, intrinsics: list[tuple[np.nda
     """``keypoints2d`` (F, V, 25, 3) body25 pixels + confidence of one person in synchronised
     views; ``intrinsics[v]`` = (K, dist, (W, H)) of view v named ``names[v]``."""
     s = settings or PeopleSettings()
-    F, V, J, _ = keypoints2d.shape
-    stride = max(1, F // s.max_frames)
-    kp = keypoints2d[::stride]
-    F = len(kp)
-    seen = kp[..., 2] >= s.min_confidence  # (F, V, J)
-    xy = np.zeros(kp.shape[:-1] + (2,))
-    for v, (K, dist, _) in enumerate(intrinsics):
-        norm = (kp[:, v, :, :2] - K[:2, 2]) / np.diag(K)[:2]
-        xy[:, v] = undistort(norm, dist) if np.any(dist) else norm
+    kp, xy, seen = _normalised(keypoints2d, intrinsics, s)  # seen: (F, V, J)
+    F, V, J = seen.shape
     focal = float(np.mean([K[0, 0] for K, _, _ in intrinsics]))
     gate = s.ransac_px / focal
     flat_xy = xy.transpose(0, 2, 1, 3).reshape(F * J, V, 2)  # (frame, joint) rows, one column per view
@@ -249,6 +242,98 @@ def _place_cameras(flat_xy: np.ndarray, flat_seen: np.ndarray, names: list[str],
     return poses
 
 
+def _normalised(keypoints2d: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]],
+                s: PeopleSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kp, xy, seen): at most ``s.max_frames`` evenly spread frames of (F, V, J, 3)
+    ``keypoints2d`` (every ``max(1, F // s.max_frames)``-th), their undistorted normalised
+    coordinates (F', V, J, 2) and which are seen."""
+    kp = keypoints2d[::max(1, len(keypoints2d) // s.max_frames)]
+    seen = kp[..., 2] >= s.min_confidence
+    xy = np.zeros(kp.shape[:-1] + (2,))
+    for v, (K, dist, _) in enumerate(intrinsics):
+        norm = (kp[:, v, :, :2] - K[:2, 2]) / np.diag(K)[:2]
+        xy[:, v] = undistort(norm, dist) if np.any(dist) else norm
+    return kp, xy, seen
+
+
+def _adjusted(rig: CameraRig, keypoints2d: np.ndarray, owners: np.ndarray, s: PeopleSettings) -> CameraRig:
+    """``rig``'s poses and people's (N, V, 25, 3) keypoints bundle-adjusted together from ``rig``
+    (intrinsics kept; ``owners`` (N,): whose body each row is, each with their own bone lengths),
+    put back in ``rig``'s world frame and scale: the similarity that maps the adjusted camera
+    centres best onto the given ones."""
+    intrinsics = [(c.K, c.dist, c.image_size) for c in rig]
+    kp, xy, seen = _normalised(keypoints2d, intrinsics, s)
+    owners = np.unique(owners[::max(1, len(keypoints2d) // s.max_frames)], return_inverse=True)[1]
+    F, V, J = seen.shape
+    poses = {v: (c.R, c.t) for v, c in enumerate(rig)}
+    gate = s.ransac_px / float(np.mean([c.K[0, 0] for c in rig]))
+    flat_xy = xy.transpose(0, 2, 1, 3).reshape(F * J, V, 2)
+    points = _triangulate(poses, flat_xy, seen.transpose(0, 2, 1).reshape(F * J, V), 8 * gate)
+    if np.isfinite(points[:, 0]).sum() < s.min_correspondences:
+        raise CalibrationError(rig.names[0], f"the person's keypoints agree between the cameras in "
+                               f"{int(np.isfinite(points[:, 0]).sum())} places only: the calibration given is too "
+                               "far off to refine, or the views do not see the person at the same moments")
+    adjusted, _, _ = _bundle_adjust(poses, points.reshape(F, J, 3), xy, seen, intrinsics, s, owners)
+    given = np.stack([c.center for c in rig])
+    found = np.stack([-adjusted[v][0].T @ adjusted[v][1] for v in range(V)])
+    scale, Q, shift = similarity(found, given)
+    cameras = []
+    for v, cam in enumerate(rig):
+        R, t = adjusted[v]
+        cameras.append(Camera(cam.name, cam.K, cam.dist, R @ Q.T, scale * t - R @ Q.T @ shift, cam.image_size))
+    return CameraRig(cameras)
+
+
+def refine_rig(rig: CameraRig, candidates: np.ndarray, settings: PeopleSettings | None = None, *, fps: float = 30.0,
+               skeleton: str = "body25") -> tuple[CameraRig, dict]:
+    """The poses of ``rig`` (a calibration made before: a board, another tool; the cameras may
+    have moved since) refined to the people it films, ``candidates`` (F, V, P, 25, 3) in
+    synchronised views: everyone followed across views with ``rig``
+    (:func:`mvmocap.associate.track_people`), each person's left/right decided, then the poses
+    and everyone's keypoints bundle-adjusted from ``rig``'s (:func:`_adjusted`). Everyone, not one
+    subject: a single person in one part of the room fits the poses there and lets them drift
+    elsewhere (on a real two-person capture the other person's held-out error rose by 40%).
+
+    Checked on frames it was not made from: refined on the first half of the frames, each
+    camera's held-out error over everyone on the second half with the given and the refined poses
+    (the report's ``validation``); a refinement that does not lower the median over the cameras is
+    an error (the given calibration fits the people as well). The rig returned is refined on all
+    frames. Returns it and the report."""
+    s = settings or PeopleSettings()
+    everyone = track_people(rig, candidates, skeleton=skeleton, fps=fps)
+    thresholds = _inlier_thresholds(rig, s)
+    half = len(candidates) // 2
+    parts: dict[str, list] = {"first": [], "second": [], "first_owner": [], "second_owner": []}
+    for k, pid in enumerate(everyone.ids):
+        kp = np.where(everyone.seen[pid][:, None, None, None], everyone.keypoints2d[pid], 0.0)
+        kp, _ = fix_left_right(rig, kp, skeleton=skeleton, threshold_px=thresholds)
+        for name, rows in (("first", slice(0, half)), ("second", slice(half, None))):
+            kept = kp[rows][everyone.seen[pid][rows]]
+            parts[name].append(kept)
+            parts[f"{name}_owner"].append(np.full(len(kept), k))
+    first, second = np.concatenate(parts["first"]), np.concatenate(parts["second"])
+    flip = BODY25.flip_index
+
+    def heldout(trial: CameraRig) -> dict:
+        return heldout_summary(heldout_errors(trial, second, flip, threshold_px=thresholds), trial.names)
+
+    before = heldout(rig)
+    after = heldout(_adjusted(rig, first, np.concatenate(parts["first_owner"]), s))
+    validation = {"frames_refined_on": [0, half - 1], "frames_checked": [half, len(candidates) - 1],
+                  "people": len(everyone.ids), "heldout_px_given": before, "heldout_px_refined": after}
+    if not after["heldout_px"] < before["heldout_px"]:
+        raise RigCheckError(rig.names[0], f"refining the calibration does not help: on frames it was not made from, "
+                            f"the held-out error is {after['heldout_px']:.1f} px refined against "
+                            f"{before['heldout_px']:.1f} px as given; keep the calibration given",
+                            figures=validation)
+    owners = np.concatenate(parts["first_owner"] + parts["second_owner"])
+    refined = _adjusted(rig, np.concatenate([first, second]), owners, s)
+    moved = {c.name: {"rotation_deg": round(float(rotation_angle_deg(c.R @ g.R.T)), 3),
+                      "centre_moved_m": round(float(np.linalg.norm(c.center - g.center)), 4)}
+             for c, g in zip(refined, rig, strict=True)}
+    return refined, {"association": everyone.report, "validation": validation, "moved": moved}
+
+
 def _pixel_residuals(pose, points, kp, seen, K, dist):
     """(N, 2) pixel residuals of the finite points seen in one view (NaN rows elsewhere)."""
     X = points.reshape(-1, 3) @ pose[0].T + pose[1]
@@ -258,10 +343,13 @@ def _pixel_residuals(pose, points, kp, seen, K, dist):
     return res
 
 
-def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
+def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings, owners: np.ndarray | None = None):
     """Cameras (the first placed one fixed), finite 3D keypoints and bone lengths together; a left
-    bone and its right twin share one length."""
+    bone and its right twin share one length. ``owners`` (F,): whose body each row of ``points``
+    is (several people stacked along the frames: each their own bone lengths; default one)."""
     F, J, _ = points.shape
+    owners = np.zeros(F, np.intp) if owners is None else np.asarray(owners, np.intp)
+    people = int(owners.max()) + 1 if F else 1
     placed = sorted(poses)
     ref = placed[0]
     movable = placed[1:]
@@ -273,17 +361,20 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
     obs = [(f, v, j) for f in range(F) for v in placed for j in range(J) if seen[f, v, j] and point_ok[f, j]]
     bone_terms = [(f, k) for f in range(F) for k, (i, j) in enumerate(limbs) if point_ok[f, i] and point_ok[f, j]]
     first = points[point_ok]
-    def median_length(i: int, j: int) -> float:
-        d = np.linalg.norm(points[:, i] - points[:, j], axis=-1)
+    def median_length(i: int, j: int, rows: np.ndarray) -> float:
+        d = np.linalg.norm(points[rows, i] - points[rows, j], axis=-1)
         return float(np.median(d[np.isfinite(d)])) if np.isfinite(d).any() else np.nan
 
     flip = BODY25.flip_index
     twins = [min((i, j), (int(flip[i]), int(flip[j]))) for i, j in limbs]  # a bone and its mirror: one key
     keys = sorted(set(twins))
     slot = np.array([keys.index(k) for k in twins])  # limb -> its length variable
-    per_limb = np.array([median_length(i, j) for i, j in limbs])
-    lengths0 = np.array([np.nanmedian(per_limb[slot == k]) if np.isfinite(per_limb[slot == k]).any() else np.nan
+    lengths0 = []
+    for person in range(people):  # each person's twin-bone lengths, one block after another
+        per_limb = np.array([median_length(i, j, owners == person) for i, j in limbs])
+        lengths0.append([np.nanmedian(per_limb[slot == k]) if np.isfinite(per_limb[slot == k]).any() else np.nan
                          for k in range(len(keys))])
+    lengths0 = np.concatenate(lengths0)
     lengths0 = np.where(np.isfinite(lengths0), lengths0, np.median(lengths0[np.isfinite(lengths0)]))
     n_cam = 6 * len(movable)
     x0 = np.concatenate([np.concatenate([np.r_[matrix_to_axis_angle(poses[v][0]), poses[v][1]] for v in movable])
@@ -295,6 +386,7 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
     bk = np.array([b[1] for b in bone_terms], dtype=np.intp)
     bi = pid[bf, np.array([limbs[k][0] for k in bk])]
     bj = pid[bf, np.array([limbs[k][1] for k in bk])]
+    length_of = owners[bf] * len(keys) + slot[bk]  # each bone term's length variable
     focal = np.array([intrinsics[v][0][0, 0] for v in obs_v])
     cam_slot = {v: i for i, v in enumerate(movable)}
 
@@ -312,7 +404,7 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
         X = np.einsum("nij,nj->ni", R, pts[obs_pid]) + t
         z = np.maximum(X[:, 2:], 1e-6)
         reproj = (X[:, :2] / z - obs_xy) * focal[:, None]  # pixels (undistorted)
-        bone = s.bone_weight * (np.linalg.norm(pts[bi] - pts[bj], axis=1) - lengths[slot[bk]])
+        bone = s.bone_weight * (np.linalg.norm(pts[bi] - pts[bj], axis=1) - lengths[length_of])
         return np.concatenate([reproj.ravel(), bone])
 
     rows = 2 * len(obs) + len(bone_terms)
@@ -322,10 +414,10 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings):
             sparsity[2 * r:2 * r + 2, 6 * cam_slot[v]:6 * cam_slot[v] + 6] = 1
         sparsity[2 * r:2 * r + 2, n_cam + 3 * p:n_cam + 3 * p + 3] = 1
     base = 2 * len(obs)
-    for r, (i, j, k) in enumerate(zip(bi, bj, bk, strict=True)):
+    for r, (i, j, k) in enumerate(zip(bi, bj, length_of, strict=True)):
         sparsity[base + r, n_cam + 3 * i:n_cam + 3 * i + 3] = 1
         sparsity[base + r, n_cam + 3 * j:n_cam + 3 * j + 3] = 1
-        sparsity[base + r, n_cam + 3 * n_pts + slot[k]] = 1
+        sparsity[base + r, n_cam + 3 * n_pts + k] = 1
     solution = least_squares(residuals, x0, jac_sparsity=sparsity.tocsr(), loss="soft_l1", f_scale=s.ransac_px,
                              x_scale="jac", method="trf", tr_solver="lsmr", max_nfev=60)
     cams, pts, lengths = unpack(solution.x)

@@ -9,7 +9,7 @@ import numpy as np
 
 from mvmocap.geometry import matrix_to_axis_angle
 
-__all__ = ["compose", "invert", "rotation_angle_deg", "consensus"]
+__all__ = ["compose", "invert", "rotation_angle_deg", "consensus", "similarity"]
 
 
 def compose(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -22,6 +22,17 @@ def invert(a: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def rotation_angle_deg(R: np.ndarray) -> float:
     return float(np.degrees(np.linalg.norm(matrix_to_axis_angle(R))))
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(s, R, d)`` with ``dst ~ s R src + d`` in the least-squares sense (Umeyama), for (N, 3)
+    point sets, N >= 3 not on one line."""
+    src0, dst0 = src - src.mean(0), dst - dst.mean(0)
+    U, S, Vt = np.linalg.svd(dst0.T @ src0)
+    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
+    R = U @ D @ Vt
+    s = float(np.trace(np.diag(S) @ D) / np.sum(src0 ** 2))
+    return s, R, dst.mean(0) - s * R @ src.mean(0)
 
 
 def consensus(candidates: list[tuple[np.ndarray, np.ndarray]], *, max_angle_deg: float = 3.0,

@@ -120,12 +120,32 @@ def _cmd_calib_people(args: argparse.Namespace) -> int:
     from mvmocap.pipeline.calibration import run_calib_people
 
     _dataset_root(args)
+    if args.refine:
+        return _calib_refine(args)
     result, out = run_calib_people(args.root, intri=args.intri, out=args.out, height=args.height, cams=args.cams)
     print(summary_table("mvmocap calib people", {
         "written": str(out / "extri.yml"),
         **{f"  {n}": f"median reprojection {px:.2f} px over {result.correspondences[n]} joint observations"
            for n, px in result.per_camera_median_px.items()},
         "not placed": ", ".join(result.unplaced) or "none"}))
+    return 0
+
+
+def _calib_refine(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.calibration import run_calib_refine
+
+    rig, report, out = run_calib_refine(args.root, args.refine, out=args.out, cams=args.cams)
+    check = report["validation"]
+    print(summary_table("mvmocap calib people --refine", {
+        "written": str(out / "extri.yml"),
+        "checked on": f"frames {check['frames_checked'][0]}-{check['frames_checked'][1]} (refined on "
+                      f"{check['frames_refined_on'][0]}-{check['frames_refined_on'][1]})",
+        "held-out error": f"{check['heldout_px_refined']['heldout_px']:.1f} px refined, "
+                          f"{check['heldout_px_given']['heldout_px']:.1f} px as given",
+        **{f"  {n}": f"held-out {check['heldout_px_refined']['per_camera'][n]:.1f} px (given "
+                     f"{check['heldout_px_given']['per_camera'][n]:.1f}); turned {moved['rotation_deg']:.2f} deg, "
+                     f"moved {100 * moved['centre_moved_m']:.1f} cm"
+           for n, moved in report["moved"].items()}}))
     return 0
 
 
@@ -374,7 +394,8 @@ def _cmd_bench_real_calib(args: argparse.Namespace) -> int:
 def _cmd_bench_real(args: argparse.Namespace) -> int:
     from mvmocap.bench.real import bench_real
 
-    print(json.dumps(bench_real(args.data, work=args.work, model=args.model, frames=args.frames)))
+    print(json.dumps(bench_real(args.data, work=args.work, model=args.model, frames=args.frames,
+                                calib=Path(args.calib) if args.calib else None)))
     return 0
 
 
@@ -471,6 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "default 1.70 with a warning)")
     ppl.add_argument("--out", help="folder for extri.yml, intri.yml and the report (default ROOT/calib_people)")
     ppl.add_argument("--cams", nargs="+", action=_CameraNames)
+    ppl.add_argument("--refine", help="a calibration made before (file or folder: a board's, another tool's) whose "
+                     "camera poses are refined to the people instead of found from scratch; written only if it "
+                     "predicts frames it was not refined on better")
     ppl.set_defaults(func=_cmd_calib_people)
     chk = calib.add_parser("check", help="draw the floor grid, world axes, cameras and the people's triangulated "
                                          "skeleton into one frame of each view")
@@ -601,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     brun.add_argument("--work", help="output and detection cache folder (default: a temporary one)")
     brun.add_argument("--model", help="body model (default: the experiment's)")
     brun.add_argument("--frames", help="frame range A:B (B exclusive)")
+    brun.add_argument("--calib", help="calibration file or folder (default: the capture's own)")
     brun.set_defaults(func=_cmd_bench_real)
 
     fit = sub.add_parser("fit", help="fit a body model to keypoints3d/<frame>.json")

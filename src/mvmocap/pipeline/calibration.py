@@ -20,7 +20,7 @@ from mvmocap.associate import choose_subject
 from mvmocap.calib.boards import BoardFinder, BoardSpec
 from mvmocap.calib.extrinsics import ExtrinsicsResult, ExtrinsicsSettings, calibrate_extrinsics
 from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings, calibrate_intrinsics, collect_views
-from mvmocap.calib.people import PeopleResult, PeopleSettings, RigCheckError, calibrate_from_candidates
+from mvmocap.calib.people import PeopleResult, PeopleSettings, RigCheckError, calibrate_from_candidates, refine_rig
 from mvmocap.camera import (
     CalibrationError,
     CameraRig,
@@ -151,21 +151,10 @@ def run_calib_extrinsics(root: str | Path, board: BoardSpec, *, intri: str | Pat
     return result
 
 
-def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: str | Path | None = None,
-                     height: float | None = None, cams: list[str] | None = None, exp: str | Path | None = "body",
-                     keypoints: str | Path | None = None, settings: PeopleSettings | None = None
-                     ) -> tuple[PeopleResult, Path]:
-    """Extrinsics from people filmed by every camera at once: detection (cached in ``keypoints``,
-    default ``OUT/keypoints2d``; default OUT ``ROOT/calib_people``), ``ROOT/sync.yml`` applied when
-    present, the height from ``height``, else a Pose2Sim ``ROOT/Config.toml``'s
-    ``participant_height``, :func:`calibrate_from_candidates` (the subject chosen across views, left/right decided,
-    the rig checked). Writes ``OUT/calib_people_report.json`` always and, when the rig passes its
-    checks, ``OUT/extri.yml`` and a copy of the intrinsics as ``OUT/intri.yml``; a failed check is
-    a :class:`CalibrationError` naming the check, its figures and the report."""
-    root = Path(root)
-    sources, intrinsics = _sources_with_intrinsics(root, intri, cams)
-    out = Path(out) if out else root / "calib_people"
-    keypoints = Path(keypoints) if keypoints else out / "keypoints2d"
+def _people_seen(root: Path, sources: dict[str, FrameSource], keypoints: Path,
+                 exp: str | Path | None) -> tuple[np.ndarray, list[str], float]:
+    """Everyone detected in ``sources`` (cached in ``keypoints``), on one timeline with
+    ``ROOT/sync.yml`` when present: (F, V, P, J, 3) candidates, the cameras and the frame rate."""
     experiment = load_experiment(exp)
     if experiment.kind != "body":
         raise InputError(f"--exp {exp}: calibration from people reads a body experiment's detect section, not "
@@ -185,6 +174,24 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
     if candidates.shape[2] == 0:
         raise CalibrationError(root, "nobody was detected in any camera; people calibration needs a person moving "
                                      "through the views")
+    return candidates, seq.cameras, fps
+
+
+def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: str | Path | None = None,
+                     height: float | None = None, cams: list[str] | None = None, exp: str | Path | None = "body",
+                     keypoints: str | Path | None = None, settings: PeopleSettings | None = None
+                     ) -> tuple[PeopleResult, Path]:
+    """Extrinsics from people filmed by every camera at once: detection (cached in ``keypoints``,
+    default ``OUT/keypoints2d``; default OUT ``ROOT/calib_people``), ``ROOT/sync.yml`` applied when
+    present, the height from ``height``, else a Pose2Sim ``ROOT/Config.toml``'s
+    ``participant_height``, :func:`calibrate_from_candidates` (the subject chosen across views, left/right decided,
+    the rig checked). Writes ``OUT/calib_people_report.json`` always and, when the rig passes its
+    checks, ``OUT/extri.yml`` and a copy of the intrinsics as ``OUT/intri.yml``; a failed check is
+    a :class:`CalibrationError` naming the check, its figures and the report."""
+    root = Path(root)
+    sources, intrinsics = _sources_with_intrinsics(root, intri, cams)
+    out = Path(out) if out else root / "calib_people"
+    candidates, names, fps = _people_seen(root, sources, Path(keypoints) if keypoints else out / "keypoints2d", exp)
     values = dict(settings.__dict__) if settings else {}
     project = project_config_for(root)
     if height is None and project is not None and project.height is not None:
@@ -198,7 +205,7 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
     report = out / "calib_people_report.json"
     out.mkdir(parents=True, exist_ok=True)
     try:
-        result, _ = calibrate_from_candidates(candidates, [intrinsics[n] for n in seq.cameras], seq.cameras,
+        result, _ = calibrate_from_candidates(candidates, [intrinsics[n] for n in names], names,
                                               PeopleSettings(**values), fps=fps)
     except RigCheckError as err:
         failed = err.result.report() if err.result is not None else {"checks": err.figures}
@@ -208,6 +215,37 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
     write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in result.rig}, out / "intri.yml")
     atomic_write_text(report, json.dumps({**result.report(), "written": True}, indent=1))
     return result, out
+
+
+def run_calib_refine(root: str | Path, calib: str | Path, *, out: str | Path | None = None,
+                     cams: list[str] | None = None, exp: str | Path | None = "body",
+                     keypoints: str | Path | None = None) -> tuple[CameraRig, dict, Path]:
+    """The camera poses of the calibration ``calib`` (a board's, another tool's: the cameras may
+    have moved since) refined to the people filmed in ``ROOT`` (:func:`mvmocap.calib.people.refine_rig`,
+    checked on frames it was not made from). Detection as in :func:`run_calib_people` (default
+    OUT ``ROOT/calib_people``). Writes ``OUT/calib_refine_report.json`` always and, when the
+    refinement lowers the held-out error of the frames it was not made from, ``OUT/extri.yml`` and
+    ``OUT/intri.yml`` (the intrinsics as given). Returns the rig, the report and OUT."""
+    root = Path(root)
+    sources = _sources(root, cams)
+    given = rig_named_as(load_calibration(calib), list(sources), Path(calib))
+    lacking = [n for n in sources if n not in given.names]
+    if lacking:
+        raise CalibrationError(Path(calib), f"cameras {lacking} are not in this calibration; give --cams")
+    out = Path(out) if out else root / "calib_people"
+    candidates, names, fps = _people_seen(root, sources, Path(keypoints) if keypoints else out / "keypoints2d", exp)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / "calib_refine_report.json"
+    try:
+        rig, report = refine_rig(given.subset(names), candidates, fps=fps)
+    except RigCheckError as err:
+        atomic_write_text(report_path, json.dumps({"validation": err.figures, "written": False}, indent=1))
+        raise CalibrationError(out, f"{err.reason} (figures in {report_path})") from None
+    write_extrinsics(rig, out / "extri.yml")
+    write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in rig}, out / "intri.yml")
+    report = {"calibration_given": str(calib), **report, "written": True}
+    atomic_write_text(report_path, json.dumps(report, indent=1))
+    return rig, report, out
 
 
 def _draw_polyline(image: np.ndarray, cam, points: np.ndarray, colour, thickness: int = 2) -> None:
