@@ -201,3 +201,29 @@ def test_a_wrong_rig_fails_its_checks_and_is_not_written():
         check_rig(turned, capture.keypoints2d, settings)
     with pytest.raises(RigCheckError, match=r"limbs out of proportion to a 3.\d\d m person"):
         check_rig(capture.rig, capture.keypoints2d, replace(settings, height=2 * capture.spec.height))
+
+
+def test_refine_a_calibration_whose_cameras_moved():
+    """A board calibration made before two cameras were knocked (cam2 turned 3 degrees, cam4 moved
+    10 cm): refined to the two people filmed, the poses come back to the truth in the given world
+    frame, and the check on frames it was not refined on says so."""
+    from mvmocap.calib.people import refine_rig
+
+    capture, candidates = _two_people_with_swaps(5)
+    turn = axis_angle_to_matrix(np.radians([0, 3.0, 0]))
+    knocked = []
+    for c in capture.rig:
+        if c.name == "cam2":
+            c = Camera(c.name, c.K, c.dist, turn @ c.R, -turn @ c.R @ c.center, c.image_size)
+        elif c.name == "cam4":
+            c = Camera(c.name, c.K, c.dist, c.R, -c.R @ (c.center + [0.1, 0.0, 0.0]), c.image_size)
+        knocked.append(c)
+    refined, report = refine_rig(CameraRig(knocked), candidates, PeopleSettings(max_frames=60, rounds=1), fps=30.0)
+    check = report["validation"]
+    assert report["association"]["people"] == 2
+    assert check["heldout_px_refined"]["heldout_px"] < 0.5 * check["heldout_px_given"]["heldout_px"]
+    centre_mm, rot_deg, scale_err = people_errors(capture.rig, refined)  # the layout, up to a similarity
+    assert centre_mm < 15 and rot_deg < 0.3 and abs(scale_err) < 0.02, (centre_mm, rot_deg, scale_err)
+    for cam, truth in zip(refined, capture.rig, strict=True):  # in the given world frame (the knocked camera
+        assert np.linalg.norm(cam.center - truth.center) < 0.06, cam.name  # moves it a little)
+    assert report["moved"]["cam2"]["rotation_deg"] > 2.5  # turned back

@@ -258,9 +258,8 @@ def _normalised(keypoints2d: np.ndarray, intrinsics: list[tuple[np.ndarray, np.n
 
 def _adjusted(rig: CameraRig, keypoints2d: np.ndarray, owners: np.ndarray, s: PeopleSettings) -> CameraRig:
     """``rig``'s poses and people's (N, V, 25, 3) keypoints bundle-adjusted together from ``rig``
-    (intrinsics kept; ``owners`` (N,): whose body each row is, each with their own bone lengths),
-    put back in ``rig``'s world frame and scale: the similarity that maps the adjusted camera
-    centres best onto the given ones."""
+    (intrinsics kept; ``owners`` (N,): whose body each row is, each with their own bone lengths;
+    the first camera held, the others' frame as the adjustment leaves it)."""
     intrinsics = [(c.K, c.dist, c.image_size) for c in rig]
     kp, xy, seen = _normalised(keypoints2d, intrinsics, s)
     owners = np.unique(owners[::max(1, len(keypoints2d) // s.max_frames)], return_inverse=True)[1]
@@ -274,64 +273,84 @@ def _adjusted(rig: CameraRig, keypoints2d: np.ndarray, owners: np.ndarray, s: Pe
                                f"{int(np.isfinite(points[:, 0]).sum())} places only: the calibration given is too "
                                "far off to refine, or the views do not see the person at the same moments")
     adjusted, _, _ = _bundle_adjust(poses, points.reshape(F, J, 3), xy, seen, intrinsics, s, owners)
-    given = np.stack([c.center for c in rig])
-    found = np.stack([-adjusted[v][0].T @ adjusted[v][1] for v in range(V)])
-    scale, Q, shift = similarity(found, given)
-    cameras = []
-    for v, cam in enumerate(rig):
-        R, t = adjusted[v]
-        cameras.append(Camera(cam.name, cam.K, cam.dist, R @ Q.T, scale * t - R @ Q.T @ shift, cam.image_size))
-    return CameraRig(cameras)
+    return CameraRig([Camera(c.name, c.K, c.dist, *adjusted[v], c.image_size) for v, c in enumerate(rig)])
+
+
+def _everyone(rig: CameraRig, candidates: np.ndarray, s: PeopleSettings, *, fps: float,
+              skeleton: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Everyone in ``candidates`` (F, V, P, 25, 3) followed across views with ``rig``
+    (:func:`mvmocap.associate.track_people`), each person's left/right decided: their seen frames
+    stacked, (N, V, 25, 3), whose body each row is (N,), and the association's report."""
+    everyone = track_people(rig, candidates, skeleton=skeleton, fps=fps)
+    rows, owners = [], []
+    for k, pid in enumerate(everyone.ids):
+        kp, _ = fix_left_right(rig, everyone.keypoints2d[pid][everyone.seen[pid]], skeleton=skeleton,
+                               threshold_px=_inlier_thresholds(rig, s))
+        rows.append(kp)
+        owners.append(np.full(len(kp), k))
+    if not rows:
+        raise CalibrationError(rig.names[0], "nobody is seen by two cameras at once with this calibration: it is "
+                                             "too far off to refine, or the views do not see the people at the same "
+                                             "moments")
+    return np.concatenate(rows), np.concatenate(owners), everyone.report
+
+
+def _refined(rig: CameraRig, candidates: np.ndarray, s: PeopleSettings, *, fps: float, skeleton: str
+             ) -> tuple[CameraRig, dict]:
+    """``rig`` refined to ``candidates`` in ``s.rounds`` rounds: everyone followed and left/right
+    decided with the rig of the round before (:func:`_everyone`), the poses adjusted
+    (:func:`_adjusted`) and put back in ``rig``'s world frame and scale."""
+    current, report = rig, {}
+    for _ in range(max(1, s.rounds)):
+        rows, owners, report = _everyone(current, candidates, s, fps=fps, skeleton=skeleton)
+        current = _in_frame_of(rig, _adjusted(current, rows, owners, s))
+    return current, report
+
+
+def _in_frame_of(given: CameraRig, found: CameraRig) -> CameraRig:
+    """``found`` moved by the similarity that maps its camera centres best onto ``given``'s (a
+    knocked camera moves that frame a little: 5 cm for one of four cameras knocked 10 cm)."""
+    scale, Q, shift = similarity(np.stack([c.center for c in found]), np.stack([c.center for c in given]))
+    return CameraRig([Camera(c.name, c.K, c.dist, c.R @ Q.T, scale * c.t - c.R @ Q.T @ shift, c.image_size)
+                      for c in found])
 
 
 def refine_rig(rig: CameraRig, candidates: np.ndarray, settings: PeopleSettings | None = None, *, fps: float = 30.0,
                skeleton: str = "body25") -> tuple[CameraRig, dict]:
     """The poses of ``rig`` (a calibration made before: a board, another tool; the cameras may
     have moved since) refined to the people it films, ``candidates`` (F, V, P, 25, 3) in
-    synchronised views: everyone followed across views with ``rig``
-    (:func:`mvmocap.associate.track_people`), each person's left/right decided, then the poses
-    and everyone's keypoints bundle-adjusted from ``rig``'s (:func:`_adjusted`). Everyone, not one
-    subject: a single person in one part of the room fits the poses there and lets them drift
-    elsewhere (on a real two-person capture the other person's held-out error rose by 40%).
+    synchronised views (:func:`_refined`). Everyone, not one subject: a single person in one part
+    of the room fits the poses there and lets them drift elsewhere (on a real two-person capture
+    the other person's held-out error rose by 40%).
 
     Checked on frames it was not made from: refined on the first half of the frames, each
-    camera's held-out error over everyone on the second half with the given and the refined poses
-    (the report's ``validation``); a refinement that does not lower the median over the cameras is
-    an error (the given calibration fits the people as well). The rig returned is refined on all
-    frames. Returns it and the report."""
+    camera's held-out error over everyone on the second half (followed with the rig checked) with
+    the given and the refined poses (the report's ``validation``); a refinement that does not
+    lower the median over the cameras is an error (the given calibration fits the people as
+    well). The rig returned is refined on all frames. Returns it and the report."""
     s = settings or PeopleSettings()
-    everyone = track_people(rig, candidates, skeleton=skeleton, fps=fps)
-    thresholds = _inlier_thresholds(rig, s)
     half = len(candidates) // 2
-    parts: dict[str, list] = {"first": [], "second": [], "first_owner": [], "second_owner": []}
-    for k, pid in enumerate(everyone.ids):
-        kp = np.where(everyone.seen[pid][:, None, None, None], everyone.keypoints2d[pid], 0.0)
-        kp, _ = fix_left_right(rig, kp, skeleton=skeleton, threshold_px=thresholds)
-        for name, rows in (("first", slice(0, half)), ("second", slice(half, None))):
-            kept = kp[rows][everyone.seen[pid][rows]]
-            parts[name].append(kept)
-            parts[f"{name}_owner"].append(np.full(len(kept), k))
-    first, second = np.concatenate(parts["first"]), np.concatenate(parts["second"])
     flip = BODY25.flip_index
 
     def heldout(trial: CameraRig) -> dict:
-        return heldout_summary(heldout_errors(trial, second, flip, threshold_px=thresholds), trial.names)
+        rows, _, _ = _everyone(trial, candidates[half:], s, fps=fps, skeleton=skeleton)
+        return heldout_summary(heldout_errors(trial, rows, flip, threshold_px=_inlier_thresholds(trial, s)),
+                               trial.names)
 
     before = heldout(rig)
-    after = heldout(_adjusted(rig, first, np.concatenate(parts["first_owner"]), s))
+    after = heldout(_refined(rig, candidates[:half], s, fps=fps, skeleton=skeleton)[0])
     validation = {"frames_refined_on": [0, half - 1], "frames_checked": [half, len(candidates) - 1],
-                  "people": len(everyone.ids), "heldout_px_given": before, "heldout_px_refined": after}
+                  "heldout_px_given": before, "heldout_px_refined": after}
     if not after["heldout_px"] < before["heldout_px"]:
         raise RigCheckError(rig.names[0], f"refining the calibration does not help: on frames it was not made from, "
                             f"the held-out error is {after['heldout_px']:.1f} px refined against "
                             f"{before['heldout_px']:.1f} px as given; keep the calibration given",
                             figures=validation)
-    owners = np.concatenate(parts["first_owner"] + parts["second_owner"])
-    refined = _adjusted(rig, np.concatenate([first, second]), owners, s)
+    refined, association = _refined(rig, candidates, s, fps=fps, skeleton=skeleton)
     moved = {c.name: {"rotation_deg": round(float(rotation_angle_deg(c.R @ g.R.T)), 3),
                       "centre_moved_m": round(float(np.linalg.norm(c.center - g.center)), 4)}
              for c, g in zip(refined, rig, strict=True)}
-    return refined, {"association": everyone.report, "validation": validation, "moved": moved}
+    return refined, {"association": association, "validation": validation, "moved": moved}
 
 
 def _pixel_residuals(pose, points, kp, seen, K, dist):
