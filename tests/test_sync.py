@@ -338,8 +338,8 @@ def test_joint_timeline_outweighs_a_pair_at_odds_and_reports_its_closure():
 def test_offsets_agree_between_camera_subsets(desynced):
     """Issue 29 (real footage: cam4 - cam3 was +2.09 frames from one subset of cameras, +0.03 from
     another): with cam3's trunk and face detections drifting two frames and every joint timed,
-    each pair of cameras gets the same offset difference from every four of the five cameras
-    (the old camera-by-camera search: 0.79 frames apart)."""
+    each pair of cameras gets the same offset difference from the four cameras left when cam3, cam4
+    or cam5 is left out (the old camera-by-camera search: cam2 - cam1 1.12, 1.83 and 1.12 frames)."""
     cap = desynced
     kp = cap.keypoints2d.copy()
     timed = [i for i, name in enumerate(get_format("body25").joints) if name in TIMING_JOINTS]
@@ -348,7 +348,7 @@ def test_offsets_agree_between_camera_subsets(desynced):
     times = np.arange(cap.spec.frames) / cap.spec.fps
     names = cap.rig.names
     found = []
-    for left_out in range(5):
+    for left_out in (2, 3, 4):
         subset = [v for v in range(5) if v != left_out]
         result = estimate_offsets(cap.rig.subset([names[v] for v in subset]), [kp[:, v] for v in subset],
                                   [times] * 4)

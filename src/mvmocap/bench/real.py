@@ -66,9 +66,9 @@ def clear_people(candidates: np.ndarray, skeleton: str, image_height: float) -> 
     fmt = get_format(skeleton)
     limbs = [fmt.index(n) for n in _LIMBS if n in fmt]
     confident = candidates[..., 2] >= CLEAR_CONFIDENCE
-    y = np.where(confident, candidates[..., 1], np.nan)
-    with np.errstate(all="ignore"):
-        tall = np.nan_to_num(np.nanmax(y, -1) - np.nanmin(y, -1)) >= CLEAR_HEIGHT * image_height
+    top = np.where(confident, candidates[..., 1], np.inf).min(-1)
+    bottom = np.where(confident, candidates[..., 1], -np.inf).max(-1)
+    tall = confident.any(-1) & (bottom - top >= CLEAR_HEIGHT * image_height)
     return tall & (confident[..., limbs].sum(-1) >= CLEAR_JOINTS)
 
 
