@@ -33,7 +33,8 @@ def camera_problems(report: dict) -> dict[str, list[str]]:
             found.append(f"frames {report['frames_undecodable'][cam]} of its video could not be decoded (not seen)")
         if typical and heldout.get(cam, 0) > HELDOUT_RATIO * typical:
             found.append(f"held-out error {heldout[cam]:.1f} px, over {HELDOUT_RATIO:g}x the median "
-                         f"({typical:.1f} px): check its calibration and sync")
+                         f"({typical:.1f} px): check its calibration and sync (a calibration the cameras moved "
+                         "since: mvmocap calib people ROOT --refine CALIB)")
         rejected = report["triangulation"]["per_camera"].get(cam, {}).get("rejected_fraction", 0.0)
         if rejected > REJECTED_FRACTION:
             found.append(f"{100 * rejected:.0f}% of its detections rejected as outliers")
