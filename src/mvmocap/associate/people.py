@@ -67,6 +67,7 @@ __all__ = ["People", "PeopleSettings", "track_people"]
 log = logging.getLogger(__name__)
 
 _GATE_SLACK = 0.2  # metres added to the speed gate (pose changes, triangulation noise)
+_MIRROR_MARGIN = 0.7  # a detection is taken left/right swapped when that matches the prediction this much better
 _RECENCY = 0.05  # re-identification score per second since a track was lost: the most recent one wins a tie
 _SAME_PERSON_M = 0.25  # two skeletons of a frame this close (median joint distance) are one person
 # Bone lengths (metres) a person can have: a cluster of detections of two different people
@@ -232,6 +233,24 @@ def _plausible(X: np.ndarray, skeleton: str) -> bool:
     return sum(lo <= length <= hi for length, lo, hi in lengths) >= 0.5 * len(lengths)
 
 
+def _mirrored(cand: np.ndarray, proj: np.ndarray, views: np.ndarray, flip: np.ndarray,
+              min_confidence: float) -> np.ndarray:
+    """(T, V) whether each track's detection in each view (``views`` (T, V), -1: none; ``cand``
+    (V, P, J, 3)) matches the track's predicted projection ``proj`` (V, T, J, 2) clearly better
+    with its left and right swapped (median joint distance under :data:`_MIRROR_MARGIN` of the
+    direct one): a view seeing the person from the front labels them the other way, and
+    triangulated unswapped their shoulders come out a metre apart (a real capture: the track then
+    lost the person as implausible in every frame two views saw them)."""
+    T, V = views.shape
+    out = np.zeros((T, V), dtype=bool)
+    for t, v in zip(*np.nonzero(views >= 0), strict=True):
+        det = cand[v, views[t, v]]
+        direct = mirror_distance(det, proj[v, t], np.arange(len(flip)), min_confidence)
+        swapped = mirror_distance(det[flip], proj[v, t], np.arange(len(flip)), min_confidence)
+        out[t, v] = swapped < _MIRROR_MARGIN * direct
+    return out
+
+
 def _extend_tracks(rig: CameraRig, cand: np.ndarray, tracks: list[_Track], f: int, flip: np.ndarray,
                    skeleton: str, a: SubjectSettings) -> tuple[list[int], np.ndarray]:
     """Frame ``f``: each view's detections (``cand`` (V, P, J, 3)) matched to the live tracks'
@@ -258,9 +277,11 @@ def _extend_tracks(rig: CameraRig, cand: np.ndarray, tracks: list[_Track], f: in
             keep = ok[rows, cols]
             views[rows[keep], v] = cols[keep]
     first = views.copy()  # (T, V) the assignment to the predictions, before verification
+    mirrored = _mirrored(cand, proj, views, flip, a.min_confidence)  # (T, V) left/right labelled the other way
     extended = []
     for _ in range(2):  # triangulate, drop the views that disagree, triangulate again
         members = np.stack([cluster_members(cand, row, a.min_confidence) for row in views])  # (T, V, J, 3)
+        members = np.where(mirrored[..., None, None], members[:, :, flip], members)
         X = triangulate(rig, members).keypoints3d  # (T, J, 4)
         back = rig.project(X[..., :3])  # (V, T, J, 2)
         found = X[..., 3] > 0
