@@ -182,3 +182,23 @@ def test_bench_real_coverage_counts_the_held_out_cameras_clear_people(scene):
     off = coverage(rig, MultiViewKeypoints(rig.names, seq.frames, shifted, "body25"), rig.names[0], fps=30.0,
                    experiment=experiment)
     assert off["clear"] == found["clear"] and off["coverage"] < 0.05
+
+
+def test_a_view_labelling_left_and_right_the_other_way_keeps_the_track(scene):
+    """Issue 29 (real footage: a person seen from the front in one view and from behind in the other
+    was lost wherever only those two views saw them): with two cameras facing each other, one of them
+    labels every person's left and right the other way for frames 30-59; each person is still
+    followed there (the old tracker: 58 of 74 person-frames)."""
+    from mvmocap.skeletons import get_format
+
+    rig, truth, candidates = scene
+    facing = [2, 5]  # opposite each other on the ring
+    two = rig.subset([rig.names[v] for v in facing])
+    views = candidates[:, facing].copy()
+    flip = get_format("body25").flip_index
+    views[30:60, 1] = views[30:60, 1][:, :, flip]
+    people = track_people(two, views, fps=30.0)
+    steady = track_people(two, candidates[:, facing], fps=30.0)
+    seen = lambda found: sum(int(found.seen[pid][30:60].sum()) for pid in found.ids)  # noqa: E731
+    assert seen(steady) >= 45  # the people both views see through those frames
+    assert seen(people) >= 0.95 * seen(steady), (seen(people), seen(steady))
