@@ -31,10 +31,8 @@ from mvmocap.sync.resample import frame_times
 
 __all__ = ["SmoothSettings", "one_euro", "smooth_detections"]
 
-_JUMP_SPEED = 2.4  # body sizes per second: faster, a keypoint has jumped (the detector's track handed to
-# another person, left and right swapped, a fast swing); smoothed across, two people's keypoints are
-# blended (a rendered scene of three people crossing: fit error 33 -> 41 mm at 0.25 body sizes a frame
-# at 30 fps, 36 mm at 0.08, i.e. this speed)
+_JUMP = 0.25  # body sizes in one sample: a keypoint farther from the filter's state has jumped (the detector's
+# track handed to another person, left and right swapped); the filter starts afresh there
 
 
 @dataclass(frozen=True)
@@ -72,8 +70,8 @@ def _one_pass(values: np.ndarray, seen: np.ndarray, times: np.ndarray, scale: fl
     """The causal One Euro filter over (T, J, D) ``values`` at (T,) ``times``, each of the J
     points filtered on its own over the frames where (T, J) ``seen`` (a missing sample leaves its
     state as it was; after a gap the filter follows the first sample back almost fully; a sample
-    that would move faster than :data:`_JUMP_SPEED` x ``scale`` per second starts it afresh),
-    speeds measured in units of ``scale``. Unseen samples are returned as given."""
+    more than :data:`_JUMP` x ``scale`` from the state starts it afresh), speeds measured in
+    units of ``scale``. Unseen samples are returned as given."""
     out = values.copy()
     state = values[0].copy()
     speed = np.zeros(values.shape[1:])
@@ -81,8 +79,7 @@ def _one_pass(values: np.ndarray, seen: np.ndarray, times: np.ndarray, scale: fl
     started = seen[0].copy()
     for t in range(1, len(values)):
         now = seen[t]
-        step = np.abs(times[t] - np.where(started, last, times[t]))
-        started &= np.linalg.norm(values[t] - state, axis=-1) <= _JUMP_SPEED * np.maximum(step, 1 / 60) * scale
+        started &= np.linalg.norm(values[t] - state, axis=-1) <= _JUMP * scale  # a jump starts afresh
         dt = np.maximum(times[t] - np.where(started, last, times[t]), 1e-6)[:, None]  # (J, 1)
         raw_speed = (values[t] - state) / (dt * scale)
         a_speed = _alpha(s.derivative_cutoff, dt)
