@@ -10,7 +10,8 @@ runs below read one cache) into ``--work`` (default: a temporary folder), then:
   (plain DLT of the same raw detections, no outlier rejection, no swap fixing, no sync);
   ``sync_closure_frames`` (the largest closure of three cameras' pair offsets) and
   ``sync_subset_spread_frames`` (the largest spread of a pair's offset difference over the
-  subsets leaving one camera out: offsets must not depend on the cameras used); ``sync_applied``
+  subsets leaving one camera out, on the run's smoothed detections: offsets must not depend on
+  the cameras used); ``sync_applied``
   and the held-out figures with and without the offsets; ``accel_mm_per_frame2`` (median
   acceleration of the limb joints) of mvmocap's triangulation, of plain DLT on the same
   detections, of the fit, and of plain DLT on MediaPipe's legacy pose solution (``dlt_legacy``:
@@ -48,7 +49,7 @@ from mvmocap.pipeline.observations import synchronised_subject
 from mvmocap.pipeline.run import detect_inputs, run_capture
 from mvmocap.pipeline.stages import RunOptions, StageTimer, prepare_run
 from mvmocap.skeletons import get_format
-from mvmocap.sync import TIMING_JOINTS, SmoothSettings, resample_sequence
+from mvmocap.sync import TIMING_JOINTS, SmoothSettings, resample_sequence, smooth_detections
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
 __all__ = ["CLEAR_HEIGHT", "CLEAR_JOINTS", "JUMP_M", "MATCH_PX", "bench_real", "clear_people", "coverage"]
@@ -178,10 +179,10 @@ def _legacy_on_subject(legacy: np.ndarray, subject: np.ndarray, rig: CameraRig, 
     return kept
 
 
-def _nearest_person(subject: np.ndarray, people) -> int | None:
-    """The id of the person whose keypoints lie nearest the (F, J, 4) ``subject`` (median over
-    shared frames and joints)."""
-    best, best_id = np.inf, None
+def _nearest_person(subject: np.ndarray, people):
+    """The person whose keypoints lie nearest the (F, J, 4) ``subject`` (median over shared frames
+    and joints), or None when nobody shares ten joint-frames with it."""
+    best, nearest = np.inf, None
     for person in people:
         part = subject[person.span]
         both = (part[..., 3] > 0) & (person.keypoints3d[..., 3] > 0)
@@ -189,8 +190,8 @@ def _nearest_person(subject: np.ndarray, people) -> int | None:
             continue
         d = float(np.median(np.linalg.norm(part[..., :3] - person.keypoints3d[..., :3], axis=-1)[both]))
         if d < best:
-            best, best_id = d, person.id
-    return best_id
+            best, nearest = d, person
+    return nearest
 
 
 def bench_real(data: str | Path, *, work: str | Path | None = None, model: str | None = None,
@@ -210,7 +211,7 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
         setup = prepare_run(RunOptions(root=Path(data), out=out, exp="multi", model=model, videos=False,
                                        frames=frames, calib=calib), multi)
         seq = detect_inputs(setup, StageTimer()).read()
-        spread = _subset_spread(rig, seq, fps, body)
+        spread = _subset_spread(rig, smooth_detections(seq, fps=fps, settings=body.smooth), fps, body)  # as the run
         if any(prepared.offsets.values()):
             seq = resample_sequence(seq, prepared.offsets, fps, run.report["sync"]["reference"])
         per_camera = {cam: coverage(rig, seq, cam, fps=fps, experiment=multi) for cam in rig.names}
@@ -234,7 +235,7 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
     for k, f in enumerate(run.frames):
         if f in position:
             subject[position[f]] = run.keypoints3d[k]
-    subject_id = _nearest_person(subject, everyone)
+    same = _nearest_person(subject, everyone)  # the single-person run's subject among everyone
     sync = run.report["sync"]
     heldout = run.report["heldout"]
     return {
@@ -246,9 +247,7 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
         "id_jumps": _id_jumps(everyone, seq.skeleton),
         "person_heldout_px": {str(p.id): _rounded(p.report["heldout"]["heldout_px"]) for p in everyone},
         "subject_heldout_px": {"single_person": _rounded(heldout["heldout_px"]),
-                               "multi_person": (_rounded(everyone[[p.id for p in everyone].index(subject_id)]
-                                                         .report["heldout"]["heldout_px"])
-                                                if subject_id is not None else None)},
+                               "multi_person": _rounded(same.report["heldout"]["heldout_px"]) if same else None},
         "heldout_px": _rounded(heldout["heldout_px"]), "heldout_px_dlt": _rounded(dlt["heldout_px"]),
         "heldout_per_camera": {c: _rounded(v) for c, v in heldout["per_camera"].items()},
         "heldout_dlt_per_camera": {c: _rounded(v) for c, v in dlt["per_camera"].items()},
