@@ -242,12 +242,17 @@ def _place_cameras(flat_xy: np.ndarray, flat_seen: np.ndarray, names: list[str],
     return poses
 
 
+def _spread(count: int, s: PeopleSettings) -> slice:
+    """Every ``max(1, count // s.max_frames)``-th of ``count`` frames."""
+    return slice(None, None, max(1, count // s.max_frames))
+
+
 def _normalised(keypoints2d: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]],
                 s: PeopleSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(kp, xy, seen): at most ``s.max_frames`` evenly spread frames of (F, V, J, 3)
-    ``keypoints2d`` (every ``max(1, F // s.max_frames)``-th), their undistorted normalised
-    coordinates (F', V, J, 2) and which are seen."""
-    kp = keypoints2d[::max(1, len(keypoints2d) // s.max_frames)]
+    ``keypoints2d`` (:func:`_spread`), their undistorted normalised coordinates (F', V, J, 2)
+    and which are seen."""
+    kp = keypoints2d[_spread(len(keypoints2d), s)]
     seen = kp[..., 2] >= s.min_confidence
     xy = np.zeros(kp.shape[:-1] + (2,))
     for v, (K, dist, _) in enumerate(intrinsics):
@@ -262,7 +267,7 @@ def _adjusted(rig: CameraRig, keypoints2d: np.ndarray, owners: np.ndarray, s: Pe
     the first camera held, the others' frame as the adjustment leaves it)."""
     intrinsics = [(c.K, c.dist, c.image_size) for c in rig]
     kp, xy, seen = _normalised(keypoints2d, intrinsics, s)
-    owners = np.unique(owners[::max(1, len(keypoints2d) // s.max_frames)], return_inverse=True)[1]
+    owners = np.unique(owners[_spread(len(keypoints2d), s)], return_inverse=True)[1]
     F, V, J = seen.shape
     poses = {v: (c.R, c.t) for v, c in enumerate(rig)}
     gate = s.ransac_px / float(np.mean([c.K[0, 0] for c in rig]))

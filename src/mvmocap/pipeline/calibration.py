@@ -177,6 +177,12 @@ def _people_seen(root: Path, sources: dict[str, FrameSource], keypoints: Path,
     return candidates, seq.cameras, fps
 
 
+def _write_rig(rig: CameraRig, out: Path) -> None:
+    """``OUT/extri.yml`` and ``OUT/intri.yml`` of ``rig``."""
+    write_extrinsics(rig, out / "extri.yml")
+    write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in rig}, out / "intri.yml")
+
+
 def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: str | Path | None = None,
                      height: float | None = None, cams: list[str] | None = None, exp: str | Path | None = "body",
                      keypoints: str | Path | None = None, settings: PeopleSettings | None = None
@@ -211,8 +217,7 @@ def run_calib_people(root: str | Path, *, intri: str | Path | None = None, out: 
         failed = err.result.report() if err.result is not None else {"checks": err.figures}
         atomic_write_text(report, json.dumps({**failed, "written": False}, indent=1))
         raise CalibrationError(out, f"{err.reason} (figures in {report})") from None
-    write_extrinsics(result.rig, out / "extri.yml")
-    write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in result.rig}, out / "intri.yml")
+    _write_rig(result.rig, out)
     atomic_write_text(report, json.dumps({**result.report(), "written": True}, indent=1))
     return result, out
 
@@ -241,8 +246,7 @@ def run_calib_refine(root: str | Path, calib: str | Path, *, out: str | Path | N
     except RigCheckError as err:
         atomic_write_text(report_path, json.dumps({"validation": err.figures, "written": False}, indent=1))
         raise CalibrationError(out, f"{err.reason} (figures in {report_path})") from None
-    write_extrinsics(rig, out / "extri.yml")
-    write_intrinsics({c.name: (c.K, c.dist, c.image_size) for c in rig}, out / "intri.yml")
+    _write_rig(rig, out)
     report = {"calibration_given": str(calib), **report, "written": True}
     atomic_write_text(report_path, json.dumps(report, indent=1))
     return rig, report, out

@@ -131,7 +131,7 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
                                       setup.experiment.detect.identity(), desc="detect", processes=processes)
         log.info("detection: %d new view-frames in %.1f s (cached cameras skipped)", detected,
                  timer.seconds["detect"])
-    return Inputs(rig, keypoints, frame_range, fps, sources, detected, getattr(setup.experiment, "smooth", None))
+    return Inputs(rig, keypoints, frame_range, fps, sources, detected, setup.experiment.smooth)
 
 
 def run_cameras(options: RunOptions) -> list[str]:

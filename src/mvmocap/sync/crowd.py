@@ -114,7 +114,7 @@ def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarr
     times = [np.asarray(t, dtype=np.float64) for t in times]
     costs = _CrowdCosts(rig, [np.asarray(kp, dtype=np.float64)[..., timed, :] for kp in people], times, flip,
                         s.truncate)
-    memo: dict[tuple[int, int, float], float] = {}  # the descent asks for the same pair offsets again
+    memo: dict[tuple[int, int, float], float] = {}  # each pair's cost is asked for both ways round
 
     def pair_cost(c: int, b: int, delta: float) -> float:
         if c > b:  # the same frames paired the other way round

@@ -236,7 +236,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     for a, b in itertools.combinations(range(V), 2):
         found = _pair_estimate(costs, a, b, centre=centres.get((a, b), start[b] - start[a]), offsets=start,
                                step=max(steps[a], steps[b]), settings=s)
-        if found is not None and np.isfinite(found.sigma):
+        if found is not None:
             pairs.append(found)
     timeline = solve_timeline(pairs, V, reference)
     offsets = timeline.offsets.copy()

@@ -125,17 +125,17 @@ def smooth_detections(seq: MultiViewKeypoints, *, fps: float, settings: SmoothSe
     ``settings.enabled`` is false."""
     if not settings.enabled:
         return seq
+    times = [frame_times(seq.frames, fps, seq.times.get(cam)) for cam in seq.cameras]
     people = {}
     for pid, kp in seq.people.items():
         smoothed = kp.copy()
-        for v, cam in enumerate(seq.cameras):
+        for v in range(len(seq.cameras)):
             mine = kp[:, v, :, 2].max(-1) > 0  # the frames this track has in this view
             if mine.sum() < 3:
                 continue
-            times = frame_times(seq.frames, fps, seq.times.get(cam))
-            rows = np.flatnonzero(mine & np.isfinite(times))
+            rows = np.flatnonzero(mine & np.isfinite(times[v]))
             track = kp[rows, v]
-            smoothed[rows, v, :, :2] = one_euro(track[..., :2], times[rows], settings, seen=track[..., 2] > 0,
+            smoothed[rows, v, :, :2] = one_euro(track[..., :2], times[v][rows], settings, seen=track[..., 2] > 0,
                                                 scale=_body_size(track))
         people[pid] = smoothed
     return MultiViewKeypoints(seq.cameras, seq.frames, people, seq.skeleton, seq.times)
