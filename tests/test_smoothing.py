@@ -66,3 +66,24 @@ def test_smooth_settings_are_checked():
         SmoothSettings(min_cutoff=0)
     with pytest.raises(ValueError, match="beta"):
         SmoothSettings(beta=-1)
+
+
+def test_a_missing_sample_does_not_restart_the_filter():
+    """A keypoint missing in one frame (its coordinates zeros, as detectors write them) leaves the
+    filter's state as it was: the samples after it are smoothed as if it were not there, where a
+    restart would pass the next noisy sample through unsmoothed."""
+    rng = np.random.default_rng(2)
+    times = np.arange(40) / 30.0
+    values = (500 + rng.normal(0, 3.0, 40))[:, None, None].repeat(2, -1)  # (T, 1, 2) a still keypoint
+    seen = np.ones((40, 1), bool)
+    gap = values.copy()
+    gap[20] = 0.0
+    seen_gap = seen.copy()
+    seen_gap[20] = False
+    settings = SmoothSettings()
+    after = slice(21, 24)  # the forward pass's first samples past the gap
+    forwards = _one_pass(gap, seen_gap, times, 400.0, settings)[after, 0, 0]
+    reference = _one_pass(np.delete(values, 20, 0), np.delete(seen, 20, 0), np.delete(times, 20), 400.0,
+                          settings)[20:23, 0, 0]
+    np.testing.assert_allclose(forwards, reference, atol=0.5)
+    assert np.abs(forwards - values[after, 0, 0]).max() > 0.5  # smoothed, not the raw samples

@@ -79,7 +79,8 @@ def _one_pass(values: np.ndarray, seen: np.ndarray, times: np.ndarray, scale: fl
     started = seen[0].copy()
     for t in range(1, len(values)):
         now = seen[t]
-        started &= np.linalg.norm(values[t] - state, axis=-1) <= _JUMP * scale  # a jump starts afresh
+        jumped = now & (np.linalg.norm(values[t] - state, axis=-1) > _JUMP * scale)  # a seen sample only:
+        started &= ~jumped  # a missing one (its coordinates mean nothing) leaves the state as it was
         dt = np.maximum(times[t] - np.where(started, last, times[t]), 1e-6)[:, None]  # (J, 1)
         raw_speed = (values[t] - state) / (dt * scale)
         a_speed = _alpha(s.derivative_cutoff, dt)
