@@ -6,9 +6,12 @@ timed on it go wrong with it. This search needs no subject and no track identiti
 ``b``'s frame and camera ``c``'s nearest frame at a trial offset, every pair of people (one
 detected in each view, the second's left/right labels as given or swapped) is scored by its mean
 squared epipolar distance over the timed joints both see (capped, as in
-:mod:`mvmocap.sync.estimate`), the frame by its best pair, and the trial offset by the trimmed
-mean over frames. Bystanders cost nothing where a consistent pair exists; a frame where none
-does counts the cap. Each pair of cameras is timed on its own and the offsets are the pairs'
+:mod:`mvmocap.sync.estimate`), the people of the two views are paired one to one, cheapest
+first, and the trial offset is scored by the trimmed mean over every frame's pairs. Every
+person counts, not only each frame's best pair: someone standing still fits any offset, and
+taking the best pair alone timed the cameras on them (a walker beside them was never looked
+at). A person with no counterpart falls in the trimmed part; a frame with no pair at all counts
+the cap. Each pair of cameras is timed on its own and the offsets are the pairs'
 robust timeline, as in :func:`mvmocap.sync.estimate_offsets`, on whole frames only: it says which moments to pair, and
 the subject-based estimate then times the cameras to a tenth of a frame.
 """
@@ -64,16 +67,18 @@ class _CrowdCosts:
         xc, sc = self.norm[c][near[paired]], self.seen[c][near[paired]]  # (n, Pc, J, 3), (n, Pc, J)
         xb, sb = self.norm[b][frames_b[paired]], self.seen[b][frames_b[paired]]  # (n, Pb, J, 3)
         cap = 0.5 * (self.cap[c] + self.cap[b])
-        best = np.full(len(xb), np.inf)
+        pair_cost = np.full(xc.shape[:2] + xb.shape[1:2], np.inf)  # (n, Pc, Pb)
         for labels in (slice(None), self.flip):  # b's labels as given, then left/right swapped
             d = self._distances(c, b, xc, xb[:, :, labels])  # (n, Pc, Pb, J)
             both = sc[:, :, None, :] & sb[:, None, :, labels]
             shared = both.sum(-1)
             squared = np.where(both, np.minimum(d, cap) ** 2, 0.0).sum(-1) / np.maximum(shared, 1)
             squared[shared < _MIN_SHARED_JOINTS] = np.inf
-            best = np.minimum(best, squared.min((1, 2)))
-        best = np.minimum(best, cap ** 2)  # a frame with no consistent pair counts the cap
-        return _trimmed_cost(np.sqrt(best), cap)
+            pair_cost = np.minimum(pair_cost, squared)
+        matched = _matched(pair_cost)  # (n, min(Pc, Pb)), inf: no one left to pair
+        found = np.isfinite(matched)
+        samples = np.concatenate([np.minimum(matched[found], cap ** 2), np.full(int((~found.any(1)).sum()), cap ** 2)])
+        return _trimmed_cost(np.sqrt(samples), cap)  # a frame with no pair at all counts the cap
 
     def _distances(self, c: int, b: int, xc: np.ndarray, xb: np.ndarray) -> np.ndarray:
         """(n, Pc, Pb, J) symmetric epipolar distances in pixels between every person of ``xc``
@@ -85,6 +90,22 @@ class _CrowdCosts:
         d_b = num / np.maximum(np.linalg.norm(line_b[..., :2], axis=-1), 1e-12) * self.focal[b]
         d_c = num / np.maximum(np.linalg.norm(line_c[..., :2], axis=-1), 1e-12) * self.focal[c]
         return 0.5 * (d_b + d_c)
+
+
+def _matched(cost: np.ndarray) -> np.ndarray:
+    """(n, min(P, Q)) the costs of each frame's people paired one to one, cheapest pair first
+    (greedy), from (n, P, Q) costs between the P people of one view and the Q of the other; inf
+    where no pair is left."""
+    cost = cost.copy()
+    n, P, Q = cost.shape
+    rows = np.arange(n)
+    out = np.full((n, min(P, Q)), np.inf)
+    for k in range(min(P, Q)):
+        i, j = np.unravel_index(cost.reshape(n, -1).argmin(1), (P, Q))
+        out[:, k] = cost[rows, i, j]
+        cost[rows, i, :] = np.inf
+        cost[rows, :, j] = np.inf
+    return out
 
 
 def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarray], *,

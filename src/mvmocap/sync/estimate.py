@@ -203,7 +203,9 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     """Time offsets of every camera against ``rig[reference]``.
 
     Args:
-        tracks: per camera (F_c, J, 3) one person's 2D keypoints (distorted pixels, confidence).
+        tracks: per camera (F_c, J, 3) one person's 2D keypoints (distorted pixels, confidence), or
+            (F_c, P, J, 3) several people's, slot p the same person in every camera (confidence 0
+            where a camera does not see them): every person's joints are timed together.
         times: per camera (F_c,) frame times in seconds on that camera's clock.
         skeleton: the tracks' keypoint format; with it only ``settings.joints`` are timed.
     Raises:
@@ -215,7 +217,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     if len(tracks) != V or len(times) != V:
         raise ValueError(f"need one track and one time axis per camera ({V}), got {len(tracks)} and {len(times)}")
     timed = _timed_joints(skeleton, s.joints, tracks[0].shape[-2])
-    tracks = [smooth_track(kp[..., timed, :], s.smooth) for kp in tracks]
+    tracks = [smooth_track(_people_as_joints(np.asarray(kp)[..., timed, :]), s.smooth) for kp in tracks]
     normalized = []
     for cam, kp in zip(rig, tracks, strict=True):
         xy = cam.undistort_points(kp[..., :2], normalized=True)
@@ -352,6 +354,16 @@ def _pair_estimate(costs: _PairCosts, a: int, b: int, *, centre: float, offsets:
     again = np.array(again)
     sigma = float(np.sqrt((len(again) - 1) / len(again) * ((again - again.mean()) ** 2).sum()))
     return PairOffset(a, b, best, max(sigma, _SIGMA_FLOOR * step))
+
+
+def _people_as_joints(kp: np.ndarray) -> np.ndarray:
+    """(F, J, 3) one person's track as it is; (F, P, J, 3) several people's as (F, P * J, 3): the
+    costs pair a joint only with the same joint of the same slot in the other camera."""
+    if kp.ndim == 4:
+        return kp.reshape(kp.shape[0], -1, kp.shape[-1])
+    if kp.ndim != 3:
+        raise ValueError(f"a camera's track must be (F, J, 3) or (F, P, J, 3), got {kp.shape}")
+    return kp
 
 
 def _mean_finite(values: list[float]) -> float:
