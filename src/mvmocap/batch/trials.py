@@ -1,7 +1,9 @@
 """The trials of a session folder, and the calibration and time offsets each one uses.
 
-A trial is a folder holding ``videos/``, ``images/`` or ``annots/`` (precomputed 2D keypoints);
-the search does not look inside a trial (its ``output/`` and sub-folders are its own). A trial's
+A trial is a folder holding cameras' videos or images (``videos/``, ``images/``, FreeMoCap's
+``synchronized_videos/``, caliscope's ``cam_<n>.mp4`` side by side: :func:`mvmocap.io.list_video_cameras`)
+or ``annots/`` (precomputed 2D keypoints); the search does not look inside a trial (its ``output/``
+and sub-folders are its own). A trial's
 calibration is its own (:func:`mvmocap.camera.find_calibration`: ``intri.yml`` + ``extri.yml``, or
 the one ``.toml`` / ``.qca.txt`` that parses as a calibration, in the folder or its
 ``calibration/`` sub-folder: Pose2Sim's ``Config.toml`` is not one), else the nearest parent's up
@@ -16,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mvmocap.camera import find_calibration
+from mvmocap.io.frames import has_camera_input
 from mvmocap.io.project_config import ProjectConfig, project_config_for
 from mvmocap.utils import natural_key
 
-__all__ = ["Trial", "find_trials", "TRIAL_INPUTS"]
+__all__ = ["Trial", "find_trials"]
 
-TRIAL_INPUTS = ("videos", "images", "annots")
 _SKIP = {"output", "calibration", "calib_check", "calib_people"}
 
 
@@ -65,8 +67,8 @@ def find_trials(session: str | Path) -> list[Trial]:
     stack = [session]
     while stack:
         folder = stack.pop()
-        if any((folder / kind).is_dir() for kind in TRIAL_INPUTS):
-            media = (folder / "videos").is_dir() or (folder / "images").is_dir()
+        media = has_camera_input(folder)
+        if media or (folder / "annots").is_dir():
             trials.append(Trial(str(folder.relative_to(session)) if folder != session else folder.name, folder,
                                 _nearest(folder, session, find_calibration), _nearest(folder, session, _sync_file),
                                 None if media else folder / "annots", project_config_for(folder, session)))

@@ -1,8 +1,10 @@
 """Load and save a ``CameraRig`` in any supported calibration format, chosen by path.
 
 A folder is searched as peers lay sessions out: EasyMocap's ``intri.yml`` + ``extri.yml``, else
-the one ``.toml`` or ``.qca.txt`` file in it, or in its ``calibration/`` sub-folder (Pose2Sim's
-layout), that parses as a calibration: other ``.toml`` files (Pose2Sim's ``Config.toml`` project
+the one ``.toml`` or ``.qca.txt`` file in it, in its ``calibration/`` sub-folder (Pose2Sim's
+layout) or in ``calibration/extrinsic/capture_volume/`` (caliscope's workspace, its
+``camera_array.toml``), that parses as a calibration (FreeMoCap's ``*_camera_calibration.toml``
+in the recording folder is found as the folder's own): other ``.toml`` files (Pose2Sim's ``Config.toml`` project
 settings, a caliscope board file) are not calibrations and are passed over.
 """
 
@@ -22,6 +24,11 @@ FORMATS_HELP = (
     "a folder with EasyMocap intri.yml + extri.yml, an anipose/Pose2Sim .toml file, "
     "or a Qualisys .qca.txt file"
 )
+
+
+# where a folder's calibration is looked for, in order: the folder, Pose2Sim's calibration/ and the
+# capture volume caliscope writes in its workspace
+_CALIBRATION_PLACES = (".", "calibration", "calibration/extrinsic/capture_volume")
 
 
 def _kind(path: Path) -> str:
@@ -60,10 +67,11 @@ def _calibration_files(folder: Path) -> tuple[list[Path], list[Path]]:
 
 def find_calibration(folder: str | Path) -> Path | None:
     """The calibration of a dataset or session folder (module docstring): the folder itself when it
-    holds ``intri.yml`` + ``extri.yml``, else the one calibration file in it or in its
-    ``calibration/`` sub-folder; None when there is none or more than one in a place."""
+    holds ``intri.yml`` + ``extri.yml``, else the one calibration file in it, in its
+    ``calibration/`` sub-folder or in caliscope's capture volume; None when there is none or more
+    than one in a place."""
     folder = Path(folder)
-    for place in (folder, folder / "calibration"):
+    for place in (folder / sub for sub in _CALIBRATION_PLACES):
         if (place / "intri.yml").is_file() and (place / "extri.yml").is_file():
             return place
         if place.is_dir():
@@ -82,13 +90,13 @@ def load_calibration(path: str | Path) -> CameraRig:
     if path.is_dir() and not (path / "intri.yml").exists():
         found = find_calibration(path)
         if found is None:
-            sorted_files = [_calibration_files(p) for p in (path, path / "calibration") if p.is_dir()]
+            sorted_files = [_calibration_files(path / sub) for sub in _CALIBRATION_PLACES if (path / sub).is_dir()]
             good = [f for files, _ in sorted_files for f in files]
             other = [f for _, files in sorted_files for f in files]
             seen = [f"more than one: {[str(f.relative_to(path)) for f in good]}"] if len(good) > 1 else []
             seen += [f"not calibrations: {[str(f.relative_to(path)) for f in other]}"] if other else []
             raise CalibrationError(path, "no calibration found (looked for intri.yml + extri.yml, *.toml, *.qca.txt "
-                                         f"here and in calibration/{'; ' if seen else ''}{'; '.join(seen)}). "
+                                         f"here, in calibration/ and in calibration/extrinsic/capture_volume/{'; ' if seen else ''}{'; '.join(seen)}). "
                                          f"Pass --calib with {FORMATS_HELP}")
         return load_calibration(found)
     return _read(path)

@@ -1,5 +1,6 @@
-"""Camera frames from an EasyMocap dataset: ``videos/<cam>.mp4`` (read directly, never extracted
-to disk) or ``images/<cam>/<frame>.jpg|png``."""
+"""Camera frames of a dataset: ``videos/<cam>.mp4`` (read directly, never extracted to disk) or
+``images/<cam>/<frame>.jpg|png`` (EasyMocap's layout), and the video layouts of FreeMoCap and
+caliscope (:func:`list_video_cameras`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import numpy as np
 from mvmocap.io.errors import DataError
 from mvmocap.utils import natural_sorted
 
-__all__ = ["list_video_cameras", "FrameSource", "UNDECODABLE_GREY", "frame_ranges"]
+__all__ = ["has_camera_input", "list_video_cameras", "FrameSource", "UNDECODABLE_GREY", "frame_ranges"]
 
 log = logging.getLogger(__name__)
 
@@ -26,23 +27,48 @@ UNDECODABLE_GREY = 128  # the value of every pixel of a frame that could not be 
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+_FREEMOCAP_SUFFIX = "_synchronized"  # FreeMoCap names a camera's video Camera_000_synchronized.mp4
 
 
 def list_video_cameras(root: str | Path) -> dict[str, Path]:
-    """Camera name -> its video file or image folder, in natural order. ``videos/`` wins over ``images/``."""
+    """Camera name -> its video file or image folder, in natural order, from the first of these
+    layouts that holds any: ``videos/<cam>.mp4`` (EasyMocap, Pose2Sim), ``synchronized_videos/
+    <cam>_synchronized.mp4`` (FreeMoCap; the camera is ``<cam>``), ``images/<cam>/`` (EasyMocap),
+    two or more ``<cam>.mp4`` in the folder itself (caliscope's recordings: ``cam_0.mp4``)."""
     root = Path(root)
-    found: dict[str, Path] = {}
-    if (root / "videos").is_dir():
-        for p in (root / "videos").iterdir():
-            if p.suffix.lower() in _VIDEO_SUFFIXES:
-                found[p.stem] = p
-    if not found and (root / "images").is_dir():
-        for p in (root / "images").iterdir():
-            if p.is_dir() and not p.name.startswith("."):
-                found[p.name] = p
+    found = (_videos_in(root / "videos") or _videos_in(root / "synchronized_videos", _FREEMOCAP_SUFFIX)
+             or _image_folders_in(root / "images"))
     if not found:
-        raise DataError(root, "no camera input: expected videos/<cam>.mp4 or images/<cam>/<frame>.jpg")
+        loose = _videos_in(root)
+        found = loose if len(loose) >= 2 else {}
+    if not found:
+        raise DataError(root, "no camera input: expected videos/<cam>.mp4 or images/<cam>/<frame>.jpg (or FreeMoCap's "
+                              "synchronized_videos/, or caliscope's cam_<n>.mp4 side by side)")
     return {name: found[name] for name in natural_sorted(found)}
+
+
+def has_camera_input(root: str | Path) -> bool:
+    """Whether ``root`` holds cameras' videos or image folders (:func:`list_video_cameras`)."""
+    try:
+        list_video_cameras(root)
+    except DataError:
+        return False
+    return True
+
+
+def _videos_in(folder: Path, suffix: str = "") -> dict[str, Path]:
+    """Camera name -> video file of ``folder`` (none when it is no folder), the name the file's stem
+    less ``suffix``."""
+    if not folder.is_dir():
+        return {}
+    videos = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _VIDEO_SUFFIXES]
+    return {p.stem.removesuffix(suffix) if suffix and p.stem.endswith(suffix) else p.stem: p for p in videos}
+
+
+def _image_folders_in(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
 class FrameSource:
