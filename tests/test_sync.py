@@ -213,6 +213,7 @@ def test_subject_chosen_again_once_cameras_seconds_apart_are_in_step(tmp_path, d
     across them; chosen again on the synchronised timeline, nearly every view-frame is the
     subject's, on each camera's own clock."""
     import mvmocap.pipeline.observations as observations
+    import mvmocap.pipeline.timing as timing
 
     cap = desynced
     fps, V = cap.spec.fps, cap.spec.cameras
@@ -231,7 +232,7 @@ def test_subject_chosen_again_once_cameras_seconds_apart_are_in_step(tmp_path, d
 
     again = prepared()
     assert again.report["subject"].get("chosen_on_synchronised_timeline")
-    monkeypatch.setattr(observations, "_OUT_OF_STEP_SECONDS", np.inf)
+    monkeypatch.setattr(timing, "_OUT_OF_STEP_SECONDS", np.inf)
     once = prepared()
     assert subject_share(again) > 0.9 and subject_share(again) > subject_share(once) + 0.1
 
@@ -293,6 +294,7 @@ def test_auto_sync_that_would_worsen_the_held_out_error_is_not_applied(tmp_path,
     """Issue 29: ``--sync auto`` must never leave the held-out error more than 2% worse than no
     offsets. Synchronised cameras, and an estimate that is wrong (cam2 0.2 s off): not applied."""
     import mvmocap.pipeline.observations as observations
+    import mvmocap.pipeline.timing as timing
     from mvmocap.sync import CameraOffset, SyncResult
 
     cap = make_capture(frames=90, cameras=4, noise_px=1.0, outlier_ratio=0.0, motion="walk", seed=12,
@@ -302,7 +304,8 @@ def test_auto_sync_that_would_worsen_the_held_out_error_is_not_applied(tmp_path,
                                         for c in cap.rig.names})
 
     def mistaken(rig, seq, **kwargs):
-        return observations.SynchronisedSubject(seq.person(0), {"view_frames_assigned": 1}, wrong, {}, 1)
+        return observations.SynchronisedSubject(seq.person(0), {"view_frames_assigned": 1},
+                                                timing.Synchronisation(wrong, {}, []))
 
     monkeypatch.setattr(observations, "synchronised_subject", mistaken)
     with caplog.at_level("WARNING"):
@@ -369,7 +372,7 @@ def test_everyone_followed_times_the_cameras_when_the_subject_stands_still(desyn
     from mvmocap.pipeline.observations import synchronised_subject
 
     cap = desynced
-    F, V = cap.spec.frames, cap.spec.cameras
+    F = cap.spec.frames
     standing3d = np.repeat(cap.points3d[:1], F, axis=0) + [1.6, 0.6, 0.0]
     rng = np.random.default_rng(3)
     still = np.zeros_like(cap.keypoints2d)
@@ -379,7 +382,7 @@ def test_everyone_followed_times_the_cameras_when_the_subject_stands_still(desyn
     seq = MultiViewKeypoints(cap.rig.names, cap.frames, {0: still, 1: cap.keypoints2d}, "body25")
     synced = synchronised_subject(cap.rig, seq, fps=cap.spec.fps)
     assert np.abs(synced.keypoints2d[..., :2] - still[..., :2]).max((-1, -2)).mean() < 5.0  # the subject stands
-    assert synced.people == 2
+    assert len(synced.sync.people) == 2
     est = np.array([synced.result.offsets[n] for n in cap.rig.names])
     assert np.abs(cap.time_offsets * cap.spec.fps).max() > 1.5  # cameras really out of step
     assert np.abs(est - cap.time_offsets).max() * cap.spec.fps < 0.25

@@ -96,7 +96,8 @@ def load_calibration(path: str | Path) -> CameraRig:
             seen = [f"more than one: {[str(f.relative_to(path)) for f in good]}"] if len(good) > 1 else []
             seen += [f"not calibrations: {[str(f.relative_to(path)) for f in other]}"] if other else []
             raise CalibrationError(path, "no calibration found (looked for intri.yml + extri.yml, *.toml, *.qca.txt "
-                                         f"here, in calibration/ and in calibration/extrinsic/capture_volume/{'; ' if seen else ''}{'; '.join(seen)}). "
+                                         "here, in calibration/ and in calibration/extrinsic/capture_volume/"
+                                         f"{'; ' if seen else ''}{'; '.join(seen)}). "
                                          f"Pass --calib with {FORMATS_HELP}")
         return load_calibration(found)
     return _read(path)

@@ -61,7 +61,7 @@ def _videos_in(folder: Path, suffix: str = "") -> dict[str, Path]:
     less ``suffix``."""
     if not folder.is_dir():
         return {}
-    videos = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _VIDEO_SUFFIXES]
+    videos = [p for p in folder.iterdir() if not p.is_dir() and p.suffix.lower() in _VIDEO_SUFFIXES]
     return {p.stem.removesuffix(suffix) if suffix and p.stem.endswith(suffix) else p.stem: p for p in videos}
 
 

@@ -47,7 +47,7 @@ SECTIONS = {
     "body": ("detect", "smooth", "associate", "sync", "triangulate", "fit", "render"),
     "hands": ("hand_pca", "detect", "triangulate", "fit", "render"),
     "body+hands": ("hand_pca", "detect", "detect_hands", "triangulate", "fit", "render"),
-    "multi": ("detect", "smooth", "associate", "people", "triangulate", "fit", "render"),
+    "multi": ("detect", "smooth", "associate", "people", "sync", "triangulate", "fit", "render"),
 }
 _NOT_READ = {  # keys of a section that a kind does not read
     "hands": {"triangulate": ("fix_left_right",)},
@@ -81,7 +81,7 @@ class Experiment:
     detect: the body detector (``hands``: the hand detector; ``body+hands``: MediaPipe Pose).
     triangulate, fit, render: the stages' settings.
     associate: how detections are matched across views (``body``, ``multi``; else None).
-    sync: how the cameras are timed (``body`` only, else None).
+    sync: how the cameras are timed (``body``, ``multi``; else None).
     people: how everyone is followed over time (``multi`` only, else None).
     smooth: the detections' smoothing over time (``body``, ``multi``; else None).
     detect_hands: the hand detector beside the body's (``body+hands`` only, else None).
@@ -182,7 +182,6 @@ def load_experiment(spec: str | Path | None = "body") -> Experiment:
     hand_pca = user.get("hand_pca", packaged.get("hand_pca")) if "hand_pca" in SECTIONS[kind] else None
     if hand_pca is not None and (isinstance(hand_pca, bool) or not isinstance(hand_pca, int) or hand_pca < 1):
         raise InputError(f"{source}: hand_pca must be a whole number >= 1 or null, got {hand_pca!r}")
-    body = kind == "body"
     return Experiment(
         kind=kind, source=source, detect=detect,
         triangulate=settings_from(TriangulateSettings, section("triangulate"), where("triangulate")),
@@ -190,7 +189,7 @@ def load_experiment(spec: str | Path | None = "body") -> Experiment:
         associate=(settings_from(SubjectSettings, section("associate"), where("associate"))
                    if kind in ("body", "multi") else None),
         people=settings_from(PeopleSettings, section("people"), where("people")) if kind == "multi" else None,
-        sync=settings_from(SyncSettings, section("sync"), where("sync")) if body else None,
+        sync=settings_from(SyncSettings, section("sync"), where("sync")) if kind in ("body", "multi") else None,
         smooth=(settings_from(SmoothSettings, section("smooth"), where("smooth"))
                 if kind in ("body", "multi") else None),
         detect_hands=(settings_from(HandCropSettings, section("detect_hands"), where("detect_hands"))

@@ -35,13 +35,14 @@ from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
-from mvmocap.pipeline.observations import file_offsets, needs_resampling, threshold_per_camera
+from mvmocap.pipeline.observations import file_offsets, threshold_per_camera
 from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
+from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, offsets_help, sync_report
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.render import PERSON_COLOURS
 from mvmocap.skeletons import get_format
-from mvmocap.sync import resample_sequence
+from mvmocap.sync import resample_sequence, write_sync_file
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
 __all__ = ["MultiOutput", "PersonOutput", "TriangulatedPerson", "run_multi", "triangulate_everyone"]
@@ -73,19 +74,34 @@ class MultiOutput:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _synchronised(setup: RunSetup, seq: MultiViewKeypoints, fps: float) -> tuple[MultiViewKeypoints, dict | None]:
-    """Every detector track on the reference camera's timeline when ``sync.yml`` exists (``--sync
-    file``) or frames have irregular times; the sequence unchanged otherwise."""
-    options = setup.options
+def _synchronised(setup: RunSetup, seq: MultiViewKeypoints, rig: CameraRig, fps: float,
+                  people: PeopleSettings) -> tuple[MultiViewKeypoints, dict]:
+    """Every detector track on the reference camera's timeline: with the offsets of ``sync.yml``
+    (``--sync file``, when it exists) or estimated now from everyone (``--sync auto``, written to
+    ``OUT/sync.yml`` and applied only if they do not make everyone's held-out error worse), or
+    where frames have irregular times; the sequence unchanged otherwise."""
+    options, experiment = setup.options, setup.experiment
     sync_file = options.sync_file or setup.root / "sync.yml"
     offsets, reference = {cam: 0.0 for cam in seq.cameras}, seq.cameras[0]
-    source = None
-    if options.sync == "file" and sync_file.is_file():
-        (offsets, reference), source = file_offsets(sync_file, seq.cameras), str(sync_file)
+    report: dict = {"source": None}
+    if options.sync == "auto":
+        following = Following(rig, seq, seq.candidates(), fps, association=experiment.associate, people=people)
+        sync = estimate_sync(following, settings=experiment.sync)
+        offsets, reference = sync.result.offsets, sync.result.reference
+        report = sync_report(sync, write_sync_file(setup.out / "sync.yml", sync.result), fps)
+        if sync.people:
+            everyone = MultiViewKeypoints(seq.cameras, seq.frames, dict(enumerate(sync.people)), seq.skeleton,
+                                          seq.times)
+            thresholds = threshold_per_camera(rig, experiment.triangulate.threshold_px,
+                                              experiment.triangulate.threshold_fraction)
+            if not offsets_help(rig, everyone, offsets, fps=fps, reference=reference, thresholds=thresholds,
+                                report=report):
+                offsets = {cam: 0.0 for cam in seq.cameras}
+    elif options.sync == "file" and sync_file.is_file():
+        (offsets, reference), report = file_offsets(sync_file, seq.cameras), {"source": str(sync_file)}
     if not needs_resampling(seq, offsets, fps):
-        return seq, {"source": source}
-    return resample_sequence(seq, offsets, fps, reference), {"source": source, "reference": reference,
-                                                             "offsets": offsets}
+        return seq, report
+    return resample_sequence(seq, offsets, fps, reference), report | {"reference": reference, "offsets": offsets}
 
 
 @lru_cache(maxsize=2)
@@ -180,7 +196,7 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
     vis = video_cameras(setup, names) if options.videos else []
 
     with timer.stage("associate"):
-        seq, sync_report = _synchronised(setup, inputs.read(), fps)
+        seq, synchronisation = _synchronised(setup, inputs.read(), rig, fps, people_settings)
     with timer.stage("triangulate"):
         everyone, found = triangulate_everyone(rig, seq, fps=fps, experiment=experiment, people=people_settings)
     frames = list(seq.frames)
@@ -231,7 +247,7 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
                               skeletons, names, fps, experiment.render)
     report = write_report(out, {
         "cameras": names, "frames": [frames[0], frames[-1]] if frames else [], "fps": fps, "model": body.name,
-        "calibration": str(setup.calib_path), "sync": sync_report, "association": everyone.report,
+        "calibration": str(setup.calib_path), "sync": synchronisation, "association": everyone.report,
         "people": {str(pid): person_report[pid] for pid in everyone.ids},
         "detect_view_frames": inputs.detected,
     }, timer)

@@ -35,7 +35,6 @@ from mvmocap.pipeline.observations import (
     PreparedKeypoints,
     heldout_own_timelines,
     prepare_keypoints,
-    synchronised_subject,
     threshold_per_camera,
 )
 from mvmocap.pipeline.stages import (
@@ -50,6 +49,7 @@ from mvmocap.pipeline.stages import (
     video_cameras,
     write_report,
 )
+from mvmocap.pipeline.timing import Following, estimate_sync
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.sync import SmoothSettings, SyncResult, smooth_detections, write_sync_file
@@ -155,20 +155,21 @@ def detect_run_camera(options: RunOptions, camera: str) -> int:
 
 def run_sync(options: RunOptions, *, max_offset: float | None = None,
              write_to: Path | None = None) -> tuple[Path, SyncResult, float]:
-    """``mvmocap sync``: detect (or reuse the run's detection cache), choose the subject, estimate
-    every camera's offset and write ``write_to`` (default ``ROOT/sync.yml``). Returns the file
-    written, the offsets and the frame rate of the reference camera."""
+    """``mvmocap sync``: detect (or reuse the run's detection cache), follow everyone across the
+    views, estimate every camera's offset and write ``write_to`` (default ``ROOT/sync.yml``).
+    Returns the file written, the offsets and the frame rate of the reference camera."""
     setup = prepare_run(options)
     experiment = setup.experiment
-    if experiment.kind != "body":
-        raise DataError(Path(str(options.exp)), f"mvmocap sync reads body experiments, not {experiment.kind}")
+    if experiment.sync is None:
+        raise DataError(Path(str(options.exp)), f"mvmocap sync reads body and multi experiments, not {experiment.kind}")
     sync_settings = experiment.sync if max_offset is None else replace(experiment.sync, max_offset=max_offset)
     inputs = detect_inputs(setup, StageTimer())
     seq = inputs.read()
-    synced = synchronised_subject(inputs.rig, seq, fps=inputs.fps, sync_settings=sync_settings,
-                                  subject_settings=experiment.associate)
-    path = write_sync_file(Path(write_to) if write_to else setup.root / "sync.yml", synced.result)
-    return path, synced.result, inputs.fps
+    following = Following(inputs.rig, seq, seq.candidates(), inputs.fps, association=experiment.associate,
+                          people=experiment.people)
+    result = estimate_sync(following, settings=sync_settings).result
+    path = write_sync_file(Path(write_to) if write_to else setup.root / "sync.yml", result)
+    return path, result, inputs.fps
 
 
 def _triangulated_span(keypoints3d: np.ndarray) -> range:

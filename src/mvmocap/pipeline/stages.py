@@ -65,7 +65,7 @@ class RunOptions:
     videos: render the overlay and ground videos.
     keypoints, gmm, sync, sync_file: body and multi experiments only: precomputed 2D keypoints
         instead of detection, a GMM pose prior file, ``file`` / ``auto`` / ``none`` time offsets
-        (``auto``: body only) and the ``sync.yml`` read by ``file`` (None: ``ROOT/sync.yml``).
+        and the ``sync.yml`` read by ``file`` (None: ``ROOT/sync.yml``).
     max_people: multi only: at most this many people (None: the experiment's ``people.max_people``).
     workers: processes detecting cameras at once (0: one per core, at most one per camera; 1: one
         camera after another in this process). The detections are the same with any number.
@@ -134,9 +134,6 @@ class RunOptions:
             who = "multi experiments" if unused == ["--max-people"] else "body and multi experiments"
             raise InputError(f"{' and '.join(unused)}: read by {who} only; --exp {self.exp} ({kind}) would "
                              "ignore them: drop them")
-        if kind == "multi" and self.sync == "auto":
-            raise InputError("--sync auto: a multi-person run reads ROOT/sync.yml (--sync file) or none; estimate "
-                             "the offsets first with mvmocap sync ROOT (it times the cameras on the person seen most)")
 
 
 @dataclass
