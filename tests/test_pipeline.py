@@ -47,7 +47,9 @@ def test_end_to_end_accuracy_and_outputs(capture, first_run):
     assert read_keypoints3d(out / "keypoints3d")[0].shape == (FRAMES, 25, 4)
     report = json.loads((out / "report.json").read_text())
     assert report["cameras"] == ["cam1", "cam2", "cam3"] and report["frames"] == [0, FRAMES - 1]
-    assert set(report["timings_seconds"]) == {"detect", "associate_sync", "triangulate", "fit", "render"}
+    assert set(report["timings_seconds"]) == {"detect", "associate_sync", "triangulate", "fit", "silhouettes",
+                                              "render"}
+    assert 0.8 < report["silhouette"]["width_ratio"] < 1.2  # the fitted body as wide as the rendered person
     assert report["subject"]["view_frames_assigned"] == report["subject"]["view_frames_with_detections"]
     assert 0 < report["heldout"]["heldout_px"] < 20 and set(report["heldout"]["per_camera"]) == {"cam1", "cam2", "cam3"}
     assert report["triangulation"]["per_camera"]["cam2"]["reprojection_error_px"] < 15

@@ -37,6 +37,7 @@ from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
 from mvmocap.pipeline.observations import file_offsets, threshold_per_camera
 from mvmocap.pipeline.run import detect_inputs
+from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
 from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, offsets_help, sync_report
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
@@ -234,6 +235,11 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
         write_people_smpl_jsons(out / "smpl", {p.id: ({"poses": p.fit.poses, "shapes": p.fit.shapes, "Rh": p.fit.Rh,
                                                        "Th": p.fit.Th}, p.frames) for p in people}, frames)
 
+    with timer.stage("silhouettes"):
+        silhouettes = check_bodies(rig, inputs.sources, frames, {f"person {p.id}": FittedMesh(
+            body, p.fit, spans[p.id].start) for p in people}, seq)
+    for p in people:
+        person_report[p.id]["silhouette"] = silhouettes.get(f"person {p.id}")
     if options.videos and people:
         colours = {p.id: tuple(PERSON_COLOURS[p.id % len(PERSON_COLOURS)]) for p in people}
         skeletons = []

@@ -37,6 +37,7 @@ from mvmocap.pipeline.observations import (
     prepare_keypoints,
     threshold_per_camera,
 )
+from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import (
     RunOptions,
     RunSetup,
@@ -248,6 +249,8 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
             log.info("the fit of an earlier run from the same keypoints and settings is reused (%s)",
                      out / "params.npz")
 
+    with timer.stage("silhouettes"):
+        silhouette = check_bodies(tri.rig, sources, list(frame_ids), {"the subject": FittedMesh(body, result)}, seq)
     if options.videos:
         with timer.stage("render"):
             render_run_videos(out, tri.rig, sources, vis, [FittedMesh(body, result)], frame_ids, [(kp2d, "body25")],
@@ -264,6 +267,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         "heldout": heldout,
         "triangulation": {k: v for k, v in tri.report.items() if k not in ("frames_mostly_missing",)},
         "fit": {"seconds": result.seconds, "final": result.log[-1] if result.log else {}},
+        "silhouette": silhouette.get("the subject"),
         "detect_view_frames": inputs.detected,
     }, timer)
     return RunOutput(out, tri.rig, body, frame_ids, kp3d, result, report, dict(timer.seconds), prepared)

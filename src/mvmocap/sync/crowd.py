@@ -145,6 +145,6 @@ def rough_offsets(rig: CameraRig, people: list[np.ndarray], times: list[np.ndarr
             memo[key] = costs.cost(c, b, delta)
         return memo[key]
 
-    return whole_frame_offsets(pair_cost, costs.steps, s.max_offset, V, reference)[0]  # the search's own
+    return whole_frame_offsets(pair_cost, costs.steps, s.max_offset, V, reference).offsets  # the search's own
     # edge is no error here: the subject-based estimate says so, with its finer costs
 

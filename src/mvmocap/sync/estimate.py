@@ -49,7 +49,7 @@ from mvmocap.sync.resample import sample_track, smooth_track
 from mvmocap.utils import InputError
 
 __all__ = ["TIMING_JOINTS", "CameraOffset", "PairEstimate", "SyncError", "SyncResult", "SyncSettings",
-           "estimate_offsets", "whole_frame_offsets"]
+           "WholeFrames", "estimate_offsets", "whole_frame_offsets"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ _INLIER_FRACTION = 0.018  # the refinement's triangulation inlier threshold, fra
 _REFINE_SLACK = 0.25  # frames: the refinement may move a camera this much beyond 3 deviations of its pairs'
 _WHOLE_FRAME_SIGMA = 1.0  # frames: the least deviation of a whole-frame pair estimate (a sharp minimum of
 # the nearest-frame costs can still lie a frame or two off: a bystander, the frames' rounding)
+_MIN_RISE = 0.1  # a pair's cost must rise this much (relative) within _RISE_FRAMES of its best, else it is flat
+_RISE_FRAMES = 3
 _FLAT = 1e-4  # the least relative rise of a whole-frame cost curve (its deviation then 100 frames)
 _SIGMA_FLOOR = 0.02  # frames: a pair's standard deviation is taken as no smaller (the fine grid's resolution)
 _MIN_TIMING_JOINTS = 4  # a skeleton with fewer of SyncSettings.joints is timed on all its joints
@@ -225,17 +227,23 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     times = [np.asarray(t, dtype=np.float64) for t in times]
     steps = [float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30 for t in times]
     costs = _PairCosts(rig, normalized, times, s.truncate)
-    start, rough_pairs, beyond = whole_frame_offsets(lambda c, b, delta: costs.cost(c, b, delta, s.min_points),
-                                                     steps, s.max_offset, V, reference)
+    whole = whole_frame_offsets(lambda c, b, delta: costs.cost(c, b, delta, s.min_points), steps, s.max_offset, V,
+                                reference)
+    start, beyond = whole.offsets, whole.beyond
     for c, cam in enumerate(rig):
         if c in beyond or c != reference and abs(start[c]) >= (np.floor(s.max_offset / steps[c]) - 0.5) * steps[c]:
             found = "against the other cameras" if c in beyond else f"{start[c]:+.3f} s"
             raise SyncError(f"camera {cam.name}: best time offset {found} lies at or beyond the edge of "
                             f"the search range +-{s.max_offset} s; the true offset may be larger: raise "
                             "--max-offset, or check the camera films the same take")
-    centres = {(p.a, p.b): p.delta for p in rough_pairs}
+    centres = {(p.a, p.b): p.delta for p in whole.pairs}
+    if whole.flat:
+        log.info("sync: pairs %s left out: their cost hardly changes with the offset (a camera off its calibration, "
+                 "or nobody moving in both views)", ", ".join(f"{rig[a].name}-{rig[b].name}" for a, b in whole.flat))
     pairs = []
     for a, b in itertools.combinations(range(V), 2):
+        if (a, b) in whole.flat:
+            continue
         found = _pair_estimate(costs, a, b, centre=centres.get((a, b), start[b] - start[a]), offsets=start,
                                step=max(steps[a], steps[b]), settings=s)
         if found is not None:
@@ -281,11 +289,26 @@ def _result(rig: CameraRig, costs: _PairCosts, offsets: np.ndarray, timeline: Ti
     return SyncResult(names[reference], method, results, pair_results, closures)
 
 
+@dataclass(frozen=True)
+class WholeFrames:
+    """:func:`whole_frame_offsets`' result.
+
+    offsets: (V,) seconds on each camera's whole frames, the reference's 0.
+    pairs: the pairs' own whole-frame estimates the offsets come from.
+    beyond: the cameras whose every pair has its best on the edge of the range (their true offset
+        may lie beyond it).
+    flat: the pairs (a, b) left out because their cost hardly depends on the offset.
+    """
+
+    offsets: np.ndarray
+    pairs: list[PairOffset]
+    beyond: list[int]
+    flat: set[tuple[int, int]]
+
+
 def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], steps: list[float], max_offset: float,
-                        V: int, reference: int) -> tuple[np.ndarray, list[PairOffset], list[int]]:
-    """(V,) offsets in seconds on each camera's whole frames (``steps[c]`` seconds apart), the
-    reference's 0; the pairs' own whole-frame estimates they come from; the cameras whose every
-    pair has its best on the edge of the range (their true offset may lie beyond it).
+                        V: int, reference: int) -> WholeFrames:
+    """Every camera's offset on whole frames, from each pair of cameras timed on its own.
 
     Each pair (a, b) is searched on its own over whole frames of the slower camera in
     ``[-max_offset, max_offset]``, scored by the mean of ``pair_cost(b, a, delta)`` and
@@ -297,8 +320,12 @@ def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], steps: li
     whole frames. Timed pair by pair, no camera is timed against others still at a wrong start
     (with cameras seconds apart, timing each against all the others at 0 settled on a set
     consistent among themselves but a gait cycle away from the reference), and no chain of
-    cameras decides another's offset alone."""
-    pairs, inside, on_edge = [], set(), set()
+    cameras decides another's offset alone. A pair whose cost rises less than :data:`_MIN_RISE`
+    (relative) within :data:`_RISE_FRAMES` frames either side of its best is left out as ``flat``:
+    what it sees does not depend on time (on a real capture, a camera three degrees off its
+    calibration left one pair's cost within 2% over +-10 frames, its best 8 frames off; the
+    other pairs rose 27-42%)."""
+    pairs, inside, on_edge, flat = [], set(), set(), set()
     for a, b in itertools.combinations(range(V), 2):
         step = max(steps[a], steps[b])
         grid = np.arange(-np.floor(max_offset / step), np.floor(max_offset / step) + 1) * step
@@ -306,7 +333,10 @@ def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], steps: li
         if not np.isfinite(values).any():
             continue
         k = int(np.nanargmin(values))
-        if 0 < k < len(grid) - 1:
+        around = values[[max(k - _RISE_FRAMES, 0), min(k + _RISE_FRAMES, len(grid) - 1)]]
+        if np.nanmean(around) < (1 + _MIN_RISE) * values[k]:
+            flat.add((a, b))
+        elif 0 < k < len(grid) - 1:
             deviation = step * max(1 / np.sqrt(_rise(values, k)), _WHOLE_FRAME_SIGMA)
             pairs.append(PairOffset(a, b, float(grid[k]), deviation))
             inside.update((a, b))
@@ -314,7 +344,7 @@ def whole_frame_offsets(pair_cost: Callable[[int, int, float], float], steps: li
             on_edge.update((a, b))
     timeline = solve_timeline(pairs, V, reference)
     offsets = np.round(timeline.offsets / np.asarray(steps)) * np.asarray(steps)
-    return offsets - offsets[reference], pairs, sorted(on_edge - inside)
+    return WholeFrames(offsets - offsets[reference], pairs, sorted(on_edge - inside), flat)
 
 
 def _rise(values: np.ndarray, k: int) -> float:
