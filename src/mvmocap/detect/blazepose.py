@@ -275,13 +275,7 @@ class BlazePoseMulti:
     def landmarks(self, rgb: np.ndarray, roi: _Roi) -> tuple[float, np.ndarray, np.ndarray]:
         """Landmarks in ``roi``: (presence score, (33, 3) x, y, visibility in image pixels,
         (2, 2) auxiliary points hip centre and body top)."""
-        M = roi.crop_matrix(_LMK_SIZE)
-        crop = cv2.warpAffine(rgb, M, (_LMK_SIZE, _LMK_SIZE), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-        inp = self._lmk.get_input_details()[0]
-        self._lmk.set_tensor(inp["index"], crop.astype(np.float32)[None] / 255.0)
-        self._lmk.invoke()
-        outs = {tuple(o["shape"][1:]): self._lmk.get_tensor(o["index"])[0] for o in self._lmk.get_output_details()}
+        outs = self._landmark_outputs(rgb, roi)
         raw = outs[(195,)].reshape(39, 5)
         presence = float(outs[(1,)].ravel()[0])
         heatmap = outs[(64, 64, 39)]
@@ -290,6 +284,33 @@ class BlazePoseMulti:
         image_xy = roi.to_image(xy, _LMK_SIZE)
         lm = np.concatenate([image_xy[:33], visibility[:33, None]], 1)
         return presence, lm, image_xy[33:35]
+
+    def _landmark_outputs(self, rgb: np.ndarray, roi: _Roi) -> dict[tuple[int, ...], np.ndarray]:
+        """The landmark model's outputs for the crop ``roi``, by shape (less the batch axis)."""
+        M = roi.crop_matrix(_LMK_SIZE)
+        crop = cv2.warpAffine(rgb, M, (_LMK_SIZE, _LMK_SIZE), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        inp = self._lmk.get_input_details()[0]
+        self._lmk.set_tensor(inp["index"], crop.astype(np.float32)[None] / 255.0)
+        self._lmk.invoke()
+        return {tuple(o["shape"][1:]): self._lmk.get_tensor(o["index"])[0] for o in self._lmk.get_output_details()}
+
+    def silhouette(self, rgb: np.ndarray, hip: np.ndarray, top: np.ndarray) -> np.ndarray:
+        """(H, W) float32: the probability of each pixel of ``rgb`` being the person whose hip
+        centre and body top (image pixels, as the landmarks' alignment points) are given, from
+        the landmark model's segmentation; the crop is aligned once more on the points the model
+        finds. 0 outside the crop."""
+        roi = _Roi.from_points(np.asarray(hip, float), np.asarray(top, float))
+        outs = self._landmark_outputs(rgb, roi)
+        if float(outs[(1,)].ravel()[0]) >= self.min_tracking_confidence:
+            xy = outs[(195,)].reshape(39, 5)[:, :2] - 0.5
+            aux = roi.to_image(xy, _LMK_SIZE)[33:35]
+            roi = _Roi.from_points(aux[0], aux[1])
+            outs = self._landmark_outputs(rgb, roi)
+        mask = _sigmoid(outs[(_LMK_SIZE, _LMK_SIZE, 1)][..., 0]).astype(np.float32)
+        return cv2.warpAffine(mask, roi.crop_matrix(_LMK_SIZE), (rgb.shape[1], rgb.shape[0]),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=0.0)
 
     # -- tracking --------------------------------------------------------------------------------
     def __call__(self, frame_rgb: np.ndarray, index: int | None = None) -> dict[int, np.ndarray]:

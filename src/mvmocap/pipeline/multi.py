@@ -237,7 +237,7 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
 
     with timer.stage("silhouettes"):
         silhouettes = check_bodies(rig, inputs.sources, frames, {f"person {p.id}": FittedMesh(
-            body, p.fit, spans[p.id].start) for p in people}, seq)
+            body, p.fit, spans[p.id].start) for p in people})
     for p in people:
         person_report[p.id]["silhouette"] = silhouettes.get(f"person {p.id}")
     if options.videos and people:

@@ -250,7 +250,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
                      out / "params.npz")
 
     with timer.stage("silhouettes"):
-        silhouette = check_bodies(tri.rig, sources, list(frame_ids), {"the subject": FittedMesh(body, result)}, seq)
+        silhouette = check_bodies(tri.rig, sources, list(frame_ids), {"the subject": FittedMesh(body, result)})
     if options.videos:
         with timer.stage("render"):
             render_run_videos(out, tri.rig, sources, vis, [FittedMesh(body, result)], frame_ids, [(kp2d, "body25")],
