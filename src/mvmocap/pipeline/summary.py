@@ -92,6 +92,7 @@ def run_summary(report: dict, out: Path) -> str:
         "sync": report["sync"].get("source") or "none (cameras taken as synchronised)",
         "held-out error": (f"{heldout['heldout_px']:.1f} px (each camera predicted from the others)"
                            if heldout["heldout_px"] is not None else "n/a (needs 3 cameras that see the subject)"),
+        "body width": _width(report.get("silhouette"), "") or "not measured",
         "reprojection error": f"{report['triangulation']['mean_reprojection_error_px']:.2f} px, "
                               f"{100 * report['triangulation']['missing_fraction']:.1f}% of joints missing",
         "per camera": "",
@@ -102,6 +103,13 @@ def run_summary(report: dict, out: Path) -> str:
         **{f"time: {stage}": f"{seconds:.1f} s" for stage, seconds in report["timings_seconds"].items()},
     }
     return summary_table("mvmocap run: summary", rows)
+
+
+def _width(silhouette: dict | None, lead: str) -> str:
+    """The fitted body's width against the person's silhouette, after ``lead``; "" unmeasured."""
+    if not silhouette or silhouette.get("width_ratio") is None:
+        return ""
+    return f"{lead}body {silhouette['width_ratio']:.2f}x the silhouette's width"
 
 
 def hands_summary(report: dict, out: Path, fitted: dict[str, bool]) -> str:
@@ -131,6 +139,7 @@ def multi_summary(report: dict, out: Path) -> str:
                                    f"{person['frames_interpolated']} interpolated), "
                                    f"{100 * person['keypoints_found_fraction']:.0f}% of keypoints found, held-out "
                                    + (f"{held:.1f} px" if held is not None else "n/a")
+                                   + _width(person.get("silhouette"), ", ")
                                    + (f"; continues person {split['continues']} after {split['gap_frames']} frames "
                                       "unseen" if split else ""))
     rows.update({f"time: {stage}": f"{seconds:.1f} s" for stage, seconds in report["timings_seconds"].items()})
