@@ -26,6 +26,7 @@ from mvmocap.skeletons import BODY25
 from mvmocap.synthetic import make_capture, ring_rig, write_capture
 from mvmocap.synthetic.boards import board_seen_by, boards_in_rig, random_board_poses, write_board_images
 from mvmocap.synthetic.motions import generate_motion
+from mvmocap.synthetic.multi import multi_detections
 from mvmocap.synthetic.observations import observe
 
 SIZE = (960, 540)
@@ -188,6 +189,25 @@ def test_people_calibration_with_a_second_person_and_left_right_swaps():
     assert result.checks["passed"] and max(result.checks["asymmetry"].values()) < 0.02
     assert result.subject["round_2"]["view_frames_with_left_right_fixed"] >= 40  # the swapped stretch, undone
     assert np.allclose(keypoints[30, 1, :, :2], capture.keypoints2d[30, 1, :, :2])
+
+
+@pytest.mark.slow
+def test_people_calibration_of_two_people_walking_the_whole_time():
+    """Issue 28 (a real two-person capture: the first rig took the most confident person of each
+    view-frame, who was another person in another view, and the rig was refused with its keypoints
+    agreeing "in 14 places only"): two people walk through the whole take, equally confident, in
+    another slot order in every view. The first rig is made from one detector track per view,
+    the tracks chosen by how much of everyone the rig they give explains: the cameras come out
+    within 3 mm and 0.04 degrees. The old choice gave a rig that failed its checks (left and
+    right forearms 6% apart) and was not written."""
+    capture = make_capture(frames=120, cameras=4, noise_px=2.0, outlier_ratio=0.0, seed=11, image_size=(1280, 720))
+    other = generate_motion("walk", 120, 30.0, 1.6, radius=1.2, seed=4) + np.array([0.9, -0.6, 0])
+    candidates = multi_detections(capture.rig, np.stack([capture.points3d, other]), noise_px=2.0, seed=3)
+    result, _ = calibrate_from_candidates(candidates, [(c.K, c.dist, c.image_size) for c in capture.rig],
+                                          capture.rig.names, PeopleSettings(height=capture.spec.height, max_frames=40))
+    centre_mm, rot_deg, scale_err = people_errors(capture.rig, result.rig)
+    assert centre_mm < 20 and rot_deg < 0.5, (centre_mm, rot_deg, scale_err)
+    assert result.checks["passed"] and len(result.subject["first"]["detector_track_per_camera"]) == 4
 
 
 def test_a_wrong_rig_fails_its_checks_and_is_not_written():

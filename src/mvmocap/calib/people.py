@@ -27,8 +27,14 @@ time), and their bones do not stretch, which is what makes a person a calibratio
    head), the origin under the person's mean position, x towards the first camera.
 
 :func:`calibrate_from_candidates` wraps this for real footage, where every view shows several
-people and swaps left and right: a first rig from the most confident person of each view-frame
-(the swap-proof points above keep it close), then, twice, the subject chosen across views with
+people and swaps left and right: a first rig from one detector track per view (the swap-proof
+points above keep it close). The tracks are chosen without a rig: for the three views seen most,
+every combination of their most seen tracks gives a rig (step 2), scored by how much of everyone
+it explains (the tracks of each two views paired one to one, the points near their epipolar
+lines counted): a rig made from different people in different views explains its own wrong
+pairing, the right one explains everyone at once; each further view's track is then chosen the
+same way. (The most confident person of each view-frame, taken before, was another person in
+another view on a real two-person capture.) Then, twice, the subject chosen across views with
 that rig (:func:`mvmocap.associate.choose_subject`: bystanders and a second person drop out), its
 left/right labels decided against the other views (:func:`mvmocap.associate.fix_left_right`), and
 the rig solved again. :func:`check_rig` then judges the result before anything is written: cameras
@@ -38,12 +44,13 @@ others; a rig that fails is an error naming the check and its figures.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, linear_sum_assignment
 from scipy.sparse import lil_matrix
 
 from mvmocap.associate import choose_subject, fix_left_right, track_people
@@ -66,6 +73,7 @@ HEIGHT_FROM_BONES = 1.04
 _CHAIN = [("LHeel", "LAnkle"), ("LAnkle", "LKnee"), ("LKnee", "LHip"), ("LHip", "MidHip"), ("MidHip", "Neck"),
           ("Neck", "Nose")]
 _FEET = ("LHeel", "RHeel", "LBigToe", "RBigToe", "LSmallToe", "RSmallToe", "LAnkle", "RAnkle")
+_FIRST_TRACKS = 3  # per view, the detector tracks (most seen first) the first rig is tried on
 # Limbs as a fraction of the standing height (Drillis and Contini's segment ratios), for the checks.
 _PROPORTIONS = {("RHip", "RKnee"): 0.245, ("RKnee", "RAnkle"): 0.246, ("RShoulder", "RElbow"): 0.186,
                 ("RElbow", "RWrist"): 0.146}
@@ -587,10 +595,10 @@ def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.
     per view-frame (module docstring); checked by :func:`check_rig`. Returns the result and the
     subject's (F, V, 25, 3) keypoints it was made from (left/right decided)."""
     s = settings or PeopleSettings()
-    confidence = candidates[..., 2].sum(-1)  # the most confident person of each view-frame first
-    keypoints = np.take_along_axis(candidates, confidence.argmax(-1)[:, :, None, None, None], 2)[:, :, 0]
+    tracks = _first_tracks(candidates, intrinsics, names, s)
+    keypoints = np.stack([candidates[:, v, p] for v, p in enumerate(tracks)], 1)
     result = calibrate_from_people(keypoints, intrinsics, names, s)
-    subject: dict = {"first": "the most confident person of each view-frame"}
+    subject: dict = {"first": {"detector_track_per_camera": dict(zip(names, map(int, tracks), strict=True))}}
     for round_ in range(s.rounds):
         rig = result.rig
         placed = [names.index(n) for n in rig.names]
@@ -611,6 +619,73 @@ def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.
         err.result = replace(result, checks=err.figures, subject=subject)
         raise
     return replace(result, checks=checks, subject=subject), keypoints
+
+
+def _first_tracks(candidates: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]], names: list[str],
+                  s: PeopleSettings) -> list[int]:
+    """The detector track (person slot) of each view the first rig is made from: one person seen
+    by every view, found without a rig (module docstring of :func:`calibrate_from_candidates`)."""
+    V = candidates.shape[1]
+    seen = (candidates[..., 2] >= s.min_confidence).sum((0, 3))  # (V, P) joint observations per track
+    tried = [[int(p) for p in np.argsort(-seen[v], kind="stable")[:_FIRST_TRACKS] if seen[v, p] > 0] or [0]
+             for v in range(V)]
+    if all(len(t) == 1 for t in tried):
+        return [t[0] for t in tried]
+    points = {(v, p): _swap_proof(*_normalised(candidates[:, v:v + 1, p], intrinsics[v:v + 1], s)[1:])
+              for v in range(V) for p in tried[v]}
+    focal = float(np.mean([K[0, 0] for K, _, _ in intrinsics]))
+    order = sorted(range(V), key=lambda v: -seen[v].max())
+    start = order[:3]
+    best = max(itertools.product(*(tried[v] for v in start)),
+               key=lambda combo: _explained(dict(zip(start, combo, strict=True)), points, tried, names, focal, s))
+    choice = dict(zip(start, best, strict=True))
+    for v in order[3:]:
+        choice[v] = max(tried[v], key=lambda p, v=v: _explained(choice | {v: p}, points, tried, names, focal, s))
+    return [choice[v] for v in range(V)]
+
+
+def _explained(choice: dict[int, int], points: dict, tried: list[list[int]], names: list[str], focal: float,
+               s: PeopleSettings) -> float:
+    """How much of everyone the rig placed on the tracks ``choice`` (view -> track) explains: over
+    every pair of views placed, the tracks paired one to one (most agreeing first) and the
+    swap-proof points within 3 x ``ransac_px`` of their epipolar lines counted. A rig from
+    different people in different views explains its own wrong pairing, not the others; the right
+    rig explains everyone at once. 0 when no rig can be placed."""
+    views = sorted(choice)
+    flat_xy = np.concatenate([points[(v, choice[v])][0] for v in views], 1)
+    flat_seen = np.concatenate([points[(v, choice[v])][1] for v in views], 1)
+    try:
+        poses = _place_cameras(flat_xy, flat_seen, [names[v] for v in views], s.ransac_px / focal, s)
+    except CalibrationError:
+        return 0.0
+    total = 0.0
+    for a, b in itertools.combinations(sorted(poses), 2):
+        E = _essential(poses[a], poses[b])
+        agree = np.zeros((len(tried[views[a]]), len(tried[views[b]])))
+        for i, pa in enumerate(tried[views[a]]):
+            for j, pb in enumerate(tried[views[b]]):
+                (xa, sa), (xb, sb) = points[(views[a], pa)], points[(views[b], pb)]
+                both = sa[:, 0] & sb[:, 0]
+                agree[i, j] = (_epipolar_px(E, xa[both, 0], xb[both, 0], focal) < 3 * s.ransac_px).sum()
+        rows, cols = linear_sum_assignment(-agree)
+        total += agree[rows, cols].sum()
+    return total
+
+
+def _essential(pose_a: tuple[np.ndarray, np.ndarray], pose_b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """E with x_b^T E x_a = 0 for normalised coordinates of two world -> camera poses."""
+    R = pose_b[0] @ pose_a[0].T
+    t = pose_b[1] - R @ pose_a[1]
+    return np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]]) @ R
+
+
+def _epipolar_px(E: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float) -> np.ndarray:
+    """(N,) symmetric distances to the epipolar lines, in pixels of ``focal``, of (N, 2) normalised points."""
+    ha, hb = np.c_[xa, np.ones(len(xa))], np.c_[xb, np.ones(len(xb))]
+    line_b, line_a = ha @ E.T, hb @ E
+    num = np.abs((hb * line_b).sum(1))
+    return 0.5 * focal * (num / np.maximum(np.linalg.norm(line_b[:, :2], axis=1), 1e-12)
+                          + num / np.maximum(np.linalg.norm(line_a[:, :2], axis=1), 1e-12))
 
 
 def measured_height(rig: CameraRig, keypoints: np.ndarray, *, fps: float = 30.0) -> float:
