@@ -51,7 +51,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 from scipy.optimize import least_squares, linear_sum_assignment
-from scipy.sparse import lil_matrix
+from scipy.sparse import csr_matrix
 
 from mvmocap.associate import choose_subject, fix_left_right, track_people
 from mvmocap.calib.poses import compose, invert, rotation_angle_deg, similarity
@@ -429,10 +429,12 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings, owner
         pts = x[n_cam:n_cam + 3 * n_pts].reshape(-1, 3)
         return cams, pts, x[n_cam + 3 * n_pts:]
 
+    obs_cam = np.searchsorted(placed, obs_v)  # each observation's camera among the placed ones
+
     def residuals(x):
         cams, pts, lengths = unpack(x)
-        R = np.stack([cams[v][0] for v in obs_v])
-        t = np.stack([cams[v][1] for v in obs_v])
+        R = np.stack([cams[v][0] for v in placed])[obs_cam]
+        t = np.stack([cams[v][1] for v in placed])[obs_cam]
         X = np.einsum("nij,nj->ni", R, pts[obs_pid]) + t
         z = np.maximum(X[:, 2:], 1e-6)
         reproj = (X[:, :2] / z - obs_xy) * focal[:, None]  # pixels (undistorted)
@@ -440,23 +442,41 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings, owner
         return np.concatenate([reproj.ravel(), bone])
 
     rows = 2 * len(obs) + len(bone_terms)
-    sparsity = lil_matrix((rows, len(x0)), dtype=int)
-    for r, (v, p) in enumerate(zip(obs_v, obs_pid, strict=True)):
-        if v in cam_slot:
-            sparsity[2 * r:2 * r + 2, 6 * cam_slot[v]:6 * cam_slot[v] + 6] = 1
-        sparsity[2 * r:2 * r + 2, n_cam + 3 * p:n_cam + 3 * p + 3] = 1
-    base = 2 * len(obs)
-    for r, (i, j, k) in enumerate(zip(bi, bj, length_of, strict=True)):
-        sparsity[base + r, n_cam + 3 * i:n_cam + 3 * i + 3] = 1
-        sparsity[base + r, n_cam + 3 * j:n_cam + 3 * j + 3] = 1
-        sparsity[base + r, n_cam + 3 * n_pts + k] = 1
-    solution = least_squares(residuals, x0, jac_sparsity=sparsity.tocsr(), loss="soft_l1", f_scale=s.ransac_px,
+    sparsity = _jacobian_pattern(rows, len(x0), obs_cam=np.array([cam_slot.get(v, -1) for v in placed])[obs_cam],
+                                 obs_point=obs_pid, bones=(bi, bj, length_of), n_cam=n_cam, n_pts=n_pts)
+    solution = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=s.ransac_px,
                              x_scale="jac", method="trf", tr_solver="lsmr", max_nfev=60)
     cams, pts, lengths = unpack(solution.x)
     out = np.full((F, J, 3), np.nan)
     out[point_ok] = pts
     names = {f"{BODY25.joints[i]}-{BODY25.joints[j]}": float(lengths[k]) for (i, j), k in zip(limbs, slot, strict=True)}
     return cams, out, names
+
+
+def _jacobian_pattern(rows: int, columns: int, *, obs_cam: np.ndarray, obs_point: np.ndarray,
+                      bones: tuple[np.ndarray, np.ndarray, np.ndarray], n_cam: int, n_pts: int) -> csr_matrix:
+    """Which parameters each residual of :func:`_bundle_adjust` depends on: an observation's two
+    rows on its camera's 6 (``obs_cam`` -1: the fixed camera, none) and its point's 3; a bone term
+    on its two points' 3 each and its length."""
+    r, c = [], []
+    obs_rows = 2 * np.arange(len(obs_point))
+    moving = obs_cam >= 0
+    for row in (0, 1):
+        for k in range(6):
+            r.append(obs_rows[moving] + row)
+            c.append(6 * obs_cam[moving] + k)
+        for k in range(3):
+            r.append(obs_rows + row)
+            c.append(n_cam + 3 * obs_point + k)
+    bi, bj, length = bones
+    bone_rows = 2 * len(obs_point) + np.arange(len(bi))
+    for k in range(3):
+        r += [bone_rows, bone_rows]
+        c += [n_cam + 3 * bi + k, n_cam + 3 * bj + k]
+    r.append(bone_rows)
+    c.append(n_cam + 3 * n_pts + length)
+    r, c = np.concatenate(r).astype(np.intp), np.concatenate(c).astype(np.intp)
+    return csr_matrix((np.ones(len(r), dtype=int), (r, c)), shape=(rows, columns))
 
 
 def _floor_frame(points: np.ndarray, index: dict[str, int], first_camera) -> tuple[np.ndarray, np.ndarray]:
