@@ -177,17 +177,27 @@ def _bundle_adjust(cams, reference, cam_pose, board_pose, ordering, views, board
         return cp, bp
 
     fixed = cam_pose[reference]
+    # every corner seen, in the order of ``obs``: its board point, camera, board frame and pixels
+    corner_obj = np.concatenate([obj_all[board.orderings(views[c][f].ids)[o]] for c, f, o in obs])
+    corner_cam = np.concatenate([np.full(len(views[c][f].ids), cam_index[c]) for c, f, _ in obs])
+    corner_frame = np.concatenate([np.full(len(views[c][f].ids), frame_index[f]) for c, f, _ in obs])
+    corner_px = np.concatenate([views[c][f].corners for c, f, _ in obs])
+    by_camera = [(i, np.flatnonzero(corner_cam == i), intrinsics[c]) for c, i in cam_index.items()]
+    ref_index = cam_index[reference]
 
     def residuals(x):
-        cp, bp = unpack(x)
-        cp[reference] = fixed  # the gauge: the reference camera does not move
-        out = []
-        for c, f, o in obs:
-            det = views[c][f]
-            K, dist, _ = intrinsics[c]
-            out.append((_project(obj_all[board.orderings(det.ids)[o]], compose(cp[c], bp[f]), K, dist)
-                        - det.corners).ravel())
-        return np.concatenate(out)
+        cam_R = axis_angle_to_matrix(x[:n_cam].reshape(-1, 6)[:, :3])
+        cam_t = x[:n_cam].reshape(-1, 6)[:, 3:].copy()
+        cam_R[ref_index], cam_t[ref_index] = fixed  # the gauge: the reference camera does not move
+        board_R = axis_angle_to_matrix(x[n_cam:].reshape(-1, 6)[:, :3])
+        board_t = x[n_cam:].reshape(-1, 6)[:, 3:]
+        on_board = np.einsum("nij,nj->ni", board_R[corner_frame], corner_obj) + board_t[corner_frame]
+        X = np.einsum("nij,nj->ni", cam_R[corner_cam], on_board) + cam_t[corner_cam]
+        out = np.empty_like(corner_px)
+        for _, rows, (K, dist, _) in by_camera:
+            xy = distort(X[rows, :2] / X[rows, 2:], dist)
+            out[rows] = xy @ K[:2, :2].T + K[:2, 2] - corner_px[rows]
+        return out.ravel()
 
     sizes = [2 * len(views[c][f].ids) for c, f, _ in obs]
     sparsity = lil_matrix((sum(sizes), n_cam + 6 * len(frames)), dtype=int)
