@@ -406,3 +406,13 @@ def test_a_pair_whose_cost_hardly_depends_on_the_offset_is_left_out():
     whole = whole_frame_offsets(pair_cost, [step] * 4, 0.5, 4, 0)
     assert whole.flat == {(0, 2)} and all((p.a, p.b) != (0, 2) for p in whole.pairs)
     np.testing.assert_allclose(whole.offsets / step, truth, atol=1e-9)
+
+
+def test_a_pair_that_no_chain_ties_to_the_reference_is_no_crash():
+    """A real seated-person capture at 6 fps left one pair of cameras (neither the reference) with
+    an estimate, 0.02 frames uncertain: solving for cameras no pair ties to the reference made the
+    normal equations singular (a crash). They are left undetermined."""
+    from mvmocap.sync.joint import PairOffset, solve_timeline
+
+    timeline = solve_timeline([PairOffset(2, 3, -0.04, 0.0033)], 4, reference=0)
+    assert (timeline.offsets == 0).all() and timeline.sigma[0] == 0 and np.isinf(timeline.sigma[1:]).all()

@@ -1,11 +1,13 @@
 """``mvmocap run ROOT --exp multi``: everyone in the scene, each with their own id, track and fit.
 
 Stages: detection (every person in every view, cached in ``OUT/keypoints2d``), the cameras put on
-one timeline when ``ROOT/sync.yml`` exists, everyone found across views and followed over time
-(:func:`mvmocap.associate.track_people`), per person: left/right swaps undone, robust
+one timeline with the offsets of ``ROOT/sync.yml`` (``--sync file``) or estimated from everyone
+(``--sync auto``: :mod:`mvmocap.pipeline.timing`), everyone found across views and followed over
+time (:func:`mvmocap.associate.track_people`), per person: left/right swaps undone, robust
 triangulation, and a fit with their own shape over the frames from their first appearance to
 their last (frames in between where they are hidden are interpolated by the fit); the people are
-fitted in parallel processes when there are cores.
+fitted in parallel processes when there are cores; each fitted body measured against the
+person's silhouettes (:mod:`mvmocap.pipeline.silhouettes`).
 
 Outputs under ``OUT`` (EasyMocap's multi-person layout): ``keypoints3d/%06d.json`` and
 ``smpl/%06d.json`` list every person in the frame with their ``id`` (an empty list where nobody

@@ -35,7 +35,6 @@ from mvmocap.pipeline.timing import (
     Following,
     Synchronisation,
     estimate_sync,
-    needs_resampling,
     offsets_help,
     on_one_timeline,
     sync_report,
@@ -46,7 +45,7 @@ from mvmocap.triangulate import heldout_errors, heldout_summary
 from mvmocap.utils import InputError
 
 __all__ = ["PreparedKeypoints", "SynchronisedSubject", "TriangulateSettings", "file_offsets", "heldout_own_timelines",
-           "needs_resampling", "prepare_keypoints", "synchronised_subject", "threshold_per_camera"]
+           "prepare_keypoints", "synchronised_subject", "threshold_per_camera"]
 
 log = logging.getLogger(__name__)
 

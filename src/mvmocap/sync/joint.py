@@ -71,13 +71,16 @@ def solve_timeline(pairs: list[PairOffset], num_cameras: int, reference: int) ->
     free = np.array([c for c in range(V) if c != reference])
     tied = _tied_to(reference, a, b, V)
 
+    solved = free[tied[free]]  # cameras a chain of pairs ties to the reference: the others stay at 0
+    linked = tied[a] & tied[b]  # the pairs among them
+
     def weighted_solve(weights: np.ndarray) -> np.ndarray:
-        w = weights / sigma ** 2
-        A = design[:, free]
-        normal = A.T @ (w[:, None] * A) + 1e-12 * np.eye(len(free))
+        w = np.where(linked, weights / sigma ** 2, 0.0)
+        A = design[:, solved]
+        normal = A.T @ (w[:, None] * A) + 1e-12 * np.eye(len(solved))
         x = np.zeros(V)
-        x[free] = np.linalg.solve(normal, A.T @ (w * delta))
-        x[~tied] = 0.0
+        if len(solved):
+            x[solved] = np.linalg.solve(normal, A.T @ (w * delta))
         return x
 
     def reweighted(start: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
