@@ -36,3 +36,48 @@ def test_no_module_imports_a_layer_above_it():
             if name in LAYERS and LAYERS.index(name) > LAYERS.index(own):
                 wrong.append(f"{rel} imports mvmocap.{name}")
     assert not wrong, "imports against the layering:\n" + "\n".join(wrong)
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Module -> the mvmocap modules it imports anywhere in its file (a function's import too),
+    its own package's ``__init__`` aside."""
+    modules = {".".join(p.relative_to(ROOT.parent).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in ROOT.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mvmocap"):
+                found |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                          for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("mvmocap")}
+        graph[name] = {m for m in found if m in modules and m != name and not name.startswith(m + ".")}
+    return graph
+
+
+def test_no_import_cycle_even_inside_a_package():
+    """Issue 31: pipeline.stages imported the runs that import it; batch.runner and batch.cluster
+    each other. A cycle is a strongly connected set of modules (Tarjan's algorithm)."""
+    graph = _module_imports()
+    index, low, stack, cycles = {}, {}, [], []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = stack[stack.index(v):]
+            del stack[stack.index(v):]
+            if len(part) > 1:
+                cycles.append(sorted(part))
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    assert not cycles, f"import cycles: {cycles}"

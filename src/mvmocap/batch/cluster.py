@@ -23,7 +23,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from mvmocap.batch.runner import BatchOptions, TrialResult, is_done, run_trial, trial_run_options
+from mvmocap.batch.trial import BatchOptions, TrialResult, is_done, run_trial, trial_run_options
 from mvmocap.batch.trials import Trial
 from mvmocap.utils import InputError
 

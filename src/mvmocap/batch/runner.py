@@ -1,17 +1,11 @@
-"""``mvmocap batch SESSION``: run every trial of a session, locally in worker processes or on a
-Ray cluster (:mod:`mvmocap.batch.cluster`).
+"""``mvmocap batch SESSION``: run every trial of a session (:mod:`mvmocap.batch.trial`), locally in
+worker processes or on a Ray cluster (:mod:`mvmocap.batch.cluster`).
 
-Each trial is one ``mvmocap run`` into ``TRIAL/output`` (its own calibration and ``sync.yml``, or
-the nearest parent's: :mod:`mvmocap.batch.trials`). A trial whose output holds a report made with
-the same options (``output/.batch.json``) is skipped as done; an interrupted or changed one is run
-again and its stage caches (detection) make that cheap. One failing trial is reported and the
-others go on. ``SESSION/batch_report.json`` and ``.csv`` hold one row per trial.
-
-Workers are separate processes (spawned), so a trial that crashes its process is reported as
-failed instead of stopping the batch. Every trial's fit runs on one PyTorch thread, in a worker or
-in this process alike: the optimiser's path depends on the thread count (a different count moved
-the fitted keypoints by up to 2 mm), and so the results of ``--workers N`` equal a serial run's
-exactly; use as many workers as cores.
+One failing trial is reported and the others go on. ``SESSION/batch_report.json`` and ``.csv``
+hold one row per trial. Workers are separate processes (spawned), so a trial that crashes its
+process is reported as failed instead of stopping the batch; every trial's fit runs on one
+PyTorch thread, so the results of ``--workers N`` equal a serial run's exactly: use as many
+workers as cores.
 """
 
 from __future__ import annotations
@@ -20,124 +14,21 @@ import csv
 import io
 import json
 import logging
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
-
-from mvmocap.batch.trials import Trial, find_trials
+from mvmocap.batch.trial import BatchOptions, TrialResult, run_trial
+from mvmocap.batch.trials import find_trials
 from mvmocap.console import progress
-from mvmocap.io.project_config import ProjectConfig
-from mvmocap.utils import InputError, atomic_write_text, output_lock
+from mvmocap.utils import InputError, atomic_write_text
 
-__all__ = ["BatchOptions", "TrialResult", "is_done", "run_batch", "run_trial", "trial_run_options"]
+__all__ = ["run_batch"]
 
 log = logging.getLogger(__name__)
-MARKER = ".batch.json"
 _COLUMNS = ("trial", "status", "frames", "cameras", "reprojection_px", "heldout_px", "fit_error_mm", "seconds",
             "error")
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """What every trial is run with (keyword-only to build)."""
-
-    exp: str | None = None  # None: body, or multi where the trial's Config.toml says multi_person = true
-    model: str | None = None
-    videos: bool = False
-
-    def key(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    trial: str
-    status: str  # "done", "skipped (done before)" or "failed"
-    frames: int = 0
-    cameras: int = 0
-    reprojection_px: float | None = None
-    heldout_px: float | None = None
-    fit_error_mm: float | None = None
-    seconds: float = 0.0
-    error: str = ""
-
-
-def _figures(report: dict) -> dict:
-    frames = report.get("frames") or []
-    return {"frames": frames[1] - frames[0] + 1 if frames else 0, "cameras": len(report.get("cameras", [])),
-            "reprojection_px": report.get("triangulation", {}).get("mean_reprojection_error_px"),
-            "heldout_px": report.get("heldout", {}).get("heldout_px"),
-            "fit_error_mm": report.get("fit_error_mm")}
-
-
-def trial_run_options(trial: Trial, options: BatchOptions):
-    """The :class:`~mvmocap.pipeline.RunOptions` of one trial and the Pose2Sim settings applied
-    (``"file: key"``): the batch's options, with what the trial's ``Config.toml`` files say (frame
-    range, frame rate, multi-person when ``--exp`` is not given)."""
-    from mvmocap.pipeline import RunOptions
-
-    project = trial.project or ProjectConfig()
-    multi = options.exp is None and bool(project.multi_person)
-    applied = project.named("frame_range", "frame_rate", *(["multi_person"] if multi else []))
-    run = RunOptions(root=trial.root, out=trial.root / "output", exp=options.exp or ("multi" if multi else "body"),
-                     model=options.model, calib=trial.calibration, keypoints=trial.keypoints, videos=options.videos,
-                     sync_file=trial.sync, frames=project.frames, fps=project.fps)
-    return run, applied
-
-
-def is_done(trial: Trial, options: BatchOptions) -> bool:
-    """Whether the trial's output is a finished run made with ``options``."""
-    out = trial.root / "output"
-    try:
-        return json.loads((out / MARKER).read_text()) == options.key() and (out / "report.json").is_file()
-    except (OSError, ValueError):
-        return False
-
-
-def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
-    """Run one trial (or skip it when its output was made with ``options``); never raises for
-    the trial's own problems: they come back as a failed result with the message."""
-    start = time.perf_counter()
-    out = trial.root / "output"
-    marker = out / MARKER
-    try:
-        if is_done(trial, options):
-            report = json.loads((out / "report.json").read_text())
-            return TrialResult(trial.name, "skipped (done before)", **_figures(report))
-        import torch
-
-        from mvmocap.console import log_to_file
-        from mvmocap.pipeline import run_experiment
-
-        if trial.calibration is None:
-            raise FileNotFoundError(f"{trial.root}: no calibration in the trial or the folders above it "
-                                    "(intri.yml + extri.yml, a .toml or a .qca.txt, or a calibration/ sub-folder)")
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # see the module docstring
-        try:
-            run_options, applied = trial_run_options(trial, options)
-            with output_lock(out), log_to_file(out / "log.txt"):
-                if applied:
-                    log.info("trial %s: from Pose2Sim's settings %s", trial.name, ", ".join(applied))
-                run = run_experiment(run_options)
-        finally:
-            torch.set_num_threads(threads)
-        report = {**run.report, "project_settings_used": applied}
-        if hasattr(run, "fit"):  # a single-person run: how far the fitted body lies from the keypoints
-            seen = run.keypoints3d[..., 3] > 0
-            report["fit_error_mm"] = float(np.median(np.linalg.norm(run.fit.keypoints - run.keypoints3d[..., :3],
-                                                                    axis=-1)[seen]) * 1000) if seen.any() else None
-        atomic_write_text(out / "report.json", json.dumps(report, indent=1))
-        atomic_write_text(marker, json.dumps(options.key()))
-        return TrialResult(trial.name, "done", **_figures(report), seconds=round(time.perf_counter() - start, 2))
-    except Exception as err:  # noqa: BLE001 - one trial's failure must not stop the batch
-        log.error("trial %s failed: %s", trial.name, err)
-        return TrialResult(trial.name, "failed", seconds=round(time.perf_counter() - start, 2),
-                           error=f"{type(err).__name__}: {err}")
 
 
 def _write_reports(session: Path, results: list[TrialResult]) -> None:
@@ -165,7 +56,8 @@ def run_batch(session: str | Path, *, options: BatchOptions | None = None, worke
                          "experiment with mvmocap run TRIAL --exp ...")
     trials = find_trials(session)
     if not trials:
-        raise FileNotFoundError(f"{session}: no trial found (a folder with videos/, images/ or annots/)")
+        raise FileNotFoundError(f"{session}: no trial found (a folder with videos/, images/, annots/, FreeMoCap's "
+                                "synchronized_videos/ or two or more videos side by side)")
     log.info("batch: %d trials in %s, %s", len(trials), session, f"Ray ({ray})" if ray else f"{workers} worker(s)")
     results: dict[str, TrialResult] = {}
     with progress(len(trials), desc="batch", unit="trial") as bar:

@@ -251,7 +251,8 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from mvmocap.pipeline.experiment import load_experiment
-    from mvmocap.pipeline.stages import check_output_folder, run_experiment
+    from mvmocap.pipeline.launch import run_experiment
+    from mvmocap.pipeline.stages import check_output_folder
 
     options = _run_options(args)
     check_output_folder(options.root, options.output)  # before log.txt is written there

@@ -2,8 +2,9 @@
 output folder, experiment, calibration), the inputs (frame sources matched to the calibration),
 per-camera detection through the cache, stage timing and the report.
 
-``body`` (:mod:`mvmocap.pipeline.run`), ``hands`` and ``body+hands`` are each one function of a
-:class:`RunOptions` built on these; :func:`run_experiment` picks the one the experiment's kind names.
+``body`` (:mod:`mvmocap.pipeline.run`), ``hands``, ``body+hands`` and ``multi`` are each one function
+of a :class:`RunOptions` built on these; :func:`mvmocap.pipeline.launch.run_experiment` picks the
+one the experiment's kind names.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from mvmocap.io import DataError, FrameSource, list_video_cameras
 from mvmocap.pipeline.experiment import Experiment, load_experiment
 from mvmocap.pipeline.observations import SYNC_MODES
 from mvmocap.pipeline.triangulation import match_cameras
-from mvmocap.utils import InputError, atomic_write_text, output_lock
+from mvmocap.utils import InputError, atomic_write_text
 
 __all__ = ["RunOptions", "RunSetup", "StageTimer", "camera_frames", "check_folders", "check_output_folder",
-           "detect_cameras", "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run", "run_experiment",
+           "detect_cameras", "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run",
            "video_cameras", "write_report"]
 
 log = logging.getLogger(__name__)
@@ -330,21 +331,3 @@ def write_report(out: Path, report: dict, timer: StageTimer) -> dict:
     report = {**report, "timings_seconds": timer.rounded()}
     atomic_write_text(out / "report.json", json.dumps(report, indent=1, default=float))
     return report
-
-
-def run_experiment(options: RunOptions, experiment: Experiment | None = None):
-    """``mvmocap run``: the experiment's kind picks the run (``body``, ``body+hands``: a
-    :class:`RunOutput`; ``hands``: one per hand side; ``multi``: a :class:`MultiOutput`), holding
-    the output folder's lock (:func:`mvmocap.utils.output_lock`) throughout."""
-    experiment = experiment or load_experiment(options.exp)
-    if experiment.kind == "multi":
-        from mvmocap.pipeline.multi import run_multi as run
-    elif experiment.kind == "hands":
-        from mvmocap.pipeline.hands import run_hands as run
-    elif experiment.kind == "body+hands":
-        from mvmocap.pipeline.bodyhands import run_body_hands as run
-    else:
-        from mvmocap.pipeline.run import run_capture as run
-    check_folders(options)  # before the lock creates the output folder
-    with output_lock(options.output):  # one run writes an output folder at a time
-        return run(options, experiment)
