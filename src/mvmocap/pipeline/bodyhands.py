@@ -30,7 +30,6 @@ from mvmocap.fit import BodyFitter
 from mvmocap.io import read_keypoints2d, write_keypoints3d
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.observations import threshold_per_camera
 from mvmocap.pipeline.run import RunOutput
 from mvmocap.pipeline.stages import (
     RunOptions,
@@ -109,7 +108,7 @@ def run_body_hands(options: RunOptions, experiment: Experiment | None = None) ->
     tri_cfg = experiment.triangulate
     with timer.stage("triangulate"):
         tri = triangulate(rig, kp2d, robust=tri_cfg.robust, min_views=tri_cfg.min_views,
-                          threshold_px=threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction))
+                          threshold_px=tri_cfg.thresholds(rig))
         write_keypoints3d(out / "keypoints3d", tri.keypoints3d, frame_ids)
 
     with timer.stage("fit"):

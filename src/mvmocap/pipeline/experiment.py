@@ -30,10 +30,10 @@ from mvmocap.detect import (
 )
 from mvmocap.fit import FitConfig, load_fit_config
 from mvmocap.fit.config import merged_fit_settings
-from mvmocap.pipeline.observations import TriangulateSettings
-from mvmocap.pipeline.videos import RenderSettings
+from mvmocap.render import RenderSettings
 from mvmocap.settings import settings_from, settings_yaml, yaml_value
 from mvmocap.sync import SmoothSettings, SyncSettings
+from mvmocap.triangulate import TriangulateSettings
 from mvmocap.utils import InputError
 
 __all__ = ["EXPERIMENTS", "Experiment", "experiment_yaml", "load_experiment"]

@@ -20,7 +20,6 @@ from mvmocap.fit import BodyFitter
 from mvmocap.io import write_hand_annots, write_keypoints3d
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import write_fit
-from mvmocap.pipeline.observations import threshold_per_camera
 from mvmocap.pipeline.run import RunOutput
 from mvmocap.pipeline.stages import (
     RunOptions,
@@ -79,7 +78,7 @@ def run_hands(options: RunOptions, experiment: Experiment | None = None) -> dict
                       {n: rig[n].image_size for n in names})
 
     tri_cfg = experiment.triangulate
-    thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
+    thresholds = tri_cfg.thresholds(rig)
     with timer.stage("triangulate"):
         tri = {s: triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds, min_views=tri_cfg.min_views)
                for s, kp in (("l", left), ("r", right))}

@@ -37,7 +37,7 @@ from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
-from mvmocap.pipeline.observations import file_offsets, threshold_per_camera
+from mvmocap.pipeline.observations import file_offsets
 from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
@@ -95,8 +95,7 @@ def _synchronised(setup: RunSetup, seq: MultiViewKeypoints, rig: CameraRig, fps:
         if sync.people:
             everyone = MultiViewKeypoints(seq.cameras, seq.frames, dict(enumerate(sync.people)), seq.skeleton,
                                           seq.times)
-            thresholds = threshold_per_camera(rig, experiment.triangulate.threshold_px,
-                                              experiment.triangulate.threshold_fraction)
+            thresholds = experiment.triangulate.thresholds(rig)
             if not offsets_help(rig, everyone, offsets, fps=fps, reference=reference, thresholds=thresholds,
                                 report=report):
                 offsets = {cam: 0.0 for cam in seq.cameras}
@@ -162,7 +161,7 @@ def triangulate_everyone(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
              everyone.report["tracks"], everyone.report["reidentified"])
     tri_cfg = experiment.triangulate
     frames = list(seq.frames)
-    thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
+    thresholds = tri_cfg.thresholds(rig)
     flip = get_format(seq.skeleton).flip_index
     found = []
     for pid in everyone.ids:

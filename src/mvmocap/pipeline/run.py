@@ -35,7 +35,6 @@ from mvmocap.pipeline.observations import (
     PreparedKeypoints,
     heldout_own_timelines,
     prepare_keypoints,
-    threshold_per_camera,
 )
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import (
@@ -205,7 +204,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         if nobody:
             log.warning("cameras %s never saw anyone (no detection in any frame); the others go on without them",
                         nobody)
-        thresholds = threshold_per_camera(rig, tri_cfg.threshold_px, tri_cfg.threshold_fraction)
+        thresholds = tri_cfg.thresholds(rig)
         prepared = prepare_keypoints(rig, seq, fps=fps, root=setup.root, out=out, sync=options.sync,
                                      sync_settings=experiment.sync, subject_settings=experiment.associate,
                                      thresholds=thresholds, fix_swaps=tri_cfg.fix_left_right,

@@ -4,10 +4,12 @@ skeleton overlays, tiled views and H.264 videos. No GPU, display or system GL ne
 from mvmocap.render.ground import CheckerFloor, checkerboard, follow_cameras
 from mvmocap.render.mesh import PERSON_COLOURS, Rendering, Scene, composite, shade, vertex_normals
 from mvmocap.render.overlay import draw_keypoints3d, draw_skeleton, put_label, tile_columns, tile_layout, tile_views
+from mvmocap.render.settings import RenderSettings
 from mvmocap.render.video import VideoWriter
 
 __all__ = [
     "PERSON_COLOURS",
+    "RenderSettings",
     "Rendering",
     "Scene",
     "VideoWriter",

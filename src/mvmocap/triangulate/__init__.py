@@ -2,9 +2,11 @@
 
 from mvmocap.triangulate.heldout import detection_errors, heldout_errors, heldout_summary, leave_one_out
 from mvmocap.triangulate.report import reprojection_report
+from mvmocap.triangulate.settings import TriangulateSettings
 from mvmocap.triangulate.triangulate import Triangulation, triangulate, triangulate_dlt
 
 __all__ = [
+    "TriangulateSettings",
     "Triangulation",
     "detection_errors",
     "heldout_errors",
