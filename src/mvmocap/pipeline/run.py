@@ -179,6 +179,26 @@ def _triangulated_span(keypoints3d: np.ndarray) -> range:
     return range(int(found[0]), int(found[-1]) + 1) if found.size else range(len(keypoints3d))
 
 
+def _fit_subject(setup: RunSetup, body: BodyModel, kp3d: np.ndarray, kp2d: np.ndarray, frame_ids: list[int], *,
+                 rig: CameraRig, fps: float) -> FitResult:
+    """The subject's fit to (F, J, 4) ``kp3d`` (and (F, V, J, 3) ``kp2d`` when the experiment refines
+    against the detections), written to ``OUT``; an earlier run's fit of the same keypoints and
+    settings is reused."""
+    options, config, out = setup.options, setup.experiment.fit, setup.out
+    use_2d = config.stages["reprojection"].enabled
+    key = fit_key(config, body, kp3d, frame_ids, fps, keypoints2d=kp2d if use_2d else None, rig=rig,
+                  spec=options.model, gmm=options.gmm)
+    result = cached_fit(out, key)
+    if result is not None:
+        log.info("the fit of an earlier run from the same keypoints and settings is reused (%s)", out / "params.npz")
+        return result
+    fitter = BodyFitter(body, config, gmm=str(options.gmm) if options.gmm else None, fps=fps)
+    result = fitter.fit(kp3d, kp2d if use_2d else None, rig if use_2d else None)
+    remove_other_fits(out)
+    write_fit(out, body, result, frame_ids, fps, key=key)
+    return result
+
+
 def run_capture(options: RunOptions, experiment: Experiment | None = None) -> RunOutput:
     """Run every stage of a body experiment; see the module docstring. Returns the results and the
     report. ``options.sync``: ``file`` uses ``options.sync_file`` (default ``ROOT/sync.yml``) when
@@ -234,19 +254,7 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         log.warning("cameras %s never see the subject; they add nothing", sorted(set(never) - set(nobody)))
 
     with timer.stage("fit"):
-        fit_config = experiment.fit
-        use_2d = fit_config.stages["reprojection"].enabled
-        key = fit_key(fit_config, body, kp3d, frame_ids, fps, keypoints2d=kp2d if use_2d else None, rig=tri.rig,
-                      spec=options.model, gmm=options.gmm)
-        result = cached_fit(out, key)
-        if result is None:
-            fitter = BodyFitter(body, fit_config, gmm=str(options.gmm) if options.gmm else None, fps=fps)
-            result = fitter.fit(kp3d, kp2d if use_2d else None, tri.rig if use_2d else None)
-            remove_other_fits(out)
-            write_fit(out, body, result, frame_ids, fps, key=key)
-        else:
-            log.info("the fit of an earlier run from the same keypoints and settings is reused (%s)",
-                     out / "params.npz")
+        result = _fit_subject(setup, body, kp3d, kp2d, frame_ids, rig=tri.rig, fps=fps)
 
     with timer.stage("silhouettes"):
         silhouette = check_bodies(tri.rig, sources, list(frame_ids), {"the subject": FittedMesh(body, result)})
