@@ -38,7 +38,7 @@ from mvmocap.pipeline.stages import detect_cameras
 from mvmocap.pipeline.triangulation import input_names, rig_named_as
 from mvmocap.render import tile_views
 from mvmocap.skeletons import get_format
-from mvmocap.sync import read_sync_file, resample_sequence
+from mvmocap.sync import resample_sequence, sync_file_offsets
 from mvmocap.triangulate import Triangulation, reprojection_report, triangulate
 from mvmocap.utils import InputError, atomic_write_text
 
@@ -167,8 +167,8 @@ def _people_seen(root: Path, sources: dict[str, FrameSource], keypoints: Path,
     fps = next((s.fps for s in sources.values() if getattr(s, "fps", 0) > 0), 30.0)
     sync = root / "sync.yml"
     if sync.is_file():
-        offsets, reference = read_sync_file(sync)
-        seq = resample_sequence(seq, {n: offsets.get(n, 0.0) for n in seq.cameras}, fps, reference)
+        offsets, reference = sync_file_offsets(sync, seq.cameras)
+        seq = resample_sequence(seq, offsets, fps, reference)
         log.info("cameras put on one timeline with %s", sync)
     candidates = seq.candidates()  # (F, V, P, J, 3)
     if candidates.shape[2] == 0:

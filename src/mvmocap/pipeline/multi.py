@@ -37,7 +37,6 @@ from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
-from mvmocap.pipeline.observations import file_offsets
 from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
@@ -45,7 +44,7 @@ from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, 
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.render import PERSON_COLOURS
 from mvmocap.skeletons import get_format
-from mvmocap.sync import resample_sequence, write_sync_file
+from mvmocap.sync import resample_sequence, sync_file_offsets, write_sync_file
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
 __all__ = ["MultiOutput", "PersonOutput", "TriangulatedPerson", "run_multi", "triangulate_everyone"]
@@ -100,7 +99,7 @@ def _synchronised(setup: RunSetup, seq: MultiViewKeypoints, rig: CameraRig, fps:
                                 report=report):
                 offsets = {cam: 0.0 for cam in seq.cameras}
     elif options.sync == "file" and sync_file.is_file():
-        (offsets, reference), report = file_offsets(sync_file, seq.cameras), {"source": str(sync_file)}
+        (offsets, reference), report = sync_file_offsets(sync_file, seq.cameras), {"source": str(sync_file)}
     if not needs_resampling(seq, offsets, fps):
         return seq, report
     return resample_sequence(seq, offsets, fps, reference), report | {"reference": reference, "offsets": offsets}

@@ -34,11 +34,11 @@ from mvmocap.pipeline.timing import (
     sync_report,
 )
 from mvmocap.skeletons import get_format
-from mvmocap.sync import SyncResult, SyncSettings, read_sync_file, resample_sequence, write_sync_file
+from mvmocap.sync import SyncResult, SyncSettings, resample_sequence, sync_file_offsets, write_sync_file
 from mvmocap.triangulate import heldout_errors, heldout_summary
 from mvmocap.utils import InputError
 
-__all__ = ["PreparedKeypoints", "SynchronisedSubject", "file_offsets", "heldout_own_timelines", "prepare_keypoints",
+__all__ = ["PreparedKeypoints", "SynchronisedSubject", "heldout_own_timelines", "prepare_keypoints",
            "synchronised_subject"]
 
 log = logging.getLogger(__name__)
@@ -65,18 +65,6 @@ class PreparedKeypoints:
     report: dict
     detections: MultiViewKeypoints
     resampled: bool
-
-
-def file_offsets(sync_file: Path, cameras: list[str]) -> tuple[dict[str, float], str]:
-    """The offsets of ``sync_file`` for ``cameras`` (0 for a camera it lacks; a camera not used
-    here is ignored with a warning) and the reference camera (the first of ``cameras`` when the
-    file's is not used)."""
-    given, reference = read_sync_file(sync_file)
-    unknown = sorted(set(given) - set(cameras))
-    if unknown:
-        log.warning("%s: cameras %s are not used in this run; ignored", sync_file, unknown)
-    offsets = {cam: float(given.get(cam, 0.0)) for cam in cameras}
-    return offsets, reference if reference in cameras else cameras[0]
 
 
 @dataclass(frozen=True)
@@ -135,7 +123,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
                  ", ".join(f"{n} {o * fps:+.2f}" for n, o in offsets.items()), fps, written)
     else:
         if sync == "file" and sync_file.is_file():
-            offsets, reference = file_offsets(sync_file, seq.cameras)
+            offsets, reference = sync_file_offsets(sync_file, seq.cameras)
             report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
         else:
             report["sync"] = {"source": None}

@@ -13,7 +13,7 @@ from mvmocap.sync.estimate import (
 )
 from mvmocap.sync.resample import frame_times, sample_track, smooth_track
 from mvmocap.sync.smoothing import SmoothSettings, smooth_detections
-from mvmocap.sync.timeline import read_sync_file, resample_sequence, write_sync_file
+from mvmocap.sync.timeline import read_sync_file, resample_sequence, sync_file_offsets, write_sync_file
 
 __all__ = [
     "TIMING_JOINTS",
@@ -31,5 +31,6 @@ __all__ = [
     "sample_track",
     "smooth_detections",
     "smooth_track",
+    "sync_file_offsets",
     "write_sync_file",
 ]

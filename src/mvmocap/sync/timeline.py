@@ -22,6 +22,7 @@ have offset 0, and the reference is the first camera unless ``reference`` says o
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -33,7 +34,9 @@ from mvmocap.sync.estimate import SyncResult
 from mvmocap.sync.resample import frame_times, sample_track
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["read_sync_file", "resample_sequence", "write_sync_file"]
+__all__ = ["read_sync_file", "resample_sequence", "sync_file_offsets", "write_sync_file"]
+
+log = logging.getLogger(__name__)
 
 
 def write_sync_file(path: str | Path, result: SyncResult) -> Path:
@@ -79,6 +82,18 @@ def read_sync_file(path: str | Path) -> tuple[dict[str, float], str | None]:
         offsets[str(name)] = float(value)
     reference = doc.get("reference")
     return offsets, (str(reference) if reference is not None else None)
+
+
+def sync_file_offsets(sync_file: str | Path, cameras: list[str]) -> tuple[dict[str, float], str]:
+    """The offsets of ``sync_file`` for ``cameras`` (0 for a camera it lacks; a camera not used
+    here is ignored with a warning) and the reference camera (the first of ``cameras`` when the
+    file's is not among them)."""
+    given, reference = read_sync_file(sync_file)
+    unknown = sorted(set(given) - set(cameras))
+    if unknown:
+        log.warning("%s: cameras %s are not used in this run; ignored", sync_file, unknown)
+    offsets = {cam: float(given.get(cam, 0.0)) for cam in cameras}
+    return offsets, reference if reference in cameras else cameras[0]
 
 
 def resample_sequence(seq: MultiViewKeypoints, offsets: dict[str, float], fps: float,
