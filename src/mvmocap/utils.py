@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
+__all__ = ["FileInputError", "InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
            "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries",
            "output_lock", "LOCK_NAME"]
 
@@ -30,6 +30,14 @@ class InputError(ValueError):
 
     ``mvmocap`` reports it in one line and exits with 2. Any other exception is a bug in mvmocap
     (exit 1, with the traceback)."""
+
+
+class FileInputError(InputError):
+    """What is wrong with one file or folder the user gave: ``path``, and the message after it."""
+
+    def __init__(self, path: str | Path, message: str):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
 
 
 _UMASK = os.umask(0)
