@@ -18,7 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["FileInputError", "InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text", "merge_settings",
+__all__ = ["FileInputError", "InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text",
+           "merge_settings",
            "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries",
            "output_lock", "LOCK_NAME"]
 
