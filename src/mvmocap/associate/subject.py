@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvmocap.camera import CameraRig
+from mvmocap.geometry import essential_matrix
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import triangulate
 from mvmocap.triangulate.dlt import observation_matrices, project_normalized, solve_summed
@@ -170,7 +171,7 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
     sizes = box_sizes(pix_all, s.min_confidence)  # (F, V, P)
     usable = sizes > 0
     pairs = list(itertools.combinations(range(V), 2))
-    essentials = {(a, b): _essential(rig[a], rig[b]) for a, b in pairs}
+    essentials = {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a, b in pairs}
     chunk = max(1, 400_000 // (len(pairs) * P * P * J))
     for start in range(0, F, chunk):
         sl = slice(start, min(start + chunk, F))
@@ -231,13 +232,6 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
             if cluster is not None:
                 out[start + k].append(cluster)
     return out
-
-
-def _essential(a, b) -> np.ndarray:
-    """E with x_b^T E x_a = 0 for normalised coordinates of cameras ``a`` and ``b``."""
-    R = b.R @ a.R.T
-    t = b.t - R @ a.t
-    return np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]]) @ R
 
 
 def _verify_all(rig: CameraRig, cand: np.ndarray, picks: list[tuple[int, np.ndarray]], flip: np.ndarray,

@@ -57,7 +57,7 @@ from mvmocap.associate import choose_subject, fix_left_right, track_people
 from mvmocap.calib.poses import compose, invert, rotation_angle_deg, similarity
 from mvmocap.camera import CalibrationError, Camera, CameraRig
 from mvmocap.camera.distortion import distort, undistort
-from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from mvmocap.geometry import axis_angle_to_matrix, essential_matrix, matrix_to_axis_angle
 from mvmocap.skeletons import BODY25
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
@@ -680,7 +680,7 @@ def _explained(choice: dict[int, int], points: dict, tried: list[list[int]], nam
         return 0.0
     total = 0.0
     for a, b in itertools.combinations(sorted(poses), 2):
-        E = _essential(poses[a], poses[b])
+        E = essential_matrix(*poses[a], *poses[b])
         agree = np.zeros((len(tried[views[a]]), len(tried[views[b]])))
         for i, pa in enumerate(tried[views[a]]):
             for j, pb in enumerate(tried[views[b]]):
@@ -690,13 +690,6 @@ def _explained(choice: dict[int, int], points: dict, tried: list[list[int]], nam
         rows, cols = linear_sum_assignment(-agree)
         total += agree[rows, cols].sum()
     return total
-
-
-def _essential(pose_a: tuple[np.ndarray, np.ndarray], pose_b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """E with x_b^T E x_a = 0 for normalised coordinates of two world -> camera poses."""
-    R = pose_b[0] @ pose_a[0].T
-    t = pose_b[1] - R @ pose_a[1]
-    return np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]]) @ R
 
 
 def _epipolar_px(E: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float) -> np.ndarray:

@@ -4,6 +4,7 @@ NumPy functions are here (cameras, files); the PyTorch ones for solvers and body
 :mod:`mvmocap.geometry.torch_rotations`, imported explicitly so NumPy-only users never load torch.
 """
 
+from mvmocap.geometry.epipolar import essential_matrix
 from mvmocap.geometry.rotations import (
     axis_angle_to_matrix,
     euler_zxy_to_matrix,
@@ -18,6 +19,7 @@ from mvmocap.geometry.rotations import (
 
 __all__ = [
     "axis_angle_to_matrix",
+    "essential_matrix",
     "euler_zxy_to_matrix",
     "matrix_to_axis_angle",
     "matrix_to_euler_zxy",

@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from mvmocap.camera import CameraRig
+from mvmocap.geometry import essential_matrix
 from mvmocap.skeletons import get_format
-from mvmocap.sync.estimate import SyncSettings, _essential, _timed_joints, _trimmed_cost, whole_frame_offsets
+from mvmocap.sync.estimate import SyncSettings, _timed_joints, _trimmed_cost, whole_frame_offsets
 
 __all__ = ["rough_offsets"]
 
@@ -45,7 +46,8 @@ class _CrowdCosts:
             xy = cam.undistort_points(kp[..., :2], normalized=True)
             self.norm.append(np.concatenate([xy, np.ones_like(xy[..., :1])], -1))  # homogeneous
         self.seen = [kp[..., 2] > 0 for kp in people]
-        self.E = {(a, b): _essential(rig, a, b) for a in range(len(rig)) for b in range(len(rig)) if a != b}
+        self.E = {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a in range(len(rig))
+                  for b in range(len(rig)) if a != b}
         self.focal = [float(np.sqrt(c.K[0, 0] * c.K[1, 1])) for c in rig]
         self.cap = [truncate * c.image_diagonal for c in rig]
         self.steps = [float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30 for t in times]

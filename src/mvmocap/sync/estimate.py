@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvmocap.camera import CameraRig
+from mvmocap.geometry import essential_matrix
 from mvmocap.skeletons import get_format
 from mvmocap.sync.joint import PairOffset, Timeline, solve_timeline, triangle_closures
 from mvmocap.sync.resample import sample_track, smooth_track
@@ -154,21 +155,13 @@ class SyncResult:
         return max((abs(value) for _, value in self.closures), default=float("nan"))
 
 
-def _essential(rig: CameraRig, a: int, b: int) -> np.ndarray:
-    """E with x_b^T E x_a = 0 for normalised coordinates of cameras a and b."""
-    ca, cb = rig[a], rig[b]
-    R = cb.R @ ca.R.T
-    t = cb.t - R @ ca.t
-    tx = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
-    return tx @ R
-
-
 class _PairCosts:
     """Truncated epipolar costs of camera pairs for trial offsets."""
 
     def __init__(self, rig: CameraRig, normalized: list[np.ndarray], times: list[np.ndarray], truncate: float):
         self.rig, self.norm, self.times = rig, normalized, times
-        self.E = {(a, b): _essential(rig, a, b) for a in range(len(rig)) for b in range(len(rig)) if a != b}
+        self.E = {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a in range(len(rig))
+                  for b in range(len(rig)) if a != b}
         self.focal = [float(np.sqrt(c.K[0, 0] * c.K[1, 1])) for c in rig]
         self.cap = [truncate * c.image_diagonal for c in rig]
 
