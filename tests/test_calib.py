@@ -150,7 +150,7 @@ def test_people_calibration_needs_two_cameras_seeing_the_person():
 def test_still_person_and_the_check_of_keypoint_reprojection(tmp_path):
     capture = make_capture(frames=60, cameras=3, seed=7, image_size=(1280, 720), outlier_ratio=0.0)
     still = np.repeat(capture.keypoints2d[:1], 60, axis=0)
-    with pytest.raises(CalibrationError, match="hardly moves"):
+    with pytest.raises(CalibrationError, match="nobody moves"):
         calibrate_from_people(still, [(c.K, c.dist, c.image_size) for c in capture.rig], capture.rig.names)
     root = write_capture(capture, tmp_path / "capture")
     good = keypoint_reprojection(capture.rig, root / "annots")
@@ -210,6 +210,25 @@ def test_people_calibration_of_two_people_walking_the_whole_time():
     assert result.checks["passed"] and len(result.subject["first"]["detector_track_per_camera"]) == 4
 
 
+@pytest.mark.slow
+def test_people_calibration_from_two_people_who_stay_in_place():
+    """Issue 28 (the Pose2Sim capture: two people exercising on one spot for 1.7 s, refused as "the
+    person hardly moves"): one person squats, the other waves their arms, neither walks. The first
+    rig comes from one person (on every joint: the swap-proof points of a person in place lie near
+    one plane, and the cameras came out 100 degrees off on them), then everyone is followed with it
+    and the cameras adjusted to both people at once, round after round: within 15 mm and 0.3
+    degrees. The old code refused."""
+    capture = make_capture(frames=60, cameras=4, noise_px=3.0, outlier_ratio=0.0, seed=12, image_size=(1280, 720))
+    squatting = generate_motion("squat", 60, 30.0, 1.75, radius=0.05, seed=12) + np.array([-0.5, 0.3, 0])
+    waving = generate_motion("arms", 60, 30.0, 1.75, radius=0.05, seed=13) + np.array([0.6, -0.4, 0])
+    candidates = multi_detections(capture.rig, np.stack([squatting, waving]), noise_px=3.0, seed=3)
+    result, _ = calibrate_from_candidates(candidates, [(c.K, c.dist, c.image_size) for c in capture.rig],
+                                          capture.rig.names, PeopleSettings(height=1.75, max_frames=30))
+    centre_mm, rot_deg, scale_err = people_errors(capture.rig, result.rig)
+    assert centre_mm < 15 and rot_deg < 0.3 and abs(scale_err) < 0.05, (centre_mm, rot_deg, scale_err)
+    assert result.checks["passed"] and result.subject["round_1"]["people_adjusted"] == 2
+
+
 def test_a_wrong_rig_fails_its_checks_and_is_not_written():
     capture = make_capture(frames=60, cameras=4, noise_px=2.0, outlier_ratio=0.0, seed=8, image_size=(1280, 720))
     settings = PeopleSettings(height=capture.spec.height)
@@ -221,6 +240,30 @@ def test_a_wrong_rig_fails_its_checks_and_is_not_written():
         check_rig(turned, capture.keypoints2d, settings)
     with pytest.raises(RigCheckError, match=r"limbs out of proportion to a 3.\d\d m person"):
         check_rig(capture.rig, capture.keypoints2d, replace(settings, height=2 * capture.spec.height))
+
+
+def test_left_and_right_limbs_may_differ_as_much_as_they_vary():
+    """On the Pose2Sim capture the rig that predicts every camera best (12 px held out, against 85 px
+    for the lab's calibration) measured one forearm 6.4% longer than the other: the detector's left
+    wrist wanders (its forearm's length varies 11% over the frames) and sits a little off on
+    average. The check refused it (at most 5%); now a limb may differ as much as its length varies,
+    up to 10%. Past that, and where the lengths hold steady, it still fails."""
+    capture = make_capture(frames=60, cameras=4, noise_px=1.0, outlier_ratio=0.0, seed=8, image_size=(1280, 720))
+    settings = PeopleSettings(height=capture.spec.height)
+    elbow, wrist = BODY25.index("LElbow"), BODY25.index("LWrist")
+
+    def forearm_stretched(mean: float, spread: float) -> np.ndarray:
+        points = capture.points3d.copy()
+        factor = mean + spread * np.random.default_rng(0).standard_normal(len(points))[:, None]
+        points[:, wrist] = points[:, elbow] + factor * (points[:, wrist] - points[:, elbow])
+        return observe(capture.rig, points, "body25", 1.0, 0.0, 0.0, seed=1).keypoints2d
+
+    figures = check_rig(capture.rig, forearm_stretched(1.065, 0.12), settings)
+    assert figures["asymmetry"]["Elbow-Wrist"] > 0.05 and figures["asymmetry_allowed"]["Elbow-Wrist"] > 0.065
+    with pytest.raises(RigCheckError, match="left and right limbs differ: {'Elbow-Wrist'"):
+        check_rig(capture.rig, forearm_stretched(1.065, 0.0), settings)  # steady lengths: 5% allowed
+    with pytest.raises(RigCheckError, match="left and right limbs differ: {'Elbow-Wrist'"):
+        check_rig(capture.rig, forearm_stretched(1.15, 0.3), settings)  # never more than 10%
 
 
 def test_refine_a_calibration_whose_cameras_moved():

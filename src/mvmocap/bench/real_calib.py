@@ -17,8 +17,12 @@ Each folder under ``DIR`` (or ``DIR`` itself) is checked by its layout:
   over the reference's). The height given is ``--height``, or else the subject's height measured
   with the reference rig (the same bone chain :mod:`mvmocap.calib.people` uses), so that it checks
   the calibration, not the height formula. ``reference_heldout_px``: how well the reference rig
-  itself predicts each camera's detections of the subject from the other cameras (a floor for
-  any rig made from these detections).
+  itself predicts each camera's detections of the subject from the other cameras, next to the
+  people rig's (its ``checks.heldout_px``). A reference made on another day may no longer match
+  the videos, so ``reference_refined`` says how far the reference's poses move when refined to the
+  people in the videos (:func:`mvmocap.pipeline.calibration.run_calib_refine`: ``moved_centre_m``,
+  ``moved_rot_deg``, medians over cameras) and how far the people rig, made without the reference's
+  poses, is from that refined rig (``people_centre_err_m``, ``people_rot_err_deg``).
 
 Outputs (the detection cache included) go to ``--work`` (default a temporary folder); the
 recordings are only read.
@@ -40,7 +44,12 @@ from mvmocap.calib.people import measured_height
 from mvmocap.calib.poses import rotation_angle_deg, similarity
 from mvmocap.camera import CalibrationError, CameraRig, load_calibration, write_intrinsics
 from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
-from mvmocap.pipeline.calibration import run_calib_extrinsics, run_calib_intrinsics, run_calib_people
+from mvmocap.pipeline.calibration import (
+    run_calib_extrinsics,
+    run_calib_intrinsics,
+    run_calib_people,
+    run_calib_refine,
+)
 from mvmocap.skeletons import BODY25
 from mvmocap.triangulate import heldout_errors
 
@@ -117,22 +126,32 @@ def _caliscope(folder: Path, work: Path) -> dict:
     return out
 
 
-def _reference_rig(folder: Path) -> CameraRig | None:
+def _reference_place(folder: Path) -> Path | None:
+    """Where the folder's reference calibration is (``calibration/`` or the folder), if anywhere."""
     for place in (folder / "calibration", folder):
         try:
-            return load_calibration(place)
+            load_calibration(place)
         except CalibrationError:
             continue
+        return place
     return None
 
 
-def _people(folder: Path, reference: CameraRig, work: Path, height: float | None) -> dict:
+def _medians(errors: dict) -> tuple[float, float]:
+    """The median centre error (m) and rotation error (degrees) over the cameras of ``similarity_errors``."""
+    return (round(float(np.median(list(errors["centre_err_m"].values()))), 4),
+            round(float(np.median(list(errors["rot_err_deg"].values()))), 3))
+
+
+def _people(folder: Path, place: Path, work: Path, height: float | None) -> dict:
+    reference = load_calibration(place)
     cams = [n for n in reference.names if n in list_video_cameras(folder)]
     reference = reference.subset(cams)
     write_intrinsics({n: (reference[n].K, reference[n].dist, reference[n].image_size) for n in cams},
                      work / "intri.yml")
     cache = work / "keypoints2d"
     out: dict = {"kind": "reference rig", "cameras": cams}
+    rigs: dict[str, CameraRig] = {}
     for label in ("no_height", "height_given"):  # the first run fills the detection cache
         start = time.perf_counter()
         given = None
@@ -147,8 +166,9 @@ def _people(folder: Path, reference: CameraRig, work: Path, height: float | None
             out[label] = {"error": str(err), "seconds": round(time.perf_counter() - start, 1)}
             continue
         errors = similarity_errors(reference, result.rig)
-        out[label] = {"people_centre_err_m": round(float(np.median(list(errors["centre_err_m"].values()))), 4),
-                      "people_rot_err_deg": round(float(np.median(list(errors["rot_err_deg"].values()))), 3),
+        rigs[label] = result.rig
+        centre, rotation = _medians(errors)
+        out[label] = {"people_centre_err_m": centre, "people_rot_err_deg": rotation,
                       "people_scale_ratio": errors["scale_ratio"], "per_camera": errors,
                       "cameras_not_placed": result.unplaced, "checks": result.checks,
                       "seconds": round(time.perf_counter() - start, 1)}
@@ -158,6 +178,16 @@ def _people(folder: Path, reference: CameraRig, work: Path, height: float | None
     errors = heldout_errors(reference, subject, flip=BODY25.flip_index,
                             threshold_px=np.array([0.018 * c.image_diagonal for c in reference]))
     out["reference_heldout_px"] = {n: round(float(np.nanmedian(errors[:, v])), 2) for v, n in enumerate(cams)}
+    try:
+        refined, _, _ = run_calib_refine(folder, place, out=work / "reference_refined", cams=cams, keypoints=cache)
+    except CalibrationError as err:
+        out["reference_refined"] = {"error": str(err)}
+        return out
+    moved = _medians(similarity_errors(reference, refined))
+    out["reference_refined"] = {"moved_centre_m": moved[0], "moved_rot_deg": moved[1]}
+    if "height_given" in rigs:
+        centre, rotation = _medians(similarity_errors(refined, rigs["height_given"]))
+        out["reference_refined"] |= {"people_centre_err_m": centre, "people_rot_err_deg": rotation}
     return out
 
 
@@ -175,9 +205,9 @@ def bench_real_calib(data: str | Path, *, work: str | Path | None = None, height
             scratch.mkdir(parents=True, exist_ok=True)
             if (folder / "caliscope_camera_array.toml").is_file() and (folder / "caliscope_charuco.toml").is_file():
                 results[folder.name] = _caliscope(folder, scratch)
-            elif (reference := _reference_rig(folder)) is not None:
+            elif (place := _reference_place(folder)) is not None:
                 # The no-height run goes first: it fills the detection cache the measured height needs.
-                results[folder.name] = _people(folder, reference, scratch, height)
+                results[folder.name] = _people(folder, place, scratch, height)
             else:
                 results[folder.name] = {"skipped": "neither a caliscope session nor a capture with a calibration"}
     return results

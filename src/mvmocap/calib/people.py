@@ -5,15 +5,17 @@ time), and their bones do not stretch, which is what makes a person a calibratio
 
 1. Keypoints undistorted to normalised coordinates; a joint counts where its confidence is at
    least ``min_confidence`` in both views.
-2. The cameras are first placed on points that a left/right label swap does not move: the
-   centre joints (nose, neck, mid-hip) and the midpoint of every left/right pair (real detectors
-   swap left and right for stretches of frames in one view, which would poison the geometry).
-   The camera pair with most correspondences starts: its essential matrix by RANSAC
-   (``cv2.findEssentialMat``, threshold ``ransac_px`` over the focal length), the pose recovered,
-   the keypoints triangulated. Each next camera (most correspondences with triangulated keypoints
-   first) is placed by PnP with RANSAC on them, and the keypoints are triangulated again from
-   every placed camera (robust: a joint's views that disagree by more than ``ransac_px`` x 4 are
-   left out).
+2. The cameras are placed twice, and the placement under which more of the person's keypoints
+   agree is kept: on points that a left/right label swap does not move, the centre joints (nose,
+   neck, mid-hip) and the midpoint of every left/right pair (real detectors swap left and right
+   for stretches of frames in one view, which would poison the geometry), and on every joint (the
+   swap-proof points of a person who stays in place lie near one plane, the body's midline, which
+   leaves the geometry ambiguous). Each time the camera pair with most correspondences starts: its
+   essential matrix by RANSAC (``cv2.findEssentialMat``, threshold ``ransac_px`` over the focal
+   length), the pose recovered, the keypoints triangulated. Each next camera (most correspondences
+   with triangulated keypoints first) is placed by PnP with RANSAC on them, and the keypoints are
+   triangulated again from every placed camera (robust: a joint's views that disagree by more than
+   ``ransac_px`` x 4 are left out).
 3. A sparse bundle adjustment of all camera poses, the 3D keypoints of up to ``max_frames``
    frames and one length per bone, left and right sharing theirs: reprojection residuals (pixels,
    soft-L1 at ``ransac_px``) plus ``bone_weight`` x (|X_a - X_b| - L_bone) for every bone of every
@@ -34,18 +36,26 @@ it explains (the tracks of each two views paired one to one, the points near the
 lines counted): a rig made from different people in different views explains its own wrong
 pairing, the right one explains everyone at once; each further view's track is then chosen the
 same way. (The most confident person of each view-frame, taken before, was another person in
-another view on a real two-person capture.) Then, twice, the subject chosen across views with
-that rig (:func:`mvmocap.associate.choose_subject`: bystanders and a second person drop out), its
-left/right labels decided against the other views (:func:`mvmocap.associate.fix_left_right`), and
-the rig solved again. :func:`check_rig` then judges the result before anything is written: cameras
-in front of the person, left and right bones alike, body proportions, every camera predicted by the
-others; a rig that fails is an error naming the check and its figures.
+another view on a real two-person capture.) Then, round after round (at most ``rounds``, until no
+camera turns by ``converged_deg``), everyone is followed across the views with the rig
+(:func:`mvmocap.associate.track_people`), each person's left/right labels decided against the other
+views (:func:`mvmocap.associate.fix_left_right`), the cameras adjusted to everyone at once (step 3,
+each person with their own bone lengths), and the result scaled and framed by the subject chosen
+across views (:func:`mvmocap.associate.choose_subject`: bystanders drop out). Everyone, because
+people who stay in place (exercising on one spot, as in a lab) give the cameras little to hold on
+one at a time: on a real two-person capture the first rig was 6 degrees off and these rounds
+brought it within 0.2 degrees of a calibration refined from the lab's. :func:`check_rig` then
+judges the result before anything is written: cameras in front of the person, left and right bones
+alike, body proportions, every camera predicted by the others; a rig that fails is an error naming
+the check and its figures. Someone must move: detections in which everyone's hips stay in place are
+refused before any of this.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import warnings
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -73,6 +83,7 @@ HEIGHT_FROM_BONES = 1.04
 _CHAIN = [("LHeel", "LAnkle"), ("LAnkle", "LKnee"), ("LKnee", "LHip"), ("LHip", "MidHip"), ("MidHip", "Neck"),
           ("Neck", "Nose")]
 _FEET = ("LHeel", "RHeel", "LBigToe", "RBigToe", "LSmallToe", "RSmallToe", "LAnkle", "RAnkle")
+_EVERY_JOINT_GAIN = 1.25  # the first placement on every joint is kept when this many times as many keypoints agree
 _FIRST_TRACKS = 3  # per view, the detector tracks (most seen first) the first rig is tried on
 # Limbs as a fraction of the standing height (Drillis and Contini's segment ratios), for the checks.
 _PROPORTIONS = {("RHip", "RKnee"): 0.245, ("RKnee", "RAnkle"): 0.246, ("RShoulder", "RElbow"): 0.186,
@@ -88,7 +99,8 @@ class PeopleSettings:
     bone_weight: float = 200.0  # pixels of reprojection residual per metre of bone-length change
     min_correspondences: int = 60
     min_travel: float = 0.03  # the hips' spread in the image, as a fraction of its diagonal
-    rounds: int = 2  # subject chosen again with the rig, left/right decided, rig solved again
+    rounds: int = 6  # at most: everyone followed with the rig, left/right decided, the rig adjusted to them
+    converged_deg: float = 0.05  # the rounds stop when no camera turned more than this in the last one
     threshold_fraction: float = 0.018  # triangulation inlier threshold, of each camera's image diagonal
     # The checks of a rig before it is written (check_rig):
     min_in_front: float = 0.9  # of a camera's observations of the person, the fraction in front of it
@@ -116,31 +128,34 @@ class PeopleResult:
 def _triangulate(poses: dict[int, tuple[np.ndarray, np.ndarray]], xy: np.ndarray, seen: np.ndarray,
                  gate: float) -> np.ndarray:
     """(N, 3) points from normalised observations ``xy`` (N, V, 2) of the placed cameras ``poses``
-    ({view: world -> camera}); NaN where fewer than two views agree within ``gate``."""
-    N = xy.shape[0]
-    out = np.full((N, 3), np.nan)
+    ({view: world -> camera}); NaN where fewer than two views agree within ``gate``. Each point is
+    solved (linear, all its views at once), its worst view dropped if it disagrees, and solved again."""
     views = sorted(poses)
-    P = {v: np.concatenate([poses[v][0], poses[v][1][:, None]], 1) for v in views}
-    for n in range(N):
-        use = [v for v in views if seen[n, v]]
-        for _ in range(2):  # solve, drop the worst view if it disagrees, solve again
-            if len(use) < 2:
-                break
-            A = np.concatenate([np.stack([xy[n, v, 0] * P[v][2] - P[v][0], xy[n, v, 1] * P[v][2] - P[v][1]])
-                                for v in use])
-            X = np.linalg.svd(A)[2][-1]
-            if abs(X[3]) < 1e-12:
-                break
-            X = X[:3] / X[3]
-            errs = []
-            for v in use:
-                c = P[v][:, :3] @ X + P[v][:, 3]
-                errs.append(np.inf if c[2] <= 0 else np.linalg.norm(c[:2] / c[2] - xy[n, v]))
-            worst = int(np.argmax(errs))
-            if errs[worst] <= gate:
-                out[n] = X
-                break
-            use = use[:worst] + use[worst + 1:]
+    P = np.stack([np.concatenate([poses[v][0], poses[v][1][:, None]], 1) for v in views])  # (W, 3, 4)
+    x, use = xy[:, views], seen[:, views].copy()  # (N, W, 2), (N, W)
+    out = np.full((len(xy), 3), np.nan)
+    pending = np.ones(len(xy), bool)
+    for _ in range(2):  # solve, drop the worst view if it disagrees, solve again
+        rows = np.flatnonzero(pending & (use.sum(1) >= 2))
+        if not len(rows):
+            break
+        xr, ur = x[rows], use[rows]
+        A = np.concatenate([xr[..., :1] * P[:, 2] - P[:, 0], xr[..., 1:] * P[:, 2] - P[:, 1]], 1)  # (n, 2W, 4)
+        A = A * np.concatenate([ur, ur], 1)[..., None]  # a view not used: zero rows, the same null space
+        X = np.linalg.svd(A)[2][:, -1]
+        solved = np.abs(X[:, 3]) >= 1e-12
+        pending[rows[~solved]] = False
+        rows, X, xr, ur = rows[solved], X[solved, :3] / X[solved, 3:], xr[solved], ur[solved]
+        c = np.einsum("wij,nj->nwi", P[:, :, :3], X) + P[:, :, 3]  # (n, W, 3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            errors = np.linalg.norm(c[..., :2] / c[..., 2:] - xr, axis=-1)
+        errors = np.where(c[..., 2] > 0, errors, np.inf)
+        errors = np.where(ur, errors, -np.inf)
+        worst = np.argmax(errors, axis=1)
+        agree = errors[np.arange(len(rows)), worst] <= gate
+        out[rows[agree]] = X[agree]
+        pending[rows[agree]] = False
+        use[rows[~agree], worst[~agree]] = False
     return out
 
 
@@ -149,32 +164,47 @@ def calibrate_from_people(keypoints2d: np.ndarray, intrinsics: list[tuple[np.nda
     """``keypoints2d`` (F, V, 25, 3) body25 pixels + confidence of one person in synchronised
     views; ``intrinsics[v]`` = (K, dist, (W, H)) of view v named ``names[v]``."""
     s = settings or PeopleSettings()
+    _check_someone_moves(keypoints2d[:, :, None], intrinsics, names, s)
+    return _solved(keypoints2d, intrinsics, names, s)
+
+
+def _check_someone_moves(candidates: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]],
+                         names: list[str], s: PeopleSettings) -> None:
+    """Refuse (F, V, P, 25, 3) detections in which nobody moves: every detector track's hips stay
+    within ``s.min_travel`` of the image diagonal (their spread over the frames, x and y added) in
+    every view. One pose held still gives the views too little to place the cameras on."""
+    hip = BODY25.index("MidHip")
+    hips = np.where(candidates[..., hip, 2:3] >= s.min_confidence, candidates[..., hip, :2], np.nan)
+    enough = (np.isfinite(hips[..., 0]).sum(0) >= 2)[..., None]  # (V, P, 1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # tracks seen in fewer than two frames
+        spread = np.where(enough, np.nanstd(hips, axis=0), np.nan).sum(-1)  # (V, P)
+    diagonals = np.array([np.hypot(*size) if size else 2 * K[0, 2] * 1.15 for K, _, size in intrinsics])
+    travel = spread / diagonals[:, None]
+    if np.all(~np.isfinite(travel) | (travel < s.min_travel)):
+        raise CalibrationError(names[0], "nobody moves in any view (everyone's hips stay within "
+                                         f"{100 * s.min_travel:.0f}% of the image); people calibration needs someone "
+                                         "walking through the volume")
+
+
+def _solved(keypoints2d: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]], names: list[str],
+            s: PeopleSettings) -> PeopleResult:
+    """Steps 1-5 of the module docstring on one person's (F, V, 25, 3) keypoints."""
     kp, xy, seen = _normalised(keypoints2d, intrinsics, s)  # seen: (F, V, J)
     F, V, J = seen.shape
     focal = float(np.mean([K[0, 0] for K, _, _ in intrinsics]))
     gate = s.ransac_px / focal
-    flat_xy = xy.transpose(0, 2, 1, 3).reshape(F * J, V, 2)  # (frame, joint) rows, one column per view
-    flat_seen = seen.transpose(0, 2, 1).reshape(F * J, V)
-    counts = {v: int(flat_seen[:, v].sum()) for v in range(V)}
+    counts = {v: int(seen[:, v].sum()) for v in range(V)}
     never = [names[v] for v in range(V) if counts[v] < s.min_correspondences]
     if len(never) > V - 2:
         raise CalibrationError(names[0], f"the person is seen in too few frames by {never}; people calibration "
                                          "needs two or more cameras that see them moving at the same time")
-    hips = np.where(seen[:, :, BODY25.index("MidHip"), None], kp[:, :, BODY25.index("MidHip"), :2], np.nan)
-    travel = np.nanstd(hips, axis=0).sum(-1) / np.array([np.hypot(*size) if size else 2 * K[0, 2] * 1.15
-                                                          for K, _, size in intrinsics])
-    if np.all(~np.isfinite(travel) | (travel < s.min_travel)):
-        raise CalibrationError(names[0], "the person hardly moves in any view (their hips stay within "
-                                         f"{100 * s.min_travel:.0f}% of the image); people calibration needs them to "
-                                         "walk through the volume")
-    poses = _place_cameras(*_swap_proof(xy, seen), names, gate, s)
-    points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
+    poses, points = _first_poses(xy, seen, names, gate, s)
     if np.isfinite(points[:, 0]).sum() < s.min_correspondences:
         raise CalibrationError(names[min(poses)], f"the person's keypoints agree between the cameras placed "
                                f"({[names[v] for v in sorted(poses)]}) in {int(np.isfinite(points[:, 0]).sum())} "
                                "places only: the views do not see one person moving at the same time (cameras "
-                               "out of step: give ROOT/sync.yml; several people in view: the first rig takes the "
-                               "most confident person of each view, so film one person walking alone first)")
+                               "out of step: give ROOT/sync.yml)")
     unplaced = [names[v] for v in range(V) if v not in poses]
     for name in unplaced:
         log.warning("camera %s could not be placed from the person (too few shared views)", name)
@@ -215,6 +245,35 @@ def _swap_proof(xy: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarra
     mid_seen = np.concatenate([seen[:, :, centre], seen[:, :, left] & seen[:, :, flip[left]]], 2)
     F, V, K = mid_seen.shape
     return mid_xy.transpose(0, 2, 1, 3).reshape(F * K, V, 2), mid_seen.transpose(0, 2, 1).reshape(F * K, V)
+
+
+def _first_poses(xy: np.ndarray, seen: np.ndarray, names: list[str], gate: float, s: PeopleSettings
+                 ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Step 2 of the module docstring on (F, V, J, 2) normalised keypoints seen as (F, V, J):
+    the cameras placed on the swap-proof points, and on every joint; the latter kept only where
+    ``_EVERY_JOINT_GAIN`` times as many of the person's keypoints agree under it (the swap-proof
+    points of a person who stays in place lie near one plane, the body's midline, on which the
+    views' geometry is ambiguous: cameras 100 degrees off and a quarter of the keypoints agreeing
+    on a synthetic person squatting; every joint has depth, but a stretch of frames labelled the
+    other way round in one view misleads it). Returns the poses and the (F * J, 3) keypoints
+    triangulated with them (NaN where the views disagree)."""
+    F, V, J = seen.shape
+    flat_xy = xy.transpose(0, 2, 1, 3).reshape(F * J, V, 2)  # (frame, joint) rows, one column per view
+    flat_seen = seen.transpose(0, 2, 1).reshape(F * J, V)
+    placed, failure = [], None
+    for rows in (_swap_proof(xy, seen), (flat_xy, flat_seen)):
+        try:
+            poses = _place_cameras(*rows, names, gate, s)
+        except CalibrationError as err:
+            failure = err
+            continue
+        points = _triangulate(poses, flat_xy, flat_seen, 4 * gate)
+        placed.append((int(np.isfinite(points[:, 0]).sum()), poses, points))
+    if not placed:
+        raise failure
+    if len(placed) == 2 and placed[1][0] < _EVERY_JOINT_GAIN * placed[0][0]:
+        placed = placed[:1]  # the swap-proof placement, unless every joint does clearly better
+    return placed[-1][1:]
 
 
 def _place_cameras(flat_xy: np.ndarray, flat_seen: np.ndarray, names: list[str], gate: float,
@@ -310,13 +369,16 @@ def _everyone(rig: CameraRig, candidates: np.ndarray, s: PeopleSettings, *, fps:
 
 def _refined(rig: CameraRig, candidates: np.ndarray, s: PeopleSettings, *, fps: float, skeleton: str
              ) -> tuple[CameraRig, dict]:
-    """``rig`` refined to ``candidates`` in ``s.rounds`` rounds: everyone followed and left/right
-    decided with the rig of the round before (:func:`_everyone`), the poses adjusted
-    (:func:`_adjusted`) and put back in ``rig``'s world frame and scale."""
+    """``rig`` refined to ``candidates`` in at most ``s.rounds`` rounds (until no camera turns by
+    ``s.converged_deg``): everyone followed and left/right decided with the rig of the round before
+    (:func:`_everyone`), the poses adjusted (:func:`_adjusted`) and put back in ``rig``'s world
+    frame and scale."""
     current, report = rig, {}
     for _ in range(max(1, s.rounds)):
         rows, owners, report = _everyone(current, candidates, s, fps=fps, skeleton=skeleton)
-        current = _in_frame_of(rig, _adjusted(current, rows, owners, s))
+        previous, current = current, _in_frame_of(rig, _adjusted(current, rows, owners, s))
+        if _largest_turn_deg(previous, current) < s.converged_deg:
+            break
     return current, report
 
 
@@ -483,6 +545,8 @@ def _floor_frame(points: np.ndarray, index: dict[str, int], first_camera) -> tup
     """World <- reconstruction transform of step 5 in the module docstring."""
     feet = points[:, [index[n] for n in _FEET]].reshape(-1, 3)
     feet = feet[np.isfinite(feet).all(1)]
+    if len(feet) < 3:  # no foot reconstructed (a rough first rig): the lowest keypoints of all
+        feet = points.reshape(-1, 3)[np.isfinite(points.reshape(-1, 3)).all(1)]
     trunk = points[:, index["Neck"]] - points[:, index["MidHip"]]
     trunk = trunk[np.isfinite(trunk).all(1)]
     up = np.median(trunk / np.linalg.norm(trunk, axis=1, keepdims=True), 0)
@@ -541,6 +605,17 @@ def _median_length(points: np.ndarray, a: str, b: str) -> float:
     return float(np.nanmedian(lengths)) if np.isfinite(lengths).any() else float("nan")
 
 
+def _relative_spread(points: np.ndarray, a: str, b: str) -> float:
+    """How much limb a-b's length varies over the frames: its interquartile range over its median
+    (0 when fewer than 4 frames have it)."""
+    lengths = _limb_lengths(points, a, b)
+    lengths = lengths[np.isfinite(lengths)]
+    if len(lengths) < 4:
+        return 0.0
+    q1, q2, q3 = np.percentile(lengths, [25, 50, 75])
+    return float((q3 - q1) / q2)
+
+
 def _inlier_thresholds(rig: CameraRig, s: PeopleSettings) -> np.ndarray:
     """(V,) triangulation inlier thresholds in pixels: ``threshold_fraction`` of each image diagonal."""
     return np.array([s.threshold_fraction * c.image_diagonal for c in rig])
@@ -553,7 +628,11 @@ def _mirror_name(name: str) -> str:
 def check_rig(rig: CameraRig, keypoints2d: np.ndarray, settings: PeopleSettings | None = None) -> dict:
     """Judge a rig by the person it was made from, ``keypoints2d`` (F, V, 25, 3) in ``rig``'s
     order: every camera sees the triangulated person in front of it (``min_in_front`` of its
-    observations), left and right limbs are alike (``max_asymmetry``), the limbs are in proportion
+    observations), left and right limbs are alike (within ``max_asymmetry``, or within how much
+    each limb's length varies over the frames, its interquartile range over its median, when that
+    is more, up to twice ``max_asymmetry``: a detector that places one wrist less steadily than the
+    other also places it a little off on average, and that is not the rig's doing; a wrong rig
+    makes limbs differ by tens of percent), the limbs are in proportion
     to ``settings.height`` (``proportion_range`` of their typical share), and each camera is
     predicted by the others (its held-out error within ``max_heldout_ratio`` x the median).
     Returns the figures; raises :class:`RigCheckError` naming every failed check and its figures."""
@@ -574,14 +653,18 @@ def check_rig(rig: CameraRig, keypoints2d: np.ndarray, settings: PeopleSettings 
     limbs = [*_PROPORTIONS, *((_mirror_name(a), _mirror_name(b)) for a, b in _PROPORTIONS)]
     lengths = {f"{a}-{b}": _median_length(points, a, b) for a, b in limbs}
     figures["limb_lengths_m"] = {k: round(v, 4) for k, v in lengths.items()}
-    asymmetry = {}
+    asymmetry, tolerance = {}, {}
     for a, b in _PROPORTIONS:
         right, left = lengths[f"{a}-{b}"], lengths[f"{_mirror_name(a)}-{_mirror_name(b)}"]
-        asymmetry[f"{a[1:]}-{b[1:]}"] = round(abs(right - left) / ((right + left) / 2), 3)
-    figures["asymmetry"] = asymmetry
-    lopsided = {k: v for k, v in asymmetry.items() if not v <= s.max_asymmetry}
+        key = f"{a[1:]}-{b[1:]}"
+        asymmetry[key] = round(abs(right - left) / ((right + left) / 2), 3)
+        spread = max(_relative_spread(points, a, b), _relative_spread(points, _mirror_name(a), _mirror_name(b)))
+        tolerance[key] = round(float(np.clip(spread, s.max_asymmetry, 2 * s.max_asymmetry)), 3)
+    figures["asymmetry"], figures["asymmetry_allowed"] = asymmetry, tolerance
+    lopsided = {k: v for k, v in asymmetry.items() if not v <= tolerance[k]}
     if lopsided:
-        failures.append(f"left and right limbs differ: {lopsided} (|L - R| / mean; at most {s.max_asymmetry})")
+        failures.append(f"left and right limbs differ: {lopsided} (|L - R| / mean; at most {s.max_asymmetry}, or as "
+                        f"much as the limb's length varies over the frames, up to {2 * s.max_asymmetry}: {tolerance})")
     low, high = s.proportion_range
     proportion = {k: round(lengths[f"{a}-{b}"] / (s.height * share), 3) for (a, b), share in _PROPORTIONS.items()
                   for k in [f"{a[1:]}-{b[1:]}"]}
@@ -615,30 +698,74 @@ def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.
     per view-frame (module docstring); checked by :func:`check_rig`. Returns the result and the
     subject's (F, V, 25, 3) keypoints it was made from (left/right decided)."""
     s = settings or PeopleSettings()
+    _check_someone_moves(candidates, intrinsics, names, s)
     tracks = _first_tracks(candidates, intrinsics, names, s)
     keypoints = np.stack([candidates[:, v, p] for v, p in enumerate(tracks)], 1)
-    result = calibrate_from_people(keypoints, intrinsics, names, s)
+    result = _solved(keypoints, intrinsics, names, s)
     subject: dict = {"first": {"detector_track_per_camera": dict(zip(names, map(int, tracks), strict=True))}}
+    placed = [names.index(n) for n in result.rig.names]
     for round_ in range(s.rounds):
-        rig = result.rig
-        placed = [names.index(n) for n in rig.names]
-        choice = choose_subject(rig, candidates[:, placed], skeleton=skeleton, fps=fps)
+        rows, owners, association = _everyone(result.rig, candidates[:, placed], s, fps=fps, skeleton=skeleton)
+        adjusted = _adjusted(result.rig, rows, owners, s)
+        choice = choose_subject(adjusted, candidates[:, placed], skeleton=skeleton, fps=fps)
         if choice.report["view_frames_assigned"] == 0:
             break
-        chosen, flips = fix_left_right(rig, choice.keypoints2d, skeleton=skeleton,
-                                       threshold_px=_inlier_thresholds(rig, s))
+        chosen, flips = fix_left_right(adjusted, choice.keypoints2d, skeleton=skeleton,
+                                       threshold_px=_inlier_thresholds(adjusted, s))
         keypoints = np.zeros_like(keypoints)
         keypoints[:, placed] = chosen
+        turned = _largest_turn_deg(result.rig, adjusted)
+        result = replace(_in_world_of(adjusted, chosen, s), unplaced=result.unplaced)
         subject[f"round_{round_ + 1}"] = {**choice.report, "view_frames_with_left_right_fixed":
-                                          int(flips.any(-1).sum())}
-        result = calibrate_from_people(keypoints, intrinsics, names, s)
-    placed = [names.index(n) for n in result.rig.names]
+                                          int(flips.any(-1).sum()), "people_adjusted": len(np.unique(owners)),
+                                          "largest_turn_deg": round(turned, 4)}
+        if turned < s.converged_deg:
+            break
     try:
         checks = check_rig(result.rig, keypoints[:, placed], s)
     except RigCheckError as err:
         err.result = replace(result, checks=err.figures, subject=subject)
         raise
     return replace(result, checks=checks, subject=subject), keypoints
+
+
+def _largest_turn_deg(before: CameraRig, after: CameraRig) -> float:
+    """The largest rotation, in degrees, of a camera relative to the first camera between two rigs
+    of the same cameras (whatever their world frames)."""
+    return max(rotation_angle_deg((a.R @ after[0].R.T) @ (b.R @ before[0].R.T).T)
+               for a, b in zip(after, before, strict=True))
+
+
+def _in_world_of(rig: CameraRig, keypoints2d: np.ndarray, s: PeopleSettings) -> PeopleResult:
+    """``rig`` (any scale and world frame) scaled so that the person seen as (F, V, 25, 3)
+    ``keypoints2d`` is ``s.height`` tall (their median bone lengths, left and right together, x
+    ``HEIGHT_FROM_BONES``) and put in their floor frame (step 5 of the module docstring)."""
+    points = triangulate(rig, keypoints2d, threshold_px=_inlier_thresholds(rig, s)).keypoints3d
+    xyz = np.where(points[..., 3:] > 0, points[..., :3], np.nan)  # (F, J, 3)
+    bones = {}
+    for i, j in BODY25.limbs:
+        twin = (int(BODY25.flip_index[i]), int(BODY25.flip_index[j]))
+        lengths = np.concatenate([np.linalg.norm(xyz[:, i] - xyz[:, j], axis=-1),
+                                  np.linalg.norm(xyz[:, twin[0]] - xyz[:, twin[1]], axis=-1)])
+        bones[f"{BODY25.joints[i]}-{BODY25.joints[j]}"] = (float(np.nanmedian(lengths)) if np.isfinite(lengths).any()
+                                                         else np.nan)
+    chain = sum(bones.get(f"{p}-{c}", bones.get(f"{c}-{p}", np.nan)) for p, c in _CHAIN)
+    if not np.isfinite(chain):
+        raise CalibrationError(rig.names[0], "the person's legs, hips and head were not reconstructed: "
+                                             "cannot set the scale from their height")
+    scale = s.height / (HEIGHT_FROM_BONES * chain)
+    xyz = xyz * scale
+    old = [(c.R, c.t * scale) for c in rig]
+    world_from_old = _floor_frame(xyz, {n: i for i, n in enumerate(BODY25.joints)}, old[0])
+    cameras, median, corr = [], {}, {}
+    for v, c in enumerate(rig):
+        cameras.append(Camera(c.name, c.K, c.dist, *compose(old[v], invert(world_from_old)), c.image_size))
+        seen = keypoints2d[:, v, :, 2] >= s.min_confidence
+        error = np.linalg.norm(_pixel_residuals(old[v], xyz, keypoints2d[:, v], seen, c.K, c.dist), axis=-1)
+        error = error[np.isfinite(error)]
+        median[c.name] = float(np.median(error)) if error.size else float("nan")
+        corr[c.name] = int(seen.sum())
+    return PeopleResult(CameraRig(cameras), median, corr, {k: v * scale for k, v in bones.items()}, [])
 
 
 def _first_tracks(candidates: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarray, tuple]], names: list[str],
@@ -651,7 +778,7 @@ def _first_tracks(candidates: np.ndarray, intrinsics: list[tuple[np.ndarray, np.
              for v in range(V)]
     if all(len(t) == 1 for t in tried):
         return [t[0] for t in tried]
-    points = {(v, p): _swap_proof(*_normalised(candidates[:, v:v + 1, p], intrinsics[v:v + 1], s)[1:])
+    points = {(v, p): _normalised(candidates[:, v:v + 1, p], intrinsics[v:v + 1], s)[1:]
               for v in range(V) for p in tried[v]}
     focal = float(np.mean([K[0, 0] for K, _, _ in intrinsics]))
     order = sorted(range(V), key=lambda v: -seen[v].max())
@@ -672,12 +799,13 @@ def _explained(choice: dict[int, int], points: dict, tried: list[list[int]], nam
     different people in different views explains its own wrong pairing, not the others; the right
     rig explains everyone at once. 0 when no rig can be placed."""
     views = sorted(choice)
-    flat_xy = np.concatenate([points[(v, choice[v])][0] for v in views], 1)
-    flat_seen = np.concatenate([points[(v, choice[v])][1] for v in views], 1)
+    xy = np.concatenate([points[(v, choice[v])][0] for v in views], 1)
+    seen = np.concatenate([points[(v, choice[v])][1] for v in views], 1)
     try:
-        poses = _place_cameras(flat_xy, flat_seen, [names[v] for v in views], s.ransac_px / focal, s)
+        poses, _ = _first_poses(xy, seen, [names[v] for v in views], s.ransac_px / focal, s)
     except CalibrationError:
         return 0.0
+    points = {key: _swap_proof(*normalised) for key, normalised in points.items()}
     total = 0.0
     for a, b in itertools.combinations(sorted(poses), 2):
         E = essential_matrix(*poses[a], *poses[b])
