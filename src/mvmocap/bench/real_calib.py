@@ -4,9 +4,10 @@ Each folder under ``DIR`` (or ``DIR`` itself) is checked by its layout:
 
 - **caliscope session** (``caliscope_camera_array.toml``, ``caliscope_charuco.toml``,
   ``videos/``): board intrinsics from the videos (``focal_rel_err``: |mean of fx, fy| vs
-  caliscope's, per camera, with the views used and ``focal_rel_std``, the fit's own standard
-  deviation) and board extrinsics with caliscope's intrinsics (``baseline_err_mm``: the distance
-  between two camera centres vs caliscope's, ``rel_rot_deg``: the angle between the two tools'
+  caliscope's, per camera, with the views used, ``focal_rel_std``, the fit's own standard
+  deviation, and ``focal_uncertainty``, the larger of it and a jackknife over the views) and board
+  extrinsics with caliscope's intrinsics (``baseline_err_mm``: the distance between two camera
+  centres vs caliscope's, ``rel_rot_deg``: the angle between the two tools'
   relative rotations of the pair; medians over every pair), and the frames where the board was
   found per camera next to those where plain OpenCV finds it (``detectBoard`` with inverted
   markers allowed), ``found_vs_plain`` the ratio.
@@ -105,6 +106,7 @@ def _caliscope(folder: Path, work: Path) -> dict:
                                 for n, r in intrinsics.items()}
         out["intrinsics_views_used"] = {n: len(r.per_view) for n, r in intrinsics.items()}
         out["focal_rel_std"] = {n: round(r.focal_std / r.K[0, 0], 4) for n, r in intrinsics.items()}
+        out["focal_uncertainty"] = {n: round(r.focal_uncertainty, 4) for n, r in intrinsics.items()}
     except CalibrationError as err:
         out["intrinsics_error"] = str(err)
     out["intrinsics_s"] = round(time.perf_counter() - start, 1)

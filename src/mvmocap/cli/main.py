@@ -103,7 +103,7 @@ def _cmd_calib_board(args: argparse.Namespace) -> int:
             "written": str(args.out or Path(args.root) / "intri.yml"),
             **{f"  {n}": f"RMS {r.rms:.3f} px, {len(r.per_view)} views ({r.counts.found} found in "
                          f"{r.counts.tried} frames, {len(r.dropped)} outliers dropped), f {r.K[0, 0]:.1f} "
-                         f"+- {r.focal_std:.1f} px, {r.model}"
+                         f"+- {100 * r.focal_uncertainty:.1f}%, {r.model}"
                for n, r in results.items()}}))
         return 0
     result = run_calib_extrinsics(args.root, board, intri=args.intri, cams=args.cams, out=args.out, every=args.every,

@@ -107,9 +107,13 @@ def run_calib_intrinsics(root: str | Path, board: BoardSpec, *, cams: list[str] 
                                                 f"searched; {_no_board_hint(board)}")
         results[name] = result = calibrate_intrinsics(views, board, counts.image_size, camera=str(source.path),
                                                       settings=settings, counts=counts)
-        log.info("%s: %d views, RMS %.3f px, f %.1f px, model %s (held-out %s)", name, len(result.per_view),
-                 result.rms, result.K[0, 0], result.model,
+        log.info("%s: %d views, RMS %.3f px, f %.1f px +- %.1f%%, model %s (held-out %s)", name,
+                 len(result.per_view), result.rms, result.K[0, 0], 100 * result.focal_uncertainty, result.model,
                  ", ".join(f"{k} {v:.3f} px" for k, v in result.heldout_px.items()))
+        if result.focal_uncertainty > settings.max_focal_uncertainty:
+            log.warning("%s: the focal length is uncertain by %.1f%% (it moves that much as views are left out): "
+                        "film more views of the board near the image's corners and edges, tilted 20-45 degrees",
+                        name, 100 * result.focal_uncertainty)
     write_intrinsics({n: (r.K, r.dist, r.image_size) for n, r in results.items()}, out)
     atomic_write_text(out.with_name(out.stem + "_report.json"),
                       json.dumps({n: r.report() for n, r in results.items()}, indent=1))
