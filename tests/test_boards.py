@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from mvmocap.bench.real_calib import pair_errors
 from mvmocap.calib.boards import BoardFinder, BoardSpec, read_board_file
 from mvmocap.camera import Camera, CameraRig, load_calibration, write_intrinsics
 from mvmocap.cli.main import main
 from mvmocap.geometry import axis_angle_to_matrix
+from mvmocap.metrics import pair_errors
 from mvmocap.synthetic.boards import BoardCamera, BoardPose, board_seen_by, write_board_images
 
 

@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from mvmocap.bench.calib import people_errors, pose_errors
 from mvmocap.calib.boards import BoardSpec
 from mvmocap.calib.people import (
     PeopleSettings,
@@ -21,6 +20,7 @@ from mvmocap.calib.people import (
 from mvmocap.camera import CalibrationError, Camera, CameraRig, load_calibration, read_intrinsics, write_intrinsics
 from mvmocap.cli.main import main
 from mvmocap.geometry import axis_angle_to_matrix
+from mvmocap.metrics import people_errors, pose_errors
 from mvmocap.pipeline.calibration import keypoint_reprojection
 from mvmocap.skeletons import BODY25
 from mvmocap.synthetic import make_capture, ring_rig, write_capture

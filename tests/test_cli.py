@@ -104,7 +104,7 @@ def test_threads_default_to_one_for_torch_and_blas(monkeypatch):
     import torch
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from mvmocap.cli.main import use_threads
+    from mvmocap.threads import use_threads
 
     before = torch.get_num_threads()
     with threadpool_limits(limits=None):  # whatever use_threads sets is undone afterwards

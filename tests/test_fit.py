@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from mvmocap.bench.fit import fit_metrics
 from mvmocap.bodymodels import SMPLFamilyModel, load_body_model
 from mvmocap.cli.main import main
 from mvmocap.fit import BodyFitter, load_fit_config, plan_windows
 from mvmocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.io import read_keypoints3d, read_smpl_jsons, write_keypoints3d
+from mvmocap.metrics import fit_metrics
 from mvmocap.synthetic import ring_rig
 from mvmocap.synthetic.body_motion import corrupt_keypoints3d, model_motion
 from mvmocap.synthetic.model_files import make_model_arrays, write_model_file

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from mvmocap.bench.fit import fit_metrics
 from mvmocap.bodymodels import BodyModel, SMPLFamilyModel
 from mvmocap.fit import BodyFitter, load_fit_config
 from mvmocap.fit.banded import Coupling, solve_banded
@@ -14,6 +13,7 @@ from mvmocap.fit.optim import weighted_sum
 from mvmocap.fit.priors import GMMPosePrior, pose_pull_scale, pose_regulariser
 from mvmocap.fit.problem import PARAMETERS, PoseProblem
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
+from mvmocap.metrics import fit_metrics
 from mvmocap.synthetic import ring_rig
 from mvmocap.synthetic.body_motion import corrupt_keypoints3d, model_motion
 from mvmocap.synthetic.model_files import make_model_arrays

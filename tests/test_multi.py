@@ -9,8 +9,8 @@ import yaml
 from scipy.optimize import linear_sum_assignment
 
 from mvmocap.associate import PeopleSettings, track_people
-from mvmocap.bench.multi import score_people, visible_people
 from mvmocap.cli.main import main
+from mvmocap.metrics import score_people, visible_people
 from mvmocap.synthetic.multi import MultiSpec, multi_detections, people_keypoints, write_multi_keypoints
 from mvmocap.synthetic.rigs import ring_rig
 

@@ -112,7 +112,7 @@ def run_body_hands_demo(out: Path, frames: int = 60, cameras: int = 4, seed: int
 
 def run_multi_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0, people: int = 3) -> dict:
     """Anny people walking across each other's paths, rendered, run with ``--exp multi`` and scored."""
-    from mvmocap.bench.multi import score_people, visible_people
+    from mvmocap.metrics import score_people, visible_people
     from mvmocap.pipeline.multi import run_multi
     from mvmocap.pipeline.summary import multi_summary
     from mvmocap.synthetic.multi import MultiSpec, make_multi_capture

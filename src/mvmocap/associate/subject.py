@@ -148,6 +148,27 @@ def undistorted_candidates(rig: CameraRig, candidates: np.ndarray) -> tuple[np.n
     return xn, np.concatenate([pix, candidates[..., 2:3]], -1)
 
 
+def _epipolar_px(lines_b: np.ndarray, xb: np.ndarray, lines_a: np.ndarray, focal_a: float, focal_b: float
+                 ) -> np.ndarray:
+    """(f, Pa, Pb, J) symmetric epipolar distances in pixels: view a's points as (f, Pa, J, 3)
+    lines in view b, view b's (f, Pb, J, 3) homogeneous points, and those as lines in view a."""
+    num = np.abs(np.einsum("fpjk,fqjk->fpqj", lines_b, xb))
+    return 0.5 * (num / np.maximum(np.linalg.norm(lines_b[..., None, :, :2], axis=-1), 1e-12) * focal_b
+                  + num / np.maximum(np.linalg.norm(lines_a[:, None, ..., :2], axis=-1), 1e-12) * focal_a)
+
+
+def _frame_picks(norm: np.ndarray, support: np.ndarray, origins: np.ndarray, min_views: int
+                 ) -> list[tuple[int, np.ndarray]]:
+    """The clusters of each frame of a chunk, ``(frame in chunk, views)``, from the proposals'
+    (n, V, P) normalised distances and support and their (n, 5) origins (frame first)."""
+    picks = []
+    for k in np.unique(origins[:, 0]):
+        rows = np.flatnonzero(origins[:, 0] == k)
+        picks += [(int(k), views) for views in _greedy_clusters(norm[rows], support[rows], origins[rows, 1:],
+                                                                min_views)]
+    return picks
+
+
 def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str = "body25",
                          settings: SubjectSettings | None = None) -> list[list[tuple[np.ndarray, np.ndarray]]]:
     """Per frame, the people seen consistently by several views.
@@ -189,9 +210,7 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
                 jb = flip if swapped else np.arange(J)
                 xb = homog[:, b][:, :, jb]  # (f, P, J, 3)
                 lines_a = xb @ essentials[(a, b)]  # b's points as lines in a
-                num = np.abs(np.einsum("fpjk,fqjk->fpqj", lines_b, xb))  # (f, Pa, Pb, J)
-                d = 0.5 * (num / np.maximum(np.linalg.norm(lines_b[..., None, :, :2], axis=-1), 1e-12) * focal[b]
-                           + num / np.maximum(np.linalg.norm(lines_a[:, None, ..., :2], axis=-1), 1e-12) * focal[a])
+                d = _epipolar_px(lines_b, xb, lines_a, focal[a], focal[b])  # (f, Pa, Pb, J)
                 both = (conf[:, a, :, None] > 0) & (conf[:, b][:, :, jb][:, None] > 0)
                 epipolar = _median_of_confident(d, both) / np.maximum(
                     np.minimum(size[:, a, :, None], size[:, b, None, :]), 1e-9)
@@ -222,12 +241,7 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
         scale = np.minimum(size[origins[:, 0]], np.where(projected_size > 0, projected_size, np.inf))
         norm = dist / np.maximum(scale, 1e-9)
         support = (norm < s.gate) & usable[sl][origins[:, 0]]
-        picks = []
-        for k in range(f):
-            rows = np.flatnonzero(origins[:, 0] == k)
-            if len(rows):
-                picks += [(k, views) for views in _greedy_clusters(norm[rows], support[rows], origins[rows, 1:],
-                                                                   s.min_views)]
+        picks = _frame_picks(norm, support, origins, s.min_views)
         for (k, _), cluster in zip(picks, _verify_all(rig, cand, picks, flip, s), strict=True):
             if cluster is not None:
                 out[start + k].append(cluster)

@@ -97,24 +97,19 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
         if is_done(trial, options):
             report = json.loads((out / "report.json").read_text())
             return TrialResult(trial.name, "skipped (done before)", **_figures(report))
-        import torch
-
         from mvmocap.console import log_to_file
         from mvmocap.pipeline import run_experiment
+        from mvmocap.threads import single_threaded
 
         if trial.calibration is None:
             raise FileNotFoundError(f"{trial.root}: no calibration in the trial or the folders above it "
                                     "(intri.yml + extri.yml, a .toml or a .qca.txt, or a calibration/ sub-folder)")
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # module docstring
-        try:
+        with single_threaded():  # module docstring
             run_options, applied = trial_run_options(trial, options)
             with output_lock(out), log_to_file(out / "log.txt"):
                 if applied:
                     log.info("trial %s: from Pose2Sim's settings %s", trial.name, ", ".join(applied))
                 run = run_experiment(run_options)
-        finally:
-            torch.set_num_threads(threads)
         report = {**run.report, "project_settings_used": applied}
         if hasattr(run, "fit"):  # a single-person run: how far the fitted body lies from the keypoints
             seen = run.keypoints3d[..., 3] > 0

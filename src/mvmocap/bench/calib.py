@@ -21,37 +21,15 @@ import numpy as np
 
 from mvmocap.calib.boards import BoardSpec
 from mvmocap.calib.people import PeopleSettings, calibrate_from_people
-from mvmocap.calib.poses import rotation_angle_deg
 from mvmocap.camera import Camera, CameraRig, load_calibration, read_intrinsics, write_intrinsics
+from mvmocap.metrics import people_errors, pose_errors
 from mvmocap.pipeline.calibration import run_calib_extrinsics, run_calib_intrinsics
 from mvmocap.synthetic import make_capture, ring_rig
 from mvmocap.synthetic.boards import board_seen_by, boards_in_rig, random_board_poses, write_board_images
 
-__all__ = ["bench_calib", "pose_errors", "people_errors"]
+__all__ = ["bench_calib"]
 
 _SIZE = (1280, 720)
-
-
-def pose_errors(truth: CameraRig, found: CameraRig) -> tuple[float, float]:
-    """Largest camera-centre (mm) and orientation (deg) error after the rigid alignment of the
-    found camera centres onto the true ones."""
-    a = np.stack([c.center for c in truth])
-    b = np.stack([found[c.name].center for c in truth])
-    U, _, Vt = np.linalg.svd((b - b.mean(0)).T @ (a - a.mean(0)))
-    R = (U @ np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))]) @ Vt).T
-    centres = (b - b.mean(0)) @ R.T + a.mean(0)
-    angles = [rotation_angle_deg(c.R @ (found[c.name].R @ R.T).T) for c in truth]
-    return 1000 * float(np.linalg.norm(centres - a, axis=1).max()), float(max(angles))
-
-
-def people_errors(truth: CameraRig, found: CameraRig) -> tuple[float, float, float]:
-    """(centre mm, rotation deg, relative scale error) after a similarity alignment."""
-    a = np.stack([c.center for c in truth])
-    b = np.stack([found[c.name].center for c in truth])
-    scale = np.linalg.norm(a - a.mean(0)) / np.linalg.norm(b - b.mean(0))
-    scaled = CameraRig([Camera(c.name, c.K, c.dist, c.R, c.t * scale, c.image_size) for c in found])
-    centre_mm, rot_deg = pose_errors(truth, scaled)
-    return centre_mm, rot_deg, float(1 / scale - 1)
 
 
 def bench_calib(views: int = 20, cameras: int = 4, frames: int = 40, people_frames: int = 300, seed: int = 0) -> dict:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from itertools import combinations
 from pathlib import Path
 
 import cv2
@@ -42,9 +41,9 @@ import numpy as np
 from mvmocap.associate import choose_subject
 from mvmocap.calib.boards import BoardSpec, read_board_file
 from mvmocap.calib.people import measured_height
-from mvmocap.calib.poses import rotation_angle_deg, similarity
 from mvmocap.camera import CalibrationError, CameraRig, load_calibration, write_intrinsics
 from mvmocap.io import FrameSource, list_video_cameras, read_keypoints2d
+from mvmocap.metrics import pair_errors, similarity_errors
 from mvmocap.pipeline.calibration import (
     run_calib_extrinsics,
     run_calib_intrinsics,
@@ -54,32 +53,7 @@ from mvmocap.pipeline.calibration import (
 from mvmocap.skeletons import BODY25
 from mvmocap.triangulate import heldout_errors
 
-__all__ = ["bench_real_calib", "similarity_errors", "pair_errors"]
-
-
-def similarity_errors(truth: CameraRig, found: CameraRig) -> dict:
-    """Per camera centre (m) and orientation (deg) errors of ``found`` after the similarity
-    transform (Umeyama) that best maps its camera centres onto ``truth``'s; ``scale_ratio``: the
-    found layout's size over the truth's."""
-    names = [c.name for c in truth if c.name in found]
-    a = np.stack([truth[n].center for n in names])
-    b = np.stack([found[n].center for n in names])
-    s, R, shift = similarity(b, a)  # found -> truth
-    mapped = s * b @ R.T + shift
-    return {"centre_err_m": dict(zip(names, np.linalg.norm(mapped - a, axis=1).round(4).tolist(), strict=True)),
-            "rot_err_deg": {n: round(rotation_angle_deg(truth[n].R @ (found[n].R @ R.T).T), 3) for n in names},
-            "scale_ratio": round(1 / s, 4)}
-
-
-def pair_errors(truth: CameraRig, found: CameraRig) -> dict:
-    """Per camera pair: the baseline error (mm) and the angle (deg) between the relative rotations."""
-    out = {}
-    for a, b in combinations([c.name for c in truth if c.name in found], 2):
-        base = np.linalg.norm(found[a].center - found[b].center) - np.linalg.norm(truth[a].center - truth[b].center)
-        rel = (found[a].R @ found[b].R.T) @ (truth[a].R @ truth[b].R.T).T
-        out[f"{a}-{b}"] = {"baseline_err_mm": round(1000 * abs(float(base)), 2),
-                           "rel_rot_deg": round(rotation_angle_deg(rel), 3)}
-    return out
+__all__ = ["bench_real_calib"]
 
 
 def _plain_opencv_found(video: Path, board: BoardSpec) -> int:

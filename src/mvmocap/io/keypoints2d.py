@@ -187,6 +187,23 @@ def _parse_people(data, path: Path, part: str) -> dict[int, np.ndarray]:
     return out
 
 
+def _numbered_files(folder: Path, cam: str) -> dict[int, Path]:
+    """Camera ``cam``'s keypoint files in ``folder`` by their frame number."""
+    if not folder.is_dir():
+        raise DataError(folder, f"no keypoint folder for camera '{cam}'")
+    names = natural_sorted(p.name for p in folder.glob("*.json") if not p.name.startswith("."))
+    if not names:
+        raise DataError(folder, f"camera '{cam}' has no .json keypoint files")
+    numbered: dict[int, Path] = {}
+    for position, name in enumerate(names):
+        number = _frame_number(name, position)
+        if number in numbered:
+            raise DataError(folder / name, f"frame number {number} also in {numbered[number].name}; "
+                                           "one file per frame and camera")
+        numbered[number] = folder / name
+    return numbered
+
+
 def read_keypoints2d(
     root: str | Path,
     cameras: list[str] | None = None,
@@ -209,22 +226,7 @@ def read_keypoints2d(
         raise ValueError(f"part must be one of {sorted(PARTS)}, got {part!r}")
     root = Path(root)
     cameras = list_camera_folders(root) if cameras is None else list(cameras)
-    files: dict[str, dict[int, Path]] = {}
-    for cam in cameras:
-        folder = root / cam
-        if not folder.is_dir():
-            raise DataError(folder, f"no keypoint folder for camera '{cam}'")
-        names = natural_sorted(p.name for p in folder.glob("*.json") if not p.name.startswith("."))
-        if not names:
-            raise DataError(folder, f"camera '{cam}' has no .json keypoint files")
-        numbered: dict[int, Path] = {}
-        for position, name in enumerate(names):
-            number = _frame_number(name, position)
-            if number in numbered:
-                raise DataError(folder / name, f"frame number {number} also in {numbered[number].name}; "
-                                               "one file per frame and camera")
-            numbered[number] = folder / name
-        files[cam] = numbered
+    files = {cam: _numbered_files(root / cam, cam) for cam in cameras}
     all_frames = sorted(set().union(*(set(f) for f in files.values())))
     shared = sorted(set.intersection(*(set(f) for f in files.values())))
     frames = shared if common_frames else all_frames

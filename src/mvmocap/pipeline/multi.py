@@ -45,6 +45,7 @@ from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.render import PERSON_COLOURS
 from mvmocap.skeletons import get_format
 from mvmocap.sync import resample_sequence, sync_file_offsets, write_sync_file
+from mvmocap.threads import single_threaded
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
 
 __all__ = ["MultiOutput", "PersonOutput", "TriangulatedPerson", "run_multi", "triangulate_everyone"]
@@ -113,10 +114,8 @@ def _model(spec: str | None) -> BodyModel:
 def _fit_person(spec: str | None, config: FitConfig, gmm: str | None, fps: float, kp3d: np.ndarray,
                 kp2d: np.ndarray | None, rig: CameraRig | None) -> FitResult:
     """One person's fit (run in a worker process: the model is loaded there once)."""
-    import torch
-
-    torch.set_num_threads(1)
-    return BodyFitter(_model(spec), config, gmm=gmm, fps=fps).fit(kp3d, kp2d, rig)
+    with single_threaded():
+        return BodyFitter(_model(spec), config, gmm=gmm, fps=fps).fit(kp3d, kp2d, rig)
 
 
 def _fit_everyone(options: RunOptions, experiment: Experiment, fps: float, tasks: list[tuple]) -> list[FitResult]:

@@ -1,4 +1,4 @@
-"""Accuracy metrics against ground truth (knows nothing of the rest of the package)."""
+"""Keypoint accuracy against a truth: position error and jitter."""
 
 from __future__ import annotations
 

@@ -1,0 +1,70 @@
+"""Argument types and checks shared by the ``mvmocap`` commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mvmocap.io import DataError
+
+__all__ = ["positive_float", "CameraNames", "int_from", "dataset_root", "add_synth_options", "spec_from"]
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
+class CameraNames(argparse.Action):
+    """``--cams``-like lists: each camera once (a repeated name is an argparse error, exit 2)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            parser.error(f"{option_string} names {repeated} more than once; list each camera once")
+        setattr(namespace, self.dest, values)
+
+
+def int_from(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def dataset_root(args: argparse.Namespace) -> None:
+    """A mistyped ROOT is reported as such, before anything (log.txt included) is written under it."""
+    if not Path(args.root).is_dir():
+        raise DataError(Path(args.root), "dataset folder not found (expected videos/<cam>.mp4 or images/<cam>/ "
+                                         "and a calibration)")
+
+
+def add_synth_options(p: argparse.ArgumentParser, frames: int) -> None:
+    from mvmocap.synthetic import MOTIONS
+
+    p.add_argument("--frames", type=int_from(1), default=frames)
+    p.add_argument("--cameras", type=int_from(2), default=4, help="cameras on the ring")
+    p.add_argument("--radius", type=float, default=3.5, help="ring radius in metres")
+    p.add_argument("--motion", choices=MOTIONS, default="mixed")
+    p.add_argument("--noise", type=float, default=2.0, help="2D noise, pixels (standard deviation)")
+    p.add_argument("--outliers", type=float, default=0.1, help="fraction of observations replaced by outliers")
+    p.add_argument("--dropouts", type=float, default=0.05, help="fraction of observations dropped")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def spec_from(args: argparse.Namespace):
+    from mvmocap.synthetic import CaptureSpec
+
+    return CaptureSpec(frames=args.frames, cameras=args.cameras, radius=args.radius, motion=args.motion,
+                       noise_px=args.noise, outlier_ratio=args.outliers, dropout_ratio=args.dropouts, seed=args.seed)

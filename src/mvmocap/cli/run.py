@@ -1,0 +1,182 @@
+"""``mvmocap run | sync | settings | batch | demo``: captures run end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mvmocap.cli.args import CameraNames, dataset_root, int_from, positive_float
+from mvmocap.console import log_to_file, summary_table
+from mvmocap.io import DataError
+from mvmocap.pipeline.summary import hands_summary, multi_summary, run_summary, sync_summary
+from mvmocap.utils import output_lock
+
+if TYPE_CHECKING:
+    from mvmocap.pipeline.stages import RunOptions
+
+__all__ = ["add_run_commands"]
+
+
+def add_run_commands(sub: argparse._SubParsersAction) -> None:
+    """``run``, ``sync``, ``settings``, ``batch`` and ``demo``."""
+    run = sub.add_parser("run", help="detect, triangulate, fit, write and render a multi-camera capture")
+    run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
+    run.add_argument("--out", help="output folder (default ROOT/output)")
+    run.add_argument("--exp", default="body",
+                     help="experiment: body, multi (everyone in the scene), hands, body+hands, or a YAML file "
+                          "(mvmocap settings --exp NAME prints one with every key)")
+    run.add_argument("--workers", type=int_from(0), default=1,
+                     help="processes detecting cameras at once (0: one per core; default 1); the same detections")
+    run.add_argument("--max-people", type=int_from(1), help="--exp multi: at most this many people (default: the "
+                                                             "experiment's people.max_people, 10)")
+    run.add_argument("--model", help="body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; "
+                                      "hands: anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx")
+    run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
+    run.add_argument("--cams", nargs="+", action=CameraNames, help="cameras to use (default: all with calibration)")
+    run.add_argument("--vis-cams", nargs="+", action=CameraNames,
+                     help="cameras shown in the overlay video (default: first 4)")
+    run.add_argument("--frames", help="frame range A:B (B exclusive)")
+    run.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
+    run.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
+    run.add_argument("--fps", type=positive_float, help="frame rate (default: the videos', else 30)")
+    run.add_argument("--no-video", action="store_true", help="skip the overlay and ground videos")
+    run.add_argument("--sync", choices=("file", "auto", "none"), default="file",
+                     help="camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate now "
+                          "(writes OUT/sync.yml), none = cameras taken as synchronised")
+    run.set_defaults(func=_cmd_run)
+
+    syn_t = sub.add_parser("sync", help="estimate every camera's time offset from the people it sees -> sync.yml")
+    syn_t.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
+    syn_t.add_argument("--out", help="where the detection cache lives (default ROOT/output, shared with run)")
+    syn_t.add_argument("--sync-file", help="file to write (default ROOT/sync.yml)")
+    syn_t.add_argument("--exp", default="body", help="experiment (detection, association and sync settings)")
+    syn_t.add_argument("--calib", help="calibration file or folder (default: ROOT)")
+    syn_t.add_argument("--cams", nargs="+", action=CameraNames, help="cameras to use (default: all with calibration)")
+    syn_t.add_argument("--frames", help="frame range A:B (B exclusive)")
+    syn_t.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
+    syn_t.add_argument("--fps", type=positive_float, help="frame rate of image folders (videos: their timestamps)")
+    syn_t.add_argument("--max-offset", type=positive_float, help="largest offset searched, seconds (default 0.5)")
+    syn_t.set_defaults(func=_cmd_sync)
+
+    settings_t = sub.add_parser("settings", help="print every setting of an experiment as YAML (copy, edit, pass "
+                                                 "with run --exp)")
+    settings_t.add_argument("--exp", default="body", help="body (default), hands, body+hands or a YAML file")
+    settings_t.set_defaults(func=_cmd_settings)
+
+    bat = sub.add_parser("batch", help="run every trial of a session folder (resumable, in parallel)")
+    bat.add_argument("session", help="folder of trials (folders with videos/, images/ or annots/)")
+    bat.add_argument("--exp", help="experiment (default body, or multi where a trial's Pose2Sim Config.toml says "
+                     "multi_person = true)")
+    bat.add_argument("--model", help="body model (default Anny)")
+    bat.add_argument("--workers", type=int_from(1), default=1, help="worker processes (default 1)")
+    bat.add_argument("--ray", metavar="ADDRESS", help="run the trials as Ray tasks: 'auto' joins this machine's "
+                                                      "cluster, 'local' starts one here, or a cluster address "
+                                                      "(pip install 'mvmocap[ray]')")
+    bat.add_argument("--video", action="store_true", help="also render each trial's overlay and ground videos")
+    bat.set_defaults(func=_cmd_batch)
+
+    demo = sub.add_parser("demo", help="render a synthetic capture, run it end to end, print the accuracy")
+    demo.add_argument("--out", default="demo_out")
+    demo.add_argument("--frames", type=int, default=150)
+    demo.add_argument("--cameras", type=int, default=4)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--hands", action="store_true", help="both hands over a desk, 3 cameras (--exp hands)")
+    demo.add_argument("--body-hands", action="store_true", help="a body with moving fingers (--exp body+hands)")
+    demo.add_argument("--multi", action="store_true", help="three people walking across each other (--exp multi)")
+    demo.set_defaults(func=_cmd_demo)
+
+
+def _run_options(args: argparse.Namespace) -> RunOptions:
+    """The command line of ``mvmocap run`` / ``mvmocap sync`` as checked options."""
+    from mvmocap.pipeline.stages import RunOptions
+
+    dataset_root(args)
+    return RunOptions(root=Path(args.root), out=Path(args.out) if args.out else None, exp=args.exp,
+                      model=getattr(args, "model", None), calib=args.calib, cams=args.cams,
+                      vis_cams=getattr(args, "vis_cams", None), frames=args.frames, fps=args.fps,
+                      videos=not getattr(args, "no_video", False), keypoints=args.keypoints,
+                      gmm=getattr(args, "gmm", None), sync=getattr(args, "sync", "file"),
+                      max_people=getattr(args, "max_people", None), workers=getattr(args, "workers", 1))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.experiment import load_experiment
+    from mvmocap.pipeline.launch import run_experiment
+    from mvmocap.pipeline.stages import check_output_folder
+
+    options = _run_options(args)
+    check_output_folder(options.root, options.output)  # before log.txt is written there
+    experiment = load_experiment(options.exp)  # its errors come before log.txt is written
+    kind = experiment.kind
+    options.check_for(kind)
+    out = options.output
+    with output_lock(out), log_to_file(out / "log.txt"):
+        result = run_experiment(options, experiment)
+    if kind == "multi":
+        print(multi_summary(result.report, out))
+    elif kind == "hands":
+        report = json.loads((out / "report.json").read_text())
+        print(hands_summary(report, out, {side: result[side] is not None for side in ("l", "r")}))
+    elif kind == "body+hands":
+        found = result.keypoints3d[..., 3] > 0
+        print(summary_table("mvmocap run --exp body+hands: summary", {
+            "outputs": str(out), "model": result.model.name, "frames": str(len(result.frames)),
+            **{part: f"{100 * found[:, cols].mean():.0f}% of keypoints found" for part, cols in
+               (("body", slice(0, 25)), ("left hand", slice(25, 46)), ("right hand", slice(46, 67)))}}))
+    else:
+        print(run_summary(result.report, result.out))
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.run import run_sync
+    from mvmocap.pipeline.stages import check_output_folder
+
+    options = _run_options(args)
+    check_output_folder(options.root, options.output)  # before log.txt is written there
+    with log_to_file(options.output / "log.txt"):
+        path, result, fps = run_sync(options, max_offset=args.max_offset,
+                                     write_to=Path(args.sync_file) if args.sync_file else None)
+    print(sync_summary(result, path, fps))
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    from mvmocap.pipeline.experiment import experiment_yaml, load_experiment
+
+    print(experiment_yaml(load_experiment(args.exp)))
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from mvmocap.batch import BatchOptions, run_batch
+
+    session = Path(args.session)
+    if not session.is_dir():
+        raise DataError(session, "session folder not found")
+    results = run_batch(session, options=BatchOptions(exp=args.exp, model=args.model, videos=args.video),
+                        workers=args.workers, ray=args.ray)
+    failed = [r for r in results if r.status == "failed"]
+    print(summary_table(f"mvmocap batch: {len(results)} trials, {len(failed)} failed", {
+        "reports": str(session / "batch_report.json") + "  " + str(session / "batch_report.csv"),
+        **{f"  {r.trial}": r.status + (f" ({r.frames} frames, {r.cameras} cameras, held-out "
+                                       f"{r.heldout_px:.1f} px, {r.seconds:.0f} s)" if r.heldout_px is not None else "")
+           + (f": {r.error}" if r.error else "") for r in results}}))
+    return 2 if failed else 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from mvmocap.demo import run_body_hands_demo, run_demo, run_hands_demo, run_multi_demo
+
+    with log_to_file(Path(args.out) / "log.txt"):
+        if args.multi:
+            run_multi_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
+        elif args.hands:
+            run_hands_demo(Path(args.out), frames=args.frames, seed=args.seed)
+        elif args.body_hands:
+            run_body_hands_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
+        else:
+            run_demo(Path(args.out), frames=args.frames, cameras=args.cameras, seed=args.seed)
+    return 0
