@@ -104,7 +104,8 @@ def test_calibration_of_another_resolution_is_scaled_or_refused(keypoint_root, t
 
     import numpy as np
 
-    from mvmocap.pipeline.stages import RunOptions, open_inputs, prepare_run
+    from mvmocap.pipeline.options import RunOptions
+    from mvmocap.pipeline.stages import open_inputs, prepare_run
 
     root = tmp_path / "data"
     root.mkdir()

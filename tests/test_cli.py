@@ -8,6 +8,7 @@ from mvmocap.cli.main import main
 from mvmocap.io import read_keypoints3d
 from mvmocap.metrics import mpjpe
 from mvmocap.synthetic import CaptureSpec, make_capture, write_capture
+from mvmocap.utils import InputError
 
 
 @pytest.fixture
@@ -114,3 +115,28 @@ def test_threads_default_to_one_for_torch_and_blas(monkeypatch):
         monkeypatch.setenv("OMP_NUM_THREADS", "2")
         assert use_threads() == 2 and torch.get_num_threads() == 2
     torch.set_num_threads(before)
+
+
+def test_run_options_are_declared_once_and_the_command_line_made_from_them(tmp_path):
+    """Issue 31: every ``mvmocap run`` option was declared twice (argparse and RunOptions) and
+    ``--frames`` stayed a string parsed again in three places. The command line is now generated
+    from RunOptions' fields, whose values are checked once: frames a FrameSpan, sync a SyncMode."""
+    from dataclasses import fields
+
+    from mvmocap.cli.args import options_from
+    from mvmocap.cli.main import build_parser
+    from mvmocap.pipeline.options import FrameSpan, RunOptions, SyncMode
+
+    parser = build_parser()
+    args = parser.parse_args(["run", str(tmp_path), "--frames", "10:20", "--sync", "auto", "--no-video",
+                              "--cams", "a", "b", "--workers", "0"])
+    options = options_from(args, RunOptions)
+    assert options.frames == FrameSpan(10, 20) and options.frame_bounds == (10, 20) and options.sync is SyncMode.AUTO
+    assert options.videos is False and options.cams == ("a", "b") and options.workers == 0
+    assert options_from(parser.parse_args(["run", str(tmp_path)]), RunOptions) == RunOptions(root=tmp_path)
+    offered = {f.name for f in fields(RunOptions) if f.metadata["cli"]["help"]}
+    assert offered <= set(vars(args)) and "sync_file" not in vars(args)
+    with pytest.raises(InputError, match="--frames must look like 100:400"):
+        RunOptions(root=tmp_path, frames="ten")
+    with pytest.raises(SystemExit):  # the bounds declared on the field reach argparse
+        parser.parse_args(["run", str(tmp_path), "--workers", "-1"])

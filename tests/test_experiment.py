@@ -8,7 +8,7 @@ import yaml
 
 from mvmocap.cli.main import main
 from mvmocap.pipeline.experiment import EXPERIMENTS, SECTIONS, load_experiment
-from mvmocap.pipeline.stages import RunOptions
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.settings import field_docs
 from mvmocap.utils import InputError
 

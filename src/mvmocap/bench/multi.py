@@ -50,7 +50,7 @@ def bench_multi(*, people: int = 3, frames: int = 150, cameras: int = 6, seed: i
     """Render (or reuse ``data``, made by :func:`make_multi_capture`), run and score the scene."""
     from mvmocap.camera import load_calibration
     from mvmocap.pipeline.multi import run_multi
-    from mvmocap.pipeline.stages import RunOptions
+    from mvmocap.pipeline.options import RunOptions
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

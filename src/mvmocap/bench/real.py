@@ -46,8 +46,9 @@ from mvmocap.io import MultiViewKeypoints
 from mvmocap.pipeline.experiment import load_experiment
 from mvmocap.pipeline.multi import triangulate_everyone
 from mvmocap.pipeline.observations import synchronised_subject
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.run import detect_inputs, run_capture
-from mvmocap.pipeline.stages import RunOptions, StageTimer, prepare_run
+from mvmocap.pipeline.stages import StageTimer, prepare_run
 from mvmocap.skeletons import get_format
 from mvmocap.sync import TIMING_JOINTS, SmoothSettings, resample_sequence, smooth_detections
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate

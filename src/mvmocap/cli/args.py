@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING, fields
+from enum import Enum
 from pathlib import Path
 
 from mvmocap.io import DataError
 
-__all__ = ["positive_float", "CameraNames", "int_from", "dataset_root", "add_synth_options", "spec_from"]
+__all__ = ["positive_float", "CameraNames", "int_from", "dataset_root", "add_synth_options", "spec_from",
+           "add_options", "options_from"]
 
 
 def positive_float(text: str) -> float:
@@ -68,3 +71,36 @@ def spec_from(args: argparse.Namespace):
 
     return CaptureSpec(frames=args.frames, cameras=args.cameras, radius=args.radius, motion=args.motion,
                        noise_px=args.noise, outlier_ratio=args.outliers, dropout_ratio=args.dropouts, seed=args.seed)
+
+
+def add_options(parser: argparse.ArgumentParser, options: type, *, only: tuple[str, ...] | None = None) -> None:
+    """The command-line arguments of the dataclass ``options``'s fields, from each field's
+    :func:`mvmocap.pipeline.options.option` metadata (fields without help are not offered;
+    ``only``: these fields alone). The option is declared once, where the library reads it."""
+    for f in fields(options):
+        cli = f.metadata.get("cli")
+        if not cli or cli["help"] is None or (only is not None and f.name not in only):
+            continue
+        if cli["positional"]:
+            parser.add_argument(f.name, help=cli["help"])
+            continue
+        if cli["negated"]:
+            parser.add_argument(cli["negated"], dest=f.name, action="store_false", help=cli["help"])
+            continue
+        default = None if f.default is MISSING else f.default
+        kwargs = {"dest": f.name, "help": cli["help"],
+                  "default": default.value if isinstance(default, Enum) else default}
+        if cli["cameras"]:
+            kwargs |= {"nargs": "+", "action": CameraNames}
+        elif cli["choices"]:
+            kwargs["choices"] = [c.value if isinstance(c, Enum) else c for c in cli["choices"]]
+        elif cli["minimum"] is not None:
+            kwargs["type"] = int_from(cli["minimum"])
+        elif cli["positive"]:
+            kwargs["type"] = positive_float
+        parser.add_argument(cli["flag"] or "--" + f.name.replace("_", "-"), **kwargs)
+
+
+def options_from(args: argparse.Namespace, options: type):
+    """An ``options`` dataclass from the parsed command line (the fields it offered)."""
+    return options(**{f.name: getattr(args, f.name) for f in fields(options) if hasattr(args, f.name)})

@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from mvmocap.cli.args import CameraNames, dataset_root, int_from, positive_float
+from mvmocap.cli.args import add_options, dataset_root, int_from, options_from, positive_float
 from mvmocap.console import log_to_file, summary_table
 from mvmocap.io import DataError
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.summary import hands_summary, multi_summary, run_summary, sync_summary
 from mvmocap.utils import output_lock
-
-if TYPE_CHECKING:
-    from mvmocap.pipeline.stages import RunOptions
 
 __all__ = ["add_run_commands"]
 
@@ -22,41 +19,13 @@ __all__ = ["add_run_commands"]
 def add_run_commands(sub: argparse._SubParsersAction) -> None:
     """``run``, ``sync``, ``settings``, ``batch`` and ``demo``."""
     run = sub.add_parser("run", help="detect, triangulate, fit, write and render a multi-camera capture")
-    run.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
-    run.add_argument("--out", help="output folder (default ROOT/output)")
-    run.add_argument("--exp", default="body",
-                     help="experiment: body, multi (everyone in the scene), hands, body+hands, or a YAML file "
-                          "(mvmocap settings --exp NAME prints one with every key)")
-    run.add_argument("--workers", type=int_from(0), default=1,
-                     help="processes detecting cameras at once (0: one per core; default 1); the same detections")
-    run.add_argument("--max-people", type=int_from(1), help="--exp multi: at most this many people (default: the "
-                                                             "experiment's people.max_people, 10)")
-    run.add_argument("--model", help="body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; "
-                                      "hands: anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx")
-    run.add_argument("--calib", help="calibration file or folder (default: ROOT)")
-    run.add_argument("--cams", nargs="+", action=CameraNames, help="cameras to use (default: all with calibration)")
-    run.add_argument("--vis-cams", nargs="+", action=CameraNames,
-                     help="cameras shown in the overlay video (default: first 4)")
-    run.add_argument("--frames", help="frame range A:B (B exclusive)")
-    run.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
-    run.add_argument("--gmm", help="gmm_08.pkl pose prior (SMPL family)")
-    run.add_argument("--fps", type=positive_float, help="frame rate (default: the videos', else 30)")
-    run.add_argument("--no-video", action="store_true", help="skip the overlay and ground videos")
-    run.add_argument("--sync", choices=("file", "auto", "none"), default="file",
-                     help="camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate now "
-                          "(writes OUT/sync.yml), none = cameras taken as synchronised")
+    add_options(run, RunOptions)
     run.set_defaults(func=_cmd_run)
 
     syn_t = sub.add_parser("sync", help="estimate every camera's time offset from the people it sees -> sync.yml")
-    syn_t.add_argument("root", help="dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml")
-    syn_t.add_argument("--out", help="where the detection cache lives (default ROOT/output, shared with run)")
-    syn_t.add_argument("--sync-file", help="file to write (default ROOT/sync.yml)")
-    syn_t.add_argument("--exp", default="body", help="experiment (detection, association and sync settings)")
-    syn_t.add_argument("--calib", help="calibration file or folder (default: ROOT)")
-    syn_t.add_argument("--cams", nargs="+", action=CameraNames, help="cameras to use (default: all with calibration)")
-    syn_t.add_argument("--frames", help="frame range A:B (B exclusive)")
-    syn_t.add_argument("--keypoints", help="precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
-    syn_t.add_argument("--fps", type=positive_float, help="frame rate of image folders (videos: their timestamps)")
+    add_options(syn_t, RunOptions, only=("root", "out", "exp", "calib", "cams", "frames", "keypoints", "fps"))
+    syn_t.add_argument("--sync-file", dest="write_to", metavar="SYNC_FILE",
+                       help="file to write (default ROOT/sync.yml)")
     syn_t.add_argument("--max-offset", type=positive_float, help="largest offset searched, seconds (default 0.5)")
     syn_t.set_defaults(func=_cmd_sync)
 
@@ -90,15 +59,8 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
     """The command line of ``mvmocap run`` / ``mvmocap sync`` as checked options."""
-    from mvmocap.pipeline.stages import RunOptions
-
     dataset_root(args)
-    return RunOptions(root=Path(args.root), out=Path(args.out) if args.out else None, exp=args.exp,
-                      model=getattr(args, "model", None), calib=args.calib, cams=args.cams,
-                      vis_cams=getattr(args, "vis_cams", None), frames=args.frames, fps=args.fps,
-                      videos=not getattr(args, "no_video", False), keypoints=args.keypoints,
-                      gmm=getattr(args, "gmm", None), sync=getattr(args, "sync", "file"),
-                      max_people=getattr(args, "max_people", None), workers=getattr(args, "workers", 1))
+    return options_from(args, RunOptions)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -138,7 +100,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     check_output_folder(options.root, options.output)  # before log.txt is written there
     with log_to_file(options.output / "log.txt"):
         path, result, fps = run_sync(options, max_offset=args.max_offset,
-                                     write_to=Path(args.sync_file) if args.sync_file else None)
+                                     write_to=Path(args.write_to) if args.write_to else None)
     print(sync_summary(result, path, fps))
     return 0
 

@@ -2,8 +2,8 @@
 
 from mvmocap.pipeline.fitting import FitRun, run_fit, write_fit
 from mvmocap.pipeline.launch import run_experiment
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.run import RunOutput, run_capture
-from mvmocap.pipeline.stages import RunOptions
 from mvmocap.pipeline.triangulation import TriangulationRun, match_cameras, run_triangulation
 
 __all__ = [

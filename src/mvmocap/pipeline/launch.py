@@ -12,8 +12,9 @@ from mvmocap.pipeline.bodyhands import run_body_hands
 from mvmocap.pipeline.experiment import Experiment, load_experiment
 from mvmocap.pipeline.hands import run_hands
 from mvmocap.pipeline.multi import run_multi
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.run import run_capture
-from mvmocap.pipeline.stages import RunOptions, check_folders
+from mvmocap.pipeline.stages import check_folders
 from mvmocap.utils import output_lock
 
 __all__ = ["run_experiment"]

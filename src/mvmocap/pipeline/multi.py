@@ -37,9 +37,10 @@ from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
 from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.silhouettes import check_bodies
-from mvmocap.pipeline.stages import RunOptions, RunSetup, StageTimer, prepare_run, video_cameras, write_report
+from mvmocap.pipeline.stages import RunSetup, StageTimer, prepare_run, video_cameras, write_report
 from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, offsets_help, sync_report
 from mvmocap.pipeline.videos import FittedMesh, render_run_videos
 from mvmocap.render import PERSON_COLOURS

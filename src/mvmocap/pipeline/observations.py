@@ -25,6 +25,7 @@ import numpy as np
 from mvmocap.associate import PeopleSettings, SubjectSettings, fix_left_right
 from mvmocap.camera import CameraRig
 from mvmocap.io import MultiViewKeypoints
+from mvmocap.pipeline.options import SyncMode
 from mvmocap.pipeline.timing import (
     Following,
     Synchronisation,
@@ -42,9 +43,6 @@ __all__ = ["PreparedKeypoints", "SynchronisedSubject", "heldout_own_timelines", 
            "synchronised_subject"]
 
 log = logging.getLogger(__name__)
-
-SYNC_MODES = ("file", "auto", "none")
-
 
 @dataclass
 class PreparedKeypoints:
@@ -105,8 +103,8 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
                       sync_file: Path | None = None) -> PreparedKeypoints:
     """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order); ``sync="file"``
     reads ``sync_file`` (default ``root/sync.yml``) when it exists."""
-    if sync not in SYNC_MODES:
-        raise InputError(f"--sync must be one of {SYNC_MODES}, got {sync!r}")
+    if sync not in tuple(SyncMode):
+        raise InputError(f"--sync must be one of {[m.value for m in SyncMode]}, got {sync!r}")
     tri_options = dict(triangulate_options or {})
     report: dict = {}
     offsets = {cam: 0.0 for cam in seq.cameras}

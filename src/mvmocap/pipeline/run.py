@@ -36,15 +36,14 @@ from mvmocap.pipeline.observations import (
     heldout_own_timelines,
     prepare_keypoints,
 )
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import (
-    RunOptions,
     RunSetup,
     StageTimer,
     camera_frames,
     detect_cameras,
     open_inputs,
-    parse_frames,
     prepare_run,
     video_cameras,
     write_report,
@@ -116,7 +115,7 @@ def detect_inputs(setup: RunSetup, timer: StageTimer) -> Inputs:
         keypoints = options.keypoints
         rig = match_cameras(setup.rig, list_camera_folders(keypoints), setup.calib_path,
                             list(options.cams) if options.cams else None)
-        start, stop = parse_frames(options.frames)
+        start, stop = options.frame_bounds
         frame_range = None if (start, stop) == (0, None) else range(start, stop or 10**9)
         # a detection cache's files carry the video's timestamps: its rate, not a guess of 30
         fps = options.fps or keypoint_frame_rate(keypoints / rig.names[0]) or 30.0

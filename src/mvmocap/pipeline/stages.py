@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -25,116 +24,14 @@ from mvmocap.console import progress
 from mvmocap.detect import detect_camera, save_body
 from mvmocap.io import DataError, FrameSource, list_video_cameras
 from mvmocap.pipeline.experiment import Experiment, load_experiment
-from mvmocap.pipeline.observations import SYNC_MODES
+from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.triangulation import match_cameras
-from mvmocap.utils import InputError, atomic_write_text
+from mvmocap.utils import atomic_write_text
 
-__all__ = ["RunOptions", "RunSetup", "StageTimer", "camera_frames", "check_folders", "check_output_folder",
-           "detect_cameras", "match_frame_sizes", "open_inputs", "parse_frames", "prepare_run",
-           "video_cameras", "write_report"]
+__all__ = ["RunSetup", "StageTimer", "camera_frames", "check_folders", "check_output_folder", "detect_cameras",
+           "match_frame_sizes", "open_inputs", "prepare_run", "video_cameras", "write_report"]
 
 log = logging.getLogger(__name__)
-
-
-def parse_frames(text: str | None) -> tuple[int, int | None]:
-    """``"A:B"`` -> (A, B) (B exclusive, None for the end); None -> (0, None)."""
-    if not text:
-        return 0, None
-    start, _, stop = text.partition(":")
-    try:
-        first, last = int(start or 0), (int(stop) if stop else None)
-    except ValueError:
-        raise InputError(f"--frames must look like 100:400, got {text!r}") from None
-    if first < 0 or (last is not None and last <= first):
-        raise InputError(f"--frames {text}: frame numbers start at 0 and A:B needs B > A (B exclusive)")
-    return first, last
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunOptions:
-    """What one ``mvmocap run`` is asked to do (its command-line options), checked when made.
-
-    root: the dataset folder (``videos/<cam>.mp4`` or ``images/<cam>/``, a calibration).
-    out: the output folder (None: ``ROOT/output``).
-    exp: ``body``, ``hands``, ``body+hands`` or an experiment YAML file.
-    model: the body (or hand) model spec (None: the experiment's default, Anny).
-    calib: a calibration file or folder (None: ``ROOT``).
-    cams, vis_cams: the cameras used (None: every calibrated one) and those in the overlay video
-        (None: the first four).
-    frames: ``"A:B"``, the frames processed (None: all).
-    fps: the frame rate where the input has none (None: the videos', else 30).
-    videos: render the overlay and ground videos.
-    keypoints, gmm, sync, sync_file: body and multi experiments only: precomputed 2D keypoints
-        instead of detection, a GMM pose prior file, ``file`` / ``auto`` / ``none`` time offsets
-        and the ``sync.yml`` read by ``file`` (None: ``ROOT/sync.yml``).
-    max_people: multi only: at most this many people (None: the experiment's ``people.max_people``).
-    workers: processes detecting cameras at once (0: one per core, at most one per camera; 1: one
-        camera after another in this process). The detections are the same with any number.
-    """
-
-    root: Path
-    out: Path | None = None
-    exp: str | Path = "body"
-    model: str | None = None
-    calib: Path | None = None
-    cams: tuple[str, ...] | None = None
-    vis_cams: tuple[str, ...] | None = None
-    frames: str | None = None
-    fps: float | None = None
-    videos: bool = True
-    keypoints: Path | None = None
-    gmm: Path | None = None
-    sync: str = "file"
-    sync_file: Path | None = None
-    max_people: int | None = None
-    workers: int = 1
-
-    def __post_init__(self) -> None:
-        for name in ("root", "out", "calib", "keypoints", "gmm", "sync_file"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
-        for name in ("cams", "vis_cams"):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, tuple(value))
-                repeated = sorted({c for c in value if list(value).count(c) > 1})
-                if repeated:
-                    raise InputError(f"--{name.replace('_', '-')} names {repeated} more than once; list each camera "
-                                     "once")
-        if self.sync not in SYNC_MODES:
-            raise InputError(f"--sync must be one of {SYNC_MODES}, got {self.sync!r}")
-        if self.fps is not None and not self.fps > 0:
-            raise InputError(f"--fps must be above 0 frames per second, got {self.fps}")
-        if self.vis_cams and not self.videos:
-            raise InputError("--vis-cams chooses the views of the overlay video, which --no-video turns off; "
-                             "drop one")
-        if self.workers < 0:
-            raise InputError(f"--workers must be 0 (one per core) or more, got {self.workers}")
-        if self.max_people is not None and self.max_people < 1:
-            raise InputError(f"--max-people must be at least 1, got {self.max_people}")
-        parse_frames(self.frames)
-
-    def worker_count(self) -> int:
-        """The processes that detect cameras (``workers``, 0 meaning one per core)."""
-        return self.workers or (os.cpu_count() or 1)
-
-    @property
-    def output(self) -> Path:
-        return self.out if self.out is not None else self.root / "output"
-
-    def check_for(self, kind: str) -> None:
-        """Options the experiment's kind would ignore are refused."""
-        body_only = [("--keypoints", self.keypoints), ("--gmm", self.gmm), ("--sync", self.sync != "file"),
-                     ("--sync-file", self.sync_file)]
-        readers = {"body": ("--keypoints", "--gmm", "--sync", "--sync-file"),
-                   "multi": ("--keypoints", "--gmm", "--sync", "--sync-file", "--max-people")}
-        unused = [flag for flag, given in (*body_only, ("--max-people", self.max_people is not None))
-                  if given and flag not in readers.get(kind, ())]
-        if unused:
-            who = "multi experiments" if unused == ["--max-people"] else "body and multi experiments"
-            raise InputError(f"{' and '.join(unused)}: read by {who} only; --exp {self.exp} ({kind}) would "
-                             "ignore them: drop them")
 
 
 @dataclass
@@ -201,7 +98,7 @@ def open_inputs(setup: RunSetup, *, longest: bool = False) -> tuple[dict[str, Fr
     rig = match_cameras(setup.rig, list(found), setup.calib_path, list(options.cams) if options.cams else None)
     sources = {n: FrameSource(found[n]) for n in rig.names}
     rig = match_frame_sizes(rig, {n: s.size for n, s in sources.items()}, setup.calib_path)
-    start, stop = parse_frames(options.frames)
+    start, stop = options.frame_bounds
     counts = {n: s.count for n, s in sources.items()}
     usable = max(counts.values()) if longest else min(counts.values())
     if len(set(counts.values())) > 1:
