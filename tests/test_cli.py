@@ -140,3 +140,20 @@ def test_run_options_are_declared_once_and_the_command_line_made_from_them(tmp_p
         RunOptions(root=tmp_path, frames="ten")
     with pytest.raises(SystemExit):  # the bounds declared on the field reach argparse
         parser.parse_args(["run", str(tmp_path), "--workers", "-1"])
+
+
+def test_the_library_front_door_is_light_and_is_what_the_command_line_calls(tmp_path):
+    """Issue 31: a notebook user calls ``mvmocap.run(...)`` and friends; ``import mvmocap`` alone does
+    not load PyTorch, and a bad input is refused before any work, as on the command line."""
+    import subprocess
+    import sys
+
+    import mvmocap
+
+    probe = "import sys, mvmocap; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+    with pytest.raises(InputError, match="session folder not found"):
+        mvmocap.run_batch(tmp_path / "missing")
+    with pytest.raises(InputError, match="--frames must look like"):
+        mvmocap.run(tmp_path, frames="ten")
+    assert set(mvmocap.__all__) >= {"run", "sync_cameras", "calibrate_people", "export_run", "write_replay"}

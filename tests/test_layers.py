@@ -9,7 +9,7 @@ import mvmocap
 # associate knows nothing of bodies (it sits below bodymodels); calib people uses it.
 LAYERS = ["utils", "threads", "settings", "console", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
           "associate", "bodymodels", "fit", "render", "calib", "metrics", "synthetic", "sync", "export", "view",
-          "pipeline", "batch", "demo", "bench", "cli"]
+          "pipeline", "batch", "api", "demo", "bench", "cli"]
 ROOT = Path(mvmocap.__file__).parent
 
 

@@ -11,4 +11,16 @@ Conventions used everywhere in the package (see also ARCHITECTURE.md):
 """
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+# The library's front door (mvmocap.api), loaded when first used: ``import mvmocap`` stays light.
+_API = ("run", "sync_cameras", "calibrate_intrinsics", "calibrate_extrinsics", "calibrate_people",
+        "refine_calibration", "check_calibration", "run_batch", "export_run", "write_replay", "RunOptions", "BoardSpec")
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from mvmocap import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'mvmocap' has no attribute {name!r}")

@@ -95,15 +95,13 @@ def _board_from(args: argparse.Namespace):
 
 
 def _cmd_calib_board(args: argparse.Namespace) -> int:
+    from mvmocap import api
     from mvmocap.calib.extrinsics import ExtrinsicsSettings
-    from mvmocap.calib.intrinsics import IntrinsicsSettings
-    from mvmocap.pipeline.calibration import run_calib_extrinsics, run_calib_intrinsics
 
     dataset_root(args)
     board = _board_from(args)
     if args.calib_command == "intrinsics":
-        results = run_calib_intrinsics(args.root, board, cams=args.cams, out=args.out,
-                                       settings=IntrinsicsSettings(max_views=args.max_views))
+        results = api.calibrate_intrinsics(args.root, board, cams=args.cams, out=args.out, max_views=args.max_views)
         print(summary_table("mvmocap calib intrinsics", {
             "written": str(args.out or Path(args.root) / "intri.yml"),
             **{f"  {n}": f"RMS {r.rms:.3f} px, {len(r.per_view)} views ({r.counts.found} found in "
@@ -111,8 +109,9 @@ def _cmd_calib_board(args: argparse.Namespace) -> int:
                          f"+- {100 * r.focal_uncertainty:.1f}%, {r.model}"
                for n, r in results.items()}}))
         return 0
-    result = run_calib_extrinsics(args.root, board, intri=args.intri, cams=args.cams, out=args.out, every=args.every,
-                                  settings=ExtrinsicsSettings(origin=args.origin, floor_frame=args.floor_frame))
+    result = api.calibrate_extrinsics(args.root, board, intri=args.intri, cams=args.cams, out=args.out,
+                                      every=args.every,
+                                      settings=ExtrinsicsSettings(origin=args.origin, floor_frame=args.floor_frame))
     print(summary_table("mvmocap calib extrinsics", {
         "written": str(args.out or Path(args.root) / "extri.yml"), "reference camera": result.reference,
         **{f"  {n}": f"RMS {rms:.3f} px over {result.views_used[n]} views"
@@ -122,12 +121,12 @@ def _cmd_calib_board(args: argparse.Namespace) -> int:
 
 
 def _cmd_calib_people(args: argparse.Namespace) -> int:
-    from mvmocap.pipeline.calibration import run_calib_people
+    from mvmocap import api
 
     dataset_root(args)
     if args.refine:
         return _calib_refine(args)
-    result, out = run_calib_people(args.root, intri=args.intri, out=args.out, height=args.height, cams=args.cams)
+    result, out = api.calibrate_people(args.root, intri=args.intri, out=args.out, height=args.height, cams=args.cams)
     print(summary_table("mvmocap calib people", {
         "written": str(out / "extri.yml"),
         **{f"  {n}": f"median reprojection {px:.2f} px over {result.correspondences[n]} joint observations"
@@ -137,9 +136,9 @@ def _cmd_calib_people(args: argparse.Namespace) -> int:
 
 
 def _calib_refine(args: argparse.Namespace) -> int:
-    from mvmocap.pipeline.calibration import run_calib_refine
+    from mvmocap import api
 
-    rig, report, out = run_calib_refine(args.root, args.refine, out=args.out, cams=args.cams)
+    rig, report, out = api.refine_calibration(args.root, args.refine, out=args.out, cams=args.cams)
     check = report["validation"]
     print(summary_table("mvmocap calib people --refine", {
         "written": str(out / "extri.yml"),
@@ -155,10 +154,10 @@ def _calib_refine(args: argparse.Namespace) -> int:
 
 
 def _cmd_calib_check(args: argparse.Namespace) -> int:
-    from mvmocap.pipeline.calibration import run_calib_check
+    from mvmocap import api
 
     dataset_root(args)
-    written = run_calib_check(args.root, calib=args.calib, frame=args.frame, out=args.out, cams=args.cams,
+    written = api.check_calibration(args.root, calib=args.calib, frame=args.frame, out=args.out, cams=args.cams,
                               keypoints=args.keypoints)
     print(f"mvmocap calib check: wrote {len(written)} images to {written[-1].parent}")
     return 0

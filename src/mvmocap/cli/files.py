@@ -98,18 +98,18 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from mvmocap.export import export_run
+    from mvmocap import api
 
-    path = export_run(args.out, args.to, person=args.person, up=args.up, units=args.units, model=args.model,
+    path = api.export_run(args.out, args.to, person=args.person, up=args.up, units=args.units, model=args.model,
                       correctives=not args.no_correctives, keypoints=args.keypoints)
     print(f"mvmocap export: wrote {path}")
     return 0
 
 
 def _cmd_view(args: argparse.Namespace) -> int:
-    from mvmocap.view import view_run
+    from mvmocap import api
 
-    path = view_run(args.out, args.html, calib=args.calib, model=args.model)
+    path = api.write_replay(args.out, args.html, calib=args.calib, model=args.model)
     print(f"mvmocap view: wrote {path} ({path.stat().st_size / 1e6:.1f} MB; opens offline in any browser)")
     if args.open:
         import webbrowser

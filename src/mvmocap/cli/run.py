@@ -8,10 +8,8 @@ from pathlib import Path
 
 from mvmocap.cli.args import add_options, dataset_root, int_from, options_from, positive_float
 from mvmocap.console import log_to_file, summary_table
-from mvmocap.io import DataError
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.summary import hands_summary, multi_summary, run_summary, sync_summary
-from mvmocap.utils import output_lock
+from mvmocap.pipeline.summary import bodyhands_summary, hands_summary, multi_summary, run_summary, sync_summary
 
 __all__ = ["add_run_commands"]
 
@@ -64,43 +62,29 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from mvmocap import api
     from mvmocap.pipeline.experiment import load_experiment
-    from mvmocap.pipeline.launch import run_experiment
-    from mvmocap.pipeline.stages import check_output_folder
 
     options = _run_options(args)
-    check_output_folder(options.root, options.output)  # before log.txt is written there
-    experiment = load_experiment(options.exp)  # its errors come before log.txt is written
-    kind = experiment.kind
-    options.check_for(kind)
+    experiment = load_experiment(options.exp)
+    result = api.run(options, experiment=experiment)
     out = options.output
-    with output_lock(out), log_to_file(out / "log.txt"):
-        result = run_experiment(options, experiment)
-    if kind == "multi":
+    if experiment.kind == "multi":
         print(multi_summary(result.report, out))
-    elif kind == "hands":
+    elif experiment.kind == "hands":
         report = json.loads((out / "report.json").read_text())
         print(hands_summary(report, out, {side: result[side] is not None for side in ("l", "r")}))
-    elif kind == "body+hands":
-        found = result.keypoints3d[..., 3] > 0
-        print(summary_table("mvmocap run --exp body+hands: summary", {
-            "outputs": str(out), "model": result.model.name, "frames": str(len(result.frames)),
-            **{part: f"{100 * found[:, cols].mean():.0f}% of keypoints found" for part, cols in
-               (("body", slice(0, 25)), ("left hand", slice(25, 46)), ("right hand", slice(46, 67)))}}))
+    elif experiment.kind == "body+hands":
+        print(bodyhands_summary(result.keypoints3d, out, result.model.name))
     else:
         print(run_summary(result.report, result.out))
     return 0
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    from mvmocap.pipeline.run import run_sync
-    from mvmocap.pipeline.stages import check_output_folder
+    from mvmocap import api
 
-    options = _run_options(args)
-    check_output_folder(options.root, options.output)  # before log.txt is written there
-    with log_to_file(options.output / "log.txt"):
-        path, result, fps = run_sync(options, max_offset=args.max_offset,
-                                     write_to=Path(args.write_to) if args.write_to else None)
+    path, result, fps = api.sync_cameras(_run_options(args), max_offset=args.max_offset, write_to=args.write_to)
     print(sync_summary(result, path, fps))
     return 0
 
@@ -113,13 +97,11 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from mvmocap.batch import BatchOptions, run_batch
+    from mvmocap import api
 
     session = Path(args.session)
-    if not session.is_dir():
-        raise DataError(session, "session folder not found")
-    results = run_batch(session, options=BatchOptions(exp=args.exp, model=args.model, videos=args.video),
-                        workers=args.workers, ray=args.ray)
+    results = api.run_batch(session, exp=args.exp, model=args.model, videos=args.video, workers=args.workers,
+                            ray=args.ray)
     failed = [r for r in results if r.status == "failed"]
     print(summary_table(f"mvmocap batch: {len(results)} trials, {len(failed)} failed", {
         "reports": str(session / "batch_report.json") + "  " + str(session / "batch_report.csv"),

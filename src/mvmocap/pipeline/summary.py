@@ -124,6 +124,16 @@ def hands_summary(report: dict, out: Path, fitted: dict[str, bool]) -> str:
     return summary_table("mvmocap run --exp hands: summary", rows)
 
 
+def bodyhands_summary(keypoints3d: np.ndarray, out: Path, model: str) -> str:
+    """``mvmocap run --exp body+hands``'s table: the share of body and hand keypoints found in the
+    (F, 67, 4) triangulated ``keypoints3d``."""
+    found = keypoints3d[..., 3] > 0
+    return summary_table("mvmocap run --exp body+hands: summary", {
+        "outputs": str(out), "model": model, "frames": str(len(found)),
+        **{part: f"{100 * found[:, cols].mean():.0f}% of keypoints found" for part, cols in
+           (("body", slice(0, 25)), ("left hand", slice(25, 46)), ("right hand", slice(46, 67)))}})
+
+
 def multi_summary(report: dict, out: Path) -> str:
     """The table printed at the end of ``mvmocap run --exp multi``: one row per person."""
     association = report["association"]
