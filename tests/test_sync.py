@@ -10,6 +10,7 @@ import yaml
 
 from mvmocap.cli.main import main
 from mvmocap.io import DataError, MultiViewKeypoints
+from mvmocap.pipeline.observations import SyncPlan
 from mvmocap.skeletons import get_format
 from mvmocap.sync import (
     TIMING_JOINTS,
@@ -24,6 +25,9 @@ from mvmocap.sync import (
     write_sync_file,
 )
 from mvmocap.synthetic import CaptureSpec, make_capture, write_capture
+from mvmocap.triangulate import TriangulateSettings
+
+TWENTY_PX = TriangulateSettings(threshold_px=20.0)  # the inlier threshold of these tests
 
 
 def test_sample_track_interpolates_and_marks_what_it_cannot_say():
@@ -178,8 +182,8 @@ def test_run_stage_uses_sync_yml_and_auto(tmp_path, desynced):
     flip = get_format("body25").flip_index
     results = {}
     for mode in ("none", "file", "auto"):
-        prepared = prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, root=tmp_path, out=tmp_path / "out", sync=mode,
-                                     thresholds=np.full(cap.spec.cameras, 20.0))
+        prepared = prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, out=tmp_path / "out",
+                                     sync=SyncPlan(mode, tmp_path / "sync.yml"), triangulation=TWENTY_PX)
         kp = prepared.keypoints.person(0)
         results[mode] = heldout_summary(heldout_errors(cap.rig, kp, flip, threshold_px=20.0), cap.rig.names)
         own = heldout_own_timelines(cap.rig, prepared, fps=cap.spec.fps, thresholds=np.full(cap.spec.cameras, 20.0))
@@ -190,7 +194,7 @@ def test_run_stage_uses_sync_yml_and_auto(tmp_path, desynced):
     assert results["file"]["heldout_px"] < 0.5 * results["none"]["heldout_px"]
     assert results["auto"]["heldout_px"] < 1.1 * results["file"]["heldout_px"]
     with pytest.raises(ValueError, match="--sync must be one of"):
-        prepare_keypoints(cap.rig, seq, fps=30.0, root=tmp_path, out=tmp_path, sync="maybe", thresholds=np.ones(5))
+        SyncPlan("maybe")
 
 
 def test_cameras_started_seconds_apart(desynced):
@@ -216,13 +220,13 @@ def test_subject_chosen_again_once_cameras_seconds_apart_are_in_step(tmp_path, d
     import mvmocap.pipeline.timing as timing
 
     cap = desynced
-    fps, V = cap.spec.fps, cap.spec.cameras
+    fps = cap.spec.fps
     seq, moved, truth = _started_late_with_bystander(cap, [0, 39, 12, 27, 6])
     (tmp_path / "sync.yml").write_text("cameras:\n" + "".join(f"  {c}: {o}\n" for c, o in truth.items()))
 
     def prepared():
-        return observations.prepare_keypoints(cap.rig, seq, fps=fps, root=tmp_path, out=tmp_path, sync="file",
-                                              thresholds=np.full(V, 20.0))
+        return observations.prepare_keypoints(cap.rig, seq, fps=fps, out=tmp_path,
+                                              sync=SyncPlan("file", tmp_path / "sync.yml"), triangulation=TWENTY_PX)
 
     def subject_share(result) -> float:
         raw, subject = result.raw, moved[0]
@@ -278,9 +282,8 @@ def test_auto_sync_of_cameras_seconds_apart_with_a_bystander(tmp_path, desynced)
 
     cap = desynced
     seq, moved, truth = _started_late_with_bystander(cap, [0, 39, 12, 27, 6])
-    prepared = prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, root=tmp_path, out=tmp_path, sync="auto",
-                                 sync_settings=SyncSettings(max_offset=2.0),
-                                 thresholds=np.full(cap.spec.cameras, 20.0))
+    prepared = prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, out=tmp_path,
+                                 sync=SyncPlan("auto", settings=SyncSettings(max_offset=2.0)), triangulation=TWENTY_PX)
     assert max(abs(prepared.offsets[c] - truth[c]) for c in truth) * cap.spec.fps < 0.25
     rough = prepared.report["sync"]["rough_offsets_frames"]
     assert max(abs(rough[c] - truth[c] * cap.spec.fps) for c in truth) <= 1.0
@@ -309,8 +312,8 @@ def test_auto_sync_that_would_worsen_the_held_out_error_is_not_applied(tmp_path,
 
     monkeypatch.setattr(observations, "synchronised_subject", mistaken)
     with caplog.at_level("WARNING"):
-        prepared = observations.prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, root=tmp_path, out=tmp_path,
-                                                  sync="auto", thresholds=np.full(4, 20.0))
+        prepared = observations.prepare_keypoints(cap.rig, seq, fps=cap.spec.fps, out=tmp_path,
+                                                  sync=SyncPlan("auto"), triangulation=TWENTY_PX)
     assert prepared.offsets == {c: 0.0 for c in cap.rig.names} and not prepared.resampled
     figures = prepared.report["sync"]["heldout_px"]
     assert prepared.report["sync"]["applied"] is False and figures["with_offsets"] > 1.02 * figures["without"]

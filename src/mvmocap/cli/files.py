@@ -72,12 +72,11 @@ def add_file_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_triangulate(args: argparse.Namespace) -> int:
     from mvmocap.pipeline import run_triangulation
+    from mvmocap.triangulate import TriangulateSettings
 
-    run_triangulation(
-        args.data, args.keypoints, args.out, calib=args.calib, cameras=args.cams, person=args.person,
-        common_frames=args.common_frames, robust=not args.plain, threshold_px=args.threshold,
-        min_views=args.min_views,
-    )
+    settings = TriangulateSettings(robust=not args.plain, threshold_px=args.threshold, min_views=args.min_views)
+    run_triangulation(args.data, args.keypoints, args.out, calib=args.calib, cameras=args.cams, person=args.person,
+                      common_frames=args.common_frames, settings=settings)
     return 0
 
 

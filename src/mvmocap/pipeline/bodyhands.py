@@ -40,7 +40,7 @@ from mvmocap.pipeline.stages import (
     video_cameras,
     write_report,
 )
-from mvmocap.pipeline.videos import FittedMesh, render_run_videos
+from mvmocap.pipeline.videos import FittedMesh, Footage, render_run_videos
 from mvmocap.skeletons import BODY25, BODYHANDS
 from mvmocap.triangulate import reprojection_report, triangulate
 from mvmocap.utils import InputError
@@ -116,8 +116,8 @@ def run_body_hands(options: RunOptions, experiment: Experiment | None = None) ->
         write_fit(out, body_model, fit, frame_ids, fps)
     if options.videos:
         with timer.stage("render"):
-            render_run_videos(out, rig, sources, vis, [FittedMesh(body_model, fit)], frame_ids,
-                              [(kp2d, "bodyhands")], names, fps, experiment.render)
+            render_run_videos(out, Footage(rig, sources, vis, frame_ids, fps), [FittedMesh(body_model, fit)],
+                              [(kp2d, "bodyhands")], cameras=names, settings=experiment.render)
     report = write_report(out, {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps,
                                 "model": body_model.name,
                                 "triangulation": reprojection_report(tri, names, list(BODYHANDS.joints))}, timer)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from mvmocap.bodymodels import BodyModel, load_body_model, to_standard
+from mvmocap.camera import CameraRig
 from mvmocap.fit import BodyFitter, FitConfig, FitResult, load_fit_config
 from mvmocap.io import DataError, read_keypoints3d, write_keypoints3d, write_params_npz, write_smpl_jsons
 from mvmocap.skeletons import get_format
@@ -30,17 +31,17 @@ FIT_REVISION = 1
 
 
 def fit_key(config: FitConfig, model: BodyModel, keypoints3d: np.ndarray, frames: list[int], fps: float, *,
-            keypoints2d: np.ndarray | None = None, rig=None, spec: str | None = None, gmm: str | None = None) -> str:
+            views: tuple[np.ndarray, CameraRig] | None = None, spec: str | None = None, gmm: str | None = None) -> str:
     """What a fit depends on, as one hash: the fit settings, the model (its name and ``spec``), the
-    (F, J, 4) keypoints, their frames and rate, the (F, V, J, 3) 2D detections and the cameras where
-    the fit uses them, the GMM prior's file."""
+    (F, J, 4) keypoints, their frames and rate, ``views``: the (F, V, J, 3) 2D detections and the
+    cameras where the fit uses them, the GMM prior's file."""
     digest = hashlib.sha256()
     settings = {k: v for k, v in asdict(config).items() if k != "source"}
     digest.update(json.dumps({"revision": FIT_REVISION, "settings": settings, "model": model.name, "spec": str(spec),
                               "gmm": str(gmm), "frames": [int(f) for f in frames], "fps": float(fps)},
                              sort_keys=True, default=str).encode())
-    arrays = [keypoints3d] if keypoints2d is None else [keypoints3d, keypoints2d,
-                                                         *(np.concatenate([c.P.ravel(), c.dist]) for c in rig)]
+    arrays = [keypoints3d] if views is None else [keypoints3d, views[0],
+                                                   *(np.concatenate([c.P.ravel(), c.dist]) for c in views[1])]
     for array in arrays:
         digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
     return digest.hexdigest()

@@ -30,7 +30,7 @@ from mvmocap.pipeline.stages import (
     video_cameras,
     write_report,
 )
-from mvmocap.pipeline.videos import FittedMesh, render_run_videos
+from mvmocap.pipeline.videos import FittedMesh, Footage, render_run_videos
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import reprojection_report, triangulate
 from mvmocap.utils import InputError
@@ -105,8 +105,8 @@ def run_hands(options: RunOptions, experiment: Experiment | None = None) -> dict
 
     if options.videos and meshes:
         with timer.stage("render"):
-            render_run_videos(out, rig, sources, vis, meshes, frame_ids, [(left, "hand21"), (right, "hand21")],
-                              names, fps, experiment.render)
+            render_run_videos(out, Footage(rig, sources, vis, frame_ids, fps), meshes,
+                              [(left, "hand21"), (right, "hand21")], cameras=names, settings=experiment.render)
     write_report(out, {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps,
                        "detected_view_frames": detected, "hands": hand_report}, timer)
     for r in results.values():

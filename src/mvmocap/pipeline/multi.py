@@ -42,7 +42,7 @@ from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunSetup, StageTimer, prepare_run, video_cameras, write_report
 from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, offsets_help, sync_report
-from mvmocap.pipeline.videos import FittedMesh, render_run_videos
+from mvmocap.pipeline.videos import FittedMesh, Footage, render_run_videos
 from mvmocap.render import PERSON_COLOURS
 from mvmocap.skeletons import get_format
 from mvmocap.sync import resample_sequence, sync_file_offsets, write_sync_file
@@ -210,7 +210,7 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
     with timer.stage("fit"):
         use_2d = experiment.fit.stages["reprojection"].enabled
         keys = {pid: fit_key(experiment.fit, body, tri_people[pid][0], frames[spans[pid]], fps,
-                             keypoints2d=tri_people[pid][1] if use_2d else None, rig=rig, spec=options.model,
+                             views=(tri_people[pid][1], rig) if use_2d else None, spec=options.model,
                              gmm=options.gmm) for pid in everyone.ids}
         done = {pid: cached_fit(out / "people" / str(pid), keys[pid]) for pid in everyone.ids}  # a rerun's
         todo = [pid for pid in everyone.ids if done[pid] is None]
@@ -248,9 +248,9 @@ def run_multi(options: RunOptions, experiment: Experiment | None = None) -> Mult
             full[spans[p.id]] = p.keypoints2d
             skeletons.append((full, seq.skeleton, colours[p.id]))
         with timer.stage("render"):
-            render_run_videos(out, rig, inputs.sources, vis,
-                              [FittedMesh(body, p.fit, spans[p.id].start, colours[p.id]) for p in people], frames,
-                              skeletons, names, fps, experiment.render)
+            render_run_videos(out, Footage(rig, inputs.sources, vis, frames, fps),
+                              [FittedMesh(body, p.fit, spans[p.id].start, colours[p.id]) for p in people], skeletons,
+                              cameras=names, settings=experiment.render)
     report = write_report(out, {
         "cameras": names, "frames": [frames[0], frames[-1]] if frames else [], "fps": fps, "model": body.name,
         "calibration": str(setup.calib_path), "sync": synchronisation, "association": everyone.report,

@@ -36,10 +36,10 @@ from mvmocap.pipeline.timing import (
 )
 from mvmocap.skeletons import get_format
 from mvmocap.sync import SyncResult, SyncSettings, resample_sequence, sync_file_offsets, write_sync_file
-from mvmocap.triangulate import heldout_errors, heldout_summary
+from mvmocap.triangulate import TriangulateSettings, heldout_errors, heldout_summary
 from mvmocap.utils import InputError
 
-__all__ = ["PreparedKeypoints", "SynchronisedSubject", "heldout_own_timelines", "prepare_keypoints",
+__all__ = ["PreparedKeypoints", "SyncPlan", "SynchronisedSubject", "heldout_own_timelines", "prepare_keypoints",
            "synchronised_subject"]
 
 log = logging.getLogger(__name__)
@@ -96,21 +96,37 @@ def synchronised_subject(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
     return SynchronisedSubject(raw, subject_report, sync)
 
 
-def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, root: Path, out: Path,
-                      sync: str = "file", sync_settings: SyncSettings | None = None,
-                      subject_settings: SubjectSettings | None = None, thresholds: np.ndarray,
-                      fix_swaps: bool = True, triangulate_options: dict | None = None,
-                      sync_file: Path | None = None) -> PreparedKeypoints:
-    """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order); ``sync="file"``
-    reads ``sync_file`` (default ``root/sync.yml``) when it exists."""
-    if sync not in tuple(SyncMode):
-        raise InputError(f"--sync must be one of {[m.value for m in SyncMode]}, got {sync!r}")
-    tri_options = dict(triangulate_options or {})
+@dataclass(frozen=True)
+class SyncPlan:
+    """How a run times its cameras: ``mode`` (:class:`SyncMode`), the ``sync.yml`` that ``file``
+    reads (None: none is read) and the experiment's sync ``settings`` for ``auto``."""
+
+    mode: SyncMode = SyncMode.FILE
+    file: Path | None = None
+    settings: SyncSettings | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "mode", SyncMode(self.mode))
+        except ValueError:
+            raise InputError(f"--sync must be one of {[m.value for m in SyncMode]}, got {self.mode!r}") from None
+
+
+_NO_FILE, _TRIANGULATE = SyncPlan(), TriangulateSettings()  # the defaults: no sync.yml, the usual thresholds
+
+
+def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, out: Path, sync: SyncPlan = _NO_FILE,
+                      triangulation: TriangulateSettings = _TRIANGULATE,
+                      subject_settings: SubjectSettings | None = None) -> PreparedKeypoints:
+    """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order), timed as
+    ``sync`` says (``auto`` writes ``out/sync.yml``), left/right fixed and inliers judged as
+    ``triangulation`` says."""
+    thresholds, fix_swaps = triangulation.thresholds(rig), triangulation.fix_left_right
+    sync_settings, sync_file = sync.settings, sync.file
     report: dict = {}
     offsets = {cam: 0.0 for cam in seq.cameras}
     reference = seq.cameras[0]
-    sync_file = Path(sync_file) if sync_file is not None else root / "sync.yml"
-    if sync == "auto":
+    if sync.mode == SyncMode.AUTO:
         synced = synchronised_subject(rig, seq, fps=fps, sync_settings=sync_settings,
                                       subject_settings=subject_settings)
         raw, report["subject"] = synced.keypoints2d, synced.subject_report
@@ -120,7 +136,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         log.info("sync: offsets %s (frames at %.2f fps), written to %s",
                  ", ".join(f"{n} {o * fps:+.2f}" for n, o in offsets.items()), fps, written)
     else:
-        if sync == "file" and sync_file.is_file():
+        if sync.mode == SyncMode.FILE and sync_file is not None and sync_file.is_file():
             offsets, reference = sync_file_offsets(sync_file, seq.cameras)
             report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
         else:
@@ -128,14 +144,15 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ro
         raw, report["subject"] = Following(rig, seq, seq.candidates(), fps,
                                            association=subject_settings).subject(offsets, reference)
     subject = MultiViewKeypoints(seq.cameras, seq.frames, {0: raw}, seq.skeleton, seq.times)
-    if sync == "auto" and not offsets_help(rig, subject, offsets, fps=fps, reference=reference, thresholds=thresholds,
-                                           report=report["sync"]):
+    if sync.mode == SyncMode.AUTO and not offsets_help(rig, subject, offsets, fps=fps, reference=reference,
+                                                       thresholds=thresholds, report=report["sync"]):
         offsets = {cam: 0.0 for cam in seq.cameras}
     timeline, resampled = on_one_timeline(subject, offsets, fps, reference)
 
     kp = timeline.person(0)
     if fix_swaps:
-        kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds, **tri_options)
+        kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds,
+                                   min_views=triangulation.min_views)
         report["left_right"] = {"view_frames_fixed": int(flips.any(-1).sum()),
                                 "per_camera": {cam: int(flips[:, v].any(-1).sum()) for v, cam in enumerate(rig.names)}}
         if flips.any():

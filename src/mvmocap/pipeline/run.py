@@ -33,6 +33,7 @@ from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
 from mvmocap.pipeline.observations import (
     PreparedKeypoints,
+    SyncPlan,
     heldout_own_timelines,
     prepare_keypoints,
 )
@@ -50,7 +51,7 @@ from mvmocap.pipeline.stages import (
 )
 from mvmocap.pipeline.timing import Following, estimate_sync
 from mvmocap.pipeline.triangulation import match_cameras, triangulate_sequence
-from mvmocap.pipeline.videos import FittedMesh, render_run_videos
+from mvmocap.pipeline.videos import FittedMesh, Footage, render_run_videos
 from mvmocap.sync import SmoothSettings, SyncResult, smooth_detections, write_sync_file
 
 __all__ = ["Inputs", "RunOutput", "detect_inputs", "detect_run_camera", "run_cameras", "run_capture", "run_sync"]
@@ -185,8 +186,8 @@ def _fit_subject(setup: RunSetup, body: BodyModel, kp3d: np.ndarray, kp2d: np.nd
     settings is reused."""
     options, config, out = setup.options, setup.experiment.fit, setup.out
     use_2d = config.stages["reprojection"].enabled
-    key = fit_key(config, body, kp3d, frame_ids, fps, keypoints2d=kp2d if use_2d else None, rig=rig,
-                  spec=options.model, gmm=options.gmm)
+    key = fit_key(config, body, kp3d, frame_ids, fps, views=(kp2d, rig) if use_2d else None, spec=options.model,
+                  gmm=options.gmm)
     result = cached_fit(out, key)
     if result is not None:
         log.info("the fit of an earlier run from the same keypoints and settings is reused (%s)", out / "params.npz")
@@ -224,11 +225,9 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
             log.warning("cameras %s never saw anyone (no detection in any frame); the others go on without them",
                         nobody)
         thresholds = tri_cfg.thresholds(rig)
-        prepared = prepare_keypoints(rig, seq, fps=fps, root=setup.root, out=out, sync=options.sync,
-                                     sync_settings=experiment.sync, subject_settings=experiment.associate,
-                                     thresholds=thresholds, fix_swaps=tri_cfg.fix_left_right,
-                                     triangulate_options={"min_views": tri_cfg.min_views},
-                                     sync_file=options.sync_file)
+        plan = SyncPlan(options.sync, options.sync_file or setup.root / "sync.yml", experiment.sync)
+        prepared = prepare_keypoints(rig, seq, fps=fps, out=out, sync=plan, triangulation=tri_cfg,
+                                     subject_settings=experiment.associate)
     with timer.stage("triangulate"):
         tri = triangulate_sequence(rig, prepared.keypoints, out, threshold_px=thresholds, **tri_settings)
         heldout = heldout_own_timelines(rig, prepared, fps=fps, thresholds=thresholds,
@@ -259,8 +258,8 @@ def run_capture(options: RunOptions, experiment: Experiment | None = None) -> Ru
         silhouette = check_bodies(tri.rig, sources, list(frame_ids), {"the subject": FittedMesh(body, result)})
     if options.videos:
         with timer.stage("render"):
-            render_run_videos(out, tri.rig, sources, vis, [FittedMesh(body, result)], frame_ids, [(kp2d, "body25")],
-                              names, fps, experiment.render)
+            render_run_videos(out, Footage(tri.rig, sources, vis, frame_ids, fps), [FittedMesh(body, result)],
+                              [(kp2d, "body25")], cameras=names, settings=experiment.render)
 
     report = write_report(out, {
         "cameras": names, "frames": [frame_ids[0], frame_ids[-1]] if frame_ids else [], "fps": fps,

@@ -14,7 +14,7 @@ from mvmocap.camera import CameraRig, load_calibration
 from mvmocap.camera.naming import NameMatchError, match_names
 from mvmocap.io import DataError, MultiViewKeypoints, list_camera_folders, read_keypoints2d, write_keypoints3d
 from mvmocap.skeletons import get_format
-from mvmocap.triangulate import Triangulation, reprojection_report, triangulate
+from mvmocap.triangulate import TriangulateSettings, Triangulation, reprojection_report, triangulate
 from mvmocap.utils import atomic_write_text
 
 __all__ = ["TriangulationRun", "input_names", "match_cameras", "rig_named_as", "run_triangulation",
@@ -93,39 +93,33 @@ def _chosen_names(rig: CameraRig, keypoint_cameras: list[str], calib_path: Path,
     return [c for c in rig.names if c in keypoint_cameras]
 
 
-def run_triangulation(
-    data: str | Path,
-    keypoints: str | Path,
-    out: str | Path,
-    calib: str | Path | None = None,
-    cameras: list[str] | None = None,
-    person: int | None = None,
-    common_frames: bool = False,
-    robust: bool = True,
-    threshold_px: float = 20.0,
-    min_views: int = 2,
-    frames: range | None = None,
-) -> TriangulationRun:
-    """Read calibration and 2D keypoints, triangulate, write ``out/keypoints3d/<frame>.json`` and
-    ``out/triangulation_report.json``. ``frames`` keeps only those frame numbers. Returns the
-    arrays and report for further stages."""
+_FIXED_THRESHOLD = TriangulateSettings(threshold_px=20.0)  # mvmocap triangulate: --threshold 20 px
+
+
+def run_triangulation(data: str | Path, keypoints: str | Path, out: str | Path, *, calib: str | Path | None = None,
+                      cameras: list[str] | None = None, person: int | None = None, common_frames: bool = False,
+                      settings: TriangulateSettings = _FIXED_THRESHOLD) -> TriangulationRun:
+    """``mvmocap triangulate``: read the calibration (``calib``, default ``data``) and the 2D
+    keypoints of ``cameras`` (default: every camera with keypoints), triangulate ``person``
+    (default: the most confidently detected) as ``settings`` say (robust or plain, the inlier
+    threshold, the views a joint needs), write ``out/keypoints3d/<frame>.json`` and
+    ``out/triangulation_report.json``. Returns the arrays and report for further stages."""
     data, keypoints, out = Path(data), Path(keypoints), Path(out)
     calib_path = Path(calib) if calib is not None else data
     rig = match_cameras(load_calibration(calib_path), list_camera_folders(keypoints), calib_path, cameras)
     names = rig.names
     if len(names) < 2:
         raise DataError(keypoints, f"need at least 2 cameras with keypoints and calibration, found {names}")
-    if min_views > len(names):
-        raise DataError(keypoints, f"--min-views {min_views} but only {len(names)} cameras {names}: every joint "
-                                   "would be missing; lower --min-views")
+    if settings.min_views > len(names):
+        raise DataError(keypoints, f"--min-views {settings.min_views} but only {len(names)} cameras {names}: every "
+                                   "joint would be missing; lower --min-views")
     seq = read_keypoints2d(keypoints, names, common_frames=common_frames)
-    if frames is not None:  # keep the requested frame numbers only
-        seq = seq.select_frames([i for i, f in enumerate(seq.frames) if f in frames])
     if person is not None and person not in seq.people:
         raise DataError(keypoints, f"no person {person}; ids present: {sorted(seq.people)}")
     seq = MultiViewKeypoints(seq.cameras, seq.frames, {0: seq.person(person)}, seq.skeleton, seq.times)
-    return triangulate_sequence(rig.subset(names), seq, out, robust=robust, threshold_px=threshold_px,
-                                min_views=min_views)
+    rig = rig.subset(names)
+    return triangulate_sequence(rig, seq, out, robust=settings.robust, threshold_px=settings.thresholds(rig),
+                                min_views=settings.min_views)
 
 
 def triangulate_sequence(rig: CameraRig, seq: MultiViewKeypoints, out: Path, *, robust: bool = True,

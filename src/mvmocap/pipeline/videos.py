@@ -31,7 +31,7 @@ from mvmocap.render import (
     tile_views,
 )
 
-__all__ = ["FittedMesh", "render_run_videos"]
+__all__ = ["FittedMesh", "Footage", "render_run_videos"]
 
 _BACKGROUND = (70, 80, 95)
 
@@ -110,14 +110,26 @@ def _ground_centres(meshes: list[FittedMesh], count: int) -> np.ndarray:
     return centres
 
 
-def render_run_videos(out: Path, rig: CameraRig, sources: dict[str, FrameSource], vis_cams: list[str],
-                      meshes: list[FittedMesh], frames: list[int],
-                      skeletons: list[tuple[np.ndarray, str] | tuple[np.ndarray, str, tuple]], cameras: list[str],
-                      fps: float, settings: RenderSettings) -> list[Path]:
+@dataclass(frozen=True)
+class Footage:
+    """What a run's videos are drawn over: the cameras ``rig`` and their frame ``sources``, those
+    tiled in the overlay (``vis_cams``), the run's ``frames`` and their rate ``fps``."""
+
+    rig: CameraRig
+    sources: dict[str, FrameSource]
+    vis_cams: list[str]
+    frames: list[int]
+    fps: float
+
+
+def render_run_videos(out: Path, footage: Footage, meshes: list[FittedMesh],
+                      skeletons: list[tuple[np.ndarray, str] | tuple[np.ndarray, str, tuple]], *, cameras: list[str],
+                      settings: RenderSettings) -> list[Path]:
     """``out/videos/overlay.mp4``: the fitted meshes and the 2D detections (``skeletons``: each
     (F, V, J, 3) in ``cameras`` order, with its format and optionally one colour) over
-    ``vis_cams``, tiled; and, if ``settings.ground``, ``out/videos/ground.mp4`` following the
-    bodies' MidHip."""
+    ``footage.vis_cams``, tiled; and, if ``settings.ground``, ``out/videos/ground.mp4`` following
+    the bodies' MidHip."""
+    rig, sources, vis_cams, frames, fps = footage.rig, footage.sources, footage.vis_cams, footage.frames, footage.fps
     faces = [mesh.model.faces.cpu().numpy() for mesh in meshes]
     colours = [mesh.colour if mesh.colour is not None else tuple(PERSON_COLOURS[i % len(PERSON_COLOURS)])
                for i, mesh in enumerate(meshes)]
