@@ -134,7 +134,7 @@ def test_run_options_are_declared_once_and_the_command_line_made_from_them(tmp_p
     assert options.frames == FrameSpan(10, 20) and options.frame_bounds == (10, 20) and options.sync is SyncMode.AUTO
     assert options.videos is False and options.cams == ("a", "b") and options.workers == 0
     assert options_from(parser.parse_args(["run", str(tmp_path)]), RunOptions) == RunOptions(root=tmp_path)
-    offered = {f.name for f in fields(RunOptions) if f.metadata["cli"]["help"]}
+    offered = {f.name for f in fields(RunOptions) if f.metadata["cli"]}
     assert offered <= set(vars(args)) and "sync_file" not in vars(args)
     with pytest.raises(InputError, match="--frames must look like 100:400"):
         RunOptions(root=tmp_path, frames="ten")

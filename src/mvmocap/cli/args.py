@@ -75,30 +75,29 @@ def spec_from(args: argparse.Namespace):
 
 def add_options(parser: argparse.ArgumentParser, options: type, *, only: tuple[str, ...] | None = None) -> None:
     """The command-line arguments of the dataclass ``options``'s fields, from each field's
-    :func:`mvmocap.pipeline.options.option` metadata (fields without help are not offered;
+    :func:`mvmocap.pipeline.options.option` metadata (fields without a flag are not offered;
     ``only``: these fields alone). The option is declared once, where the library reads it."""
     for f in fields(options):
         cli = f.metadata.get("cli")
-        if not cli or cli["help"] is None or (only is not None and f.name not in only):
+        if cli is None or (only is not None and f.name not in only):
             continue
-        if cli["positional"]:
-            parser.add_argument(f.name, help=cli["help"])
+        if cli.positional:
+            parser.add_argument(f.name, help=cli.help)
             continue
-        if cli["negated"]:
-            parser.add_argument(cli["negated"], dest=f.name, action="store_false", help=cli["help"])
+        if cli.negated:
+            parser.add_argument(cli.negated, dest=f.name, action="store_false", help=cli.help)
             continue
         default = None if f.default is MISSING else f.default
-        kwargs = {"dest": f.name, "help": cli["help"],
-                  "default": default.value if isinstance(default, Enum) else default}
-        if cli["cameras"]:
+        kwargs = {"dest": f.name, "help": cli.help, "default": default.value if isinstance(default, Enum) else default}
+        if cli.cameras:
             kwargs |= {"nargs": "+", "action": CameraNames}
-        elif cli["choices"]:
-            kwargs["choices"] = [c.value if isinstance(c, Enum) else c for c in cli["choices"]]
-        elif cli["minimum"] is not None:
-            kwargs["type"] = int_from(cli["minimum"])
-        elif cli["positive"]:
+        elif cli.choices:
+            kwargs["choices"] = [c.value if isinstance(c, Enum) else c for c in cli.choices]
+        elif cli.minimum is not None:
+            kwargs["type"] = int_from(cli.minimum)
+        elif cli.positive:
             kwargs["type"] = positive_float
-        parser.add_argument(cli["flag"] or "--" + f.name.replace("_", "-"), **kwargs)
+        parser.add_argument(cli.flag or "--" + f.name.replace("_", "-"), **kwargs)
 
 
 def options_from(args: argparse.Namespace, options: type):

@@ -1,7 +1,7 @@
 """The options of one ``mvmocap run``, declared once.
 
 Each field of :class:`RunOptions` carries its command-line flag, help and bounds in its metadata
-(:func:`option`); the ``run`` and ``sync`` commands are generated from them
+(:func:`option` with a :class:`Flag`); the ``run`` and ``sync`` commands are generated from them
 (:func:`mvmocap.cli.args.add_options`), and library callers (``mvmocap.run(...)``, the batch, the
 benchmarks) build the same object. The values are checked once, when it is made: frames become a
 :class:`FrameSpan`, the sync mode a :class:`SyncMode`.
@@ -17,7 +17,7 @@ from typing import Any
 
 from mvmocap.utils import InputError
 
-__all__ = ["RunOptions", "FrameSpan", "SyncMode", "option"]
+__all__ = ["RunOptions", "FrameSpan", "SyncMode", "Flag", "option"]
 
 
 class SyncMode(StrEnum):
@@ -56,16 +56,27 @@ class FrameSpan:
         return f"{self.start}:{'' if self.stop is None else self.stop}"
 
 
-def option(help: str | None = None, *, default: Any = None, flag: str | None = None, positional: bool = False,
-           minimum: int | None = None, positive: bool = False, choices: tuple[str, ...] | None = None,
-           cameras: bool = False, negated: str | None = None) -> Any:
-    """A :class:`RunOptions` field and how the command line offers it: ``help`` (None: not on the
-    command line), ``flag`` (default ``--field-name``), ``positional``, ``minimum`` of an integer,
-    ``positive`` for a number, ``choices``, ``cameras`` (a list of camera names, each once),
-    ``negated`` (a switch that turns a True default off, e.g. ``--no-video``)."""
-    cli = {"help": help, "flag": flag, "positional": positional, "minimum": minimum, "positive": positive,
-           "choices": choices, "cameras": cameras, "negated": negated}
-    return field(default=default, metadata={"cli": cli})
+@dataclass(frozen=True)
+class Flag:
+    """How the command line offers a :class:`RunOptions` field: its ``help``, the ``flag`` (default
+    ``--field-name``), or ``positional``; the ``minimum`` of an integer, ``positive`` for a number,
+    ``choices``, ``cameras`` (a list of camera names, each once), ``negated`` (a switch that turns
+    a True default off, e.g. ``--no-video``)."""
+
+    help: str
+    flag: str | None = None
+    positional: bool = False
+    minimum: int | None = None
+    positive: bool = False
+    choices: tuple[str, ...] | None = None
+    cameras: bool = False
+    negated: str | None = None
+
+
+def option(flag: Flag | None = None, *, default: Any = None) -> Any:
+    """A :class:`RunOptions` field with its ``default``, offered on the command line as ``flag``
+    says (None: not offered)."""
+    return field(default=default, metadata={"cli": flag})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,27 +84,28 @@ class RunOptions:
     """What one ``mvmocap run`` is asked to do (its command-line options), checked when made; each
     field's help is its documentation."""
 
-    root: Path = option("dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml", positional=True)
-    out: Path | None = option("output folder (default ROOT/output)")
-    exp: str | Path = option("experiment: body, multi (everyone in the scene), hands, body+hands, or a YAML file "
-                             "(mvmocap settings --exp NAME prints one with every key)", default="body")
-    workers: int = option("processes detecting cameras at once (0: one per core; default 1); the same detections",
-                          default=1, minimum=0)
-    max_people: int | None = option("--exp multi: at most this many people (default: the experiment's "
-                                    "people.max_people, 10)", minimum=1)
-    model: str | None = option("body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; hands: "
-                               "anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx")
-    calib: Path | None = option("calibration file or folder (default: ROOT)")
-    cams: tuple[str, ...] | None = option("cameras to use (default: all with calibration)", cameras=True)
-    vis_cams: tuple[str, ...] | None = option("cameras shown in the overlay video (default: first 4)", cameras=True)
-    frames: FrameSpan | None = option("frame range A:B (B exclusive)")
-    keypoints: Path | None = option("precomputed 2D keypoints (annots/ or OpenPose) instead of detection")
-    gmm: Path | None = option("gmm_08.pkl pose prior (SMPL family)")
-    fps: float | None = option("frame rate (default: the videos', else 30)", positive=True)
-    videos: bool = option("skip the overlay and ground videos", default=True, negated="--no-video")
-    sync: SyncMode = option("camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate now "
-                            "(writes OUT/sync.yml), none = cameras taken as synchronised", default=SyncMode.FILE,
-                            choices=tuple(SyncMode))
+    root: Path = option(Flag("dataset: videos/<cam>.mp4 or images/<cam>/, intri.yml + extri.yml", positional=True))
+    out: Path | None = option(Flag("output folder (default ROOT/output)"))
+    exp: str | Path = option(Flag("experiment: body, multi (everyone in the scene), hands, body+hands, or a YAML "
+                                  "file (mvmocap settings --exp NAME prints one with every key)"), default="body")
+    workers: int = option(Flag("processes detecting cameras at once (0: one per core; default 1); the same "
+                               "detections", minimum=0), default=1)
+    max_people: int | None = option(Flag("--exp multi: at most this many people (default: the experiment's "
+                                         "people.max_people, 10)", minimum=1))
+    model: str | None = option(Flag("body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; hands: "
+                                    "anny-hand (default) or mano[:FOLDER]; body+hands: anny, smplh, smplx"))
+    calib: Path | None = option(Flag("calibration file or folder (default: ROOT)"))
+    cams: tuple[str, ...] | None = option(Flag("cameras to use (default: all with calibration)", cameras=True))
+    vis_cams: tuple[str, ...] | None = option(Flag("cameras shown in the overlay video (default: first 4)",
+                                                   cameras=True))
+    frames: FrameSpan | None = option(Flag("frame range A:B (B exclusive)"))
+    keypoints: Path | None = option(Flag("precomputed 2D keypoints (annots/ or OpenPose) instead of detection"))
+    gmm: Path | None = option(Flag("gmm_08.pkl pose prior (SMPL family)"))
+    fps: float | None = option(Flag("frame rate (default: the videos', else 30)", positive=True))
+    videos: bool = option(Flag("skip the overlay and ground videos", negated="--no-video"), default=True)
+    sync: SyncMode = option(Flag("camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate "
+                                 "now (writes OUT/sync.yml), none = cameras taken as synchronised",
+                                 choices=tuple(SyncMode)), default=SyncMode.FILE)
     sync_file: Path | None = option()  # the sync.yml ``file`` reads (None: ROOT/sync.yml); batch trials set it
 
     def __post_init__(self) -> None:
