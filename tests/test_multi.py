@@ -18,7 +18,7 @@ from mvmocap.synthetic.rigs import ring_rig
 @pytest.fixture(scope="module")
 def scene():
     spec = MultiSpec(people=4, cameras=6, frames=90, seed=1)
-    rig = ring_rig(spec.cameras, spec.radius, image_sizes=[spec.image_size] * spec.cameras,
+    rig = ring_rig(spec.cameras, spec.radius, image_size=[spec.image_size] * spec.cameras,
                    distortion=spec.distortion, seed=1)
     truth = people_keypoints(spec)
     return rig, truth, multi_detections(rig, truth, seed=1)

@@ -31,7 +31,7 @@ def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
     for ``mvmocap run``), print and return the scores and the capture's ``synth_seconds``."""
     start = time.perf_counter()
     model = load_body_model()
-    root = make_video_capture(out / "data", model, frames, cameras, image_size, seed=seed)
+    root = make_video_capture(out / "data", model, frames=frames, cameras=cameras, image_size=image_size, seed=seed)
     synth_seconds = time.perf_counter() - start
     run = run_capture(RunOptions(root=root, out=out / "output", videos=videos, sync=sync, workers=workers))
     truth = dict(np.load(root / "gt" / "params.npz"))
@@ -89,7 +89,8 @@ def run_body_hands_demo(out: Path, frames: int = 60, cameras: int = 4, seed: int
 
     start = time.perf_counter()
     model = AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
-    root = make_video_capture(out / "data", model, frames, cameras, image_size, seed=seed, fingers=True)
+    root = make_video_capture(out / "data", model, frames=frames, cameras=cameras, image_size=image_size, seed=seed,
+                              fingers=True)
     synth_seconds = time.perf_counter() - start
     run = run_body_hands(RunOptions(root=root, out=out / "output", exp="body+hands", videos=videos))
     truth = np.load(root / "gt" / "params.npz")["keypoints3d"]

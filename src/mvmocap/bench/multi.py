@@ -35,7 +35,7 @@ __all__ = ["association_fps", "bench_multi"]
 def association_fps(*, people: int = 5, cameras: int = 8, frames: int = 150, repeats: int = 3) -> float:
     """Frames per second of :func:`track_people` alone (module docstring); the median of ``repeats``."""
     spec = MultiSpec(people=people, cameras=cameras, frames=frames)
-    rig = ring_rig(cameras, spec.radius, image_sizes=[spec.image_size] * cameras, distortion=spec.distortion)
+    rig = ring_rig(cameras, spec.radius, image_size=[spec.image_size] * cameras, distortion=spec.distortion)
     candidates = multi_detections(rig, people_keypoints(spec))
     seconds = []
     for _ in range(repeats):

@@ -132,7 +132,7 @@ def calibrate_extrinsics(views: dict[str, dict[int, BoardDetection]], board: Boa
                                           - det.corners) ** 2, 1))) for ids in board.orderings(det.ids)]
         if min(errors) < 10.0:
             ordering[(c, f)] = int(np.argmin(errors))
-    cam_pose, board_pose = _bundle_adjust(cams, reference, cam_pose, board_pose, ordering, views, board, intrinsics,
+    cam_pose, board_pose = _bundle_adjust(cams, reference, (cam_pose, board_pose), ordering, views, board, intrinsics,
                                           settings.loss_scale_px)
     if settings.origin == "floor":
         f0 = settings.floor_frame if settings.floor_frame is not None else max(
@@ -156,8 +156,10 @@ def calibrate_extrinsics(views: dict[str, dict[int, BoardDetection]], board: Boa
     return ExtrinsicsResult(rig, rms, used, rejected, reference, board_pose)
 
 
-def _bundle_adjust(cams, reference, cam_pose, board_pose, ordering, views, board, intrinsics, loss_scale):
-    """Refine every camera and board pose together (module docstring, step 3)."""
+def _bundle_adjust(cams, reference, start, ordering, views, board, intrinsics, loss_scale):
+    """Refine every camera and board pose together (module docstring, step 3), from ``start``:
+    ({camera: pose}, {frame: board pose})."""
+    cam_pose, board_pose = start
     cam_index = {c: i for i, c in enumerate(cams)}
     frames = sorted(board_pose)
     frame_index = {f: i for i, f in enumerate(frames)}

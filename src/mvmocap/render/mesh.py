@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from mvmocap.camera import Camera
-from mvmocap.render.raster import rasterize
+from mvmocap.render.raster import RasterBuffers, rasterize
 
 __all__ = ["Scene", "Rendering", "vertex_normals", "shade", "PERSON_COLOURS", "composite"]
 
@@ -120,7 +120,8 @@ class Scene:
                     self._normals[index] = vertex_normals(vertices, faces)
                 vcolours = shade(self._normals[index] @ camera.R.T, colour, lit)
             starts.append(base)
-            rasterize(uv, cam_pts[:, 2], faces, vcolours, inv_depth, image, triangles, base_id=base, near=NEAR)
+            rasterize(uv, cam_pts[:, 2], faces, vcolours, RasterBuffers(inv_depth, image, triangles), base_id=base,
+                      near=NEAR)
             base += len(faces)
         return Rendering(image, inv_depth, triangles, starts)
 

@@ -7,13 +7,15 @@ is exact for the perspective projection of a planar triangle.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
-__all__ = ["rasterize"]
+__all__ = ["RasterBuffers", "rasterize"]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)  # a compiled kernel: plain arrays in, one per buffer
 def _raster(uv, inv_z, faces, colours, near_inv_z, depth, image, owner, base_id):  # pragma: no cover - compiled
     H, W = depth.shape
     for t in range(faces.shape[0]):
@@ -52,18 +54,28 @@ def _raster(uv, inv_z, faces, colours, near_inv_z, depth, image, owner, base_id)
                     image[py, px, k] = a0 * colours[a, k] + a1 * colours[b, k] + a2 * colours[c, k]
 
 
-def rasterize(uv: np.ndarray, z: np.ndarray, faces: np.ndarray, colours: np.ndarray, depth: np.ndarray,
-              image: np.ndarray, owner: np.ndarray, *, base_id: int = 0, near: float = 0.0) -> None:
-    """Draw a mesh's triangles into the buffers in place.
+class RasterBuffers(NamedTuple):
+    """What :func:`rasterize` draws into, in place: ``depth`` (H, W) 1/z, 0 where empty; ``image``
+    (H, W, 3) float32 colours; ``owner`` (H, W) int32 triangle ids, -1 where empty."""
+
+    depth: np.ndarray
+    image: np.ndarray
+    owner: np.ndarray
+
+
+def rasterize(uv: np.ndarray, z: np.ndarray, faces: np.ndarray, colours: np.ndarray, buffers: RasterBuffers, *,
+              base_id: int = 0, near: float = 0.0) -> None:
+    """Draw a mesh's triangles into ``buffers`` in place.
 
     Args:
         uv: (V, 2) pixel coordinates of the vertices; z: (V,) their depths (camera z, metres).
         faces: (T, 3) vertex indices; a triangle with a corner nearer than ``near`` (or behind
             the camera) is not drawn, nor one wholly outside the image.
         colours: (V, 3) RGB of each vertex, floats in [0, 1].
-        depth: (H, W) buffer of 1/z, 0 where empty; image: (H, W, 3) float32 colours; owner:
-            (H, W) int32 triangle ids (``base_id`` + the face's index), -1 where empty.
+        buffers: the depth, colour and owner buffers; a pixel's owner is ``base_id`` + the index
+            of the face drawn there.
     """
+    depth, image, owner = buffers
     if len(faces) == 0:
         return
     with np.errstate(divide="ignore"):

@@ -134,7 +134,7 @@ def write_multi_keypoints(root: str | Path, spec: MultiSpec | None = None, *, no
     spec = spec or MultiSpec()
     root = Path(root)
     truth = people_keypoints(spec)
-    rig = ring_rig(spec.cameras, spec.radius, image_sizes=[spec.image_size] * spec.cameras,
+    rig = ring_rig(spec.cameras, spec.radius, image_size=[spec.image_size] * spec.cameras,
                    distortion=spec.distortion, seed=spec.seed)
     detections = multi_detections(rig, truth, noise_px=noise_px, seed=spec.seed)
     save_calibration(rig, root)
@@ -180,7 +180,7 @@ def make_multi_capture(root: str | Path, model: BodyModel, spec: MultiSpec | Non
         shapes.append(betas)
     outfits = [_outfit_colours(v[0], kp[0], OUTFITS[i]) for i, (v, kp) in enumerate(zip(meshes, keypoints,
                                                                                         strict=True))]
-    rig = ring_rig(spec.cameras, spec.radius, image_sizes=[spec.image_size] * spec.cameras,
+    rig = ring_rig(spec.cameras, spec.radius, image_size=[spec.image_size] * spec.cameras,
                    distortion=spec.distortion, seed=spec.seed)
     save_calibration(rig, root)
     faces = model.faces.cpu().numpy()

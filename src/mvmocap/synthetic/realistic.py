@@ -114,7 +114,7 @@ def make_realistic_capture(root: str | Path, model: BodyModel, spec: RealisticSp
         bystander_v, bystander_kp = mesh_of(walker)
         meshes.append((bystander_v, _BYSTANDER))
 
-    rig = ring_rig(spec.cameras, spec.radius, image_sizes=list(_SIZES), distortion=spec.distortion,
+    rig = ring_rig(spec.cameras, spec.radius, image_size=list(_SIZES), distortion=spec.distortion,
                    seed=spec.seed)
     offsets = np.concatenate([[0.0], rng.uniform(-spec.max_offset, spec.max_offset, spec.cameras - 1)])
     save_calibration(rig, root)

@@ -45,10 +45,11 @@ def _film(root: Path, rig, meshes: list[tuple[np.ndarray, np.ndarray]], fps: flo
                     bar.update(1)
 
 
-def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, cameras: int = 4,
-                       image_size: tuple[int, int] = (960, 540), fps: float = 30.0, motion: str = "mixed",
-                       seed: int = 0, fingers: bool = False) -> Path:
-    """Render ``frames`` frames of ``model`` from ``cameras`` cameras; returns ``root``.
+def make_video_capture(root: str | Path, model: BodyModel, *, frames: int = 150, cameras: int = 4,
+                       image_size: tuple[int, int] = (960, 540), fps: float = 30.0, seed: int = 0,
+                       fingers: bool = False) -> Path:
+    """Render ``frames`` frames of ``model`` moving (the ``mixed`` motion: walking, squatting, arms,
+    turning) from ``cameras`` cameras; returns ``root``.
 
     ``fingers``: the hands also open, close and count (the model must pose its finger joints:
     SMPL-H, SMPL-X, Anny with ``ANNY_FINGER_BONES``); the truth's ``keypoints3d`` are then
@@ -58,7 +59,7 @@ def make_video_capture(root: str | Path, model: BodyModel, frames: int = 150, ca
     rng = np.random.default_rng(seed)
     bounds = model.shape_bounds or (-1.0, 1.0)
     shapes = rng.uniform(0.6 * bounds[0], 0.6 * bounds[1], model.num_shapes)
-    truth = model_motion(model, motion_curves(motion, frames, fps, radius=0.8, seed=seed), shapes)
+    truth = model_motion(model, motion_curves("mixed", frames, fps, radius=0.8, seed=seed), shapes)
     if fingers:  # finger joints only: the body's stay as the motion set them
         for side in ("l", "r"):
             truth["poses"] = truth["poses"] + hand_motion(model, frames, fps, seed=seed + 1, side=side)["poses"]

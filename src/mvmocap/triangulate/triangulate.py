@@ -135,8 +135,8 @@ def triangulate(
     chunk = max(256, _CHUNK_ELEMENTS // max(1, len(pairs) * V)) if robust else max(N, 1)
     for start in range(0, N, chunk):
         s = slice(start, start + chunk)
-        X[s], used[s] = _solve_chunk(xn[s], conf[s], Rt, K, focal, pairs, robust, threshold_px, min_views,
-                                     refine_iterations)
+        X[s], used[s] = _solve_chunk(xn[s], conf[s], (Rt, K, focal), pairs, robust=robust, threshold_px=threshold_px,
+                                     min_views=min_views, refine_iterations=refine_iterations)
 
     found = used.sum(-1) >= min_views
     point_conf = np.where(found, (conf * used).sum(-1) / np.maximum(used.sum(-1), 1), 0.0)
@@ -153,8 +153,10 @@ def triangulate(
     return Triangulation(keypoints3d, per_view(used), per_view(err))
 
 
-def _solve_chunk(xn, conf, Rt, K, focal, pairs, robust, threshold_px, min_views, refine_iterations):
-    """Triangulate one chunk. xn (n, V, 2), conf (n, V) -> X (n, 3), used (n, V)."""
+def _solve_chunk(xn, conf, cameras, pairs, *, robust, threshold_px, min_views, refine_iterations):
+    """Triangulate one chunk. xn (n, V, 2), conf (n, V), ``cameras`` (Rt (V, 3, 4), K (V, 3, 3),
+    focal (V,)) -> X (n, 3), used (n, V)."""
+    Rt, K, focal = cameras
     A = observation_matrices(xn, Rt)
     seen = conf > 0
     if robust and len(pairs):
