@@ -84,11 +84,11 @@ def run_body_hands_demo(out: Path, frames: int = 60, cameras: int = 4, seed: int
                         image_size: tuple[int, int] = (960, 540), videos: bool = True) -> dict:
     """Anny walking with moving fingers, rendered by ``cameras`` cameras, run with
     ``--exp body+hands``; scores per part (body25, left hand, right hand) against the truth."""
-    from mvmocap.bodymodels.anny_model import ANNY_BODY_BONES, ANNY_FINGER_BONES, AnnyModel
+    from mvmocap.bodymodels.anny_model import anny_with_fingers
     from mvmocap.pipeline.bodyhands import run_body_hands
 
     start = time.perf_counter()
-    model = AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
+    model = anny_with_fingers()
     root = make_video_capture(out / "data", model, frames=frames, cameras=cameras, image_size=image_size, seed=seed,
                               fingers=True)
     synth_seconds = time.perf_counter() - start

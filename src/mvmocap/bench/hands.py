@@ -63,9 +63,9 @@ def _bench_one(model: BodyModel, frames: int, seed: int) -> dict:
 def _whole_body_model(name: str) -> BodyModel:
     if name == "smplh":
         return SMPLFamilyModel(make_model_arrays("smplh"))
-    from mvmocap.bodymodels.anny_model import ANNY_BODY_BONES, ANNY_FINGER_BONES, AnnyModel
+    from mvmocap.bodymodels.anny_model import anny_with_fingers
 
-    return AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
+    return anny_with_fingers()
 
 
 def bench_bodyhands(frames: int = 300, models: tuple[str, ...] = ("smplh", "anny"), seed: int = 0) -> dict:

@@ -33,7 +33,7 @@ from mvmocap.utils import InputError, native_output_to_log
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AnnyModel", "ANNY_BODY_BONES", "ANNY_FINGER_BONES", "ANNY_PHENOTYPES"]
+__all__ = ["AnnyModel", "ANNY_BODY_BONES", "ANNY_FINGER_BONES", "ANNY_PHENOTYPES", "anny_with_fingers"]
 
 _HAND21_FINGERS = ("Thumb", "Index", "Middle", "Ring", "Pinky")  # Anny's finger1 .. finger5
 ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
@@ -276,3 +276,8 @@ class AnnyModel(BodyModel):
     def _skin(self, rest_vertices: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
         """Anny's own skinning kernel (validated against our reference in the tests)."""
         return self.anny.get_skinned_vertices(rest_vertices.expand(transforms.shape[0], -1, -1), transforms)
+
+
+def anny_with_fingers() -> AnnyModel:
+    """Anny with its body and finger bones posed: the whole-body model of ``--exp body+hands``."""
+    return AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)

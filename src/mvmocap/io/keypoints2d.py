@@ -93,6 +93,10 @@ class MultiViewKeypoints:
                                   {k: v[keep] for k, v in self.people.items()}, self.skeleton,
                                   {n: t[keep] for n, t in self.times.items()})
 
+    def within(self, frames: range) -> MultiViewKeypoints:
+        """The same sequence at the frame numbers in ``frames`` only."""
+        return self.select_frames([i for i, f in enumerate(self.frames) if f in frames])
+
     def candidates(self) -> np.ndarray:
         """(F, V, P, J, 3): every person id's detections side by side (P ids in sorted order);
         for detectors whose ids are per view (tracks), not the same person across views."""

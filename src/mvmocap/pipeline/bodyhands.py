@@ -54,9 +54,9 @@ def body_hands_model(spec: str | None, hand_pca: int | None = None) -> BodyModel
     """Anny with its fingers posed (default), or a SMPL-H / SMPL-X spec for ``load_body_model``
     (``hand_pca``: their fingers posed by this many PCA coefficients per hand)."""
     if spec in (None, "anny") and hand_pca is None:
-        from mvmocap.bodymodels.anny_model import ANNY_BODY_BONES, ANNY_FINGER_BONES, AnnyModel
+        from mvmocap.bodymodels.anny_model import anny_with_fingers
 
-        return AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES)
+        return anny_with_fingers()
     model = load_body_model(spec, hand_pca=hand_pca)
     if "bodyhands" not in model.keypoint_formats:
         raise InputError(f"{model.name} has no hands; for --exp body+hands use anny, smplh or smplx")
@@ -93,7 +93,7 @@ def run_body_hands(options: RunOptions, experiment: Experiment | None = None) ->
                        detect.identity(), desc="detect bodies", processes=options.worker_count())
         body = read_keypoints2d(out / "keypoints2d", names)
         keep = [i for i, f in enumerate(body.frames) if f in frame_range]
-        body2d = body.person()[keep]  # (F, V, 25, 3)
+        body2d = body.person()[keep]  # (F, V, 25, 3): the person most seen over all frames cached
         view = {name: v for v, name in enumerate(names)}
 
         # the crops follow the body: its detector's settings key the hands' cache too

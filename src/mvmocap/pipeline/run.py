@@ -95,7 +95,7 @@ class Inputs:
         over time along each detector track when the experiment says so."""
         seq = read_keypoints2d(self.keypoints, self.names)
         if self.frame_range is not None:
-            seq = seq.select_frames([i for i, f in enumerate(seq.frames) if f in self.frame_range])
+            seq = seq.within(self.frame_range)
         return smooth_detections(seq, fps=self.fps, settings=self.smooth) if self.smooth is not None else seq
 
 
