@@ -256,6 +256,26 @@ def test_people_calibration_from_two_people_who_stay_in_place():
     assert result.checks["passed"] and result.subject["round_1"]["people_adjusted"] == 2
 
 
+def test_a_bystander_standing_still_counts_for_little_and_an_unsettled_rig_is_refused():
+    """Issue 28, the Pose2Sim capture: the first rig was made on a bystander standing by the wall in
+    two views (their track, seen in every frame, ranked first) and the woman in the other two; the
+    rounds turned the cameras 3-5 degrees each and the rig, 70 degrees off, passed its checks and
+    was written. Tracks are now ranked by the distinct places they give (a joint held still counts
+    once), and a rig still turning in its last round is refused."""
+    from mvmocap.calib.people import _distinct_places
+
+    capture = make_capture(frames=40, cameras=4, noise_px=0.5, outlier_ratio=0.0, seed=12, image_size=(1280, 720))
+    still = np.repeat(capture.points3d[:1], 40, axis=0) + np.array([1.5, 1.0, 0])
+    candidates = multi_detections(capture.rig, np.stack([capture.points3d, still]), noise_px=0.5, seed=3)
+    intrinsics = [(c.K, c.dist, c.image_size) for c in capture.rig]
+    places = [sorted(_distinct_places(candidates[:, v, p], intrinsics[v], PeopleSettings()) for p in range(2))
+              for v in range(4)]
+    assert all(low <= 2 * 25 < 4 * 25 <= high for low, high in places), places  # still: a place or two a joint
+    settings = PeopleSettings(height=capture.spec.height, max_frames=20, rounds=1, max_last_turn_deg=1e-4)
+    with pytest.raises(RigCheckError, match="the rig is not settled"):
+        calibrate_from_candidates(candidates, intrinsics, capture.rig.names, settings)
+
+
 def test_a_wrong_rig_fails_its_checks_and_is_not_written():
     capture = make_capture(frames=60, cameras=4, noise_px=2.0, outlier_ratio=0.0, seed=8, image_size=(1280, 720))
     settings = PeopleSettings(height=capture.spec.height)

@@ -47,8 +47,11 @@ one at a time: on a real two-person capture the first rig was 6 degrees off and 
 brought it within 0.2 degrees of a calibration refined from the lab's. :func:`check_rig` then
 judges the result before anything is written: cameras in front of the person, left and right bones
 alike, body proportions, every camera predicted by the others; a rig that fails is an error naming
-the check and its figures. Someone must move: detections in which everyone's hips stay in place are
-refused before any of this.
+the check and its figures; so is a rig whose cameras still turn by more than ``max_last_turn_deg``
+in the last round (not settled: on a real capture, a first rig made on a bystander standing by the
+wall wandered 3-5 degrees a round and ended 70 degrees off). Someone must move: detections in which
+everyone's hips stay in place are refused before any of this. The first tracks are ranked, and the
+rigs scored, by distinct places (a joint held still counts once, however many frames see it).
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ _CHAIN = [("LHeel", "LAnkle"), ("LAnkle", "LKnee"), ("LKnee", "LHip"), ("LHip", 
           ("Neck", "Nose")]
 _FEET = ("LHeel", "RHeel", "LBigToe", "RBigToe", "LSmallToe", "RSmallToe", "LAnkle", "RAnkle")
 _EVERY_JOINT_GAIN = 1.25  # the first placement on every joint is kept when this many times as many keypoints agree
+_PLACE = 0.01  # normalised image units (1% of the focal length): observations nearer count as one place
+_SWAP_PROOF_POINTS = len(np.flatnonzero(BODY25.flip_index >= np.arange(len(BODY25.flip_index))))  # per frame
 _FIRST_TRACKS = 3  # per view, the detector tracks (most seen first) the first rig is tried on
 # Limbs as a fraction of the standing height (Drillis and Contini's segment ratios), for the checks.
 _PROPORTIONS = {("RHip", "RKnee"): 0.245, ("RKnee", "RAnkle"): 0.246, ("RShoulder", "RElbow"): 0.186,
@@ -101,6 +106,7 @@ class PeopleSettings:
     min_travel: float = 0.03  # the hips' spread in the image, as a fraction of its diagonal
     rounds: int = 6  # at most: everyone followed with the rig, left/right decided, the rig adjusted to them
     converged_deg: float = 0.05  # the rounds stop when no camera turned more than this in the last one
+    max_last_turn_deg: float = 1.0  # a rig whose cameras still turn more in the last round is refused
     threshold_fraction: float = 0.018  # triangulation inlier threshold, of each camera's image diagonal
     # The checks of a rig before it is written (check_rig):
     min_in_front: float = 0.9  # of a camera's observations of the person, the fraction in front of it
@@ -722,6 +728,13 @@ def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.
         if turned < s.converged_deg:
             break
     try:
+        rounds = [v["largest_turn_deg"] for k, v in subject.items() if k.startswith("round_")]
+        if rounds and rounds[-1] > s.max_last_turn_deg:
+            raise RigCheckError("calib people", f"the rig is not settled, so it was not written: a camera still turned "
+                                f"{rounds[-1]:.1f} degrees in the last of {len(rounds)} rounds (at most "
+                                f"{s.max_last_turn_deg}); the people filmed do not hold the cameras in place. Film "
+                                "someone walking through the whole volume, seen by every camera at once",
+                                figures={"largest_turn_deg_per_round": rounds})
         checks = check_rig(result.rig, keypoints[:, placed], s)
     except RigCheckError as err:
         err.result = replace(result, checks=err.figures, subject=subject)
@@ -772,8 +785,8 @@ def _first_tracks(candidates: np.ndarray, intrinsics: list[tuple[np.ndarray, np.
                   s: PeopleSettings) -> list[int]:
     """The detector track (person slot) of each view the first rig is made from: one person seen
     by every view, found without a rig (module docstring of :func:`calibrate_from_candidates`)."""
-    V = candidates.shape[1]
-    seen = (candidates[..., 2] >= s.min_confidence).sum((0, 3))  # (V, P) joint observations per track
+    V, P = candidates.shape[1:3]
+    seen = np.array([[_distinct_places(candidates[:, v, p], intrinsics[v], s) for p in range(P)] for v in range(V)])
     tried = [[int(p) for p in np.argsort(-seen[v], kind="stable")[:_FIRST_TRACKS] if seen[v, p] > 0] or [0]
              for v in range(V)]
     if all(len(t) == 1 for t in tried):
@@ -813,11 +826,28 @@ def _explained(choice: dict[int, int], points: dict, tried: list[list[int]], nam
         for i, pa in enumerate(tried[views[a]]):
             for j, pb in enumerate(tried[views[b]]):
                 (xa, sa), (xb, sb) = points[(views[a], pa)], points[(views[b], pb)]
-                both = sa[:, 0] & sb[:, 0]
-                agree[i, j] = (_epipolar_px(E, xa[both, 0], xb[both, 0], focal) < 3 * s.ransac_px).sum()
+                both = np.flatnonzero(sa[:, 0] & sb[:, 0])
+                near = both[_epipolar_px(E, xa[both, 0], xb[both, 0], focal) < 3 * s.ransac_px]
+                places = np.c_[near % _SWAP_PROOF_POINTS, np.floor(np.c_[xa[near, 0], xb[near, 0]] / _PLACE)]
+                agree[i, j] = len(np.unique(places, axis=0))  # a point held still counts once
         rows, cols = linear_sum_assignment(-agree)
         total += agree[rows, cols].sum()
     return total
+
+
+def _distinct_places(keypoints: np.ndarray, intrinsics: tuple[np.ndarray, np.ndarray, tuple], s: PeopleSettings
+                     ) -> int:
+    """How many distinct (joint, place) observations one detector track gives in one view: its
+    (F, 25, 3) keypoints seen, at ``_PLACE`` resolution (normalised image units). A person who
+    stands still gives one place per joint however many frames they are seen in, and a rig made on
+    them is made on a handful of points (a bystander standing by the wall chosen in two views
+    of a real capture gave a rig 70 degrees off that passed its checks)."""
+    K = intrinsics[0]
+    ok = keypoints[..., 2] >= s.min_confidence
+    if not ok.any():
+        return 0
+    cells = np.floor((keypoints[..., :2] - K[:2, 2]) / np.diag(K)[:2] / _PLACE)[ok]
+    return len(np.unique(np.c_[np.nonzero(ok)[1], cells], axis=0))
 
 
 def _epipolar_px(E: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float) -> np.ndarray:
