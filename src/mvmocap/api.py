@@ -37,7 +37,7 @@ from mvmocap.pipeline.experiment import Experiment, load_experiment
 from mvmocap.pipeline.launch import run_experiment
 from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.run import run_sync
-from mvmocap.pipeline.stages import check_output_folder
+from mvmocap.pipeline.stages import check_folders
 from mvmocap.sync import SyncResult
 from mvmocap.utils import output_lock
 from mvmocap.view import view_run
@@ -54,7 +54,7 @@ def run(root: str | Path | RunOptions, *, experiment: Experiment | None = None, 
     ``OUT/log.txt``; returns the run's result (``body``: :class:`mvmocap.pipeline.RunOutput` with
     the report, keypoints and fit; ``multi``: every person's; ``hands``: per side)."""
     options = root if isinstance(root, RunOptions) else RunOptions(root=Path(root), **options)
-    check_output_folder(options.root, options.output)  # before log.txt is written there
+    check_folders(options)  # before log.txt is written there
     experiment = experiment or load_experiment(options.exp)  # its errors come before log.txt too
     options.check_for(experiment.kind)
     with output_lock(options.output), log_to_file(options.output / "log.txt"):
@@ -66,7 +66,7 @@ def sync_cameras(root: str | Path | RunOptions, *, max_offset: float | None = No
     """``mvmocap sync``: every camera's time offset from the people it sees, written to
     ``write_to`` (default ``ROOT/sync.yml``). Returns the file, the offsets and the frame rate."""
     options = root if isinstance(root, RunOptions) else RunOptions(root=Path(root), **options)
-    check_output_folder(options.root, options.output)
+    check_folders(options)
     with log_to_file(options.output / "log.txt"):
         return run_sync(options, max_offset=max_offset, write_to=Path(write_to) if write_to else None)
 

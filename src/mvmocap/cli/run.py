@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mvmocap.cli.args import add_options, dataset_root, int_from, options_from, positive_float
+from mvmocap.cli.args import add_options, int_from, options_from, positive_float
 from mvmocap.console import log_to_file, summary_table
 from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.summary import bodyhands_summary, hands_summary, multi_summary, run_summary, sync_summary
@@ -56,8 +56,8 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
-    """The command line of ``mvmocap run`` / ``mvmocap sync`` as checked options."""
-    dataset_root(args)
+    """The command line of ``mvmocap run`` / ``mvmocap sync`` as checked options (the folders are
+    checked by :func:`mvmocap.api.run`, before anything is written)."""
     return options_from(args, RunOptions)
 
 

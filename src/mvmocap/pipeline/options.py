@@ -106,7 +106,8 @@ class RunOptions:
     sync: SyncMode = option(Flag("camera time offsets: file = ROOT/sync.yml when present (default), auto = estimate "
                                  "now (writes OUT/sync.yml), none = cameras taken as synchronised",
                                  choices=tuple(SyncMode)), default=SyncMode.FILE)
-    sync_file: Path | None = option()  # the sync.yml ``file`` reads (None: ROOT/sync.yml); batch trials set it
+    sync_file: Path | None = option(Flag("the sync.yml that --sync file reads (default ROOT/sync.yml; a session's "
+                                         "shared one, say)"))
 
     def __post_init__(self) -> None:
         for name in ("root", "out", "calib", "keypoints", "gmm", "sync_file"):

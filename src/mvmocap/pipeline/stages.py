@@ -64,7 +64,8 @@ def prepare_run(options: RunOptions, experiment: Experiment | None = None) -> Ru
 def check_folders(options: RunOptions) -> None:
     """The dataset folder exists and the output folder is a fit place (:func:`check_output_folder`)."""
     if not options.root.is_dir():
-        raise DataError(options.root, "dataset folder not found")
+        raise DataError(options.root, "dataset folder not found (expected videos/<cam>.mp4 or images/<cam>/ and a "
+                                      "calibration)")
     check_output_folder(options.root, options.output)
 
 
