@@ -293,6 +293,7 @@ def _place_cameras(flat_xy: np.ndarray, flat_seen: np.ndarray, names: list[str],
         raise CalibrationError(names[a], f"no two cameras see the person at the same time often enough "
                                f"(best: {names[a]}-{names[b]} with {shared} joint observations)")
     both = flat_seen[:, a] & flat_seen[:, b]
+    cv2.setRNGSeed(0)  # RANSAC draws from OpenCV's global generator: the same detections, the same rig
     E, mask = cv2.findEssentialMat(flat_xy[both, a], flat_xy[both, b], np.eye(3), cv2.RANSAC, 0.999, gate)
     if E is None:
         raise CalibrationError(names[a], "no essential matrix fits the person's keypoints (does the person move?)")
@@ -509,11 +510,24 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings, owner
         bone = s.bone_weight * (np.linalg.norm(pts[bi] - pts[bj], axis=1) - lengths[length_of])
         return np.concatenate([reproj.ravel(), bone])
 
-    rows = 2 * len(obs) + len(bone_terms)
-    sparsity = _jacobian_pattern(rows, len(x0), obs_cam=np.array([cam_slot.get(v, -1) for v in placed])[obs_cam],
-                                 obs_point=obs_pid, bones=(bi, bj, length_of), n_cam=n_cam, n_pts=n_pts)
-    solution = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=s.ransac_px,
-                             x_scale="jac", method="trf", tr_solver="lsmr", max_nfev=60)
+    obs_slot = np.array([cam_slot.get(v, -1) for v in placed])[obs_cam]  # -1: the fixed camera
+    entries = _jacobian_entries(obs_cam=obs_slot, obs_point=obs_pid, bones=(bi, bj, length_of), n_cam=n_cam,
+                                n_pts=n_pts)
+    shape = (2 * len(obs) + len(bone_terms), len(x0))
+
+    def jacobian(x):
+        cams, pts, _ = unpack(x)
+        R = np.stack([cams[v][0] for v in placed])[obs_cam]
+        t = np.stack([cams[v][1] for v in placed])[obs_cam]
+        right = _right_jacobians(x[:n_cam].reshape(-1, 6)[:, :3]) if movable else np.zeros((0, 3, 3))
+        per_obs = right[np.maximum(obs_slot, 0)] if movable else np.zeros((len(obs_slot), 3, 3))
+        between = pts[bi] - pts[bj]
+        unit = between / np.maximum(np.linalg.norm(between, axis=1, keepdims=True), 1e-12)
+        values = _jacobian_values(R, t, pts[obs_pid], focal, per_obs, obs_slot >= 0, (unit, s.bone_weight))
+        return csr_matrix((values, entries), shape=shape)
+
+    solution = least_squares(residuals, x0, jac=jacobian, loss="soft_l1", f_scale=s.ransac_px, x_scale="jac",
+                             method="trf", tr_solver="lsmr", max_nfev=150)
     cams, pts, lengths = unpack(solution.x)
     out = np.full((F, J, 3), np.nan)
     out[point_ok] = pts
@@ -521,11 +535,12 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings, owner
     return cams, out, names
 
 
-def _jacobian_pattern(rows: int, columns: int, *, obs_cam: np.ndarray, obs_point: np.ndarray,
-                      bones: tuple[np.ndarray, np.ndarray, np.ndarray], n_cam: int, n_pts: int) -> csr_matrix:
-    """Which parameters each residual of :func:`_bundle_adjust` depends on: an observation's two
-    rows on its camera's 6 (``obs_cam`` -1: the fixed camera, none) and its point's 3; a bone term
-    on its two points' 3 each and its length."""
+def _jacobian_entries(*, obs_cam: np.ndarray, obs_point: np.ndarray, bones: tuple[np.ndarray, np.ndarray, np.ndarray],
+                      n_cam: int, n_pts: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the nonzero derivatives of :func:`_bundle_adjust`'s residuals, in the
+    order :func:`_jacobian_values` gives them: an observation's two rows on its camera's 6
+    (``obs_cam`` -1: the fixed camera, none) and its point's 3; a bone term on its two points' 3
+    each and its length."""
     r, c = [], []
     obs_rows = 2 * np.arange(len(obs_point))
     moving = obs_cam >= 0
@@ -543,8 +558,48 @@ def _jacobian_pattern(rows: int, columns: int, *, obs_cam: np.ndarray, obs_point
         c += [n_cam + 3 * bi + k, n_cam + 3 * bj + k]
     r.append(bone_rows)
     c.append(n_cam + 3 * n_pts + length)
-    r, c = np.concatenate(r).astype(np.intp), np.concatenate(c).astype(np.intp)
-    return csr_matrix((np.ones(len(r), dtype=int), (r, c)), shape=(rows, columns))
+    return np.concatenate(r).astype(np.intp), np.concatenate(c).astype(np.intp)
+
+
+def _right_jacobians(axis_angles: np.ndarray) -> np.ndarray:
+    """(C, 3, 3) right Jacobians of SO(3) at (C, 3) axis-angle vectors: R(w + d) ~ R(w) Exp(J_r(w) d)."""
+    theta = np.linalg.norm(axis_angles, axis=1)[:, None, None]
+    W = np.zeros((len(axis_angles), 3, 3))
+    W[:, 0, 1], W[:, 0, 2], W[:, 1, 2] = -axis_angles[:, 2], axis_angles[:, 1], -axis_angles[:, 0]
+    W = W - W.transpose(0, 2, 1)
+    small = theta < 1e-8
+    t = np.where(small, 1.0, theta)
+    a = np.where(small, 0.5, (1 - np.cos(t)) / t ** 2)
+    b = np.where(small, 1.0 / 6.0, (t - np.sin(t)) / t ** 3)
+    return np.eye(3) - a * W + b * W @ W
+
+
+def _jacobian_values(R: np.ndarray, t: np.ndarray, points: np.ndarray, focal: np.ndarray, right: np.ndarray,
+                     moving: np.ndarray, bone: tuple[np.ndarray, float]) -> np.ndarray:
+    """The derivatives of :func:`_bundle_adjust`'s residuals in :func:`_jacobian_entries`' order:
+    per observation its camera's (n, 3, 3) ``R`` and (n, 3) ``t``, its (n, 3) point, ``focal``
+    (n,), the camera's right Jacobian (n, 3, 3) and whether it moves (n,); ``bone``: (b, 3) unit
+    vectors between the bone terms' points, and the bone weight."""
+    X = np.einsum("nij,nj->ni", R, points) + t
+    z = np.maximum(X[:, 2], 1e-6)
+    d_camera = np.zeros((len(X), 2, 3))  # d residual / d camera-frame point
+    d_camera[:, 0, 0] = d_camera[:, 1, 1] = focal / z
+    d_camera[:, :, 2] = -focal[:, None] * X[:, :2] / z[:, None] ** 2
+    d_point = d_camera @ R
+    skew = np.zeros((len(X), 3, 3))
+    skew[:, 0, 1], skew[:, 0, 2], skew[:, 1, 2] = -points[:, 2], points[:, 1], -points[:, 0]
+    skew = skew - skew.transpose(0, 2, 1)
+    m = moving
+    d_rotation = d_camera[m] @ (-R[m] @ skew[m] @ right[m])  # d (R P) / d w = -R [P]x J_r(w)
+    values = []
+    for row in (0, 1):
+        values += [d_rotation[:, row, k] for k in range(3)] + [d_camera[m][:, row, k] for k in range(3)]
+        values += [d_point[:, row, k] for k in range(3)]
+    unit, weight = bone
+    for k in range(3):
+        values += [weight * unit[:, k], -weight * unit[:, k]]
+    values.append(np.full(len(unit), -weight))
+    return np.concatenate(values)
 
 
 def _floor_frame(points: np.ndarray, index: dict[str, int], first_camera) -> tuple[np.ndarray, np.ndarray]:
