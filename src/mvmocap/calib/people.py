@@ -444,6 +444,23 @@ def _pixel_residuals(pose, points, kp, seen, K, dist):
     return res
 
 
+def _starting_lengths(points: np.ndarray, owners: np.ndarray, people: int, slot: np.ndarray) -> np.ndarray:
+    """Each person's bone lengths to start from, one block of ``slot.max() + 1`` after another: the
+    median over their frames of (F, J, 3) ``points`` of each body25 limb, a limb and its mirror
+    (``slot``: limb -> its length variable) together; a length nobody shows, the median of the others."""
+    def median_length(i: int, j: int, rows: np.ndarray) -> float:
+        d = np.linalg.norm(points[rows, i] - points[rows, j], axis=-1)
+        return float(np.median(d[np.isfinite(d)])) if np.isfinite(d).any() else np.nan
+
+    lengths = []
+    for person in range(people):
+        per_limb = np.array([median_length(i, j, owners == person) for i, j in BODY25.limbs])
+        lengths.append([np.nanmedian(per_limb[slot == k]) if np.isfinite(per_limb[slot == k]).any() else np.nan
+                        for k in range(int(slot.max()) + 1)])
+    lengths = np.concatenate(lengths)
+    return np.where(np.isfinite(lengths), lengths, np.median(lengths[np.isfinite(lengths)]))
+
+
 def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings, owners: np.ndarray | None = None):
     """Cameras (the first placed one fixed), finite 3D keypoints and bone lengths together; a left
     bone and its right twin share one length. ``owners`` (F,): whose body each row of ``points``
@@ -462,21 +479,11 @@ def _bundle_adjust(poses, points, xy, seen, intrinsics, s: PeopleSettings, owner
     obs = [(f, v, j) for f in range(F) for v in placed for j in range(J) if seen[f, v, j] and point_ok[f, j]]
     bone_terms = [(f, k) for f in range(F) for k, (i, j) in enumerate(limbs) if point_ok[f, i] and point_ok[f, j]]
     first = points[point_ok]
-    def median_length(i: int, j: int, rows: np.ndarray) -> float:
-        d = np.linalg.norm(points[rows, i] - points[rows, j], axis=-1)
-        return float(np.median(d[np.isfinite(d)])) if np.isfinite(d).any() else np.nan
-
     flip = BODY25.flip_index
     twins = [min((i, j), (int(flip[i]), int(flip[j]))) for i, j in limbs]  # a bone and its mirror: one key
     keys = sorted(set(twins))
     slot = np.array([keys.index(k) for k in twins])  # limb -> its length variable
-    lengths0 = []
-    for person in range(people):  # each person's twin-bone lengths, one block after another
-        per_limb = np.array([median_length(i, j, owners == person) for i, j in limbs])
-        lengths0.append([np.nanmedian(per_limb[slot == k]) if np.isfinite(per_limb[slot == k]).any() else np.nan
-                         for k in range(len(keys))])
-    lengths0 = np.concatenate(lengths0)
-    lengths0 = np.where(np.isfinite(lengths0), lengths0, np.median(lengths0[np.isfinite(lengths0)]))
+    lengths0 = _starting_lengths(points, owners, people, slot)
     n_cam = 6 * len(movable)
     x0 = np.concatenate([np.concatenate([np.r_[matrix_to_axis_angle(poses[v][0]), poses[v][1]] for v in movable])
                          if movable else np.zeros(0), first.ravel(), lengths0])
