@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import MISSING, fields
 from enum import Enum
-from pathlib import Path
 
-from mvmocap.io import DataError
+from mvmocap.io import check_dataset_folder
 
 __all__ = ["positive_float", "CameraNames", "int_from", "dataset_root", "add_synth_options", "spec_from",
            "add_options", "options_from"]
@@ -48,9 +47,7 @@ def int_from(minimum: int):
 
 def dataset_root(args: argparse.Namespace) -> None:
     """A mistyped ROOT is reported as such, before anything (log.txt included) is written under it."""
-    if not Path(args.root).is_dir():
-        raise DataError(Path(args.root), "dataset folder not found (expected videos/<cam>.mp4 or images/<cam>/ "
-                                         "and a calibration)")
+    check_dataset_folder(args.root)
 
 
 def add_synth_options(p: argparse.ArgumentParser, frames: int) -> None:

@@ -2,7 +2,7 @@
 layouts, standard SMPL ``.npz``)."""
 
 from mvmocap.io.errors import DataError
-from mvmocap.io.frames import FrameSource, frame_ranges, has_camera_input, list_video_cameras
+from mvmocap.io.frames import FrameSource, check_dataset_folder, frame_ranges, has_camera_input, list_video_cameras
 from mvmocap.io.keypoints2d import (
     MultiViewKeypoints,
     keypoint_frame_rate,
@@ -22,6 +22,7 @@ __all__ = [
     "MultiViewKeypoints",
     "keypoint_frame_rate",
     "list_camera_folders",
+    "check_dataset_folder",
     "has_camera_input",
     "list_video_cameras",
     "read_keypoints2d",

@@ -19,7 +19,8 @@ import numpy as np
 from mvmocap.io.errors import DataError
 from mvmocap.utils import natural_sorted
 
-__all__ = ["has_camera_input", "list_video_cameras", "FrameSource", "UNDECODABLE_GREY", "frame_ranges"]
+__all__ = ["check_dataset_folder", "has_camera_input", "list_video_cameras", "FrameSource", "UNDECODABLE_GREY",
+           "frame_ranges"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,13 @@ def list_video_cameras(root: str | Path) -> dict[str, Path]:
         raise DataError(root, "no camera input: expected videos/<cam>.mp4 or images/<cam>/<frame>.jpg (or FreeMoCap's "
                               "synchronized_videos/, or caliscope's cam_<n>.mp4 side by side)")
     return {name: found[name] for name in natural_sorted(found)}
+
+
+def check_dataset_folder(root: str | Path) -> None:
+    """A mistyped dataset folder is reported as such, before anything (a log included) is written under it."""
+    if not Path(root).is_dir():
+        raise DataError(Path(root), "dataset folder not found (expected videos/<cam>.mp4 or images/<cam>/ and a "
+                                    "calibration)")
 
 
 def has_camera_input(root: str | Path) -> bool:

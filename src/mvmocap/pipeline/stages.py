@@ -22,7 +22,7 @@ from pathlib import Path
 from mvmocap.camera import CameraRig, load_calibration
 from mvmocap.console import progress
 from mvmocap.detect import detect_camera, save_body
-from mvmocap.io import DataError, FrameSource, list_video_cameras
+from mvmocap.io import DataError, FrameSource, check_dataset_folder, list_video_cameras
 from mvmocap.pipeline.experiment import Experiment, load_experiment
 from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.triangulation import match_cameras
@@ -63,9 +63,7 @@ def prepare_run(options: RunOptions, experiment: Experiment | None = None) -> Ru
 
 def check_folders(options: RunOptions) -> None:
     """The dataset folder exists and the output folder is a fit place (:func:`check_output_folder`)."""
-    if not options.root.is_dir():
-        raise DataError(options.root, "dataset folder not found (expected videos/<cam>.mp4 or images/<cam>/ and a "
-                                      "calibration)")
+    check_dataset_folder(options.root)
     check_output_folder(options.root, options.output)
 
 
