@@ -218,7 +218,7 @@ def _solved(keypoints2d: np.ndarray, intrinsics: list[tuple[np.ndarray, np.ndarr
     poses, points, bones = _bundle_adjust(poses, points.reshape(F, J, 3), xy, seen, intrinsics, s)
     # Scale from the height, then the floor frame.
     index = {n: i for i, n in enumerate(BODY25.joints)}
-    chain = sum(bones.get(f"{p}-{c}", bones.get(f"{c}-{p}", np.nan)) for p, c in _CHAIN)
+    chain = _chain_length(bones)
     if not np.isfinite(chain):
         raise CalibrationError(names[placed[0]], "the person's legs, hips and head were not reconstructed: "
                                                  "cannot set the scale from their height")
@@ -772,6 +772,7 @@ def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.
     result = _solved(keypoints, intrinsics, names, s)
     subject: dict = {"first": {"detector_track_per_camera": dict(zip(names, map(int, tracks), strict=True))}}
     placed = [names.index(n) for n in result.rig.names]
+    turns: list[float] = []  # per round, the largest turn of a camera
     for round_ in range(s.rounds):
         rows, owners, association = _everyone(result.rig, candidates[:, placed], s, fps=fps, skeleton=skeleton)
         adjusted = _adjusted(result.rig, rows, owners, s)
@@ -782,21 +783,20 @@ def calibrate_from_candidates(candidates: np.ndarray, intrinsics: list[tuple[np.
                                        threshold_px=_inlier_thresholds(adjusted, s))
         keypoints = np.zeros_like(keypoints)
         keypoints[:, placed] = chosen
-        turned = _largest_turn_deg(result.rig, adjusted)
+        turns.append(_largest_turn_deg(result.rig, adjusted))
         result = replace(_in_world_of(adjusted, chosen, s), unplaced=result.unplaced)
         subject[f"round_{round_ + 1}"] = {**choice.report, "view_frames_with_left_right_fixed":
                                           int(flips.any(-1).sum()), "people_adjusted": len(np.unique(owners)),
-                                          "largest_turn_deg": round(turned, 4)}
-        if turned < s.converged_deg:
+                                          "largest_turn_deg": round(turns[-1], 4)}
+        if turns[-1] < s.converged_deg:
             break
     try:
-        rounds = [v["largest_turn_deg"] for k, v in subject.items() if k.startswith("round_")]
-        if rounds and rounds[-1] > s.max_last_turn_deg:
+        if turns and turns[-1] > s.max_last_turn_deg:
             raise RigCheckError("calib people", f"the rig is not settled, so it was not written: a camera still turned "
-                                f"{rounds[-1]:.1f} degrees in the last of {len(rounds)} rounds (at most "
+                                f"{turns[-1]:.1f} degrees in the last of {len(turns)} rounds (at most "
                                 f"{s.max_last_turn_deg}); the people filmed do not hold the cameras in place. Film "
                                 "someone walking through the whole volume, seen by every camera at once",
-                                figures={"largest_turn_deg_per_round": rounds})
+                                figures={"largest_turn_deg_per_round": [round(t, 4) for t in turns]})
         checks = check_rig(result.rig, keypoints[:, placed], s)
     except RigCheckError as err:
         err.result = replace(result, checks=err.figures, subject=subject)
@@ -811,12 +811,9 @@ def _largest_turn_deg(before: CameraRig, after: CameraRig) -> float:
                for a, b in zip(after, before, strict=True))
 
 
-def _in_world_of(rig: CameraRig, keypoints2d: np.ndarray, s: PeopleSettings) -> PeopleResult:
-    """``rig`` (any scale and world frame) scaled so that the person seen as (F, V, 25, 3)
-    ``keypoints2d`` is ``s.height`` tall (their median bone lengths, left and right together, x
-    ``HEIGHT_FROM_BONES``) and put in their floor frame (step 5 of the module docstring)."""
-    points = triangulate(rig, keypoints2d, threshold_px=_inlier_thresholds(rig, s)).keypoints3d
-    xyz = np.where(points[..., 3:] > 0, points[..., :3], np.nan)  # (F, J, 3)
+def _twin_lengths(xyz: np.ndarray) -> dict[str, float]:
+    """The median length of each body25 limb over (F, 25, 3) points (NaN where missing), a limb
+    and its mirror together (named as ``_bundle_adjust`` names its lengths)."""
     bones = {}
     for i, j in BODY25.limbs:
         twin = (int(BODY25.flip_index[i]), int(BODY25.flip_index[j]))
@@ -824,7 +821,23 @@ def _in_world_of(rig: CameraRig, keypoints2d: np.ndarray, s: PeopleSettings) -> 
                                   np.linalg.norm(xyz[:, twin[0]] - xyz[:, twin[1]], axis=-1)])
         bones[f"{BODY25.joints[i]}-{BODY25.joints[j]}"] = (float(np.nanmedian(lengths)) if np.isfinite(lengths).any()
                                                          else np.nan)
-    chain = sum(bones.get(f"{p}-{c}", bones.get(f"{c}-{p}", np.nan)) for p, c in _CHAIN)
+    return bones
+
+
+def _chain_length(bones: dict[str, float]) -> float:
+    """The heel-to-nose chain (``_CHAIN``) of bone lengths named as ``_bundle_adjust`` names them;
+    x ``HEIGHT_FROM_BONES``, the standing height."""
+    return sum(bones.get(f"{p}-{c}", bones.get(f"{c}-{p}", np.nan)) for p, c in _CHAIN)
+
+
+def _in_world_of(rig: CameraRig, keypoints2d: np.ndarray, s: PeopleSettings) -> PeopleResult:
+    """``rig`` (any scale and world frame) scaled so that the person seen as (F, V, 25, 3)
+    ``keypoints2d`` is ``s.height`` tall (their median bone lengths, left and right together, x
+    ``HEIGHT_FROM_BONES``) and put in their floor frame (step 5 of the module docstring)."""
+    points = triangulate(rig, keypoints2d, threshold_px=_inlier_thresholds(rig, s)).keypoints3d
+    xyz = np.where(points[..., 3:] > 0, points[..., :3], np.nan)  # (F, J, 3)
+    bones = _twin_lengths(xyz)
+    chain = _chain_length(bones)
     if not np.isfinite(chain):
         raise CalibrationError(rig.names[0], "the person's legs, hips and head were not reconstructed: "
                                              "cannot set the scale from their height")
@@ -923,7 +936,8 @@ def _epipolar_px(E: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float) ->
 
 def measured_height(rig: CameraRig, keypoints: np.ndarray, *, fps: float = 30.0) -> float:
     """The subject's standing height as ``rig`` measures it from (F, V, P, 25, 3) candidates: the
-    heel-to-nose chain of median limb lengths x ``HEIGHT_FROM_BONES`` (what the scale step assumes)."""
+    heel-to-nose chain of median limb lengths, left and right together, x ``HEIGHT_FROM_BONES``
+    (what the scale step of :func:`calibrate_from_candidates` assumes, :func:`_in_world_of`)."""
     subject = choose_subject(rig, keypoints, fps=fps).keypoints2d
     points = triangulate(rig, subject, threshold_px=_inlier_thresholds(rig, PeopleSettings())).keypoints3d
-    return HEIGHT_FROM_BONES * sum(_median_length(points, a, b) for a, b in _CHAIN)
+    return HEIGHT_FROM_BONES * _chain_length(_twin_lengths(np.where(points[..., 3:] > 0, points[..., :3], np.nan)))
