@@ -208,7 +208,7 @@ def test_exit_codes_tell_input_problems_from_bugs(keypoint_root, tmp_path, monke
     def broken(*args, **kwargs):
         raise ValueError("an internal inconsistency")  # a plain ValueError is ours, not the user's
 
-    monkeypatch.setattr(run_module, "detect_inputs", broken)
+    monkeypatch.setattr(run_module, "open_body_run", broken)
     with caplog.at_level(logging.ERROR):
         caplog.clear()
         code = main(["run", str(keypoint_root), "--keypoints", str(keypoint_root / "annots"), "--out",

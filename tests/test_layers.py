@@ -9,8 +9,8 @@ import mvmocap
 # of bodies, fits or renders (they sit below bodymodels: people are keypoints to them); calib
 # people uses both.
 LAYERS = ["utils", "threads", "settings", "console", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
-          "associate", "sync", "bodymodels", "fit", "render", "calib", "metrics", "synthetic", "export", "view",
-          "pipeline", "batch", "api", "demo", "bench", "cli"]
+          "associate", "sync", "bodymodels", "fit", "angles", "render", "calib", "metrics", "synthetic", "export",
+          "view", "pipeline", "batch", "api", "demo", "bench", "cli"]
 ROOT = Path(mvmocap.__file__).parent
 
 

@@ -12,7 +12,7 @@ from mvmocap.bodymodels import load_body_model
 from mvmocap.cli.main import main
 from mvmocap.detect import MARKER
 from mvmocap.io import read_keypoints3d
-from mvmocap.pipeline import RunOptions, run_capture
+from mvmocap.pipeline import RunOptions, run_experiment
 from mvmocap.synthetic import make_video_capture
 
 pytestmark = pytest.mark.slow  # end-to-end: make test-fast leaves it out
@@ -29,7 +29,7 @@ def capture(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_run(capture, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    return run_capture(RunOptions(root=capture, out=out, videos=True))
+    return run_experiment(RunOptions(root=capture, out=out, videos=True))
 
 
 def test_end_to_end_accuracy_and_outputs(capture, first_run):
@@ -66,14 +66,14 @@ def test_rerun_and_resume_reuse_the_detection_cache(capture, first_run, tmp_path
     shutil.rmtree(out / "keypoints2d" / "cam3")
     kept = (out / "keypoints2d" / "cam2" / "000003.json").stat().st_mtime_ns
     with caplog.at_level(logging.INFO):
-        run = run_capture(RunOptions(root=capture, out=out, videos=False))
+        run = run_experiment(RunOptions(root=capture, out=out, videos=False))
     assert run.report["detect_view_frames"] == (FRAMES - 16) + FRAMES  # only what was missing
     assert (out / "keypoints2d" / "cam2" / "000003.json").stat().st_mtime_ns == kept
     # Frames 16 on were detected again without the detector's saved state (the marker and state
     # lost): they may differ a little, and the detections' smoothing over time (forwards and
     # backwards) carries that a few frames back; the frames before are the same within a millimetre.
     np.testing.assert_allclose(run.keypoints3d[:16], first_run.keypoints3d[:16], atol=1e-3)
-    again = run_capture(RunOptions(root=capture, out=out, videos=False, frames="4:20"))
+    again = run_experiment(RunOptions(root=capture, out=out, videos=False, frames="4:20"))
     # A narrower rerun (issue 16 case 6) reuses the cached frames and leaves no stale outputs.
     assert again.report["detect_view_frames"] == 0 and again.frames == list(range(4, 20))
     assert len(list((out / "smpl").glob("*.json"))) == 16 and len(list((out / "keypoints3d").glob("*.json"))) == 16
@@ -137,7 +137,7 @@ def test_image_folders_with_different_frame_counts_are_each_read_to_their_end(ca
         for i, rgb in FrameSource(capture / "videos" / f"{cam}.mp4").frames(0, count):
             cv2.imwrite(str(folder / f"{i:06d}.jpg"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     with caplog.at_level(logging.WARNING):
-        run = run_capture(RunOptions(root=root, out=tmp_path / "out", videos=False))
+        run = run_experiment(RunOptions(root=root, out=tmp_path / "out", videos=False))
     assert ("different frame counts (cam1: 10, cam2: 7, cam3: 8); using frames 0-9, a camera past its last frame "
             "counts as not seeing") in caplog.text
     assert run.report["detect_view_frames"] == 10 + 7 + 8
@@ -248,14 +248,14 @@ def test_a_rerun_after_a_kill_during_the_render_reuses_the_fit(capture, first_ru
 
     monkeypatch.setattr(mvmocap.fit.BodyFitter, "fit", no_fit)
     with caplog.at_level(logging.INFO):
-        run_capture(RunOptions(root=capture, out=out, videos=True))
+        run_experiment(RunOptions(root=capture, out=out, videos=True))
     assert "the fit of an earlier run from the same keypoints and settings is reused" in caplog.text
     assert (out / "params.npz").read_bytes() == fitted and (out / "videos" / "overlay.mp4").stat().st_size > 1000
     assert not leftover.exists()
     other = tmp_path / "other_fit.yml"
     other.write_text("fit:\n  poses:\n    weights:\n      kp_acceleration: 0.5\n")
     with pytest.raises(AssertionError, match="fitted again"):
-        run_capture(RunOptions(root=capture, out=out, exp=str(other), videos=False))
+        run_experiment(RunOptions(root=capture, out=out, exp=str(other), videos=False))
 
 
 def test_a_video_with_corrupt_packets_is_read_to_its_end_and_reported(capture, tmp_path, capsys):

@@ -25,6 +25,7 @@ from mvmocap.calib.intrinsics import IntrinsicsResult, IntrinsicsSettings
 from mvmocap.calib.people import PeopleResult
 from mvmocap.console import log_to_file
 from mvmocap.export import export_run
+from mvmocap.export.angles import export_angles
 from mvmocap.io import DataError
 from mvmocap.pipeline.calibration import (
     run_calib_check,
@@ -33,18 +34,17 @@ from mvmocap.pipeline.calibration import (
     run_calib_people,
     run_calib_refine,
 )
-from mvmocap.pipeline.experiment import Experiment, load_experiment
+from mvmocap.pipeline.experiment import Experiment
+from mvmocap.pipeline.inputs import run_sync
 from mvmocap.pipeline.launch import run_experiment
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.run import run_sync
-from mvmocap.pipeline.stages import check_folders
+from mvmocap.pipeline.stages import prepare_run
 from mvmocap.sync import SyncResult
-from mvmocap.utils import output_lock
 from mvmocap.view import view_run
 
 __all__ = ["run", "sync_cameras", "calibrate_intrinsics", "calibrate_extrinsics", "calibrate_people",
-           "refine_calibration", "check_calibration", "run_batch", "export_run", "write_replay", "RunOptions",
-           "BoardSpec"]
+           "refine_calibration", "check_calibration", "run_batch", "export_run", "export_angles", "write_replay",
+           "RunOptions", "BoardSpec"]
 
 
 def run(root: str | Path | RunOptions, *, experiment: Experiment | None = None, **options):
@@ -54,11 +54,7 @@ def run(root: str | Path | RunOptions, *, experiment: Experiment | None = None, 
     ``OUT/log.txt``; returns the run's result (``body``: :class:`mvmocap.pipeline.RunOutput` with
     the report, keypoints and fit; ``multi``: every person's; ``hands``: per side)."""
     options = root if isinstance(root, RunOptions) else RunOptions(root=Path(root), **options)
-    check_folders(options)  # before log.txt is written there
-    experiment = experiment or load_experiment(options.exp)  # its errors come before log.txt too
-    options.check_for(experiment.kind)
-    with output_lock(options.output), log_to_file(options.output / "log.txt"):
-        return run_experiment(options, experiment)
+    return run_experiment(options, experiment, log_file=True)
 
 
 def sync_cameras(root: str | Path | RunOptions, *, max_offset: float | None = None, write_to: str | Path | None = None,
@@ -66,9 +62,9 @@ def sync_cameras(root: str | Path | RunOptions, *, max_offset: float | None = No
     """``mvmocap sync``: every camera's time offset from the people it sees, written to
     ``write_to`` (default ``ROOT/sync.yml``). Returns the file, the offsets and the frame rate."""
     options = root if isinstance(root, RunOptions) else RunOptions(root=Path(root), **options)
-    check_folders(options)
+    setup = prepare_run(options)  # every check before log.txt is written
     with log_to_file(options.output / "log.txt"):
-        return run_sync(options, max_offset=max_offset, write_to=Path(write_to) if write_to else None)
+        return run_sync(setup, max_offset=max_offset, write_to=Path(write_to) if write_to else None)
 
 
 def calibrate_intrinsics(root: str | Path, board: BoardSpec, *, cams: list[str] | None = None,

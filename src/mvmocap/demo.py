@@ -15,7 +15,7 @@ import numpy as np
 
 from mvmocap.bodymodels import load_body_model
 from mvmocap.console import summary_table
-from mvmocap.pipeline import RunOptions, run_capture
+from mvmocap.pipeline import RunOptions, run_experiment
 from mvmocap.pipeline.summary import run_summary
 from mvmocap.synthetic import make_video_capture
 
@@ -33,7 +33,7 @@ def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
     model = load_body_model()
     root = make_video_capture(out / "data", model, frames=frames, cameras=cameras, image_size=image_size, seed=seed)
     synth_seconds = time.perf_counter() - start
-    run = run_capture(RunOptions(root=root, out=out / "output", videos=videos, sync=sync, workers=workers))
+    run = run_experiment(RunOptions(root=root, out=out / "output", videos=videos, sync=sync, workers=workers))
     truth = dict(np.load(root / "gt" / "params.npz"))
     true_kp = truth["keypoints3d"]
     seen = run.keypoints3d[..., 3] > 0
@@ -55,13 +55,13 @@ def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
 
 def run_hands_demo(out: Path, frames: int = 90, seed: int = 0) -> dict:
     """Anny's two hands over a desk, rendered by three cameras, run with ``--exp hands``."""
-    from mvmocap.pipeline.hands import hand_models, run_hands
+    from mvmocap.pipeline.hands import hand_models
     from mvmocap.synthetic import make_hand_capture
 
     start = time.perf_counter()
     root = make_hand_capture(out / "data", hand_models(None), frames=frames, seed=seed)
     synth_seconds = time.perf_counter() - start
-    results = run_hands(RunOptions(root=root, out=out / "output", exp="hands"))
+    results = run_experiment(RunOptions(root=root, out=out / "output", exp="hands"))
     rows = {}
     scores = {}
     for side, name in (("l", "left"), ("r", "right")):
@@ -85,14 +85,13 @@ def run_body_hands_demo(out: Path, frames: int = 60, cameras: int = 4, seed: int
     """Anny walking with moving fingers, rendered by ``cameras`` cameras, run with
     ``--exp body+hands``; scores per part (body25, left hand, right hand) against the truth."""
     from mvmocap.bodymodels.anny_model import anny_with_fingers
-    from mvmocap.pipeline.bodyhands import run_body_hands
 
     start = time.perf_counter()
     model = anny_with_fingers()
     root = make_video_capture(out / "data", model, frames=frames, cameras=cameras, image_size=image_size, seed=seed,
                               fingers=True)
     synth_seconds = time.perf_counter() - start
-    run = run_body_hands(RunOptions(root=root, out=out / "output", exp="body+hands", videos=videos))
+    run = run_experiment(RunOptions(root=root, out=out / "output", exp="body+hands", videos=videos))
     truth = np.load(root / "gt" / "params.npz")["keypoints3d"]
     seen = run.keypoints3d[..., 3] > 0
     tri_err = np.linalg.norm(run.keypoints3d[..., :3] - truth, axis=-1)
@@ -114,7 +113,6 @@ def run_body_hands_demo(out: Path, frames: int = 60, cameras: int = 4, seed: int
 def run_multi_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0, people: int = 3) -> dict:
     """Anny people walking across each other's paths, rendered, run with ``--exp multi`` and scored."""
     from mvmocap.metrics import score_people, visible_people
-    from mvmocap.pipeline.multi import run_multi
     from mvmocap.pipeline.summary import multi_summary
     from mvmocap.synthetic.multi import MultiSpec, make_multi_capture
 
@@ -122,7 +120,7 @@ def run_multi_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0
     root = make_multi_capture(out / "data", load_body_model(), MultiSpec(people=people, frames=frames,
                                                                          cameras=max(cameras, 4), seed=seed))
     synth_seconds = time.perf_counter() - start
-    run = run_multi(RunOptions(root=root, out=out / "output", exp="multi"))
+    run = run_experiment(RunOptions(root=root, out=out / "output", exp="multi"))
     truth = np.load(root / "gt" / "people.npz")["keypoints3d"]
     scores = score_people(truth, visible_people(run.rig, truth),
                           {p.id: (p.fit.keypoints, p.frames) for p in run.people}, run.frames)

@@ -44,7 +44,7 @@ def _ray():
 
 
 def _detect_task(trial: Trial, options: BatchOptions, camera: str) -> int:
-    from mvmocap.pipeline.run import detect_run_camera
+    from mvmocap.pipeline.inputs import detect_run_camera
 
     return detect_run_camera(trial_run_options(trial, options)[0], camera)
 
@@ -53,7 +53,7 @@ def _trial_task(trial: Trial, options: BatchOptions) -> TrialResult:
     """Detect the trial's cameras as parallel tasks (unless it is done or has no videos), then run it."""
     ray = _ray()
     if trial.keypoints is None and trial.calibration is not None and not is_done(trial, options):
-        from mvmocap.pipeline.run import run_cameras
+        from mvmocap.pipeline.inputs import run_cameras
 
         try:
             cameras = run_cameras(trial_run_options(trial, options)[0])

@@ -49,7 +49,7 @@ def bench_multi(*, people: int = 3, frames: int = 150, cameras: int = 6, seed: i
                 data: str | Path | None = None, model: str | None = None) -> dict:
     """Render (or reuse ``data``, made by :func:`make_multi_capture`), run and score the scene."""
     from mvmocap.camera import load_calibration
-    from mvmocap.pipeline.multi import run_multi
+    from mvmocap.pipeline import run_experiment
     from mvmocap.pipeline.options import RunOptions
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +61,7 @@ def bench_multi(*, people: int = 3, frames: int = 150, cameras: int = 6, seed: i
             root = Path(data)
         render_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        run = run_multi(RunOptions(root=root, out=Path(tmp) / "output", exp="multi", model=model, videos=False))
+        run = run_experiment(RunOptions(root=root, out=Path(tmp) / "output", exp="multi", model=model, videos=False))
         seconds = time.perf_counter() - start
         truth = np.load(root / "gt" / "people.npz")["keypoints3d"]
         rig = load_calibration(root)

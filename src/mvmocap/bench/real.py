@@ -44,11 +44,12 @@ from mvmocap.camera import CameraRig
 from mvmocap.detect import LegacyPoseSettings
 from mvmocap.io import MultiViewKeypoints
 from mvmocap.pipeline.experiment import load_experiment
+from mvmocap.pipeline.inputs import open_body_run
+from mvmocap.pipeline.launch import run_experiment
 from mvmocap.pipeline.multi import triangulate_everyone
 from mvmocap.pipeline.observations import synchronised_subject
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.run import detect_inputs, run_capture
-from mvmocap.pipeline.stages import StageTimer, prepare_run
+from mvmocap.pipeline.stages import prepare_run
 from mvmocap.skeletons import get_format
 from mvmocap.sync import TIMING_JOINTS, SmoothSettings, resample_sequence, smooth_detections
 from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
@@ -204,14 +205,14 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
     body = dataclasses.replace(load_experiment("body"), detect=multi.detect)  # one detection cache for both
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(work) if work else Path(tmp) / "run"
-        run = run_capture(RunOptions(root=Path(data), out=out, exp="body", model=model, videos=False, sync="auto",
+        run = run_experiment(RunOptions(root=Path(data), out=out, exp="body", model=model, videos=False, sync="auto",
                                      frames=frames, calib=calib), body)
         rig, prepared, fps = run.rig, run.prepared, run.report["fps"]
         flip = get_format(prepared.keypoints.skeleton).flip_index
         dlt = heldout_summary(heldout_errors(rig, prepared.raw, flip, robust=False, refine_iterations=0), rig.names)
         setup = prepare_run(RunOptions(root=Path(data), out=out, exp="multi", model=model, videos=False,
                                        frames=frames, calib=calib), multi)
-        seq = detect_inputs(setup, StageTimer()).read()
+        seq = open_body_run(setup)[1].read()
         spread = _subset_spread(rig, smooth_detections(seq, fps=fps, settings=body.smooth), fps, body)  # as the run
         if any(prepared.offsets.values()):
             seq = resample_sequence(seq, prepared.offsets, fps, run.report["sync"]["reference"])
@@ -220,7 +221,7 @@ def bench_real(data: str | Path, *, work: str | Path | None = None, model: str |
         legacy_body = dataclasses.replace(body, detect=LegacyPoseSettings(), smooth=SmoothSettings(enabled=False))
         legacy_setup = prepare_run(RunOptions(root=Path(data), out=out.parent / f"{out.name}_legacy", exp="body",
                                               model=model, videos=False, frames=frames, calib=calib), legacy_body)
-        legacy_seq = detect_inputs(legacy_setup, StageTimer()).read()
+        legacy_seq = open_body_run(legacy_setup)[1].read()
     fmt = get_format(prepared.keypoints.skeleton)
     limbs = [fmt.index(n) for n in TIMING_JOINTS if n in fmt]
     plain = triangulate(rig, prepared.keypoints.person(0), robust=False, refine_iterations=0).keypoints3d

@@ -121,7 +121,7 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
     ``start_spread``: seconds; every camera but the first starts up to this much late (leading
     frames dropped, :func:`started_apart`), as phones started by hand do, and the sync search range
     is widened to ``start_spread`` + 0.5 s."""
-    from mvmocap.pipeline import RunOptions, run_capture
+    from mvmocap.pipeline import RunOptions, run_experiment
     from mvmocap.pipeline.experiment import load_experiment
 
     experiment = load_experiment(exp)  # before the render: a wrong file is named at once
@@ -144,7 +144,7 @@ def bench_realistic(*, frames: int = 150, cameras: int = 5, seed: int = 0, data:
             experiment = dataclasses.replace(experiment, sync=dataclasses.replace(experiment.sync, max_offset=wider))
         render_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        run = run_capture(RunOptions(root=root, out=Path(tmp) / "output", exp=exp, model=model, videos=False,
+        run = run_experiment(RunOptions(root=root, out=Path(tmp) / "output", exp=exp, model=model, videos=False,
                                      sync="auto"), experiment)
         seconds = time.perf_counter() - start
         truth = np.load(root / "gt" / "params.npz")["keypoints3d"][np.asarray(run.frames)]  # the run's frames

@@ -1,4 +1,4 @@
-"""``mvmocap triangulate | fit | synth | export | view``: one step on files, or a finished run's outputs."""
+"""``mvmocap triangulate | fit | synth | export | angles | view``: one step on files, or a finished run's outputs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ log = logging.getLogger("mvmocap")
 
 
 def add_file_commands(sub: argparse._SubParsersAction) -> None:
-    """``triangulate``, ``fit`` and ``synth`` (one step on files), ``export`` and ``view`` (a run's outputs)."""
+    """``triangulate``, ``fit`` and ``synth`` (one step on files); ``export``, ``angles`` and ``view``
+    (a run's outputs)."""
     tri = sub.add_parser("triangulate", help="2D keypoints of several cameras -> keypoints3d/<frame>.json")
     tri.add_argument("--data", required=True, help="dataset root (holds intri.yml + extri.yml unless --calib)")
     tri.add_argument("--keypoints", required=True, help="folder of <cam>/<frame>.json (EasyMocap annots or OpenPose)")
@@ -61,6 +62,14 @@ def add_file_commands(sub: argparse._SubParsersAction) -> None:
                        help="TRC/C3D markers: the triangulated keypoints3d/ (default) or the fitted body's")
     exp_t.set_defaults(func=_cmd_export)
 
+    ang = sub.add_parser("angles", help="a finished run's joint angles (ISB conventions) to OpenSim .mot or CSV")
+    ang.add_argument("out", help="the run's output folder (holds params.npz)")
+    ang.add_argument("--to", help="file to write, .mot or .csv (default OUT/angles.mot; a multi-person run: "
+                     "OUT/people/<id>/angles.mot)")
+    ang.add_argument("--person", type=int_from(0), default=0, help="person id (default 0)")
+    ang.add_argument("--model", help="the fit's body model when its kind alone does not find it")
+    ang.set_defaults(func=_cmd_angles)
+
     view_t = sub.add_parser("view", help="write a self-contained 3D replay page (HTML, works offline)")
     view_t.add_argument("out", help="the run's output folder (holds params.npz)")
     view_t.add_argument("--html", help="page to write (default OUT/replay.html)")
@@ -93,6 +102,14 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     root = write_capture(make_capture(spec_from(args)), args.out, args.format)
     log.info("wrote a synthetic capture to %s", root)
+    return 0
+
+
+def _cmd_angles(args: argparse.Namespace) -> int:
+    from mvmocap import api
+
+    path, angles = api.export_angles(args.out, to=args.to, person=args.person, model=args.model)
+    print(f"mvmocap angles: {len(angles.frames)} frames x {len(angles.names)} angles written to {path}")
     return 0
 
 

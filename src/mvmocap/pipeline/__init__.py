@@ -3,7 +3,7 @@
 from mvmocap.pipeline.fitting import FitRun, run_fit, write_fit
 from mvmocap.pipeline.launch import run_experiment
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.run import RunOutput, run_capture
+from mvmocap.pipeline.run import RunOutput
 from mvmocap.pipeline.triangulation import TriangulationRun, match_cameras, run_triangulation
 
 __all__ = [
@@ -12,7 +12,6 @@ __all__ = [
     "RunOutput",
     "TriangulationRun",
     "match_cameras",
-    "run_capture",
     "run_experiment",
     "run_fit",
     "run_triangulation",

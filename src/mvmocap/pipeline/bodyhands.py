@@ -26,21 +26,11 @@ from mvmocap.detect import (
     load_hands,
     save_hands,
 )
-from mvmocap.fit import BodyFitter
 from mvmocap.io import read_keypoints2d, write_keypoints3d
-from mvmocap.pipeline.experiment import Experiment
-from mvmocap.pipeline.fitting import write_fit
+from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.run import RunOutput
-from mvmocap.pipeline.stages import (
-    RunOptions,
-    StageTimer,
-    detect_cameras,
-    open_inputs,
-    prepare_run,
-    video_cameras,
-    write_report,
-)
-from mvmocap.pipeline.videos import FittedMesh, Footage, render_run_videos
+from mvmocap.pipeline.stages import RunSetup, detect_cameras, open_inputs
+from mvmocap.pipeline.videos import FittedMesh
 from mvmocap.skeletons import BODY25, BODYHANDS
 from mvmocap.triangulate import reprojection_report, triangulate
 from mvmocap.utils import InputError
@@ -75,50 +65,44 @@ def hand_detector(settings: HandCropSettings, frame_ids: list[int], body2d: np.n
                            model_complexity=s.model_complexity, min_detection_confidence=s.min_detection_confidence)
 
 
-def run_body_hands(options: RunOptions, experiment: Experiment | None = None) -> RunOutput:
+def run_body_hands(setup: RunSetup) -> RunOutput:
     """Run the body+hands pipeline (see the module docstring)."""
-    setup = prepare_run(options, experiment)
-    experiment, out = setup.experiment, setup.out
-    body_model = body_hands_model(options.model, experiment.hand_pca)  # a bad model spec fails before detection
+    body_model = body_hands_model(setup.options.model, setup.experiment.hand_pca)  # a bad spec: before detection
     sources, rig, frame_range, fps = open_inputs(setup)
-    names = rig.names
-    vis = video_cameras(setup, names) if options.videos else []
-    timer = StageTimer()
-    detect, detect_hands = experiment.detect, experiment.detect_hands
+    ctx = RunContext(setup, rig, sources, fps)
     frame_ids = list(frame_range)
+    kp2d = _detect_body_and_hands(ctx, frame_range)
+    settings = ctx.experiment.triangulate
+    with ctx.stage("triangulate"):
+        tri = triangulate(rig, kp2d, robust=settings.robust, min_views=settings.min_views,
+                          threshold_px=ctx.thresholds)
+        write_keypoints3d(ctx.out / "keypoints3d", tri.keypoints3d, frame_ids)
+    with ctx.stage("fit"):
+        fit = ctx.fit(body_model, tri.keypoints3d, frame_ids, folder=ctx.out, keypoint_format="bodyhands")
+    ctx.render(frame_ids, [FittedMesh(body_model, fit)], [(kp2d, "bodyhands")])
+    report = ctx.finish(frame_ids, {"model": body_model.name,
+                                    "triangulation": reprojection_report(tri, rig.names, list(BODYHANDS.joints))})
+    return RunOutput(ctx.out, rig, body_model, frame_ids, tri.keypoints3d, fit, report, dict(ctx.timer.seconds))
 
-    with timer.stage("detect"):
+
+def _detect_body_and_hands(ctx: RunContext, frame_range: range) -> np.ndarray:
+    """Stage ``detect``: every camera's body (MediaPipe Pose, cached in ``OUT/keypoints2d``) and
+    hands about its wrists (``OUT/hands2d``), the hands assigned to the body's left and right
+    wrists across the views. Returns (F, V, 67, 3) detections in ``bodyhands`` order."""
+    experiment, names, out, workers = ctx.experiment, ctx.names, ctx.out, ctx.options.worker_count()
+    detect, detect_hands = experiment.detect, experiment.detect_hands
+    with ctx.stage("detect"):
         pose = asdict(detect)
-        detect_cameras(sources, out / "keypoints2d", {n: partial(MediaPipePose, **pose) for n in names}, frame_range,
-                       detect.identity(), desc="detect bodies", processes=options.worker_count())
+        detect_cameras(ctx.sources, out / "keypoints2d", {n: partial(MediaPipePose, **pose) for n in names},
+                       frame_range, detect.identity(), desc="detect bodies", processes=workers)
         body = read_keypoints2d(out / "keypoints2d", names)
         keep = [i for i, f in enumerate(body.frames) if f in frame_range]
         body2d = body.person()[keep]  # (F, V, 25, 3): the person most seen over all frames cached
-        view = {name: v for v, name in enumerate(names)}
-
         # the crops follow the body: its detector's settings key the hands' cache too
-        hands = {n: partial(hand_detector, detect_hands, frame_ids, body2d[:, view[n]]) for n in names}
-        detect_cameras(sources, out / "hands2d", hands, frame_range,
+        hands = {n: partial(hand_detector, detect_hands, list(frame_range), body2d[:, v]) for v, n in enumerate(names)}
+        detect_cameras(ctx.sources, out / "hands2d", hands, frame_range,
                        {**asdict(detect_hands), "body": detect.identity()}, desc="detect hands", save=save_hands,
-                       processes=options.worker_count())
+                       processes=workers)
     wrists = body2d[:, :, [BODY25.index("LWrist"), BODY25.index("RWrist")]]
-    left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), rig, body_wrists=wrists)
-    kp2d = np.concatenate([body2d, left, right], axis=2)  # (F, V, 67, 3) in bodyhands order
-
-    tri_cfg = experiment.triangulate
-    with timer.stage("triangulate"):
-        tri = triangulate(rig, kp2d, robust=tri_cfg.robust, min_views=tri_cfg.min_views,
-                          threshold_px=tri_cfg.thresholds(rig))
-        write_keypoints3d(out / "keypoints3d", tri.keypoints3d, frame_ids)
-
-    with timer.stage("fit"):
-        fit = BodyFitter(body_model, experiment.fit, keypoint_format="bodyhands", fps=fps).fit(tri.keypoints3d)
-        write_fit(out, body_model, fit, frame_ids, fps)
-    if options.videos:
-        with timer.stage("render"):
-            render_run_videos(out, Footage(rig, sources, vis, frame_ids, fps), [FittedMesh(body_model, fit)],
-                              [(kp2d, "bodyhands")], cameras=names, settings=experiment.render)
-    report = write_report(out, {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps,
-                                "model": body_model.name,
-                                "triangulation": reprojection_report(tri, names, list(BODYHANDS.joints))}, timer)
-    return RunOutput(out, rig, body_model, frame_ids, tri.keypoints3d, fit, report, dict(timer.seconds))
+    left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), ctx.rig, body_wrists=wrists)
+    return np.concatenate([body2d, left, right], axis=2)

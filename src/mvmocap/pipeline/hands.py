@@ -13,24 +13,16 @@ import logging
 from dataclasses import asdict
 from functools import partial
 
+import numpy as np
+
 from mvmocap.associate import assign_hands
 from mvmocap.bodymodels import BodyModel, load_smpl_family
 from mvmocap.detect import MediaPipeHands, load_hands, save_hands
-from mvmocap.fit import BodyFitter
 from mvmocap.io import write_hand_annots, write_keypoints3d
-from mvmocap.pipeline.experiment import Experiment
-from mvmocap.pipeline.fitting import write_fit
+from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.run import RunOutput
-from mvmocap.pipeline.stages import (
-    RunOptions,
-    StageTimer,
-    detect_cameras,
-    open_inputs,
-    prepare_run,
-    video_cameras,
-    write_report,
-)
-from mvmocap.pipeline.videos import FittedMesh, Footage, render_run_videos
+from mvmocap.pipeline.stages import RunSetup, detect_cameras, open_inputs
+from mvmocap.pipeline.videos import FittedMesh
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import reprojection_report, triangulate
 from mvmocap.utils import InputError
@@ -55,40 +47,25 @@ def hand_models(spec: str | None, hand_pca: int | None = None) -> dict[str, Body
     raise InputError(f"hand model must be anny-hand or mano[:FOLDER], got {spec!r}")
 
 
-def run_hands(options: RunOptions, experiment: Experiment | None = None) -> dict[str, RunOutput | None]:
+def run_hands(setup: RunSetup) -> dict[str, RunOutput | None]:
     """Run the hand pipeline (see the module docstring); returns a ``RunOutput`` per hand side
     (``"l"``, ``"r"``; None for a hand seen too little to fit)."""
-    setup = prepare_run(options, experiment)
-    experiment, out = setup.experiment, setup.out
-    models = hand_models(options.model, experiment.hand_pca)  # a missing model file is found before detection
+    models = hand_models(setup.options.model, setup.experiment.hand_pca)  # a missing model file: before detection
     sources, rig, frame_range, fps = open_inputs(setup)
-    names = rig.names
-    vis = video_cameras(setup, names) if options.videos else []
-    timer = StageTimer()
-    detect = experiment.detect
-
-    with timer.stage("detect"):
-        factories = {n: partial(MediaPipeHands, **asdict(detect)) for n in names}
-        detected = detect_cameras(sources, out / "hands2d", factories, frame_range, asdict(detect),
-                                  desc="detect hands", save=save_hands, processes=options.worker_count())
-    detections = load_hands(out / "hands2d", names, frame_range)
-    left, right = assign_hands(detections, rig)
-    frame_ids = list(frame_range)
-    write_hand_annots(out / "keypoints2d_hands", names, frame_ids, left, right,
-                      {n: rig[n].image_size for n in names})
-
-    tri_cfg = experiment.triangulate
-    thresholds = tri_cfg.thresholds(rig)
-    with timer.stage("triangulate"):
-        tri = {s: triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds, min_views=tri_cfg.min_views)
-               for s, kp in (("l", left), ("r", right))}
+    ctx = RunContext(setup, rig, sources, fps)
+    frame_ids, names = list(frame_range), rig.names
+    left, right, detected = _detect_hands(ctx, frame_range)
+    settings = ctx.experiment.triangulate
+    with ctx.stage("triangulate"):
+        tri = {s: triangulate(rig, kp, robust=settings.robust, threshold_px=ctx.thresholds,
+                              min_views=settings.min_views) for s, kp in (("l", left), ("r", right))}
     for s in tri:
-        write_keypoints3d(out / f"hand{s}" / "keypoints3d", tri[s].keypoints3d, frame_ids)
+        write_keypoints3d(ctx.out / f"hand{s}" / "keypoints3d", tri[s].keypoints3d, frame_ids)
 
     results: dict[str, RunOutput | None] = {}
     meshes, hand_report = [], {}
     hand21 = list(get_format("hand21").joints)
-    with timer.stage("fit"):
+    with ctx.stage("fit"):
         for s, model_s in models.items():
             kp3d = tri[s].keypoints3d
             seen = float((kp3d[..., 3] > 0).mean())
@@ -98,18 +75,27 @@ def run_hands(options: RunOptions, experiment: Experiment | None = None) -> dict
                             "left" if s == "l" else "right")
                 results[s] = None
                 continue
-            fit = BodyFitter(model_s, experiment.fit, keypoint_format="hand21", fps=fps).fit(kp3d)
-            write_fit(out / f"hand{s}", model_s, fit, frame_ids, fps)
+            fit = ctx.fit(model_s, kp3d, frame_ids, folder=ctx.out / f"hand{s}", keypoint_format="hand21")
             meshes.append(FittedMesh(model_s, fit))
-            results[s] = RunOutput(out / f"hand{s}", rig, model_s, frame_ids, kp3d, fit, hand_report[s])
-
-    if options.videos and meshes:
-        with timer.stage("render"):
-            render_run_videos(out, Footage(rig, sources, vis, frame_ids, fps), meshes,
-                              [(left, "hand21"), (right, "hand21")], cameras=names, settings=experiment.render)
-    write_report(out, {"cameras": names, "frames": [frame_ids[0], frame_ids[-1]], "fps": fps,
-                       "detected_view_frames": detected, "hands": hand_report}, timer)
+            results[s] = RunOutput(ctx.out / f"hand{s}", rig, model_s, frame_ids, kp3d, fit, hand_report[s])
+    ctx.render(frame_ids, meshes, [(left, "hand21"), (right, "hand21")])
+    ctx.finish(frame_ids, {"detected_view_frames": detected, "hands": hand_report})
     for r in results.values():
         if r is not None:
-            r.timings.update(timer.seconds)
+            r.timings.update(ctx.timer.seconds)
     return results
+
+
+def _detect_hands(ctx: RunContext, frame_range: range) -> tuple[np.ndarray, np.ndarray, int]:
+    """Stage ``detect``: every camera's hands (cached in ``OUT/hands2d``), assigned to the left and
+    right hand across the views (each (F, V, 21, 3), written to ``OUT/keypoints2d_hands``); also
+    the view-frames detected now."""
+    detect, names = ctx.experiment.detect, ctx.names
+    with ctx.stage("detect"):
+        factories = {n: partial(MediaPipeHands, **asdict(detect)) for n in names}
+        detected = detect_cameras(ctx.sources, ctx.out / "hands2d", factories, frame_range, asdict(detect),
+                                  desc="detect hands", save=save_hands, processes=ctx.options.worker_count())
+    left, right = assign_hands(load_hands(ctx.out / "hands2d", names, frame_range), ctx.rig)
+    write_hand_annots(ctx.out / "keypoints2d_hands", names, list(frame_range), left, right,
+                      {n: ctx.rig[n].image_size for n in names})
+    return left, right, detected

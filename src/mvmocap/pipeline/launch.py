@@ -1,33 +1,41 @@
-"""``mvmocap run``: one run of any experiment kind, holding its output folder's lock.
+"""``mvmocap run``: one run of any experiment kind, the one way into the runs of every kind.
 
-The runs of each kind (:mod:`mvmocap.pipeline.run`, :mod:`mvmocap.pipeline.hands`,
-:mod:`mvmocap.pipeline.bodyhands`, :mod:`mvmocap.pipeline.multi`) build on
-:mod:`mvmocap.pipeline.stages`; this module sits above them all, so that none of them imports
-another's caller.
+:func:`run_experiment` checks the set-up once (dataset and output folders, experiment, options for
+its kind, calibration: :func:`mvmocap.pipeline.stages.prepare_run`), holds the output folder's
+lock, and hands the set-up to the run of the experiment's kind (:mod:`mvmocap.pipeline.run`,
+:mod:`mvmocap.pipeline.hands`, :mod:`mvmocap.pipeline.bodyhands`, :mod:`mvmocap.pipeline.multi`),
+each a short sequence of stages over one :class:`mvmocap.pipeline.context.RunContext`. This module
+sits above them all, so that none of them imports another's caller.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
+from mvmocap.console import log_to_file
 from mvmocap.pipeline.bodyhands import run_body_hands
-from mvmocap.pipeline.experiment import Experiment, load_experiment
+from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.hands import run_hands
 from mvmocap.pipeline.multi import run_multi
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.run import run_capture
-from mvmocap.pipeline.stages import check_folders
+from mvmocap.pipeline.run import run_body
+from mvmocap.pipeline.stages import prepare_run
 from mvmocap.utils import output_lock
 
 __all__ = ["run_experiment"]
 
-_RUNS = {"body": run_capture, "hands": run_hands, "body+hands": run_body_hands, "multi": run_multi}
+_RUNS = {"body": run_body, "hands": run_hands, "body+hands": run_body_hands, "multi": run_multi}
 
 
-def run_experiment(options: RunOptions, experiment: Experiment | None = None):
+def run_experiment(options: RunOptions, experiment: Experiment | None = None, *, log_file: bool = False):
     """``mvmocap run``: the experiment's kind picks the run (``body``, ``body+hands``: a
     :class:`RunOutput`; ``hands``: one per hand side; ``multi``: a :class:`MultiOutput`), holding
-    the output folder's lock (:func:`mvmocap.utils.output_lock`) throughout."""
-    experiment = experiment or load_experiment(options.exp)
-    run = _RUNS[experiment.kind]
-    check_folders(options)  # before the lock creates the output folder
-    with output_lock(options.output):  # one run writes an output folder at a time
-        return run(options, experiment)
+    the output folder's lock (:func:`mvmocap.utils.output_lock`) throughout; with ``log_file`` the
+    run's log also goes to ``OUT/log.txt``. Every check of the set-up comes first, before the lock
+    creates the output folder."""
+    setup = prepare_run(options, experiment)
+    with ExitStack() as stack:
+        stack.enter_context(output_lock(options.output))  # one run writes an output folder at a time
+        if log_file:
+            stack.enter_context(log_to_file(options.output / "log.txt"))
+        return _RUNS[setup.experiment.kind](setup)

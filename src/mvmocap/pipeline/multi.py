@@ -13,8 +13,8 @@ Outputs under ``OUT`` (EasyMocap's multi-person layout): ``keypoints3d/%06d.json
 ``smpl/%06d.json`` list every person in the frame with their ``id`` (an empty list where nobody
 is); ``people/<id>/`` holds each person's ``params.npz`` (the single-person layout, its
 ``frames`` the person's own, first to last appearance, and ``observed`` (F_id,) bool: False
-where too few views saw them and the fit interpolated), ``smpl/``, ``keypoints3d_fit/`` and
-``fit_log.json``; the overlay
+where too few views saw them and the fit interpolated), ``smpl/``, ``keypoints3d_fit/``,
+``fit_log.json`` and ``angles.mot`` (joint angles); the overlay
 and ground videos draw each id in its own colour; ``report.json`` has a ``people`` entry per id.
 """
 
@@ -35,14 +35,15 @@ from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig
 from mvmocap.fit import BodyFitter, FitConfig, FitResult
 from mvmocap.io import MultiViewKeypoints, write_people_keypoints3d, write_people_smpl_jsons
+from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.experiment import Experiment
-from mvmocap.pipeline.fitting import cached_fit, fit_key, remove_other_fits, write_fit
+from mvmocap.pipeline.fitting import cached_fit, remove_other_fits, write_fit
+from mvmocap.pipeline.inputs import open_body_run
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.run import detect_inputs
 from mvmocap.pipeline.silhouettes import check_bodies
-from mvmocap.pipeline.stages import RunSetup, StageTimer, prepare_run, video_cameras, write_report
+from mvmocap.pipeline.stages import RunSetup
 from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, offsets_help, sync_report
-from mvmocap.pipeline.videos import FittedMesh, Footage, render_run_videos
+from mvmocap.pipeline.videos import FittedMesh
 from mvmocap.render import PERSON_COLOURS
 from mvmocap.skeletons import get_format
 from mvmocap.sync import resample_sequence, sync_file_offsets, write_sync_file
@@ -78,26 +79,25 @@ class MultiOutput:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _synchronised(setup: RunSetup, seq: MultiViewKeypoints, rig: CameraRig, fps: float,
+def _synchronised(ctx: RunContext, seq: MultiViewKeypoints,
                   people: PeopleSettings) -> tuple[MultiViewKeypoints, dict]:
     """Every detector track on the reference camera's timeline: with the offsets of ``sync.yml``
     (``--sync file``, when it exists) or estimated now from everyone (``--sync auto``, written to
     ``OUT/sync.yml`` and applied only if they do not make everyone's held-out error worse), or
     where frames have irregular times; the sequence unchanged otherwise."""
-    options, experiment = setup.options, setup.experiment
-    sync_file = options.sync_file or setup.root / "sync.yml"
+    options, experiment, rig, fps = ctx.options, ctx.experiment, ctx.rig, ctx.fps
+    sync_file = options.sync_file or ctx.setup.root / "sync.yml"
     offsets, reference = {cam: 0.0 for cam in seq.cameras}, seq.cameras[0]
     report: dict = {"source": None}
     if options.sync == "auto":
         following = Following(rig, seq, seq.candidates(), fps, association=experiment.associate, people=people)
         sync = estimate_sync(following, settings=experiment.sync)
         offsets, reference = sync.result.offsets, sync.result.reference
-        report = sync_report(sync, write_sync_file(setup.out / "sync.yml", sync.result), fps)
+        report = sync_report(sync, write_sync_file(ctx.out / "sync.yml", sync.result), fps)
         if sync.people:
             everyone = MultiViewKeypoints(seq.cameras, seq.frames, dict(enumerate(sync.people)), seq.skeleton,
                                           seq.times)
-            thresholds = experiment.triangulate.thresholds(rig)
-            if not offsets_help(rig, everyone, offsets, fps=fps, reference=reference, thresholds=thresholds,
+            if not offsets_help(rig, everyone, offsets, fps=fps, reference=reference, thresholds=ctx.thresholds,
                                 report=report):
                 offsets = {cam: 0.0 for cam in seq.cameras}
     elif options.sync == "file" and sync_file.is_file():
@@ -183,78 +183,73 @@ def triangulate_everyone(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
     return everyone, found
 
 
-def run_multi(options: RunOptions, experiment: Experiment | None = None) -> MultiOutput:
-    """Run every stage of a multi-person experiment (module docstring)."""
-    setup = prepare_run(options, experiment)
-    experiment, out = setup.experiment, setup.out
-    body = load_body_model(options.model)  # a missing model file is found before any detection
-    people_settings = experiment.people
-    if options.max_people is not None:
-        people_settings = replace(people_settings, max_people=options.max_people)
-    timer = StageTimer()
-    inputs = detect_inputs(setup, timer)
-    rig, fps, names = inputs.rig, inputs.fps, inputs.names
-    vis = video_cameras(setup, names) if options.videos else []
-
-    with timer.stage("associate"):
-        seq, synchronisation = _synchronised(setup, inputs.read(), rig, fps, people_settings)
-    with timer.stage("triangulate"):
-        everyone, found = triangulate_everyone(rig, seq, fps=fps, experiment=experiment, people=people_settings)
-    frames = list(seq.frames)
-    spans = {p.id: p.span for p in found}
-    tri_people = {p.id: (p.keypoints3d, p.keypoints2d) for p in found}
-    person_report = {p.id: p.report for p in found}
-    write_people_keypoints3d(out / "keypoints3d", {pid: (tri_people[pid][0], frames[spans[pid]])
-                                                   for pid in everyone.ids}, frames)
-
-    with timer.stage("fit"):
-        use_2d = experiment.fit.stages["reprojection"].enabled
-        keys = {pid: fit_key(experiment.fit, body, tri_people[pid][0], frames[spans[pid]], fps,
-                             views=(tri_people[pid][1], rig) if use_2d else None, spec=options.model,
-                             gmm=options.gmm) for pid in everyone.ids}
-        done = {pid: cached_fit(out / "people" / str(pid), keys[pid]) for pid in everyone.ids}  # a rerun's
-        todo = [pid for pid in everyone.ids if done[pid] is None]
-        if len(todo) < len(everyone.ids):
+def _fit_people(ctx: RunContext, body: BodyModel, everyone: People, found: list[TriangulatedPerson],
+                frames: list[int]) -> list[PersonOutput]:
+    """Stage ``fit``: each person fitted over their own frames (in parallel processes; an earlier
+    run's fit of the same keypoints and settings reused), written to ``OUT/people/<id>`` and
+    ``OUT/smpl``; each person's report gains ``frames_interpolated`` and ``fit``."""
+    experiment, options, out = ctx.experiment, ctx.options, ctx.out
+    use_2d = ctx.fits_to_detections
+    with ctx.stage("fit"):
+        keys = {p.id: ctx.fit_key(body, p.keypoints3d, frames[p.span], p.keypoints2d) for p in found}
+        done = {p.id: cached_fit(out / "people" / str(p.id), keys[p.id]) for p in found}  # a rerun's
+        todo = [p for p in found if done[p.id] is None]
+        if len(todo) < len(found):
             log.info("the fits of people %s from an earlier run of the same keypoints and settings are reused",
-                     [pid for pid in everyone.ids if done[pid] is not None])
-        fitted = _fit_everyone(options, experiment, fps, [
-            (tri_people[pid][0], tri_people[pid][1] if use_2d else None, rig if use_2d else None) for pid in todo])
-        done.update(zip(todo, fitted, strict=True))
+                     [pid for pid, result in done.items() if result is not None])
+        fitted = _fit_everyone(options, experiment, ctx.fps, [
+            (p.keypoints3d, p.keypoints2d if use_2d else None, ctx.rig if use_2d else None) for p in todo])
+        refitted = [p.id for p in todo]
+        done.update(zip(refitted, fitted, strict=True))
         remove_other_fits(out, list(everyone.ids))
         people = []
-        for pid in everyone.ids:
-            result, own = done[pid], frames[spans[pid]]
-            observed = everyone.seen[pid][spans[pid]]  # the frames between were interpolated by the fit
-            if pid in todo:
-                write_fit(out / "people" / str(pid), body, result, own, fps, extra={"observed": observed},
-                          key=keys[pid])
-            person_report[pid]["frames_interpolated"] = int((~observed).sum())
-            people.append(PersonOutput(pid, own, tri_people[pid][0], tri_people[pid][1], result,
-                                       out / "people" / str(pid)))
-            person_report[pid]["fit"] = {"seconds": result.seconds, "final": result.log[-1] if result.log else {}}
+        for p in found:
+            result, own = done[p.id], frames[p.span]
+            observed = everyone.seen[p.id][p.span]  # the frames between were interpolated by the fit
+            if p.id in refitted:
+                write_fit(out / "people" / str(p.id), body, result, own, ctx.fps, extra={"observed": observed},
+                          key=keys[p.id])
+            p.report["frames_interpolated"] = int((~observed).sum())
+            p.report["fit"] = {"seconds": result.seconds, "final": result.log[-1] if result.log else {}}
+            people.append(PersonOutput(p.id, own, p.keypoints3d, p.keypoints2d, result, out / "people" / str(p.id)))
         write_people_smpl_jsons(out / "smpl", {p.id: ({"poses": p.fit.poses, "shapes": p.fit.shapes, "Rh": p.fit.Rh,
                                                        "Th": p.fit.Th}, p.frames) for p in people}, frames)
+    return people
 
-    with timer.stage("silhouettes"):
-        silhouettes = check_bodies(rig, inputs.sources, frames, {f"person {p.id}": FittedMesh(
-            body, p.fit, spans[p.id].start) for p in people})
+
+def run_multi(setup: RunSetup) -> MultiOutput:
+    """Run every stage of a multi-person experiment (module docstring)."""
+    body = load_body_model(setup.options.model)  # a missing model file is found before any detection
+    people_settings = setup.experiment.people
+    if setup.options.max_people is not None:
+        people_settings = replace(people_settings, max_people=setup.options.max_people)
+    ctx, inputs = open_body_run(setup)
+    with ctx.stage("associate"):
+        seq, synchronisation = _synchronised(ctx, inputs.read(), people_settings)
+    with ctx.stage("triangulate"):
+        everyone, found = triangulate_everyone(ctx.rig, seq, fps=ctx.fps, experiment=ctx.experiment,
+                                               people=people_settings)
+    frames = list(seq.frames)
+    write_people_keypoints3d(ctx.out / "keypoints3d", {p.id: (p.keypoints3d, frames[p.span]) for p in found}, frames)
+    people = _fit_people(ctx, body, everyone, found, frames)
+    person_report = {p.id: p.report for p in found}
+    for p in people:
+        person_report[p.id]["angles"] = ctx.angles(body, p.fit, p.frames, folder=p.out)
+    first = {p.id: p.span.start for p in found}
+    colours = {p.id: tuple(PERSON_COLOURS[p.id % len(PERSON_COLOURS)]) for p in people}
+    meshes = [FittedMesh(body, p.fit, first[p.id], colours[p.id]) for p in people]
+    with ctx.stage("silhouettes"):
+        silhouettes = check_bodies(ctx.rig, ctx.sources, frames, {f"person {p.id}": mesh
+                                                                  for p, mesh in zip(people, meshes, strict=True)})
     for p in people:
         person_report[p.id]["silhouette"] = silhouettes.get(f"person {p.id}")
-    if options.videos and people:
-        colours = {p.id: tuple(PERSON_COLOURS[p.id % len(PERSON_COLOURS)]) for p in people}
-        skeletons = []
-        for p in people:
-            full = np.zeros((len(frames),) + p.keypoints2d.shape[1:])
-            full[spans[p.id]] = p.keypoints2d
-            skeletons.append((full, seq.skeleton, colours[p.id]))
-        with timer.stage("render"):
-            render_run_videos(out, Footage(rig, inputs.sources, vis, frames, fps),
-                              [FittedMesh(body, p.fit, spans[p.id].start, colours[p.id]) for p in people], skeletons,
-                              cameras=names, settings=experiment.render)
-    report = write_report(out, {
-        "cameras": names, "frames": [frames[0], frames[-1]] if frames else [], "fps": fps, "model": body.name,
-        "calibration": str(setup.calib_path), "sync": synchronisation, "association": everyone.report,
-        "people": {str(pid): person_report[pid] for pid in everyone.ids},
-        "detect_view_frames": inputs.detected,
-    }, timer)
-    return MultiOutput(out, rig, body, frames, people, report, dict(timer.seconds))
+    skeletons = []
+    for p in people:
+        full = np.zeros((len(frames),) + p.keypoints2d.shape[1:])
+        full[first[p.id]:first[p.id] + len(p.frames)] = p.keypoints2d
+        skeletons.append((full, seq.skeleton, colours[p.id]))
+    ctx.render(frames, meshes, skeletons)
+    report = ctx.finish(frames, {
+        "model": body.name, "sync": synchronisation, "association": everyone.report,
+        "people": {str(pid): person_report[pid] for pid in everyone.ids}, "detect_view_frames": inputs.detected})
+    return MultiOutput(ctx.out, ctx.rig, body, frames, people, report, dict(ctx.timer.seconds))

@@ -1,10 +1,10 @@
-"""What every ``mvmocap run`` experiment shares: its options, the checked set-up (dataset folder,
-output folder, experiment, calibration), the inputs (frame sources matched to the calibration),
-per-camera detection through the cache, stage timing and the report.
+"""The set-up every ``mvmocap run`` shares: its options checked with the dataset folder, the
+output folder, the experiment and the calibration (:func:`prepare_run`), the inputs (frame
+sources matched to the calibration: :func:`open_inputs`), per-camera detection through the cache
+(:func:`detect_cameras`), stage timing and the report.
 
-``body`` (:mod:`mvmocap.pipeline.run`), ``hands``, ``body+hands`` and ``multi`` are each one function
-of a :class:`RunOptions` built on these; :func:`mvmocap.pipeline.launch.run_experiment` picks the
-one the experiment's kind names.
+The runs of each kind are stages over one :class:`mvmocap.pipeline.context.RunContext` built on
+these; :func:`mvmocap.pipeline.launch.run_experiment` is the one way into them.
 """
 
 from __future__ import annotations

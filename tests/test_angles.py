@@ -1,0 +1,110 @@
+"""Issue 32: joint angles of a fitted body (ISB conventions), their files and ``mvmocap angles``."""
+
+import numpy as np
+import pytest
+from fitted_runs import FPS, make_run
+
+from mvmocap.angles import ANGLE_NAMES, continuous_zxy, joint_angles, read_mot, write_angles, zxy_angles
+from mvmocap.bodymodels import load_body_model
+from mvmocap.cli.main import main
+from mvmocap.geometry import axis_angle_to_matrix, rotation_about_axis
+from mvmocap.synthetic.body_motion import model_motion
+from mvmocap.synthetic.model_files import make_model_arrays, write_model_file
+from mvmocap.synthetic.motions import motion_curves
+
+FRAMES = 480  # walk, squat, arms and turn of the mixed motion, 4 s each
+# the generator's curve (degrees) of each angle, the sign that turns one into the other, whether
+# the zero pose's own angle adds to it (the generator lowers the arms to hang: its shoulder curves
+# are the angles) and the tolerance: the generator bends the hip about an axis normal to the rest
+# thigh, which Anny and SMPL tilt outwards by 5-7 degrees, so a 95 degree squat reads up to 7 degrees
+# of adduction the joint coordinate system rightly sees
+CURVES = {"hip_flexion_r": ("r_hip_flex", 1, True, 2), "hip_flexion_l": ("l_hip_flex", 1, True, 2),
+          "knee_flexion_r": ("r_knee", 1, True, 1), "knee_flexion_l": ("l_knee", 1, True, 1),
+          "hip_adduction_r": ("r_hip_abd", -1, True, 8), "hip_adduction_l": ("l_hip_abd", -1, True, 8),
+          "shoulder_flexion_r": ("r_shoulder_flex", 1, False, 2),
+          "shoulder_abduction_l": ("l_shoulder_abd", 1, False, 2),
+          "elbow_flexion_r": ("r_elbow", 1, True, 1), "elbow_flexion_l": ("l_elbow", 1, True, 1),
+          "trunk_flexion": ("lean", 1, True, 1)}
+
+
+@pytest.fixture(scope="module", params=["anny", "smpl"])
+def model(request, tmp_path_factory):
+    if request.param == "anny":
+        return load_body_model("anny")
+    path = write_model_file(make_model_arrays("smpl"), tmp_path_factory.mktemp("smpl") / "SMPL_NEUTRAL.pkl", "pkl")
+    return load_body_model(f"smpl:{path}")
+
+
+def test_angles_follow_the_motion_the_generator_made(model):
+    """The generator bends each joint about its own anatomical axes from the model's zero pose;
+    the angles read that motion back, each offset by the zero pose's own angle (Anny's rest pose
+    bends the elbows 42 degrees: a real flexion, measured from the bones), both sides alike."""
+    curves = motion_curves("mixed", FRAMES, FPS, seed=0)
+    angles = joint_angles(model, model_motion(model, curves), np.arange(FRAMES), FPS)
+    standing = model_motion(model, motion_curves("mixed", 1, FPS, seed=0))
+    standing["poses"][:] = 0
+    rest = joint_angles(model, standing, np.arange(1), FPS)
+    assert angles.values.shape == (FRAMES, len(ANGLE_NAMES)) and np.isfinite(angles.values).all()
+    for name, (curve, sign, from_zero_pose, tolerance) in CURVES.items():
+        moved = angles[name] - (rest[name][0] if from_zero_pose else 0)
+        truth = sign * curves.angles[curve]
+        assert np.ptp(truth) > 5, name  # the motion moves this joint
+        assert np.abs(moved - truth).max() < tolerance, (name, np.abs(moved - truth).max())
+    # the arms go past 90 degrees of abduction and read so, not as 180 degrees of flexion and rotation
+    assert angles["shoulder_abduction_l"].max() > 120 and np.abs(angles["shoulder_rotation_l"]).max() < 3
+    assert np.abs(angles["trunk_bending"]).max() < 0.5 and np.abs(angles["pelvis_list"]).max() < 0.5
+    assert np.allclose(angles["knee_flexion_l"] - rest["knee_flexion_l"][0],
+                       angles["knee_flexion_r"] - rest["knee_flexion_r"][0] + curves.angles["l_knee"]
+                       - curves.angles["r_knee"], atol=2.5)
+
+
+def test_signs_of_a_joint_bent_by_hand(model):
+    """Flexion positive at the hip, knee and elbow; a left joint reads as the right one mirrored."""
+    from mvmocap.bodymodels.anatomy import anatomy_of
+
+    a = anatomy_of(model)
+    base = model_motion(model, motion_curves("squat", 1, FPS, seed=0))
+    base["poses"][:] = 0
+    rest = joint_angles(model, base, np.arange(1), FPS)
+    for side in ("l", "r"):
+        bent = {k: v.copy() for k, v in base.items()}
+        poses = bent["poses"].reshape(1, -1, 3)
+        slot = list(model.posed_joints).index(a.joints[f"knee_{side}"])
+        poses[0, slot] = model.pose_frame.T @ (np.radians(40) * a.knee_axis(side))
+        bent["poses"] = poses.reshape(1, -1)
+        knee = joint_angles(model, bent, np.arange(1), FPS)
+        assert knee[f"knee_flexion_{side}"][0] - rest[f"knee_flexion_{side}"][0] == pytest.approx(40, abs=0.5)
+        assert abs(knee[f"hip_flexion_{side}"][0] - rest[f"hip_flexion_{side}"][0]) < 0.1
+
+
+def test_euler_angles_round_trip_and_stay_continuous():
+    rng = np.random.default_rng(0)
+    abc = rng.uniform([-3, -1.4, -3], [3, 1.4, 3], (50, 3))
+    R = rotation_about_axis(abc[:, 0], "z") @ rotation_about_axis(abc[:, 1], "x") @ rotation_about_axis(abc[:, 2], "y")
+    assert np.allclose(zxy_angles(R), abc, atol=1e-9)
+    # an abduction sweeping through 90 degrees and on to 170: continuous, no flip of the other two
+    sweep = np.radians(np.linspace(0, 170, 60))
+    R = axis_angle_to_matrix(sweep[:, None] * np.array([1.0, 0, 0]))
+    got = continuous_zxy(R)
+    assert np.allclose(got[:, 1], sweep, atol=1e-6) and np.allclose(got[:, [0, 2]], 0, atol=1e-6)
+
+
+def test_mot_and_csv_files_and_the_command(tmp_path, capsys):
+    """``mvmocap angles OUT`` writes OpenSim's storage format (read back equal) or CSV."""
+    anny = load_body_model("anny")
+    out = make_run(tmp_path, anny, seed=1, frames=20)
+    assert main(["angles", str(out)]) == 0
+    assert "20 frames" in capsys.readouterr().out
+    text = (out / "angles.mot").read_text().splitlines()
+    assert text[1:6] == ["version=1", "nRows=20", f"nColumns={len(ANGLE_NAMES) + 1}", "inDegrees=yes", "endheader"]
+    labels, values = read_mot(out / "angles.mot")
+    assert labels == ["time", *ANGLE_NAMES] and values.shape == (20, len(ANGLE_NAMES) + 1)
+    assert np.allclose(values[:, 0], np.arange(10, 30) / FPS)
+    assert main(["angles", str(out), "--to", str(tmp_path / "a.csv")]) == 0
+    rows = (tmp_path / "a.csv").read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["time", "frame", ANGLE_NAMES[0]] and rows[1].split(",")[1] == "10"
+    csv_values = np.array([[float(v) for v in r.split(",")] for r in rows[1:]])
+    assert np.allclose(csv_values[:, 2:], values[:, 1:], atol=1e-5)
+    assert main(["angles", str(out), "--to", str(tmp_path / "a.txt")]) == 2
+    with pytest.raises(Exception, match="not '.txt'"):
+        write_angles(tmp_path / "b.txt", None)
