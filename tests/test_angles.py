@@ -108,3 +108,35 @@ def test_mot_and_csv_files_and_the_command(tmp_path, capsys):
     assert main(["angles", str(out), "--to", str(tmp_path / "a.txt")]) == 2
     with pytest.raises(Exception, match="not '.txt'"):
         write_angles(tmp_path / "b.txt", None)
+
+
+def test_gait_events_and_strides_of_a_walk():
+    """A straight synthetic walk: one heel strike and one toe-off per foot per cycle, the cycle as
+    long as the generator's (its hip flexion's period), strides as long as its speed makes them,
+    the same events within 2 frames when the feet jitter by a centimetre; a squat is no walk."""
+    from mvmocap.angles import gait_events
+
+    anny = load_body_model("anny")
+    curves = motion_curves("walk", 180, FPS, radius=50.0, seed=1)
+    keypoints = anny.sequence(model_motion(anny, curves), "body25")
+    events = gait_events(keypoints, FPS)
+    hip = curves.angles["r_hip_flex"]
+    peaks = np.flatnonzero((hip[1:-1] > hip[:-2]) & (hip[1:-1] >= hip[2:])) + 1
+    period = float(np.diff(peaks).mean()) / FPS
+    speed = float(np.linalg.norm(np.diff(curves.xy, axis=0), axis=1).mean()) * FPS
+    for side in ("l", "r"):
+        strikes, offs = events.heel_strikes[side], events.toe_offs[side]
+        assert len(strikes) >= 4 and abs(len(offs) - len(strikes)) <= 1
+        figures = events.summary["sides"][side]
+        assert figures["stride_time_s"] == pytest.approx(period, abs=1.5 / FPS)
+        assert figures["stride_length_m"] == pytest.approx(speed * period, rel=0.03)
+    left, right = events.heel_strikes["l"], events.heel_strikes["r"]
+    assert all(abs(min(abs(np.array(right) - f)) - period * FPS / 2) <= 2 for f in left)  # alternating
+    assert events.summary["walking_speed_m_s"] == pytest.approx(speed, rel=0.02)
+    jittered = gait_events(keypoints + np.random.default_rng(0).normal(0, 0.01, keypoints.shape), FPS)
+    for kind in ("heel_strikes", "toe_offs"):
+        for side in ("l", "r"):
+            got, clean = getattr(jittered, kind)[side], getattr(events, kind)[side]
+            assert len(got) == len(clean) and np.abs(np.subtract(got, clean)).max() <= 2
+    squat = anny.sequence(model_motion(anny, motion_curves("squat", 90, FPS, seed=1)), "body25")
+    assert not gait_events(squat, FPS).found

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from mvmocap.angles import joint_angles, read_mot
 from mvmocap.bodymodels import load_body_model
 from mvmocap.cli.main import main
 from mvmocap.detect import MARKER
@@ -47,8 +48,14 @@ def test_end_to_end_accuracy_and_outputs(capture, first_run):
     assert read_keypoints3d(out / "keypoints3d")[0].shape == (FRAMES, 25, 4)
     report = json.loads((out / "report.json").read_text())
     assert report["cameras"] == ["cam1", "cam2", "cam3"] and report["frames"] == [0, FRAMES - 1]
-    assert set(report["timings_seconds"]) == {"detect", "associate_sync", "triangulate", "fit", "silhouettes",
-                                              "render"}
+    assert set(report["timings_seconds"]) == {"detect", "associate_sync", "triangulate", "fit", "angles",
+                                              "silhouettes", "render"}
+    # issue 32: the joint angles, read against the truth's through the same conventions
+    labels, values = read_mot(out / "angles.mot")
+    truth_angles = joint_angles(load_body_model(), truth, np.arange(FRAMES), report["fps"])
+    for name in ("knee_flexion_l", "knee_flexion_r", "hip_flexion_l", "hip_flexion_r"):
+        assert np.sqrt(np.mean((values[:, labels.index(name)] - truth_angles[name]) ** 2)) < 10, name
+    assert report["angles"]["summary"]["knee_flexion_r"]["range"] > 10
     assert 0.8 < report["silhouette"]["width_ratio"] < 1.2  # the fitted body as wide as the rendered person
     assert report["subject"]["view_frames_assigned"] == report["subject"]["view_frames_with_detections"]
     assert 0 < report["heldout"]["heldout_px"] < 20 and set(report["heldout"]["per_camera"]) == {"cam1", "cam2", "cam3"}

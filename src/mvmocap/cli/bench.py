@@ -80,6 +80,14 @@ def _add_capture_benches(bench_sub: argparse._SubParsersAction) -> None:
                        help="cameras after the first start up to this late, as phones started by hand (the "
                             "sync search range is widened to match)")
     breal.set_defaults(func=_cmd_bench_realistic)
+    bang = bench_sub.add_parser("angles", help="rendered walk: joint angles and gait events against the truth")
+    bang.add_argument("--frames", type=int_from(2), default=150)
+    bang.add_argument("--cameras", type=int_from(2), default=5)
+    bang.add_argument("--seed", type=int, default=0)
+    bang.add_argument("--motion", choices=("walk", "mixed", "squat", "arms", "turn"), default="walk")
+    bang.add_argument("--model", help="body model (default anny)")
+    bang.add_argument("--data", help="reuse a capture rendered before (its folder) instead of rendering one")
+    bang.set_defaults(func=_cmd_bench_angles)
     bmulti = bench_sub.add_parser("multi", help="several people walking across each other, rendered: pcp, id "
                                                 "switches, MPJPE per person, association speed")
     bmulti.add_argument("--people", type=int_from(1), default=3)
@@ -207,6 +215,14 @@ def _cmd_bench_realistic(args: argparse.Namespace) -> int:
 
     print(json.dumps(bench_realistic(frames=args.frames, cameras=args.cameras, seed=args.seed, data=args.data,
                                      exp=args.exp, start_spread=args.start_spread)))
+    return 0
+
+
+def _cmd_bench_angles(args: argparse.Namespace) -> int:
+    from mvmocap.bench.angles import bench_angles
+
+    print(json.dumps(bench_angles(frames=args.frames, cameras=args.cameras, seed=args.seed, model=args.model,
+                                  motion=args.motion, data=args.data)))
     return 0
 
 

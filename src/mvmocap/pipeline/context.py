@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mvmocap.angles import angle_summary, joint_angles, write_angles
+from mvmocap.angles import angle_summary, cycle_summary, gait_events, joint_angles, write_angles
 from mvmocap.bodymodels import BodyModel
 from mvmocap.camera import CameraRig
 from mvmocap.fit import BodyFitter, FitResult
@@ -124,12 +124,21 @@ class RunContext:
 
     def angles(self, model: BodyModel, result: FitResult, frames: list[int], *, folder: Path) -> dict:
         """Stage ``angles``: the fitted body's joint angles (:mod:`mvmocap.angles`) written to
-        ``folder/angles.mot``; returns their summary for the report (range of motion, mean)."""
+        ``folder/angles.mot``; returns the report's entry: each angle's range of motion and mean,
+        and where the body walks, its gait events (frame numbers), spatio-temporal figures and
+        each angle's range per gait cycle."""
         with self.stage("angles"):
             params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
             angles = joint_angles(model, params, np.asarray(frames), self.fps)
             write_angles(folder / "angles.mot", angles, name=f"mvmocap joint angles of {model.name}")
-        return angle_summary(angles)
+            entry: dict = {"summary": angle_summary(angles)}
+            gait = gait_events(result.keypoints, self.fps)
+            if gait.found:
+                entry["gait"] = {**gait.summary,
+                                 "heel_strikes": {s: [frames[i] for i in v] for s, v in gait.heel_strikes.items()},
+                                 "toe_offs": {s: [frames[i] for i in v] for s, v in gait.toe_offs.items()}}
+                entry["per_cycle"] = cycle_summary(angles, gait)
+        return entry
 
     def render(self, frames: list[int], meshes: list[FittedMesh],
                skeletons: list[tuple[np.ndarray, str] | tuple[np.ndarray, str, tuple]]) -> None:
