@@ -10,7 +10,7 @@ import mvmocap
 # people uses both.
 LAYERS = ["utils", "threads", "settings", "console", "geometry", "camera", "skeletons", "io", "detect", "triangulate",
           "associate", "sync", "bodymodels", "fit", "angles", "render", "calib", "metrics", "synthetic", "export",
-          "view", "pipeline", "batch", "api", "demo", "bench", "cli"]
+          "view", "report", "pipeline", "batch", "api", "demo", "bench", "cli"]
 ROOT = Path(mvmocap.__file__).parent
 
 

@@ -49,7 +49,9 @@ def test_end_to_end_accuracy_and_outputs(capture, first_run):
     report = json.loads((out / "report.json").read_text())
     assert report["cameras"] == ["cam1", "cam2", "cam3"] and report["frames"] == [0, FRAMES - 1]
     assert set(report["timings_seconds"]) == {"detect", "associate_sync", "triangulate", "fit", "angles",
-                                              "silhouettes", "render"}
+                                              "silhouettes", "render", "thumbnails"}
+    page = (out / "report.html").read_text()  # issue 32: the page people look at
+    assert page.count('<svg class="plot"') > 10 and page.count("data:image/jpeg;base64,") == 6
     # issue 32: the joint angles, read against the truth's through the same conventions
     labels, values = read_mot(out / "angles.mot")
     truth_angles = joint_angles(load_body_model(), truth, np.arange(FRAMES), report["fps"])

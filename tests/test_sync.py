@@ -186,7 +186,8 @@ def test_run_stage_uses_sync_yml_and_auto(tmp_path, desynced):
                                      sync=SyncPlan(mode, tmp_path / "sync.yml"), triangulation=TWENTY_PX)
         kp = prepared.keypoints.person(0)
         results[mode] = heldout_summary(heldout_errors(cap.rig, kp, flip, threshold_px=20.0), cap.rig.names)
-        own = heldout_own_timelines(cap.rig, prepared, fps=cap.spec.fps, thresholds=np.full(cap.spec.cameras, 20.0))
+        own = heldout_summary(heldout_own_timelines(cap.rig, prepared, fps=cap.spec.fps,
+                                                    thresholds=np.full(cap.spec.cameras, 20.0)), cap.rig.names)
         # against each camera's own (not interpolated) detections: a little higher, never lower by much
         assert 0.9 * results[mode]["heldout_px"] < own["heldout_px"] < 1.5 * results[mode]["heldout_px"]
         assert prepared.report["sync"]["source"] == {"none": None, "file": str(tmp_path / "sync.yml"),

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 # The library's front door (mvmocap.api), loaded when first used: ``import mvmocap`` stays light.
 _API = ("run", "sync_cameras", "calibrate_intrinsics", "calibrate_extrinsics", "calibrate_people",
         "refine_calibration", "check_calibration", "run_batch", "export_run", "export_angles", "write_replay",
-        "RunOptions", "BoardSpec")
+        "write_report", "RunOptions", "BoardSpec")
 __all__ = ["__version__", *_API]
 
 

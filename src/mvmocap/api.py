@@ -39,12 +39,13 @@ from mvmocap.pipeline.inputs import run_sync
 from mvmocap.pipeline.launch import run_experiment
 from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.stages import prepare_run
+from mvmocap.report import write_report_page
 from mvmocap.sync import SyncResult
 from mvmocap.view import view_run
 
 __all__ = ["run", "sync_cameras", "calibrate_intrinsics", "calibrate_extrinsics", "calibrate_people",
            "refine_calibration", "check_calibration", "run_batch", "export_run", "export_angles", "write_replay",
-           "RunOptions", "BoardSpec"]
+           "write_report", "RunOptions", "BoardSpec"]
 
 
 def run(root: str | Path | RunOptions, *, experiment: Experiment | None = None, **options):
@@ -94,6 +95,12 @@ def run_batch(session: str | Path, *, exp: str | None = None, model: str | None 
     if not Path(session).is_dir():
         raise DataError(Path(session), "session folder not found")
     return _run_batch(session, options=BatchOptions(exp=exp, model=model, videos=videos), workers=workers, ray=ray)
+
+
+def write_report(out: str | Path, html: str | Path | None = None) -> Path:
+    """``mvmocap report``: rewrite the page of the finished run in ``out`` (default
+    ``OUT/report.html``: plots of each camera's quality, sync, joint angles, the path). Returns its path."""
+    return write_report_page(out, html)
 
 
 def write_replay(out: str | Path, html: str | Path | None = None, *, calib: str | Path | None = None,

@@ -3,7 +3,8 @@
 **Segment frames** (after the ISB recommendations, Wu et al. 2002 and 2005). Every segment has an
 anatomical frame: X anterior, Y superior, Z to the subject's right. For a limb segment (thigh,
 shank, upper arm, forearm) Y runs along the bone, from its distal joint to its proximal one; the
-pelvis, the thorax and the feet take the body's own axes. In the model's zero pose a limb's X
+pelvis, the thorax and the feet take the body's own axes; the thorax leans with the line from
+the pelvis to the neck (the spine as a whole) and turns with the top spine bone. In the model's zero pose a limb's X
 is the body's anterior axis made normal to the bone, and Z = X x Y: the flexion axis, normal to
 the bone and the anterior axis (the arms of a T- or A-pose are abducted, the neutral posture has
 them hanging, and the angles say so). As the body moves, each frame turns with the model's rotation of the bone that
@@ -148,6 +149,16 @@ def _segments(model: BodyModel, anatomy: Anatomy) -> dict[str, tuple[int, np.nda
     return segments
 
 
+def _turns_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(F, 3, 3) the smallest rotations taking each (F, 3) direction ``a`` onto ``b``."""
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    axis = np.cross(a, b)
+    sine = np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = np.arctan2(sine, (a * b).sum(-1, keepdims=True))
+    return axis_angle_to_matrix(np.where(sine > 1e-12, axis / np.maximum(sine, 1e-12) * angle, 0.0))
+
+
 def _segment_rotations(model: BodyModel, poses: np.ndarray, shapes: np.ndarray, joints: list[int],
                        chunk: int = 500) -> np.ndarray:
     """(F, len(joints), 3, 3) each joint's rotation from the zero pose, in the model frame (a
@@ -186,12 +197,21 @@ def joint_angles(model: BodyModel, params: dict[str, np.ndarray], frames: np.nda
     turned = _segment_rotations(model, poses, shapes, [segments[n][0] for n in names])
     frame = {n: turned[:, i] @ segments[n][1] for i, n in enumerate(names)}  # (F, 3, 3) in the model frame
     columns: dict[str, np.ndarray] = {}
-    world_pelvis = axis_angle_to_matrix(np.asarray(params["Rh"], dtype=np.float64)) @ frame["pelvis"]
+    Rh = axis_angle_to_matrix(np.asarray(params["Rh"], dtype=np.float64))
+    world_pelvis = Rh @ frame["pelvis"]
     ground = _ground_frame(world_pelvis)
     _decompose(np.swapaxes(ground, -1, -2) @ world_pelvis, _PELVIS, "", columns)
     with torch.no_grad():
         tensors = (torch.as_tensor(np.asarray(params[k], dtype=np.float64)) for k in ("poses", "shapes", "Rh", "Th"))
-        root = model(*tensors, vertices=False).joints[:, 0].double().numpy()
+        joints = model(*tensors, vertices=False).joints.double().numpy()
+    root, neck = joints[:, 0], joints[:, anatomy.joints["neck"]]
+    # the thorax leans and bends as the spine carries the neck, the whole chain (the top spine
+    # bone alone may bend against the ones below where keypoints do not tell them apart); it
+    # turns about itself as that bone does
+    rest = model.zero_pose_joints()
+    carried = np.einsum("fij,j->fi", frame["thorax"] @ segments["thorax"][1].T, rest[anatomy.joints["neck"]] - rest[0])
+    posed = np.einsum("fji,fj->fi", Rh, neck - root)  # Rh.T @ (neck - root): back in the model frame
+    frame["thorax"] = _turns_onto(carried, posed) @ frame["thorax"]
     for name, value in zip(_POSITION, (root @ ground).T, strict=True):
         columns[name] = value
     for side in SIDES:

@@ -1,4 +1,5 @@
-"""``mvmocap triangulate | fit | synth | export | angles | view``: one step on files, or a finished run's outputs."""
+"""``mvmocap triangulate | fit | synth | export | angles | report | view``: one step on files, or a
+finished run's outputs."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ log = logging.getLogger("mvmocap")
 
 
 def add_file_commands(sub: argparse._SubParsersAction) -> None:
-    """``triangulate``, ``fit`` and ``synth`` (one step on files); ``export``, ``angles`` and ``view``
-    (a run's outputs)."""
+    """``triangulate``, ``fit`` and ``synth`` (one step on files); ``export``, ``angles``, ``report``
+    and ``view`` (a run's outputs)."""
     tri = sub.add_parser("triangulate", help="2D keypoints of several cameras -> keypoints3d/<frame>.json")
     tri.add_argument("--data", required=True, help="dataset root (holds intri.yml + extri.yml unless --calib)")
     tri.add_argument("--keypoints", required=True, help="folder of <cam>/<frame>.json (EasyMocap annots or OpenPose)")
@@ -70,6 +71,11 @@ def add_file_commands(sub: argparse._SubParsersAction) -> None:
     ang.add_argument("--model", help="the fit's body model when its kind alone does not find it")
     ang.set_defaults(func=_cmd_angles)
 
+    rep = sub.add_parser("report", help="rewrite a finished run's page OUT/report.html (plots, offline)")
+    rep.add_argument("out", help="the run's output folder (holds report.json)")
+    rep.add_argument("--html", help="page to write (default OUT/report.html)")
+    rep.set_defaults(func=_cmd_report)
+
     view_t = sub.add_parser("view", help="write a self-contained 3D replay page (HTML, works offline)")
     view_t.add_argument("out", help="the run's output folder (holds params.npz)")
     view_t.add_argument("--html", help="page to write (default OUT/replay.html)")
@@ -102,6 +108,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     root = write_capture(make_capture(spec_from(args)), args.out, args.format)
     log.info("wrote a synthetic capture to %s", root)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mvmocap import api
+
+    print(f"mvmocap report: wrote {api.write_report(args.out, args.html)}")
     return 0
 
 

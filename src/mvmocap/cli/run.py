@@ -78,6 +78,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(bodyhands_summary(result.keypoints3d, out, result.model.name))
     else:
         print(run_summary(result.report, result.out))
+    print(f"report page: {out / 'report.html'}")
     return 0
 
 

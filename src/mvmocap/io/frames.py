@@ -153,6 +153,23 @@ class FrameSource:
         finally:
             cap.release()
 
+    def read_frames(self, wanted: list[int], *, one_pass: int = 400) -> dict[int, np.ndarray]:
+        """Frames ``wanted`` (frame numbers) as RGB: read in one pass from the first to the last
+        when they lie within ``one_pass`` frames of each other (a seek decodes from the keyframe
+        before it: one pass is never slower than two seeks there), else each with its own seek;
+        a frame the camera lacks is left out."""
+        wanted = sorted(set(wanted))
+        images: dict[int, np.ndarray] = {}
+        if not wanted:
+            return images
+        if wanted[-1] - wanted[0] <= one_pass:
+            chosen = set(wanted)
+            images.update((i, rgb) for i, rgb in self.frames(wanted[0], wanted[-1] + 1) if i in chosen)
+            return images
+        for frame in wanted:
+            images.update(self.frames(frame, frame + 1))
+        return images
+
     def _frames_past_damage(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         """Frames ``start`` .. ``stop - 1`` decoded by FFmpeg (which skips what it cannot decode),
         each placed by its timestamp; the frames it could not decode come out grey (class docstring)."""

@@ -155,4 +155,4 @@ class RunContext:
         ``entries``, then the stage timings. Returns what was written."""
         return write_report(self.out, {
             "cameras": self.names, "frames": [frames[0], frames[-1]] if frames else [], "fps": self.fps,
-            "calibration": str(self.setup.calib_path), **entries}, self.timer)
+            "calibration": str(self.setup.calib_path), "dataset": str(self.setup.root), **entries}, self.timer)

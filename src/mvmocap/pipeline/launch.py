@@ -20,6 +20,7 @@ from mvmocap.pipeline.multi import run_multi
 from mvmocap.pipeline.options import RunOptions
 from mvmocap.pipeline.run import run_body
 from mvmocap.pipeline.stages import prepare_run
+from mvmocap.report import write_report_page
 from mvmocap.utils import output_lock
 
 __all__ = ["run_experiment"]
@@ -30,12 +31,14 @@ _RUNS = {"body": run_body, "hands": run_hands, "body+hands": run_body_hands, "mu
 def run_experiment(options: RunOptions, experiment: Experiment | None = None, *, log_file: bool = False):
     """``mvmocap run``: the experiment's kind picks the run (``body``, ``body+hands``: a
     :class:`RunOutput`; ``hands``: one per hand side; ``multi``: a :class:`MultiOutput`), holding
-    the output folder's lock (:func:`mvmocap.utils.output_lock`) throughout; with ``log_file`` the
-    run's log also goes to ``OUT/log.txt``. Every check of the set-up comes first, before the lock
-    creates the output folder."""
+    the output folder's lock (:func:`mvmocap.utils.output_lock`) throughout, and writes the run's
+    page ``OUT/report.html`` last; with ``log_file`` the run's log also goes to ``OUT/log.txt``.
+    Every check of the set-up comes first, before the lock creates the output folder."""
     setup = prepare_run(options, experiment)
     with ExitStack() as stack:
         stack.enter_context(output_lock(options.output))  # one run writes an output folder at a time
         if log_file:
             stack.enter_context(log_to_file(options.output / "log.txt"))
-        return _RUNS[setup.experiment.kind](setup)
+        result = _RUNS[setup.experiment.kind](setup)
+        write_report_page(options.output)  # OUT/report.html, from the files the run wrote
+        return result

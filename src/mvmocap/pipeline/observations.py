@@ -36,7 +36,7 @@ from mvmocap.pipeline.timing import (
 )
 from mvmocap.skeletons import get_format
 from mvmocap.sync import SyncResult, SyncSettings, resample_sequence, sync_file_offsets, write_sync_file
-from mvmocap.triangulate import TriangulateSettings, heldout_errors, heldout_summary
+from mvmocap.triangulate import TriangulateSettings, heldout_errors
 from mvmocap.utils import InputError
 
 __all__ = ["PreparedKeypoints", "SyncPlan", "SynchronisedSubject", "heldout_own_timelines", "prepare_keypoints",
@@ -55,6 +55,7 @@ class PreparedKeypoints:
         report: JSON-ready account of each stage.
         detections: the subject on each camera's own clock (before resampling).
         resampled: whether ``keypoints`` were resampled from ``detections`` (offsets or irregular times).
+        swapped: (F, V) bool, the view-frames of ``keypoints`` whose left/right labels were swapped back.
     """
 
     keypoints: MultiViewKeypoints
@@ -63,6 +64,7 @@ class PreparedKeypoints:
     report: dict
     detections: MultiViewKeypoints
     resampled: bool
+    swapped: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ou
     timeline, resampled = on_one_timeline(subject, offsets, fps, reference)
 
     kp = timeline.person(0)
+    flips = np.zeros(kp.shape[:2] + (0,), bool)
     if fix_swaps:
         kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds,
                                    min_views=triangulation.min_views)
@@ -158,16 +161,18 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ou
         if flips.any():
             log.info("left/right: labels swapped back in %d view-frames", int(flips.any(-1).sum()))
     prepared = MultiViewKeypoints(timeline.cameras, timeline.frames, {0: kp}, timeline.skeleton, timeline.times)
-    return PreparedKeypoints(prepared, raw, offsets, report, subject, resampled)
+    return PreparedKeypoints(prepared, raw, offsets, report, subject, resampled, flips.any(-1))
 
 
 def heldout_own_timelines(rig: CameraRig, prepared: PreparedKeypoints, *, fps: float, thresholds: np.ndarray,
-                          fix_swaps: bool = True, **triangulate_options) -> dict:
+                          fix_swaps: bool = True, **triangulate_options) -> np.ndarray:
     """The held-out error of each camera against its *own* detections at its own frame times: the
     other cameras are resampled onto that camera's clock (with their offsets), swaps undone there
     the same way, triangulated without it and projected into it; a swapped detection is compared
     swapped back. (Measured on the reference timeline instead, the compared detections would be
-    interpolations of two frames, with less noise than a camera's real detections.)"""
+    interpolations of two frames, with less noise than a camera's real detections.) Returns the
+    (F, V, J) errors in pixels, NaN where either is missing; row ``k`` of camera ``v``: its own
+    ``k``-th frame; :func:`mvmocap.triangulate.heldout_summary` sums them up."""
     skeleton = prepared.keypoints.skeleton
     flip = get_format(skeleton).flip_index
     errors = []
@@ -184,4 +189,4 @@ def heldout_own_timelines(rig: CameraRig, prepared: PreparedKeypoints, *, fps: f
     table = np.full((max(len(e) for e in errors), len(rig), errors[0].shape[-1]), np.nan)  # (F, V, J)
     for v, e in enumerate(errors):
         table[:len(e), v] = e
-    return heldout_summary(table, rig.names)
+    return table

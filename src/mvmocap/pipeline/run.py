@@ -20,7 +20,7 @@ from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig
 from mvmocap.detect import undecodable_frames
 from mvmocap.fit import FitResult
-from mvmocap.io import frame_ranges
+from mvmocap.io import frame_ranges, write_params_npz
 from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.fitting import remove_other_fits
 from mvmocap.pipeline.inputs import Inputs, open_body_run
@@ -29,6 +29,8 @@ from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunSetup
 from mvmocap.pipeline.triangulation import TriangulationRun, triangulate_sequence
 from mvmocap.pipeline.videos import FittedMesh
+from mvmocap.report import write_thumbnails
+from mvmocap.triangulate import heldout_summary
 
 __all__ = ["RunOutput", "run_body"]
 
@@ -73,13 +75,25 @@ class FittedSpan:
     report: dict
 
 
-def _follow_subject(ctx: RunContext, inputs: Inputs) -> tuple[PreparedKeypoints, list[str]]:
+@dataclass(frozen=True)
+class Detected:
+    """What the detector saw: ``people`` (F, V) how many people in each view-frame of ``frames``,
+    and the cameras that never saw anyone."""
+
+    frames: list[int]
+    people: np.ndarray
+    nobody: list[str]
+
+
+def _follow_subject(ctx: RunContext, inputs: Inputs) -> tuple[PreparedKeypoints, Detected]:
     """Stage ``associate_sync``: the subject among everyone detected, the cameras put on one
-    timeline (``--sync``) and left/right swaps undone; also the cameras that never saw anyone."""
+    timeline (``--sync``) and left/right swaps undone; also what the detector saw."""
     with ctx.stage("associate_sync"):
         seq = inputs.read()
-        nobody = [n for v, n in enumerate(seq.cameras)
-                  if not any((person[:, v, :, 2] > 0).any() for person in seq.people.values())]
+        seen = np.zeros((len(seq.frames), len(seq.cameras)), np.int32)
+        for person in seq.people.values():
+            seen += (person[..., 2] > 0).any(-1)
+        nobody = [n for v, n in enumerate(seq.cameras) if not seen[:, v].any()]
         if nobody:
             log.warning("cameras %s never saw anyone (no detection in any frame); the others go on without them",
                         nobody)
@@ -87,12 +101,12 @@ def _follow_subject(ctx: RunContext, inputs: Inputs) -> tuple[PreparedKeypoints,
         plan = SyncPlan(options.sync, options.sync_file or ctx.setup.root / "sync.yml", experiment.sync)
         prepared = prepare_keypoints(ctx.rig, seq, fps=ctx.fps, out=ctx.out, sync=plan,
                                      triangulation=experiment.triangulate, subject_settings=experiment.associate)
-    return prepared, nobody
+    return prepared, Detected(list(seq.frames), seen, nobody)
 
 
-def _triangulate_subject(ctx: RunContext, prepared: PreparedKeypoints) -> tuple[TriangulationRun, dict]:
+def _triangulate_subject(ctx: RunContext, prepared: PreparedKeypoints) -> tuple[TriangulationRun, np.ndarray]:
     """Stage ``triangulate``: the subject's 3D keypoints (``OUT/keypoints3d``) and each camera's
-    held-out error, predicted from the others on each camera's own clock."""
+    (F, V, J) held-out error, predicted from the others on each camera's own clock."""
     settings = ctx.experiment.triangulate
     with ctx.stage("triangulate"):
         tri = triangulate_sequence(ctx.rig, prepared.keypoints, ctx.out, threshold_px=ctx.thresholds,
@@ -101,6 +115,30 @@ def _triangulate_subject(ctx: RunContext, prepared: PreparedKeypoints) -> tuple[
                                         fix_swaps=settings.fix_left_right, robust=settings.robust,
                                         min_views=settings.min_views)
     return tri, heldout
+
+
+def _write_quality(ctx: RunContext, detected: Detected, tri: TriangulationRun, heldout: np.ndarray,
+                   prepared: PreparedKeypoints) -> np.ndarray:
+    """``OUT/quality.npz``, each camera's quality frame by frame, what the run report plots:
+    ``frames`` (F,), ``cameras`` (V,), ``detections`` (F, V) people detected, ``reprojection_px``
+    and ``heldout_px`` (F, V) the subject's median over joints (NaN: not seen; held-out at each
+    camera's own frame numbers), ``left_right_fixed`` (F, V) bool. Returns ``heldout_px``."""
+    frames = list(tri.keypoints.frames)
+    at = {f: i for i, f in enumerate(detected.frames)}
+    detections = np.zeros((len(frames), len(ctx.names)), np.int32)
+    for row, f in enumerate(frames):
+        if f in at:
+            detections[row] = detected.people[at[f]]
+    with np.errstate(all="ignore"):
+        reprojection = np.nanmedian(tri.result.reprojection_error, axis=-1)
+        held = np.full((len(frames), len(ctx.names)), np.nan)
+        rows = min(len(frames), len(heldout))
+        held[:rows] = np.nanmedian(heldout[:rows], axis=-1)
+    swapped = prepared.swapped if prepared.swapped is not None else np.zeros(detections.shape, bool)
+    write_params_npz(ctx.out / "quality.npz", {
+        "frames": np.asarray(frames), "cameras": np.asarray(ctx.names), "detections": detections,
+        "reprojection_px": reprojection, "heldout_px": held, "left_right_fixed": swapped})
+    return held
 
 
 def _fitted_span(tri: TriangulationRun, nobody: list[str]) -> FittedSpan:
@@ -132,9 +170,10 @@ def run_body(setup: RunSetup) -> RunOutput:
     as synchronised."""
     body = load_body_model(setup.options.model)  # a missing model file is found before any detection
     ctx, inputs = open_body_run(setup)
-    prepared, nobody = _follow_subject(ctx, inputs)
+    prepared, detected = _follow_subject(ctx, inputs)
     tri, heldout = _triangulate_subject(ctx, prepared)
-    subject = _fitted_span(tri, nobody)
+    held = _write_quality(ctx, detected, tri, heldout, prepared)
+    subject = _fitted_span(tri, detected.nobody)
     with ctx.stage("fit"):
         remove_other_fits(ctx.out)
         result = ctx.fit(body, subject.keypoints3d, subject.frames, folder=ctx.out, keypoints2d=subject.keypoints2d)
@@ -143,12 +182,16 @@ def run_body(setup: RunSetup) -> RunOutput:
     with ctx.stage("silhouettes"):
         silhouette = check_bodies(ctx.rig, ctx.sources, subject.frames, {"the subject": mesh})
     ctx.render(subject.frames, [mesh], [(subject.keypoints2d, "body25")])
+    with ctx.stage("thumbnails"):
+        rows = {f: k for k, f in enumerate(tri.keypoints.frames)}
+        write_thumbnails(ctx.out, ctx.rig, ctx.sources, subject.frames, held[[rows[f] for f in subject.frames]],
+                         result.keypoints)
     report = ctx.finish(subject.frames, {
-        "model": body.name, **subject.report, "cameras_never_seeing_anyone": nobody,
+        "model": body.name, **subject.report, "cameras_never_seeing_anyone": detected.nobody,
         "frames_undecodable": {c: frame_ranges(f) for c, f in undecodable_frames(inputs.keypoints, ctx.names).items()},
         "frames_too_few_views": tri.report["frames_mostly_missing"],
         **prepared.report,
-        "heldout": heldout,
+        "heldout": heldout_summary(heldout, ctx.names),
         "triangulation": {k: v for k, v in tri.report.items() if k not in ("frames_mostly_missing",)},
         "fit": {"seconds": result.seconds, "final": result.log[-1] if result.log else {}},
         "silhouette": silhouette.get("the subject"),

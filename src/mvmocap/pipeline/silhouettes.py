@@ -88,7 +88,8 @@ def body_widths(rig: CameraRig, sources: dict[str, FrameSource], frames: list[in
         if name not in rig:
             continue
         camera = _work_camera(rig[name], source.size)
-        images = _read_frames(source, [frames[k] for k in picks], camera.image_size)
+        images = {f: cv2.resize(rgb, camera.image_size, interpolation=cv2.INTER_AREA)
+                  for f, rgb in source.read_frames([frames[k] for k in picks], one_pass=_ONE_PASS_FRAMES).items()}
         for k in picks:
             if frames[k] not in images:
                 continue
@@ -140,25 +141,6 @@ def _work_camera(camera: Camera, size: tuple[int, int]) -> Camera:
     sized = camera if camera.image_size == tuple(size) else camera.resized(tuple(size))
     work = (max(1, int(round(size[0] * scale))), max(1, int(round(size[1] * scale))))
     return sized if work == tuple(size) else sized.resized(work)
-
-
-def _read_frames(source: FrameSource, wanted: list[int], size: tuple[int, int]) -> dict[int, np.ndarray]:
-    """Frames ``wanted`` (sorted frame numbers) of ``source`` at ``size`` (RGB): read in one
-    pass when they lie close together, else each on its own (a seek); a frame the camera lacks is
-    left out."""
-    images: dict[int, np.ndarray] = {}
-    if not wanted:
-        return images
-    if wanted[-1] - wanted[0] <= _ONE_PASS_FRAMES:
-        chosen = set(wanted)
-        for index, rgb in source.frames(wanted[0], wanted[-1] + 1):
-            if index in chosen:
-                images[index] = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        return images
-    for frame in wanted:
-        for index, rgb in source.frames(frame, frame + 1):
-            images[index] = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    return images
 
 
 def _silhouette(segmenter, image: np.ndarray, camera: Camera, keypoints: np.ndarray) -> np.ndarray | None:
