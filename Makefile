@@ -40,4 +40,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 
 clean:
-	rm -rf $(VENV) demo_out
+	rm -rf $(VENV) .venv-opensim demo_out

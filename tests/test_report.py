@@ -53,7 +53,7 @@ def finished_run(tmp_path_factory):
               "angles": {"summary": {}}, "timings_seconds": {"fit": 1.0}}
     (out / "report.json").write_text(json.dumps(report))
     sources = {cam: FrameSource(root / "videos" / f"{cam}.mp4") for cam in rig.names}
-    write_thumbnails(out, rig, sources, list(frames), heldout, np.load(out / "params.npz")["keypoints3d"])
+    write_thumbnails(out, rig, sources, list(frames), heldout, [np.load(out / "params.npz")["keypoints3d"]])
     return out
 
 

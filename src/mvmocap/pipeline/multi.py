@@ -40,11 +40,13 @@ from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, remove_other_fits, write_fit
 from mvmocap.pipeline.inputs import open_body_run
 from mvmocap.pipeline.options import RunOptions
+from mvmocap.pipeline.quality import nan_median, people_detected, per_frame, write_quality
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunSetup
 from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, offsets_help, sync_report
 from mvmocap.pipeline.videos import FittedMesh
 from mvmocap.render import PERSON_COLOURS
+from mvmocap.report import write_thumbnails
 from mvmocap.skeletons import get_format
 from mvmocap.sync import resample_sequence, sync_file_offsets, write_sync_file
 from mvmocap.threads import single_threaded
@@ -140,6 +142,8 @@ class TriangulatedPerson:
     keypoints3d: (F_p, J, 4) triangulated keypoints over ``span``.
     keypoints2d: (F_p, V, J, 3) their detections, left/right swaps undone.
     report: JSON-ready: frames, frames seen, view-frames fixed, held-out error per camera.
+    quality: (F_p, V) per view-frame: ``heldout_px`` and ``reprojection_px`` (median over joints,
+    NaN: not seen) and ``left_right_fixed`` (bool).
     """
 
     id: int
@@ -147,6 +151,7 @@ class TriangulatedPerson:
     keypoints3d: np.ndarray
     keypoints2d: np.ndarray
     report: dict
+    quality: dict[str, np.ndarray]
 
 
 def triangulate_everyone(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, experiment: Experiment,
@@ -167,19 +172,19 @@ def triangulate_everyone(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
         seen = np.flatnonzero(everyone.seen[pid])
         span = slice(int(seen[0]), int(seen[-1]) + 1)
         kp = everyone.keypoints2d[pid][span]
-        flipped = 0
+        flips = np.zeros(kp.shape[:2] + (0,), bool)
         if tri_cfg.fix_left_right:
             kp, flips = fix_left_right(rig, kp, skeleton=seq.skeleton, threshold_px=thresholds,
                                        min_views=tri_cfg.min_views)
-            flipped = int(flips.any(-1).sum())
-        X = triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds,
-                        min_views=tri_cfg.min_views).keypoints3d
-        heldout = heldout_summary(heldout_errors(rig, kp, flip, threshold_px=thresholds, robust=tri_cfg.robust,
-                                                 min_views=tri_cfg.min_views), rig.names)
+        tri = triangulate(rig, kp, robust=tri_cfg.robust, threshold_px=thresholds, min_views=tri_cfg.min_views)
+        errors = heldout_errors(rig, kp, flip, threshold_px=thresholds, robust=tri_cfg.robust,
+                                min_views=tri_cfg.min_views)
         report = {"frames": [frames[span.start], frames[span.stop - 1]], "frames_seen": int(seen.size),
-                  "left_right_fixed": flipped, "heldout": heldout,
-                  "keypoints_found_fraction": float((X[..., 3] > 0).mean())}
-        found.append(TriangulatedPerson(pid, span, X, kp, report))
+                  "left_right_fixed": int(flips.any(-1).sum()), "heldout": heldout_summary(errors, rig.names),
+                  "keypoints_found_fraction": float((tri.keypoints3d[..., 3] > 0).mean())}
+        quality = {"heldout_px": per_frame(errors), "reprojection_px": per_frame(tri.reprojection_error),
+                   "left_right_fixed": flips.any(-1)}
+        found.append(TriangulatedPerson(pid, span, tri.keypoints3d, kp, report, quality))
     return everyone, found
 
 
@@ -217,6 +222,24 @@ def _fit_people(ctx: RunContext, body: BodyModel, everyone: People, found: list[
     return people
 
 
+def _write_everyones_quality(ctx: RunContext, seq: MultiViewKeypoints,
+                             found: list[TriangulatedPerson]) -> np.ndarray:
+    """``OUT/quality.npz`` (:mod:`mvmocap.pipeline.quality`): per view-frame, the median over the
+    people there of their held-out and reprojection errors, a left/right fix of anyone. Returns
+    the (F, V) held-out error."""
+    shape = (len(seq.frames), len(ctx.names))
+    stacked = {k: np.full((len(found),) + shape, np.nan) for k in ("heldout_px", "reprojection_px")}
+    fixed = np.zeros(shape, bool)
+    for k, person in enumerate(found):
+        for name in stacked:
+            stacked[name][k, person.span] = person.quality[name]
+        fixed[person.span] |= person.quality["left_right_fixed"]
+    medians = {name: nan_median(v, 0) for name, v in stacked.items()}
+    write_quality(ctx.out, frames=list(seq.frames), cameras=ctx.names, detections=people_detected(seq),
+                  left_right_fixed=fixed, **medians)
+    return medians["heldout_px"]
+
+
 def run_multi(setup: RunSetup) -> MultiOutput:
     """Run every stage of a multi-person experiment (module docstring)."""
     body = load_body_model(setup.options.model)  # a missing model file is found before any detection
@@ -231,6 +254,7 @@ def run_multi(setup: RunSetup) -> MultiOutput:
                                                people=people_settings)
     frames = list(seq.frames)
     write_people_keypoints3d(ctx.out / "keypoints3d", {p.id: (p.keypoints3d, frames[p.span]) for p in found}, frames)
+    heldout = _write_everyones_quality(ctx, seq, found)
     people = _fit_people(ctx, body, everyone, found, frames)
     person_report = {p.id: p.report for p in found}
     for p in people:
@@ -249,6 +273,13 @@ def run_multi(setup: RunSetup) -> MultiOutput:
         full[first[p.id]:first[p.id] + len(p.frames)] = p.keypoints2d
         skeletons.append((full, seq.skeleton, colours[p.id]))
     ctx.render(frames, meshes, skeletons)
+    with ctx.stage("thumbnails"):
+        everyone_drawn = []
+        for p in people:
+            drawn = np.full((len(frames), 25, 3), np.nan)
+            drawn[first[p.id]:first[p.id] + len(p.frames)] = p.fit.keypoints
+            everyone_drawn.append(drawn)
+        write_thumbnails(ctx.out, ctx.rig, ctx.sources, frames, heldout, everyone_drawn)
     report = ctx.finish(frames, {
         "model": body.name, "sync": synchronisation, "association": everyone.report,
         "people": {str(pid): person_report[pid] for pid in everyone.ids}, "detect_view_frames": inputs.detected})

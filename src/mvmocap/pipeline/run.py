@@ -20,11 +20,12 @@ from mvmocap.bodymodels import BodyModel, load_body_model
 from mvmocap.camera import CameraRig
 from mvmocap.detect import undecodable_frames
 from mvmocap.fit import FitResult
-from mvmocap.io import frame_ranges, write_params_npz
+from mvmocap.io import frame_ranges
 from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.fitting import remove_other_fits
 from mvmocap.pipeline.inputs import Inputs, open_body_run
 from mvmocap.pipeline.observations import PreparedKeypoints, SyncPlan, heldout_own_timelines, prepare_keypoints
+from mvmocap.pipeline.quality import people_detected, per_frame, write_quality
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunSetup
 from mvmocap.pipeline.triangulation import TriangulationRun, triangulate_sequence
@@ -90,9 +91,7 @@ def _follow_subject(ctx: RunContext, inputs: Inputs) -> tuple[PreparedKeypoints,
     timeline (``--sync``) and left/right swaps undone; also what the detector saw."""
     with ctx.stage("associate_sync"):
         seq = inputs.read()
-        seen = np.zeros((len(seq.frames), len(seq.cameras)), np.int32)
-        for person in seq.people.values():
-            seen += (person[..., 2] > 0).any(-1)
+        seen = people_detected(seq)
         nobody = [n for v, n in enumerate(seq.cameras) if not seen[:, v].any()]
         if nobody:
             log.warning("cameras %s never saw anyone (no detection in any frame); the others go on without them",
@@ -119,25 +118,20 @@ def _triangulate_subject(ctx: RunContext, prepared: PreparedKeypoints) -> tuple[
 
 def _write_quality(ctx: RunContext, detected: Detected, tri: TriangulationRun, heldout: np.ndarray,
                    prepared: PreparedKeypoints) -> np.ndarray:
-    """``OUT/quality.npz``, each camera's quality frame by frame, what the run report plots:
-    ``frames`` (F,), ``cameras`` (V,), ``detections`` (F, V) people detected, ``reprojection_px``
-    and ``heldout_px`` (F, V) the subject's median over joints (NaN: not seen; held-out at each
-    camera's own frame numbers), ``left_right_fixed`` (F, V) bool. Returns ``heldout_px``."""
+    """``OUT/quality.npz`` (:mod:`mvmocap.pipeline.quality`) of the subject, its held-out error at
+    each camera's own frame numbers; returns that (F, V) held-out error."""
     frames = list(tri.keypoints.frames)
     at = {f: i for i, f in enumerate(detected.frames)}
     detections = np.zeros((len(frames), len(ctx.names)), np.int32)
     for row, f in enumerate(frames):
         if f in at:
             detections[row] = detected.people[at[f]]
-    with np.errstate(all="ignore"):
-        reprojection = np.nanmedian(tri.result.reprojection_error, axis=-1)
-        held = np.full((len(frames), len(ctx.names)), np.nan)
-        rows = min(len(frames), len(heldout))
-        held[:rows] = np.nanmedian(heldout[:rows], axis=-1)
+    held = np.full((len(frames), len(ctx.names)), np.nan)
+    rows = min(len(frames), len(heldout))
+    held[:rows] = per_frame(heldout[:rows])
     swapped = prepared.swapped if prepared.swapped is not None else np.zeros(detections.shape, bool)
-    write_params_npz(ctx.out / "quality.npz", {
-        "frames": np.asarray(frames), "cameras": np.asarray(ctx.names), "detections": detections,
-        "reprojection_px": reprojection, "heldout_px": held, "left_right_fixed": swapped})
+    write_quality(ctx.out, frames=frames, cameras=ctx.names, detections=detections, heldout_px=held,
+                  reprojection_px=per_frame(tri.result.reprojection_error), left_right_fixed=swapped)
     return held
 
 
@@ -185,7 +179,7 @@ def run_body(setup: RunSetup) -> RunOutput:
     with ctx.stage("thumbnails"):
         rows = {f: k for k, f in enumerate(tri.keypoints.frames)}
         write_thumbnails(ctx.out, ctx.rig, ctx.sources, subject.frames, held[[rows[f] for f in subject.frames]],
-                         result.keypoints)
+                         [result.keypoints])
     report = ctx.finish(subject.frames, {
         "model": body.name, **subject.report, "cameras_never_seeing_anyone": detected.nobody,
         "frames_undecodable": {c: frame_ranges(f) for c, f in undecodable_frames(inputs.keypoints, ctx.names).items()},

@@ -27,7 +27,7 @@ import numpy as np
 from mvmocap.angles import normalised_cycles, read_mot
 from mvmocap.camera import CameraRig, load_calibration
 from mvmocap.io import DataError
-from mvmocap.report.svg import COLOURS, SIDE_COLOURS, Series, floor_map, line_chart
+from mvmocap.report.svg import COLOURS, SIDE_COLOURS, Chart, Series, floor_map, line_chart
 from mvmocap.report.thumbnails import THUMBNAILS
 from mvmocap.skeletons import BODY25
 from mvmocap.utils import atomic_write_text
@@ -134,8 +134,8 @@ def _camera_quality(quality: dict, fps: float) -> tuple[str, dict[str, list]]:
                   Series("people detected x5", times, 5.0 * quality["detections"][:, v], COLOURS[7], dashed=True),
                   Series("left/right fixed", times, fixed, COLOURS[4])]
         top = max(40.0, float(np.nanpercentile(np.r_[held, 0.0], 99)) * 1.1)
-        charts.append(line_chart(f"camera-{cam}", series, title=f"camera {cam}", x_label="seconds", y_label="px",
-                                 stretches=problems[str(cam)], width=660, height=190, y_range=(0.0, top)))
+        charts.append(line_chart(f"camera-{cam}", series, Chart(f"camera {cam}", "seconds", "px", 660, 190, (0.0, top)),
+                                 stretches=problems[str(cam)]))
     return "".join(charts), problems
 
 
@@ -155,12 +155,11 @@ def _angle_charts(people: list[PersonAngles], fps: float) -> str:
             if not series:
                 continue
             name = f"angle-{angle}" + (f"-{person.id}" if person.id is not None else "")
-            charts.append(line_chart(name, series, title=who + title, x_label="seconds", y_label="deg", width=440,
-                                     height=180))
+            charts.append(line_chart(name, series, Chart(who + title, "seconds", "deg", 440, 180)))
             cycles = _cycle_series(person, sided, fps)
             if cycles:
-                charts.append(line_chart(name + "-cycle", cycles, title=who + title + " over the gait cycle",
-                                         x_label="% of gait cycle", y_label="deg", width=440, height=180))
+                charts.append(line_chart(name + "-cycle", cycles, Chart(f"{who}{title} over the gait cycle",
+                                                                        "% of gait cycle", "deg", 440, 180)))
     return "".join(charts)
 
 
@@ -246,7 +245,8 @@ def write_report_page(out: str | Path, html: str | Path | None = None) -> Path:
     if quality is not None:
         charts, problems = _camera_quality(quality, fps)
         marked = {c: len(p) for c, p in problems.items() if p}
-        sections += ["<h2>Cameras over time</h2>", '<p class="note">Held-out error: the subject reconstructed '
+        who = "each person (the median over the people seen)" if "people" in report else "the subject"
+        sections += ["<h2>Cameras over time</h2>", f'<p class="note">Held-out error: {who} reconstructed '
                      "from the other cameras, projected into this one. Shaded: problem stretches (held-out error above "
                      f"{_PROBLEM_PX:g} px and twice the camera's median, or nobody detected where others see someone)"
                      f"{': ' + json.dumps(marked) if marked else ': none'}.</p>", f'<div class="plots">{charts}</div>']

@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 
-__all__ = ["Series", "line_chart", "floor_map", "COLOURS", "SIDE_COLOURS"]
+__all__ = ["COLOURS", "SIDE_COLOURS", "Chart", "Series", "floor_map", "line_chart"]
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 SIDE_COLOURS = {"l": "#1f77b4", "r": "#d62728"}
@@ -129,17 +129,28 @@ def _clip(name: str, frame: _Frame) -> tuple[str, str]:
             f'height="{frame.height - _TOP - _BOTTOM}"/></clipPath>', f'clip-path="url(#{ident})"')
 
 
-def line_chart(name: str, series: list[Series], *, title: str, x_label: str, y_label: str,
-               stretches: list[tuple[float, float]] = (), width: int = 640, height: int = 200,
-               y_range: tuple[float, float] | None = None) -> str:
+@dataclass(frozen=True)
+class Chart:
+    """How a line chart looks: its title, axis labels, size in pixels and y range (None: the data's)."""
+
+    title: str
+    x_label: str
+    y_label: str
+    width: int = 640
+    height: int = 200
+    y_range: tuple[float, float] | None = None
+
+
+def line_chart(name: str, series: list[Series], chart: Chart, *, stretches: list[tuple[float, float]] = ()) -> str:
     """An SVG line chart of ``series``; ``stretches`` (x from, x to) are shaded as problems."""
+    width, height, y_range = chart.width, chart.height, chart.y_range
     xs = [s.x for s in series] or [np.array([0.0, 1.0])]
     x0, x1 = _limits(xs, pad=0.0)
     ys = [s.y for s in series] + [s.y + s.spread for s in series if s.spread is not None] \
         + [s.y - s.spread for s in series if s.spread is not None]
     y0, y1 = y_range if y_range is not None else _limits(ys)
     frame = _Frame(x0, x1, y0, y1, width, height)
-    parts = _axes(frame, title, x_label, y_label)
+    parts = _axes(frame, chart.title, chart.x_label, chart.y_label)
     for a, b in stretches:
         (pa, pb), _ = frame.px(np.array([a, b]), np.array([y0, y0]))
         parts.append(f'<rect x="{pa:.1f}" y="{_TOP}" width="{max(pb - pa, 1.5):.1f}" '

@@ -1,4 +1,4 @@
-"""The run report's thumbnails: the fitted body's keypoints drawn over the videos of up to four
+"""The run report's thumbnails: the fitted bodies' keypoints drawn over the videos of up to four
 cameras at the frame where the cameras agree worst and the one where they agree best (the mean
 over cameras of the held-out error), saved by the run as ``OUT/thumbnails/<label>_<camera>.jpg``
 with ``index.json`` (the page embeds them: reading frames of a video costs a seek or a pass)."""
@@ -24,10 +24,11 @@ _CAMERAS = 4
 
 
 def write_thumbnails(out: Path, rig: CameraRig, sources: dict[str, FrameSource], frames: list[int],
-                     heldout_px: np.ndarray, keypoints: np.ndarray) -> list[dict]:
+                     heldout_px: np.ndarray, people: list[np.ndarray]) -> list[dict]:
     """``OUT/thumbnails/``: for the frames of ``frames`` with the largest and the smallest mean of
-    (F, V) ``heldout_px`` (NaN: not seen), the (F, 25, 3) fitted body25 ``keypoints`` of that frame
-    drawn over each of the first four cameras of ``sources``. Returns the index entries written."""
+    (F, V) ``heldout_px`` (NaN: not seen), each person's (F, 25, 3) fitted body25 keypoints of
+    ``people`` (NaN where a person is not there) drawn over each of the first four cameras of
+    ``sources``. Returns the index entries written."""
     folder = out / THUMBNAILS
     with np.errstate(all="ignore"):
         mean = np.nanmean(heldout_px, axis=1) if heldout_px.size else np.zeros(0)
@@ -41,7 +42,7 @@ def write_thumbnails(out: Path, rig: CameraRig, sources: dict[str, FrameSource],
             for label, row in chosen.items():
                 if frames[row] not in read:
                     continue
-                image = _drawn(np.ascontiguousarray(read[frames[row]]), rig[cam], keypoints[row])
+                image = _drawn(np.ascontiguousarray(read[frames[row]]), rig[cam], [k[row] for k in people])
                 name = f"{label}_{cam}.jpg"
                 ok, jpeg = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 75])
                 if ok:
@@ -53,12 +54,20 @@ def write_thumbnails(out: Path, rig: CameraRig, sources: dict[str, FrameSource],
     return entries
 
 
-def _drawn(image: np.ndarray, camera, keypoints: np.ndarray) -> np.ndarray:
-    """``image`` shrunk to the thumbnails' width with the (25, 3) ``keypoints`` drawn over it."""
+def _drawn(image: np.ndarray, camera, people: list[np.ndarray]) -> np.ndarray:
+    """``image`` shrunk to the thumbnails' width with each person's (25, 3) keypoints drawn over it."""
     size = (image.shape[1], image.shape[0])
     scale = _WIDTH / size[0]
     small = cv2.resize(image, (_WIDTH, max(1, int(round(size[1] * scale)))), interpolation=cv2.INTER_AREA)
     camera = camera if camera.image_size is None or tuple(camera.image_size) == size else camera.resized(size)
-    uv = camera.project(keypoints) * scale
-    behind = camera.world_to_camera(keypoints)[:, 2] <= 0
-    return draw_skeleton(small, np.c_[uv, (~behind).astype(float)], "body25", min_conf=0.5, thickness=2)
+    for keypoints in people:
+        there = np.isfinite(keypoints).all(-1)
+        if not there.any():
+            continue
+        points = np.where(there[:, None], keypoints, 0.0)
+        shown = there & (camera.world_to_camera(points)[:, 2] > 0)
+        uv = camera.project(points) * scale
+        shown &= np.isfinite(uv).all(-1) & (np.abs(uv) < 4 * _WIDTH).all(-1)  # far off the image: not drawn
+        uv = np.where(shown[:, None], uv, 0.0)
+        draw_skeleton(small, np.c_[uv, shown.astype(float)], "body25", min_conf=0.5, thickness=2)
+    return small
