@@ -132,10 +132,11 @@ def _any_normal(v: np.ndarray) -> np.ndarray:
     return n / np.linalg.norm(n)
 
 
-def _segments(model: BodyModel, anatomy: Anatomy) -> dict[str, tuple[int, np.ndarray]]:
-    """Segment -> (the joint whose transform moves it, (3, 3) its anatomical frame at rest)."""
+def _segments(model: BodyModel, anatomy: Anatomy, rest: np.ndarray) -> dict[str, tuple[int, np.ndarray]]:
+    """Segment -> (the joint whose transform moves it, (3, 3) its anatomical frame at rest), from
+    the (J, 3) model-frame joints of the body's zero pose ``rest``."""
     axes = _body_axes(anatomy)
-    parents, joints, rest = model.parents, anatomy.joints, model.zero_pose_joints()
+    parents, joints = model.parents, anatomy.joints
     neck = joints["neck"]
     segments = {"pelvis": (0, axes), "thorax": (int(parents[neck]), axes)}
     limbs = {"thigh": ("hip", "knee"), "shank": ("knee", "ankle"), "upperarm": ("shoulder", "elbow"),
@@ -190,10 +191,13 @@ def joint_angles(model: BodyModel, params: dict[str, np.ndarray], frames: np.nda
     ``shapes`` (1 or F, S), ``Rh`` (F, 3) and ``Th`` (F, 3), as a fit writes them. Cost: one
     skinning pass of the model, linear in frames."""
     anatomy = anatomy_of(model)
-    segments = _segments(model, anatomy)
-    names = list(segments)
     poses = np.asarray(params["poses"], dtype=np.float64)
     shapes = np.asarray(params["shapes"], dtype=np.float64).reshape(-1, model.num_shapes)
+    with torch.no_grad():  # this body's own bones in the zero pose
+        rest = model(torch.zeros(1, model.pose_dim, dtype=torch.float64), torch.as_tensor(shapes[:1]),
+                     vertices=False).joints[0].double().numpy()
+    segments = _segments(model, anatomy, rest)
+    names = list(segments)
     turned = _segment_rotations(model, poses, shapes, [segments[n][0] for n in names])
     frame = {n: turned[:, i] @ segments[n][1] for i, n in enumerate(names)}  # (F, 3, 3) in the model frame
     columns: dict[str, np.ndarray] = {}
@@ -208,7 +212,6 @@ def joint_angles(model: BodyModel, params: dict[str, np.ndarray], frames: np.nda
     # the thorax leans and bends as the spine carries the neck, the whole chain (the top spine
     # bone alone may bend against the ones below where keypoints do not tell them apart); it
     # turns about itself as that bone does
-    rest = model.zero_pose_joints()
     carried = np.einsum("fij,j->fi", frame["thorax"] @ segments["thorax"][1].T, rest[anatomy.joints["neck"]] - rest[0])
     posed = np.einsum("fji,fj->fi", Rh, neck - root)  # Rh.T @ (neck - root): back in the model frame
     frame["thorax"] = _turns_onto(carried, posed) @ frame["thorax"]
