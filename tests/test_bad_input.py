@@ -42,6 +42,9 @@ def test_mistyped_root_is_not_created(tmp_path, capsys, caplog):
     (["run", "{root}", "--fps", "-30"], r"--fps: must be a number above 0, got -30"),
     (["run", "{root}", "--fps", "0"], r"--fps: must be a number above 0"),
     (["run", "{root}", "--vis-cams", "cam1", "--no-video"], r"--vis-cams chooses the views .* --no-video"),
+    # before any stage, as the run's context is made (the stage runner had let it wait for the render)
+    (["run", "{root}", "--keypoints", "{root}/annots", "--out", "{tmp}/o", "--vis-cams", "cam9"],
+     r"--vis-cams \['cam9'\] are not among the cameras used"),
     (["run", "{root}", "--sync", "maybe"], r"--sync: invalid choice"),
     (["sync", "{root}", "--max-offset", "0"], r"--max-offset: must be a number above 0"),
     (["triangulate", "--data", "{root}", "--keypoints", "{root}/annots", "--out", "{tmp}/o", "--threshold", "-1"],

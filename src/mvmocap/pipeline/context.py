@@ -55,6 +55,12 @@ class RunContext:
     sources: dict[str, FrameSource]
     fps: float
     timer: StageTimer = field(default_factory=StageTimer)
+    video_cameras: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # the overlay video's cameras (--vis-cams or the first four; none without --videos), checked
+        # as the run starts, before any detection
+        self.video_cameras = video_cameras(self.setup, self.names) if self.options.videos else []
 
     @property
     def options(self) -> RunOptions:
@@ -76,11 +82,6 @@ class RunContext:
     def thresholds(self) -> np.ndarray | float:
         """The experiment's triangulation thresholds for this rig, in pixels."""
         return self.experiment.triangulate.thresholds(self.rig)
-
-    @cached_property
-    def video_cameras(self) -> list[str]:
-        """The overlay video's cameras (``--vis-cams`` or the first four); none without ``--videos``."""
-        return video_cameras(self.setup, self.names) if self.options.videos else []
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -1,5 +1,5 @@
 """The 2D keypoints of a body or multi-person run: every calibrated camera detected now (through
-the cache ``OUT/keypoints2d``) or the user's ``--keypoints`` folder (:func:`detect_inputs`); one
+the cache ``OUT/keypoints2d``) or the user's ``--keypoints`` folder (:func:`open_body_run`); one
 camera of a run detected alone, for a cluster (:func:`detect_run_camera`); and ``mvmocap sync``
 on the same detections (:func:`run_sync`)."""
 
