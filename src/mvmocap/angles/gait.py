@@ -2,9 +2,10 @@
 
 A foot is on the ground while its lowest point (heel or big toe) is within ``contact_height`` of
 the floor and it moves slower than ``contact_speed`` times its fastest swing (a real foot stands
-still in stance; a fitted one drifts a little); the floor is a low percentile of both feet's
-heights over the run, so a floor a few centimetres off the calibration's z = 0 does not matter. A
-contact shorter than ``min_contact`` seconds is noise. Its first frame is a **heel strike**
+still in stance; a fitted one drifts a little), both read on the feet averaged over ``min_contact``
+seconds; the floor is a low percentile of both feet's heights over the run, so a floor a few
+centimetres off the calibration's z = 0 does not matter. A contact (or a gap between two) shorter
+than ``min_contact`` is noise. Its first frame is a **heel strike**
 (initial contact), its last a **toe-off**. From the heel strikes: stride time and length (one
 heel strike to the next of the same foot; the length between the foot's mean positions in the two
 contacts), step time and length (to the next heel strike of the other foot, the length along the
@@ -32,7 +33,7 @@ class GaitSettings:
 
     contact_height: float = 0.035  # metres above the floor
     contact_speed: float = 0.5  # of the foot's fastest swing speed (its 95th percentile)
-    min_contact: float = 0.1  # seconds
+    min_contact: float = 0.06  # seconds; also the width of the feet's smoothing (wider blurs the landing)
     min_speed: float = 0.3  # m/s, the pelvis's median horizontal speed for a walk
     floor_percentile: float = 2.0
 
