@@ -150,3 +150,24 @@ def test_gait_events_and_strides_of_a_walk():
             assert len(got) == len(clean) and np.abs(np.subtract(got, clean)).max() <= 2
     squat = anny.sequence(model_motion(anny, motion_curves("squat", 90, FPS, seed=1)), "body25")
     assert not gait_events(squat, FPS).found
+
+
+def test_pelvis_signs_against_the_floor():
+    """The whole body pitched forward, tilted to its right and turned to its left by 10 degrees
+    reads +10 of pelvis tilt, list and rotation, and no joint moves."""
+    from mvmocap.bodymodels.anatomy import anatomy_of
+    from mvmocap.geometry import matrix_to_axis_angle
+
+    anny = load_body_model("anny")
+    a = anatomy_of(anny)
+    base = model_motion(anny, motion_curves("squat", 2, FPS, seed=0))
+    base["poses"][:] = 0
+    to_world = axis_angle_to_matrix(base["Rh"][0])
+    for name, axis in (("pelvis_tilt", a.left), ("pelvis_list", a.anterior), ("pelvis_rotation", a.up)):
+        turned = {k: v.copy() for k, v in base.items()}
+        turned["Rh"][1] = matrix_to_axis_angle(axis_angle_to_matrix(np.radians(10) * (to_world @ axis)) @ to_world)
+        angles = joint_angles(anny, turned, np.arange(2), FPS)
+        moved = {n: angles[n][1] - angles[n][0] for n in ANGLE_NAMES
+                 if n not in ("pelvis_tx", "pelvis_ty", "pelvis_tz")}
+        assert moved.pop(name) == pytest.approx(10, abs=0.01), name
+        assert max(abs(v) for v in moved.values()) < 0.01, (name, moved)

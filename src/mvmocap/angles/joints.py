@@ -18,7 +18,7 @@ side is mirrored onto the right so that both read alike. In degrees:
 
 ========================  =====================================================================
 ``pelvis_tilt``           pelvis against the ground frame: anterior tilt positive (Z)
-``pelvis_list``           the pelvis's right side up positive (X)
+``pelvis_list``           tilted to the subject's right (its right side down) positive (X)
 ``pelvis_rotation``       the pelvis turned to its left positive (Y)
 ``pelvis_tx/ty/tz``       the pelvis's position in the ground frame, metres
 ``hip_flexion_s``         flexion positive; ``hip_adduction_s`` adduction positive;
