@@ -171,3 +171,48 @@ def test_pelvis_signs_against_the_floor():
                  if n not in ("pelvis_tx", "pelvis_ty", "pelvis_tz")}
         assert moved.pop(name) == pytest.approx(10, abs=0.01), name
         assert max(abs(v) for v in moved.values()) < 0.01, (name, moved)
+
+
+@pytest.mark.parametrize("kind", ["anny", "smplx"])
+def test_wrist_flexion_and_deviation_of_a_hand_bent_by_hand(kind, tmp_path):
+    """Models with hands: a wrist bent by 30 degrees towards the palm reads +30 of flexion, bent
+    away from the thumb +30 of (ulnar) deviation, on both hands; the other angles do not move."""
+    from mvmocap.angles import WRIST_NAMES
+    from mvmocap.bodymodels.anatomy import hand_joints
+
+    if kind == "anny":
+        model = load_body_model("anny")
+    else:
+        path = write_model_file(make_model_arrays("smplx"), tmp_path / "SMPLX_NEUTRAL.npz", "npz")
+        model = load_body_model(f"smplx:{path}")
+    base = model_motion(model, motion_curves("squat", 1, FPS, seed=0))
+    base["poses"][:] = 0
+    rest_joints = model.zero_pose_joints()
+    still = joint_angles(model, base, np.arange(1), FPS, wrists=True)
+    assert still.names[-4:] == WRIST_NAMES
+    for side in ("l", "r"):
+        joint = hand_joints(model, side)
+        wrist, middle, thumb = (rest_joints[joint[k]] for k in ("wrist", "middle1", "thumb1"))
+        palm = np.cross(rest_joints[joint["index1"]] - wrist, rest_joints[joint["pinky1"]] - wrist)
+        volar = palm if side == "r" else -palm
+        along = (wrist - middle) / np.linalg.norm(wrist - middle)
+        x = volar - (volar @ along) * along
+        x /= np.linalg.norm(x)
+        for name, axis in ((f"wrist_flexion_{side}", np.cross(x, along)), (f"wrist_deviation_{side}", x)):
+            for sign in (1, -1):
+                bent = {k: v.copy() for k, v in base.items()}
+                poses = bent["poses"].reshape(1, -1, 3)
+                turn = np.radians(30) * sign * axis
+                poses[0, list(model.posed_joints).index(joint["wrist"])] = model.pose_frame.T @ turn
+                bent["poses"] = poses.reshape(1, -1)
+                angles = joint_angles(model, bent, np.arange(1), FPS, wrists=True)
+                moved = {n: angles[n][0] - still[n][0] for n in angles.names if not n.startswith("pelvis_t")}
+                finger = axis_angle_to_matrix(turn) @ (middle - wrist) - (middle - wrist)
+                if name.startswith("wrist_flexion"):
+                    towards_palm = finger @ x > 0
+                    expected = 30 if towards_palm else -30
+                else:
+                    from_thumb = finger @ (thumb - wrist) < 0
+                    expected = 30 if from_thumb else -30
+                assert moved.pop(name) == pytest.approx(expected, abs=0.5), (name, sign)
+                assert max(abs(v) for v in moved.values()) < 0.5, (name, moved)

@@ -98,6 +98,11 @@ def test_run_body_hands_on_a_rendered_capture(tmp_path):
         assert triangulated[:, hand].mean() > 0.3
         assert err[:, hand].mean() < 0.04
     assert triangulated[:, 25:].mean() > 0.6 and err[:, :25].mean() < 0.05
+    from mvmocap.angles import WRIST_NAMES, read_mot  # issue 32: the wrists' angles of a fit with hands
+
+    labels, values = read_mot(out / "angles.mot")
+    assert set(WRIST_NAMES) <= set(labels) and np.isfinite(values).all()
+    assert "wrist_flexion" in (out / "report.html").read_text()
     report = json.loads((out / "report.json").read_text())
     assert report["model"] == "anny" and len(report["triangulation"]["per_joint"]) == 67
     assert (out / "hands2d" / "cam1").is_dir() and (out / "keypoints2d" / "cam1").is_dir()

@@ -5,6 +5,7 @@ gait events and spatio-temporal figures from the feet (:mod:`.gait`); their file
 from mvmocap.angles.gait import GaitEvents, GaitSettings, cycle_summary, gait_events, normalised_cycles
 from mvmocap.angles.joints import (
     ANGLE_NAMES,
+    WRIST_NAMES,
     JointAngles,
     angle_summary,
     continuous_zxy,
@@ -13,6 +14,6 @@ from mvmocap.angles.joints import (
 )
 from mvmocap.angles.storage import ANGLE_FORMATS, read_mot, write_angles
 
-__all__ = ["ANGLE_FORMATS", "ANGLE_NAMES", "GaitEvents", "GaitSettings", "JointAngles", "angle_summary",
+__all__ = ["ANGLE_FORMATS", "ANGLE_NAMES", "WRIST_NAMES", "GaitEvents", "GaitSettings", "JointAngles", "angle_summary",
            "continuous_zxy", "cycle_summary", "gait_events", "joint_angles", "normalised_cycles", "read_mot",
            "write_angles", "zxy_angles"]

@@ -30,6 +30,8 @@ side is mirrored onto the right so that both read alike. In degrees:
 ``shoulder_flexion_s``    thorax to upper arm: flexion positive; ``shoulder_abduction_s``
                           abduction positive; ``shoulder_rotation_s`` internal rotation positive
 ``elbow_flexion_s``       flexion positive
+``wrist_flexion_s``       models with hands: flexion (to the palm) positive;
+                          ``wrist_deviation_s`` ulnar deviation positive
 ========================  =====================================================================
 
 ``s`` is ``l`` or ``r``. The ground frame: Y up (the world's +z, the floor of the calibration),
@@ -44,10 +46,10 @@ import numpy as np
 import torch
 
 from mvmocap.bodymodels import BodyModel
-from mvmocap.bodymodels.anatomy import SIDES, Anatomy, anatomy_of
+from mvmocap.bodymodels.anatomy import SIDES, Anatomy, anatomy_of, hand_joints
 from mvmocap.geometry import axis_angle_to_matrix
 
-__all__ = ["ANGLE_NAMES", "JointAngles", "angle_summary", "continuous_zxy", "joint_angles", "zxy_angles"]
+__all__ = ["ANGLE_NAMES", "WRIST_NAMES", "JointAngles", "angle_summary", "continuous_zxy", "joint_angles", "zxy_angles"]
 
 _WORLD_UP = np.array([0.0, 0.0, 1.0])
 
@@ -76,6 +78,9 @@ def _names() -> tuple[str, ...]:
 
 ANGLE_NAMES = _names()
 """Every angle's name, in the order :func:`joint_angles` lists them (``.mot`` columns)."""
+_WRIST = (("wrist_flexion_{s}", 0, 1), ("wrist_deviation_{s}", 1, 1))
+WRIST_NAMES = tuple(n.format(s=side) for side in ("r", "l") for n, _, _ in _WRIST)
+"""The wrists' angles, after :data:`ANGLE_NAMES` when asked for (models with hands)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,26 @@ def _segments(model: BodyModel, anatomy: Anatomy, rest: np.ndarray) -> dict[str,
     return segments
 
 
+def _hands(model: BodyModel, rest: np.ndarray) -> dict[str, tuple[int, np.ndarray]]:
+    """The hands' segments: ``hand_s`` moved by the wrist joint and ``wrist_forearm_s`` moved by
+    the forearm, both with the hand's frame at rest (so the wrist reads zero there): Y from the
+    middle finger's base to the wrist, X the palm's (volar) normal made normal to it, Z = X x Y."""
+    segments = {}
+    for side in SIDES:
+        joint = hand_joints(model, side)
+        wrist = rest[joint["wrist"]]
+        palm = np.cross(rest[joint["index1"]] - wrist, rest[joint["pinky1"]] - wrist)
+        volar = palm if side == "r" else -palm
+        y = wrist - rest[joint["middle1"]]
+        y = y / np.linalg.norm(y)
+        x = volar - (volar @ y) * y
+        x = x / np.linalg.norm(x)
+        axes = np.stack([x, y, np.cross(x, y)], -1)
+        segments[f"hand_{side}"] = (joint["wrist"], axes)
+        segments[f"wrist_forearm_{side}"] = (int(model.parents[joint["wrist"]]), axes)
+    return segments
+
+
 def _turns_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(F, 3, 3) the smallest rotations taking each (F, 3) direction ``a`` onto ``b``."""
     a = a / np.linalg.norm(a, axis=-1, keepdims=True)
@@ -186,9 +211,11 @@ def _ground_frame(pelvis: np.ndarray) -> np.ndarray:
     return np.stack([x, _WORLD_UP, np.cross(x, _WORLD_UP)], -1)
 
 
-def joint_angles(model: BodyModel, params: dict[str, np.ndarray], frames: np.ndarray, fps: float) -> JointAngles:
+def joint_angles(model: BodyModel, params: dict[str, np.ndarray], frames: np.ndarray, fps: float, *,
+                 wrists: bool = False) -> JointAngles:
     """The joint angles of the module docstring for a fitted body: ``params`` ``poses`` (F, P),
-    ``shapes`` (1 or F, S), ``Rh`` (F, 3) and ``Th`` (F, 3), as a fit writes them. Cost: one
+    ``shapes`` (1 or F, S), ``Rh`` (F, 3) and ``Th`` (F, 3), as a fit writes them; with
+    ``wrists`` (a model with hands, fitted to hand keypoints) also :data:`WRIST_NAMES`. Cost: one
     skinning pass of the model, linear in frames."""
     anatomy = anatomy_of(model)
     poses = np.asarray(params["poses"], dtype=np.float64)
@@ -197,6 +224,8 @@ def joint_angles(model: BodyModel, params: dict[str, np.ndarray], frames: np.nda
         rest = model(torch.zeros(1, model.pose_dim, dtype=torch.float64), torch.as_tensor(shapes[:1]),
                      vertices=False).joints[0].double().numpy()
     segments = _segments(model, anatomy, rest)
+    if wrists:
+        segments.update(_hands(model, rest))
     names = list(segments)
     turned = _segment_rotations(model, poses, shapes, [segments[n][0] for n in names])
     frame = {n: turned[:, i] @ segments[n][1] for i, n in enumerate(names)}  # (F, 3, 3) in the model frame
@@ -222,7 +251,11 @@ def joint_angles(model: BodyModel, params: dict[str, np.ndarray], frames: np.nda
             prox, dist = frame[proximal.format(s=side)], frame[distal.format(s=side)]
             _decompose(np.swapaxes(prox, -1, -2) @ dist, angles, side, columns)
     _decompose(np.swapaxes(frame["pelvis"], -1, -2) @ frame["thorax"], _TRUNK, "", columns)
-    return JointAngles(np.asarray(frames), float(fps), ANGLE_NAMES, np.stack([columns[n] for n in ANGLE_NAMES], -1))
+    for side in SIDES if wrists else ():
+        forearm, hand = frame[f"wrist_forearm_{side}"], frame[f"hand_{side}"]
+        _decompose(np.swapaxes(forearm, -1, -2) @ hand, _WRIST, side, columns)
+    listed = ANGLE_NAMES + (WRIST_NAMES if wrists else ())
+    return JointAngles(np.asarray(frames), float(fps), listed, np.stack([columns[n] for n in listed], -1))
 
 
 def continuous_zxy(R: np.ndarray) -> np.ndarray:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from mvmocap.angles import JointAngles, joint_angles, write_angles
 from mvmocap.export.source import load_fitted_run
 
@@ -20,7 +22,8 @@ def export_angles(out: str | Path, *, to: str | Path | None = None, person: int 
     ``.csv``; default ``OUT/angles.mot``, ``OUT/people/<id>/angles.mot`` for a multi-person run).
     Returns the file and the angles."""
     run = load_fitted_run(out, person=person, model=model)
-    angles = joint_angles(run.model, run.params, run.frames, run.fps)
+    hands = np.load(run.params_file)["keypoints3d"].shape[1] > 25  # a fit to hand keypoints: the wrists too
+    angles = joint_angles(run.model, run.params, run.frames, run.fps, wrists=hands)
     path = write_angles(Path(to) if to is not None else run.params_file.parent / "angles.mot", angles,
                         name=f"mvmocap joint angles of {run.model_name}, person {person}")
     log.info("joint angles of %d frames (%s) written to %s", len(run.frames), run.model.name, path)

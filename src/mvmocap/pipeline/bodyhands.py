@@ -5,7 +5,7 @@ enlarged crops about the body's wrists (``mvmocap.detect.hand_crops``; whole fra
 small hands of body-framed videos), each detection then going to the nearest body wrist of its
 view; body25 and both hand21 sets are triangulated together (the ``bodyhands`` format, 67
 keypoints) and fitted with a model that has hands: Anny with its finger bones posed (default),
-SMPL-H or SMPL-X. Outputs as for ``body``.
+SMPL-H or SMPL-X. Outputs as for ``body``; ``angles.mot`` has the wrists too.
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ def run_body_hands(setup: RunSetup) -> RunOutput:
         write_keypoints3d(ctx.out / "keypoints3d", tri.keypoints3d, frame_ids)
     with ctx.stage("fit"):
         fit = ctx.fit(body_model, tri.keypoints3d, frame_ids, folder=ctx.out, keypoint_format="bodyhands")
+    angles = ctx.angles(body_model, fit, frame_ids, folder=ctx.out, wrists=True)
     ctx.render(frame_ids, [FittedMesh(body_model, fit)], [(kp2d, "bodyhands")])
-    report = ctx.finish(frame_ids, {"model": body_model.name,
+    report = ctx.finish(frame_ids, {"model": body_model.name, "angles": angles,
                                     "triangulation": reprojection_report(tri, rig.names, list(BODYHANDS.joints))})
     return RunOutput(ctx.out, rig, body_model, frame_ids, tri.keypoints3d, fit, report, dict(ctx.timer.seconds))
 

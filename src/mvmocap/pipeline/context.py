@@ -123,14 +123,15 @@ class RunContext:
         write_fit(folder, model, result, frames, self.fps, extra=extra, key=key)
         return result
 
-    def angles(self, model: BodyModel, result: FitResult, frames: list[int], *, folder: Path) -> dict:
-        """Stage ``angles``: the fitted body's joint angles (:mod:`mvmocap.angles`) written to
-        ``folder/angles.mot``; returns the report's entry: each angle's range of motion and mean,
-        and where the body walks, its gait events (frame numbers), spatio-temporal figures and
-        each angle's range per gait cycle."""
+    def angles(self, model: BodyModel, result: FitResult, frames: list[int], *, folder: Path,
+               wrists: bool = False) -> dict:
+        """Stage ``angles``: the fitted body's joint angles (:mod:`mvmocap.angles`; ``wrists`` too
+        for a fit to hand keypoints) written to ``folder/angles.mot``; returns the report's entry:
+        each angle's range of motion and mean, and where the body walks, its gait events (frame
+        numbers), spatio-temporal figures and each angle's range per gait cycle."""
         with self.stage("angles"):
             params = {"poses": result.poses, "shapes": result.shapes, "Rh": result.Rh, "Th": result.Th}
-            angles = joint_angles(model, params, np.asarray(frames), self.fps)
+            angles = joint_angles(model, params, np.asarray(frames), self.fps, wrists=wrists)
             write_angles(folder / "angles.mot", angles, name=f"mvmocap joint angles of {model.name}")
             entry: dict = {"summary": angle_summary(angles)}
             gait = gait_events(result.keypoints, self.fps)

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 ANGLE_PLOTS = (("Hip flexion", "hip_flexion"), ("Hip adduction", "hip_adduction"), ("Hip rotation", "hip_rotation"),
                ("Knee flexion", "knee_flexion"), ("Ankle dorsiflexion", "ankle_flexion"),
                ("Shoulder flexion", "shoulder_flexion"), ("Shoulder abduction", "shoulder_abduction"),
-               ("Elbow flexion", "elbow_flexion"), ("Trunk flexion", "trunk_flexion"),
+               ("Elbow flexion", "elbow_flexion"), ("Wrist flexion", "wrist_flexion"),
+               ("Wrist deviation (ulnar)", "wrist_deviation"), ("Trunk flexion", "trunk_flexion"),
                ("Trunk bending", "trunk_bending"), ("Pelvis tilt", "pelvis_tilt"), ("Pelvis list", "pelvis_list"))
 _PROBLEM_PX = 15.0  # a camera's held-out error above this and twice its median marks a problem
 _PROBLEM_SECONDS = 0.2
