@@ -108,3 +108,21 @@ def test_chromium_draws_the_path_where_the_data_is(finished_run, tmp_path):
     assert np.mean(nearest < 3) > 0.95
     for x, y in ((px[0], py[0]), (px[-1], py[-1])):
         assert blue[int(round(y)) - 2:int(round(y)) + 3, int(round(x)) - 2:int(round(x)) + 3].any()
+
+
+def test_a_camera_off_the_whole_time_is_shaded_the_whole_time():
+    """Stretches compare a camera with the others at the same frames: on the Pose2Sim capture cam01
+    predicted 25-40 px where the others agreed at 10-17, and a rule against the camera's own median
+    (twice 25 px) shaded none of it. Here cam3 is at 30 px all along, the others at 5."""
+    from mvmocap.report.page import _camera_quality
+
+    frames = np.arange(60)
+    heldout = np.full((60, 3), 5.0)
+    heldout[:, 2] = 30.0
+    heldout[10:20, 0] = np.nan  # cam1 does not see the person there: no stretch for that
+    quality = {"frames": frames, "cameras": np.array(["cam1", "cam2", "cam3"]), "heldout_px": heldout,
+               "reprojection_px": heldout / 2, "detections": np.ones((60, 3), np.int32),
+               "left_right_fixed": np.zeros((60, 3), bool)}
+    _, problems = _camera_quality(quality, FPS)
+    assert problems["cam1"] == [] and problems["cam2"] == []
+    assert problems["cam3"] == [(0.0, pytest.approx(60 / FPS))]

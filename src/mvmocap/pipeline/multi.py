@@ -40,7 +40,7 @@ from mvmocap.pipeline.experiment import Experiment
 from mvmocap.pipeline.fitting import cached_fit, remove_other_fits, write_fit
 from mvmocap.pipeline.inputs import open_body_run
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.quality import nan_median, people_detected, per_frame, write_quality
+from mvmocap.pipeline.quality import people_detected, per_frame, write_quality
 from mvmocap.pipeline.silhouettes import check_bodies
 from mvmocap.pipeline.stages import RunSetup
 from mvmocap.pipeline.timing import Following, estimate_sync, needs_resampling, offsets_help, sync_report
@@ -50,7 +50,7 @@ from mvmocap.report import write_thumbnails
 from mvmocap.skeletons import get_format
 from mvmocap.sync import resample_sequence, sync_file_offsets, write_sync_file
 from mvmocap.threads import single_threaded
-from mvmocap.triangulate import heldout_errors, heldout_summary, triangulate
+from mvmocap.triangulate import heldout_errors, heldout_summary, nan_median, triangulate
 
 __all__ = ["MultiOutput", "PersonOutput", "TriangulatedPerson", "run_multi", "triangulate_everyone"]
 

@@ -7,14 +7,14 @@ error, ``left_right_fixed`` (F, V) bool; NaN where nobody is seen."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from mvmocap.io import MultiViewKeypoints, write_params_npz
+from mvmocap.triangulate import nan_median
 
-__all__ = ["nan_median", "people_detected", "per_frame", "write_quality"]
+__all__ = ["people_detected", "per_frame", "write_quality"]
 
 
 def people_detected(seq: MultiViewKeypoints) -> np.ndarray:
@@ -23,15 +23,6 @@ def people_detected(seq: MultiViewKeypoints) -> np.ndarray:
     for person in seq.people.values():
         seen += (person[..., 2] > 0).any(-1)
     return seen
-
-
-def nan_median(values: np.ndarray, axis: int) -> np.ndarray:
-    """The median over ``axis`` of the finite values, NaN where there is none (quietly)."""
-    if values.shape[axis] == 0:
-        return np.full(np.delete(values.shape, axis), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN slice is "not seen"
-        return np.nanmedian(np.where(np.isfinite(values), values, np.nan), axis=axis)
 
 
 def per_frame(errors: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from mvmocap.io import DataError
 from mvmocap.report.svg import COLOURS, SIDE_COLOURS, Chart, Series, floor_map, line_chart
 from mvmocap.report.thumbnails import THUMBNAILS
 from mvmocap.skeletons import BODY25
+from mvmocap.triangulate import nan_median
 from mvmocap.utils import atomic_write_text
 
 __all__ = ["ANGLE_PLOTS", "write_report_page"]
@@ -43,7 +44,7 @@ ANGLE_PLOTS = (("Hip flexion", "hip_flexion"), ("Hip adduction", "hip_adduction"
                ("Elbow flexion", "elbow_flexion"), ("Wrist flexion", "wrist_flexion"),
                ("Wrist deviation (ulnar)", "wrist_deviation"), ("Trunk flexion", "trunk_flexion"),
                ("Trunk bending", "trunk_bending"), ("Pelvis tilt", "pelvis_tilt"), ("Pelvis list", "pelvis_list"))
-_PROBLEM_PX = 15.0  # a camera's held-out error above this and twice its median marks a problem
+_PROBLEM_PX = 15.0  # a camera's held-out error above this and twice the others' then marks a problem
 _PROBLEM_SECONDS = 0.2
 
 _STYLE = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1360px}
@@ -117,17 +118,25 @@ def _stretches(bad: np.ndarray, times: np.ndarray, fps: float) -> list[tuple[flo
             if b - a >= shortest]
 
 
+def _running_median(values: np.ndarray, half: int) -> np.ndarray:
+    """(F, V) ``values`` as the median over the frames within ``half`` of each (NaN: none there)."""
+    padded = np.pad(values, ((half, half), (0, 0)), constant_values=np.nan)
+    windows = np.stack([padded[k:k + len(values)] for k in range(2 * half + 1)])
+    return nan_median(windows, 0)
+
+
 def _camera_quality(quality: dict, fps: float) -> tuple[str, dict[str, list]]:
     """One chart per camera: held-out and reprojection error, people detected and left/right
     fixes over time, problem stretches shaded; also the stretches per camera (seconds)."""
     times = quality["frames"] / fps
     charts, problems = [], {}
+    steady = _running_median(quality["heldout_px"], max(1, int(round(_PROBLEM_SECONDS / 2 * fps))))
     for v, cam in enumerate(quality["cameras"]):
         held = quality["heldout_px"][:, v]
-        finite = held[np.isfinite(held)]
-        limit = max(_PROBLEM_PX, 2 * float(np.median(finite))) if finite.size else _PROBLEM_PX
+        others = nan_median(np.delete(steady, v, axis=1), 1)
+        limit = np.maximum(_PROBLEM_PX, 2 * np.where(np.isfinite(others), others, nan_median(steady[:, v], 0)))
         others_see = (quality["detections"] > 0).sum(1) >= 2
-        bad = (np.nan_to_num(held) > limit) | ((quality["detections"][:, v] == 0) & others_see)
+        bad = (np.nan_to_num(steady[:, v]) > limit) | ((quality["detections"][:, v] == 0) & others_see)
         problems[str(cam)] = _stretches(bad, times, fps)
         fixed = np.where(quality["left_right_fixed"][:, v], 2.0, np.nan)
         series = [Series("held-out px", times, held, COLOURS[0]),
@@ -248,8 +257,9 @@ def write_report_page(out: str | Path, html: str | Path | None = None) -> Path:
         marked = {c: len(p) for c, p in problems.items() if p}
         who = "each person (the median over the people seen)" if "people" in report else "the subject"
         sections += ["<h2>Cameras over time</h2>", f'<p class="note">Held-out error: {who} reconstructed '
-                     "from the other cameras, projected into this one. Shaded: problem stretches (held-out error above "
-                     f"{_PROBLEM_PX:g} px and twice the camera's median, or nobody detected where others see someone)"
+                     "from the other cameras, projected into this one. Shaded: problem stretches (held-out error, as a "
+                     f"median over {_PROBLEM_SECONDS:g} s, above {_PROBLEM_PX:g} px and twice the other cameras' "
+                     "then, or nobody detected where others see someone)"
                      f"{': ' + json.dumps(marked) if marked else ': none'}.</p>", f'<div class="plots">{charts}</div>']
     sections += ["<h2>Sync offsets</h2>", _sync_table(report)]
     people = _read_people(out, report)

@@ -1,6 +1,6 @@
 """Batched, confidence-weighted, robust triangulation with reprojection reports."""
 
-from mvmocap.triangulate.heldout import detection_errors, heldout_errors, heldout_summary, leave_one_out
+from mvmocap.triangulate.heldout import detection_errors, heldout_errors, heldout_summary, leave_one_out, nan_median
 from mvmocap.triangulate.report import reprojection_report
 from mvmocap.triangulate.settings import TriangulateSettings
 from mvmocap.triangulate.triangulate import Triangulation, triangulate, triangulate_dlt
@@ -11,6 +11,7 @@ __all__ = [
     "detection_errors",
     "heldout_errors",
     "heldout_summary",
+    "nan_median",
     "leave_one_out",
     "reprojection_report",
     "triangulate",

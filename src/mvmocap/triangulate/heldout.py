@@ -4,12 +4,14 @@ truth: a view never checks itself."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from mvmocap.camera import CameraRig
 from mvmocap.triangulate.triangulate import triangulate
 
-__all__ = ["detection_errors", "heldout_errors", "heldout_summary", "leave_one_out"]
+__all__ = ["detection_errors", "heldout_errors", "heldout_summary", "leave_one_out", "nan_median"]
 
 
 def leave_one_out(rig: CameraRig, keypoints2d: np.ndarray, views: list[int] | None = None, **options) -> np.ndarray:
@@ -66,6 +68,15 @@ def detection_errors(detections: np.ndarray, projected: np.ndarray, valid: np.nd
     swapped = np.zeros(len(d), dtype=bool)
     swapped[both] = np.nanmedian(d_flip[both], -1) < np.nanmedian(d[both], -1)
     return np.where(swapped[:, None], d_flip, d)
+
+
+def nan_median(values: np.ndarray, axis: int) -> np.ndarray:
+    """The median over ``axis`` of the finite values, NaN where there is none (quietly)."""
+    if values.shape[axis] == 0:
+        return np.full(np.delete(values.shape, axis), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN slice is "not seen"
+        return np.nanmedian(np.where(np.isfinite(values), values, np.nan), axis=axis)
 
 
 def heldout_summary(errors: np.ndarray, cameras: list[str]) -> dict:
