@@ -33,13 +33,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Inputs:
-    """The 2D keypoints of a run: detected now (or cached), or the user's ``--keypoints``."""
+    """The 2D keypoints of a run: detected now (or cached), or the user's ``--keypoints`` (the
+    cameras' frames are the run context's)."""
 
     rig: CameraRig  # the cameras with input, in order, matched to their frames' size
     keypoints: Path
     frame_range: range | None
     fps: float
-    sources: dict[str, FrameSource]
     detected: int  # view-frames detected now (not from the cache)
     smooth: SmoothSettings | None = None  # the experiment's smoothing of the detections over time
 
@@ -77,7 +77,7 @@ def open_body_run(setup: RunSetup) -> tuple[RunContext, Inputs]:
         raise DataError(setup.calib_path, f"need at least 2 calibrated cameras with input, found {rig.names}")
     ctx = RunContext(setup, rig, sources, fps)
     detected = _detect_bodies(ctx, keypoints, frame_range) if sources else 0
-    return ctx, Inputs(rig, keypoints, frame_range, fps, sources, detected, setup.experiment.smooth)
+    return ctx, Inputs(rig, keypoints, frame_range, fps, detected, setup.experiment.smooth)
 
 
 def _detect_bodies(ctx: RunContext, folder: Path, frame_range: range) -> int:
