@@ -18,10 +18,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["FileInputError", "InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text",
            "merge_settings",
            "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries",
-           "output_lock", "LOCK_NAME"]
+           "output_lock", "LOCK_NAME", "true_runs"]
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -250,3 +252,9 @@ def native_output_to_log(logger: logging.Logger) -> Iterator[None]:
             sink.seek(0)
             for line in sink.read().decode("utf-8", "replace").splitlines():
                 logger.debug("native: %s", line)
+
+
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in the (N,) ``mask``, ``stop`` one past its last element."""
+    edges = np.flatnonzero(np.diff(np.r_[0, np.asarray(mask, dtype=np.int8), 0]))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]

@@ -23,6 +23,7 @@ import numpy as np
 
 from mvmocap.angles.joints import JointAngles
 from mvmocap.skeletons import BODY25
+from mvmocap.utils import true_runs
 
 __all__ = ["GaitEvents", "GaitSettings", "cycle_summary", "gait_events", "normalised_cycles"]
 
@@ -55,8 +56,7 @@ class GaitEvents:
 def _contacts(on_ground: np.ndarray, shortest: int) -> list[tuple[int, int]]:
     """(first, last) frame of each run of True, gaps shorter than ``shortest`` frames closed
     first (a foot flickering off the ground in noise), then runs shorter than it dropped."""
-    edges = np.diff(np.r_[0, on_ground.astype(np.int8), 0])
-    runs = [[int(a), int(b) - 1] for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)]
+    runs = [[a, b - 1] for a, b in true_runs(on_ground)]
     merged: list[list[int]] = []
     for run in runs:
         if merged and run[0] - merged[-1][1] - 1 < shortest:

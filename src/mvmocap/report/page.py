@@ -31,7 +31,7 @@ from mvmocap.report.svg import COLOURS, SIDE_COLOURS, Chart, Series, floor_map, 
 from mvmocap.report.thumbnails import THUMBNAILS
 from mvmocap.skeletons import BODY25
 from mvmocap.triangulate import nan_median
-from mvmocap.utils import atomic_write_text
+from mvmocap.utils import atomic_write_text, true_runs
 
 __all__ = ["ANGLE_PLOTS", "write_report_page"]
 
@@ -112,10 +112,8 @@ def _summary_table(report: dict, out: Path) -> str:
 
 def _stretches(bad: np.ndarray, times: np.ndarray, fps: float) -> list[tuple[float, float]]:
     """(from, to) seconds of each run of ``bad`` frames at least ``_PROBLEM_SECONDS`` long."""
-    edges = np.flatnonzero(np.diff(np.r_[0, bad.astype(np.int8), 0]))
     shortest = max(1, int(round(_PROBLEM_SECONDS * fps)))
-    return [(float(times[a]), float(times[b - 1]) + 1 / fps) for a, b in zip(edges[::2], edges[1::2], strict=True)
-            if b - a >= shortest]
+    return [(float(times[a]), float(times[b - 1]) + 1 / fps) for a, b in true_runs(bad) if b - a >= shortest]
 
 
 def _running_median(values: np.ndarray, half: int) -> np.ndarray:

@@ -13,6 +13,8 @@ from html import escape
 
 import numpy as np
 
+from mvmocap.utils import true_runs
+
 __all__ = ["COLOURS", "SIDE_COLOURS", "Chart", "Series", "floor_map", "line_chart"]
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
@@ -84,8 +86,7 @@ def _polylines(frame: _Frame, x: np.ndarray, y: np.ndarray, style: str) -> str:
     """One ``<polyline>`` per run of finite values (a gap where ``y`` is NaN)."""
     ok = np.isfinite(y) & np.isfinite(x)
     out = []
-    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
-    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+    for start, stop in true_runs(ok):
         px, py = frame.px(x[start:stop], y[start:stop])
         points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True))
         if stop - start == 1:
