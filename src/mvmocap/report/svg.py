@@ -152,12 +152,12 @@ def line_chart(name: str, series: list[Series], chart: Chart, *, stretches: list
     y0, y1 = y_range if y_range is not None else _limits(ys)
     frame = _Frame(x0, x1, y0, y1, width, height)
     parts = _axes(frame, chart.title, chart.x_label, chart.y_label)
+    clip, clipped = _clip(name, frame)
+    parts.append(clip + f"<g {clipped}>")  # a stretch or a line past the plot area ends at its edge
     for a, b in stretches:
         (pa, pb), _ = frame.px(np.array([a, b]), np.array([y0, y0]))
         parts.append(f'<rect x="{pa:.1f}" y="{_TOP}" width="{max(pb - pa, 1.5):.1f}" '
                      f'height="{height - _TOP - _BOTTOM}" class="problem"/>')
-    clip, clipped = _clip(name, frame)
-    parts.append(clip + f"<g {clipped}>")
     for s in series:
         if s.spread is not None:
             ok = np.isfinite(s.y) & np.isfinite(s.spread)
