@@ -155,3 +155,89 @@ def test_cameras_detected_in_worker_processes_equal_one_after_another(tmp_path):
         results[processes] = {p.relative_to(folder): json.loads(p.read_text())["annots"]
                               for p in sorted(folder.rglob("0*.json"))}
     assert len(results[1]) == 12 and results[1] == results[2]
+
+
+def test_detection_rounds_search_a_few_squares_in_turn(two_people):
+    """A round runs the person detector on the whole-frame squares and the next few small squares,
+    not on all of them (a 1080 x 1920 frame has 3 + 15: 18 detector runs every round cost two
+    thirds of the detection time); rounds every ``detect_every`` frames, none while ``max_people``
+    are followed."""
+    from mvmocap.detect.blazepose import detector_squares
+
+    frames, _ = two_people
+    whole, small = detector_squares(960, 540)
+    assert (len(whole), len(small)) == (3, 15)
+    assert [len(squares) for squares in detector_squares(1080, 1920)] == [3, 15]
+    searched = []
+
+    class Counting(BlazePoseMulti):
+        def _detect_region(self, rgb, cx, cy, size):
+            searched.append((cx, cy, size))
+            return super()._detect_region(rgb, cx, cy, size)
+
+    detector = Counting(max_people=4, detect_every=2, search_squares=3)
+    for f in range(8):
+        assert len(detector(frames[f % 3], f)) == 2
+    rounds = [searched[k:k + 6] for k in range(0, len(searched), 6)]
+    assert len(searched) == 4 * 6 and len(rounds) == 4  # frames 0, 2, 4, 6: 3 whole + 3 small each
+    assert all(r[:3] == whole for r in rounds)
+    assert [s for r in rounds for s in r[3:]] == small[:12]  # in turn
+    searched.clear()
+    one = Counting(max_people=1, detect_every=1)
+    for f in range(3):
+        assert len(one(frames[f], f)) == 1
+    assert len(searched) == 6  # the first frame's round only: one person followed is all it wants
+    searched.clear()
+    everything = Counting(max_people=4, detect_every=1, search_squares=0)
+    everything(frames[0], 0)
+    assert len(searched) == 18
+
+
+def test_heatmap_refinement_equals_the_window_mean():
+    """The vectorised refinement gives each landmark the confidence-weighted mean cell of its 7 x 7
+    window, cells outside the heatmap left out, landmarks whose window is not confident unchanged."""
+    from mvmocap.detect.blazepose import _refine_on_heatmap
+
+    def by_hand(xy, heatmap):
+        out = xy.copy()
+        for j in range(len(xy)):
+            cx, cy = int(xy[j, 0] / 4), int(xy[j, 1] / 4)
+            cells = [(y, x) for y in range(cy - 3, cy + 4) for x in range(cx - 3, cx + 4) if 0 <= x < 64 and 0 <= y < 64]
+            if not cells:
+                continue
+            w = np.array([1 / (1 + np.exp(-float(heatmap[y, x, j]))) for y, x in cells])
+            if w.max() < 0.5:
+                continue
+            out[j] = [sum((x + 0.5) * wi for (_, x), wi in zip(cells, w)) / w.sum() * 4,
+                      sum((y + 0.5) * wi for (y, _), wi in zip(cells, w)) / w.sum() * 4]
+        return out
+
+    rng = np.random.default_rng(0)
+    heatmap = rng.normal(-1, 3, (64, 64, 39)).astype(np.float32)
+    xy = rng.uniform(-30, 290, (39, 2)).astype(np.float32)  # some windows half or wholly off the heatmap
+    xy[0] = [-100, -100]
+    refined = _refine_on_heatmap(xy, heatmap)
+    np.testing.assert_allclose(refined, by_hand(xy, heatmap), atol=1e-3)
+    assert (refined[0] == xy[0]).all() and (refined != xy).any()
+
+
+def test_detection_processes_repay_their_start(tmp_path):
+    """One process per camera at most, and one per 300 frames still to detect: a short clip is
+    detected in this process (spawning costs more than it saves), cached frames count as done."""
+    from mvmocap.pipeline.stages import VIEW_FRAMES_PER_PROCESS, detection_processes
+
+    class Source:
+        def __init__(self, count):
+            self.count = count
+
+    sources = {f"cam{k}": Source(600) for k in range(4)}
+    assert VIEW_FRAMES_PER_PROCESS == 300
+    assert detection_processes(sources, tmp_path, range(0, 600), 2) == 2
+    assert detection_processes(sources, tmp_path, range(0, 600), 16) == 4
+    assert detection_processes(sources, tmp_path, range(0, 100), 16) == 1  # 400 frames: one more process
+    assert detection_processes(sources, tmp_path, range(0, 150), 16) == 2
+    for cam in sources:
+        (tmp_path / cam).mkdir()
+        for f in range(140):
+            (tmp_path / cam / f"{f:06d}.json").write_text("{}")
+    assert detection_processes(sources, tmp_path, range(0, 150), 16) == 1  # 40 frames left to detect

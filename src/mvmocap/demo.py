@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
              image_size: tuple[int, int] = (960, 540), videos: bool = True, sync: str = "file",
-             workers: int = 1) -> dict:
+             workers: int = 0) -> dict:
     """Make the capture under ``out/data``, run it into ``out/output`` (``sync``, ``workers``: as
     for ``mvmocap run``), print and return the scores and the capture's ``synth_seconds``."""
     start = time.perf_counter()

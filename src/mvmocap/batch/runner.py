@@ -67,7 +67,7 @@ def run_batch(session: str | Path, *, options: BatchOptions | None = None, worke
             results = run_on_ray(trials, options, address=ray, on_result=lambda _: bar.update(1))
         elif workers <= 1:
             for trial in trials:
-                results[trial.name] = run_trial(trial, options)
+                results[trial.name] = run_trial(trial, options, detect_workers=0)  # cameras on every core
                 bar.update(1)
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:

@@ -63,10 +63,12 @@ def _figures(report: dict) -> dict:
             "fit_error_mm": report.get("fit_error_mm")}
 
 
-def trial_run_options(trial: Trial, options: BatchOptions):
+def trial_run_options(trial: Trial, options: BatchOptions, *, detect_workers: int = 1):
     """The :class:`~mvmocap.pipeline.RunOptions` of one trial and the Pose2Sim settings applied
     (``"file: key"``): the batch's options, with what the trial's ``Config.toml`` files say (frame
-    range, frame rate, multi-person when ``--exp`` is not given)."""
+    range, frame rate, multi-person when ``--exp`` is not given). ``detect_workers``: the trial's
+    cameras detected in this many processes (1: the batch runs trials side by side; 0: one per
+    core, for trials run one after another); the same detections either way."""
     from mvmocap.pipeline import RunOptions
 
     project = trial.project or ProjectConfig()
@@ -74,7 +76,7 @@ def trial_run_options(trial: Trial, options: BatchOptions):
     applied = project.named("frame_range", "frame_rate", *(["multi_person"] if multi else []))
     run = RunOptions(root=trial.root, out=trial.root / "output", exp=options.exp or ("multi" if multi else "body"),
                      model=options.model, calib=trial.calibration, keypoints=trial.keypoints, videos=options.videos,
-                     sync_file=trial.sync, frames=project.frames, fps=project.fps)
+                     sync_file=trial.sync, frames=project.frames, fps=project.fps, workers=detect_workers)
     return run, applied
 
 
@@ -87,9 +89,10 @@ def is_done(trial: Trial, options: BatchOptions) -> bool:
         return False
 
 
-def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
-    """Run one trial (or skip it when its output was made with ``options``); never raises for
-    the trial's own problems: they come back as a failed result with the message."""
+def run_trial(trial: Trial, options: BatchOptions, *, detect_workers: int = 1) -> TrialResult:
+    """Run one trial (or skip it when its output was made with ``options``; ``detect_workers``: as
+    :func:`trial_run_options`); never raises for the trial's own problems: they come back as a failed
+    result with the message."""
     start = time.perf_counter()
     out = trial.root / "output"
     marker = out / MARKER
@@ -105,7 +108,7 @@ def run_trial(trial: Trial, options: BatchOptions) -> TrialResult:
             raise FileNotFoundError(f"{trial.root}: no calibration in the trial or the folders above it "
                                     "(intri.yml + extri.yml, a .toml or a .qca.txt, or a calibration/ sub-folder)")
         with single_threaded():  # module docstring
-            run_options, applied = trial_run_options(trial, options)
+            run_options, applied = trial_run_options(trial, options, detect_workers=detect_workers)
             with output_lock(out), log_to_file(out / "log.txt"):
                 if applied:
                     log.info("trial %s: from Pose2Sim's settings %s", trial.name, ", ".join(applied))

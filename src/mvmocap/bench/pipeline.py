@@ -13,7 +13,7 @@ __all__ = ["bench_pipeline"]
 
 
 def bench_pipeline(*, frames: int = 150, cameras: int = 4, videos: bool = True, real_size: bool = False,
-                   workers: int = 1, exp: str = "body") -> dict:
+                   workers: int = 0, exp: str = "body") -> dict:
     """Render the demo capture (``real_size``: 4 cameras x 300 frames of 1080x1920 portrait video,
     cameras timed with ``--sync auto``), run it (``exp`` body or body+hands) and return the
     detection rate, each stage's seconds and the accuracy against the truth."""

@@ -64,7 +64,7 @@ def _add_capture_benches(bench_sub: argparse._SubParsersAction) -> None:
     bpipe.add_argument("--no-video", action="store_true", help="skip rendering the output videos")
     bpipe.add_argument("--real-size", action="store_true",
                        help="4 cameras x 300 frames of 1080x1920 portrait video, cameras timed (--sync auto)")
-    bpipe.add_argument("--workers", type=int_from(0), default=1, help="processes detecting cameras (0: one per core)")
+    bpipe.add_argument("--workers", type=int_from(0), default=0, help="processes detecting cameras (0: one per core)")
     bpipe.add_argument("--exp", choices=("body", "body+hands"), default="body",
                        help="body+hands: Anny with moving fingers (demo --body-hands)")
     bpipe.set_defaults(func=_cmd_bench_pipeline)
@@ -80,6 +80,12 @@ def _add_capture_benches(bench_sub: argparse._SubParsersAction) -> None:
                        help="cameras after the first start up to this late, as phones started by hand (the "
                             "sync search range is widened to match)")
     breal.set_defaults(func=_cmd_bench_realistic)
+    bscale = bench_sub.add_parser("scale", help="a long, wide capture (2D detections) through sync, fit and exports")
+    bscale.add_argument("--cameras", type=int_from(2), default=9)
+    bscale.add_argument("--minutes", type=float, default=3.0)
+    bscale.add_argument("--model", default=None, help="body model (default anny)")
+    bscale.set_defaults(func=_cmd_bench_scale)
+
     bang = bench_sub.add_parser("angles", help="rendered walk: joint angles and gait events against the truth")
     bang.add_argument("--frames", type=int_from(2), default=150)
     bang.add_argument("--cameras", type=int_from(2), default=5)
@@ -215,6 +221,13 @@ def _cmd_bench_realistic(args: argparse.Namespace) -> int:
 
     print(json.dumps(bench_realistic(frames=args.frames, cameras=args.cameras, seed=args.seed, data=args.data,
                                      exp=args.exp, start_spread=args.start_spread)))
+    return 0
+
+
+def _cmd_bench_scale(args: argparse.Namespace) -> int:
+    from mvmocap.bench.scale import bench_scale
+
+    print(json.dumps(bench_scale(cameras=args.cameras, minutes=args.minutes, model=args.model)))
     return 0
 
 

@@ -54,5 +54,6 @@ def body_detector_factory(settings: BodyDetectSettings | dict, where: str = "det
 
     blazepose_model_paths()  # the models are there (a clear error now rather than after other work)
     return partial(BlazePoseMulti, max_people=settings.max_people, detect_every=settings.detect_every,
-                   threads=threads or settings.threads, min_detection_confidence=settings.min_detection_confidence,
+                   search_squares=settings.search_squares, threads=threads or settings.threads,
+                   min_detection_confidence=settings.min_detection_confidence,
                    min_tracking_confidence=settings.min_tracking_confidence)

@@ -4,9 +4,11 @@ MediaPipe's legacy Pose solution follows one person. This detector runs the same
 (``pose_detection.tflite``, ``pose_landmark_full.tflite``) itself, the way MediaPipe's graphs
 chain them, and follows several people per view:
 
-1. person detection (every ``detect_every`` frames, and whenever nobody is followed): the frame
-   letterboxed into 224 x 224, the two squares covering its longer side and overlapping squares of
-   half its shorter side likewise (people far from the camera, groups), values in [-1, 1]; 2254
+1. person detection, in rounds (every ``detect_every`` frames while fewer than ``max_people`` are
+   followed, every frame while nobody is): the frame letterboxed into 224 x 224 and the two squares
+   covering its longer side, and ``search_squares`` of the overlapping squares of half its shorter
+   side (people far from the camera, groups), taken in turn from round to round, so that a round
+   costs a few detector runs, not one per square (a 1080 x 1920 frame has 15); values in [-1, 1]; 2254
    SSD anchors (strides 8, 16, 32, 32, 32, two anchors per cell, fixed size); scores through a
    sigmoid (raw values clipped to +-100); weighted non-maximum suppression (IoU 0.3). Each
    detection carries 4 keypoints: 0 the hip centre, 1 a point that gives the body's scale and
@@ -42,7 +44,7 @@ import numpy as np
 from mvmocap.skeletons import convert_keypoints
 from mvmocap.utils import native_output_to_log
 
-__all__ = ["BlazePoseMulti", "blazepose_model_paths", "ssd_anchors"]
+__all__ = ["BlazePoseMulti", "blazepose_model_paths", "detector_squares", "ssd_anchors"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ _HEATMAP_KERNEL = 7
 _ROI_SCALE = 1.25
 _SAME_PLACE = 0.25  # a detection whose hip centre is this close (fraction of the body's size) is a followed person
 _INSIDE = 0.8  # a track whose landmark box lies this much inside another's, claiming a larger body, is a piece of it
+_Square = tuple[float, float, float]  # a square of the frame the detector searches: centre x, centre y, side (px)
 _SAME_LANDMARKS = 0.1  # two tracks whose landmarks are this close (fraction of the body's size) follow one person
 
 
@@ -204,7 +207,8 @@ class BlazePoseMulti:
     ``max_people`` people (see the module docstring)."""
 
     def __init__(self, *, max_people: int = 4, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, detect_every: int = 5, threads: int = 2):
+                 min_tracking_confidence: float = 0.5, detect_every: int = 10, search_squares: int = 3,
+                 threads: int = 2):
         det_path, lmk_path = blazepose_model_paths()
         self._det = _interpreter(det_path, threads)
         self._lmk = _interpreter(lmk_path, threads)
@@ -213,30 +217,20 @@ class BlazePoseMulti:
         self.min_detection_confidence = min_detection_confidence
         self.min_tracking_confidence = min_tracking_confidence
         self.detect_every = max(1, detect_every)
+        self.search_squares = search_squares
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._calls = 0
+        self._next_square = 0  # the small square the next detection round starts from
 
     # -- the two networks ------------------------------------------------------------------------
-    def detect_people(self, rgb: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        """Person detections: [(score, (4, 2) keypoints in image pixels)], best first.
-
-        The detector sees 224 x 224 pixels: over a whole 1920-pixel-wide frame a person far from
-        the camera is a few pixels tall, and it finds faces and bodies of a fair size. So it runs on
-        the whole frame, on the two squares that cover it along its longer side and on squares of
-        half the shorter side overlapping by a quarter (a 960 x 540 frame: 3 + 10 runs; among five
-        people walking in a group it found 2.2 people per view with the first three, 3.0 with
-        all); the detections of all are merged by weighted non-maximum suppression in image pixels."""
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        regions = [((w - 1) / 2, (h - 1) / 2, float(max(h, w)))]  # (centre x, centre y, side) of squares
-        if max(h, w) > 1.2 * side:
-            far = max(h, w) - side / 2
-            regions += [(side / 2, side / 2, side), ((far, side / 2, side) if w > h else (side / 2, far, side))]
-        small = side / 2  # and squares of half the shorter side, overlapping by a quarter: people in a group
-        for cx in np.linspace(small / 2, w - small / 2, int(np.ceil((w - small) / (0.75 * small))) + 1):
-            for cy in np.linspace(small / 2, h - small / 2, int(np.ceil((h - small) / (0.75 * small))) + 1):
-                regions.append((float(cx), float(cy), small))
+    def detect_people(self, rgb: np.ndarray, regions: list[_Square] | None = None) -> list[tuple[float, np.ndarray]]:
+        """Person detections: [(score, (4, 2) keypoints in image pixels)], best first, in the squares
+        ``regions`` ((centre x, centre y, side) in pixels; default: every square of
+        :func:`detector_squares`), merged by weighted non-maximum suppression in image pixels."""
+        if regions is None:
+            whole, small = detector_squares(rgb.shape[1], rgb.shape[0])
+            regions = whole + small
         scores, boxes, kps = [], [], []
         for cx, cy, size in regions:
             sc, bx, kp = self._detect_region(rgb, cx, cy, size)
@@ -324,8 +318,8 @@ class BlazePoseMulti:
             track.roi = _Roi.from_points(aux[0], aux[1])
             tracks.append(track)
         tracks = self._merge_duplicates(tracks)
-        if not tracks or self._calls % self.detect_every == 0:
-            for _score, kps in self.detect_people(rgb):
+        if len(tracks) < self.max_people and (not tracks or self._calls % self.detect_every == 0):
+            for _score, kps in self.detect_people(rgb, self._round_squares(rgb)):
                 if len(tracks) >= self.max_people:
                     break
                 roi = _Roi.from_points(kps[0], kps[1])
@@ -343,17 +337,28 @@ class BlazePoseMulti:
         self._tracks = tracks
         return {t.id: convert_keypoints(t.landmarks, "blazepose33", "body25") for t in tracks}
 
+    def _round_squares(self, rgb: np.ndarray) -> list[_Square]:
+        """The squares of this detection round: the whole-frame ones and the next ``search_squares``
+        small ones (all of them with ``search_squares`` 0)."""
+        whole, small = detector_squares(rgb.shape[1], rgb.shape[0])
+        if not self.search_squares or self.search_squares >= len(small):
+            return whole + small
+        start = self._next_square % len(small)
+        self._next_square = (start + self.search_squares) % len(small)
+        return whole + [small[(start + k) % len(small)] for k in range(self.search_squares)]
+
     # -- resuming ----------------------------------------------------------------------------------
     def state(self) -> dict:
         """Everything the next frame's result depends on, JSON-ready; :meth:`restore` puts it back
         exactly (arrays keep their dtypes), so a camera resumed after an interruption is detected
         as if it never stopped."""
-        return {"calls": self._calls, "next_id": self._next_id,
+        return {"calls": self._calls, "next_id": self._next_id, "next_square": self._next_square,
                 "tracks": [{"id": t.id, "centre": _packed(t.roi.centre), "side": t.roi.side,
                             "axes": _packed(t.roi.axes), "landmarks": _packed(t.landmarks)} for t in self._tracks]}
 
     def restore(self, state: dict) -> None:
         self._calls, self._next_id = int(state["calls"]), int(state["next_id"])
+        self._next_square = int(state["next_square"])
         self._tracks = [_Track(int(t["id"]), _Roi(_unpacked(t["centre"]), t["side"], _unpacked(t["axes"])),
                                _unpacked(t["landmarks"])) for t in state["tracks"]]
 
@@ -369,6 +374,25 @@ class BlazePoseMulti:
 
     def close(self) -> None:
         self._tracks = []
+
+
+def detector_squares(width: int, height: int) -> tuple[list[_Square], list[_Square]]:
+    """The squares the person detector searches, (centre x, centre y, side) in pixels: the whole
+    frame and the two squares covering it along its longer side; and squares of half the shorter
+    side overlapping by a quarter (a 960 x 540 frame and a 1080 x 1920 one: 3 + 15 each).
+
+    The detector sees 224 x 224 pixels: over a whole 1920-pixel-wide frame a person far from the
+    camera is a few pixels tall, and it finds faces and bodies of a fair size (among five people
+    walking in a group it found 2.2 people per view in the first three squares, 3.0 with all)."""
+    side = min(height, width)
+    whole = [((width - 1) / 2, (height - 1) / 2, float(max(height, width)))]
+    if max(height, width) > 1.2 * side:
+        far = max(height, width) - side / 2
+        whole += [(side / 2, side / 2, side), ((far, side / 2, side) if width > height else (side / 2, far, side))]
+    small = side / 2
+    xs = np.linspace(small / 2, width - small / 2, int(np.ceil((width - small) / (0.75 * small))) + 1)
+    ys = np.linspace(small / 2, height - small / 2, int(np.ceil((height - small) / (0.75 * small))) + 1)
+    return whole, [(float(cx), float(cy), small) for cx in xs for cy in ys]
 
 
 def _packed(array: np.ndarray) -> dict:
@@ -399,22 +423,21 @@ def _weighted_nms(scores: np.ndarray, boxes: np.ndarray, kps: np.ndarray,
 
 def _refine_on_heatmap(xy: np.ndarray, heatmap: np.ndarray, min_confidence: float = 0.5) -> np.ndarray:
     """(L, 2) crop-pixel landmarks refined as the confidence-weighted mean position over a
-    ``_HEATMAP_KERNEL`` window of each landmark's (64, 64) heatmap, where it is confident."""
+    ``_HEATMAP_KERNEL`` window of each landmark's (64, 64) heatmap, where it is confident (cells
+    outside the heatmap weigh nothing). All landmarks at once."""
     size = heatmap.shape[0]
     stride = _LMK_SIZE / size
+    count = min(len(xy), heatmap.shape[-1])
+    cells = (xy[:count] / stride).astype(np.int64)  # truncated towards zero, as int() does
+    offsets = np.arange(_HEATMAP_KERNEL) - _HEATMAP_KERNEL // 2
+    xs, ys = cells[:, :1] + offsets, cells[:, 1:] + offsets  # (L, k) each
+    inside = ((ys >= 0) & (ys < size))[:, :, None] & ((xs >= 0) & (xs < size))[:, None, :]
+    window = heatmap[np.clip(ys, 0, size - 1)[:, :, None], np.clip(xs, 0, size - 1)[:, None, :],
+                     np.arange(count)[:, None, None]]
+    window = np.where(inside, _sigmoid(window), 0.0)  # (L, k, k)
+    confident = window.max((1, 2)) >= min_confidence
+    total = np.maximum(window.sum((1, 2)), 1e-12)
     out = xy.copy()
-    half = _HEATMAP_KERNEL // 2
-    for j in range(min(len(xy), heatmap.shape[-1])):
-        cx, cy = int(xy[j, 0] / stride), int(xy[j, 1] / stride)
-        x0, x1 = max(cx - half, 0), min(cx + half + 1, size)
-        y0, y1 = max(cy - half, 0), min(cy + half + 1, size)
-        if x0 >= x1 or y0 >= y1:
-            continue
-        window = _sigmoid(heatmap[y0:y1, x0:x1, j])
-        if window.max() < min_confidence:
-            continue
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        total = window.sum()
-        out[j, 0] = ((xs + 0.5) * window).sum() / total * stride
-        out[j, 1] = ((ys + 0.5) * window).sum() / total * stride
+    out[:count, 0] = np.where(confident, ((xs + 0.5)[:, None, :] * window).sum((1, 2)) / total * stride, xy[:count, 0])
+    out[:count, 1] = np.where(confident, ((ys + 0.5)[:, :, None] * window).sum((1, 2)) / total * stride, xy[:count, 1])
     return out

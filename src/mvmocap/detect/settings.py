@@ -35,7 +35,10 @@ class BlazePoseSettings:
     """``backend: blazepose``: several people per view, the mediapipe wheel's BlazePose models through LiteRT.
 
     max_people: people followed per view
-    detect_every: run the person detector every N frames (and whenever nobody is followed)
+    detect_every: a person detection round every N frames while fewer than max_people are followed
+        (every frame while nobody is)
+    search_squares: the small squares (half the frame's shorter side) a round searches besides the
+        whole frame, in turn from round to round (0: all of them every round; a 1080 x 1920 frame has 15)
     threads: LiteRT threads per network (2: 18.6 -> 11.8 ms a frame on 2 cores)
     min_detection_confidence: person detections below this score are ignored
     min_tracking_confidence: a followed person whose presence score falls below this is dropped
@@ -43,16 +46,20 @@ class BlazePoseSettings:
 
     BACKEND: ClassVar[str] = "blazepose"
     max_people: int = 4
-    detect_every: int = 5
+    detect_every: int = 10
+    search_squares: int = 3
     threads: int = 2
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
 
     def __post_init__(self) -> None:
         require_at_least_one(self, "max_people", "detect_every", "threads")
+        if self.search_squares < 0:
+            raise ValueError(f"search_squares: must be a whole number >= 0 (0: every square each round), "
+                             f"got {self.search_squares!r}")
         _check_confidences(self)
 
-    REVISION: ClassVar[int] = 2  # raised when mvmocap's own detection code changes its results
+    REVISION: ClassVar[int] = 3  # raised when mvmocap's own detection code changes its results
 
     def identity(self) -> dict:
         """What the detections depend on (the detection cache's key): the settings and the

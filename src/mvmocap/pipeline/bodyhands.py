@@ -29,7 +29,7 @@ from mvmocap.detect import (
 from mvmocap.io import read_keypoints2d, write_keypoints3d
 from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.run import RunOutput
-from mvmocap.pipeline.stages import RunSetup, detect_cameras, open_inputs
+from mvmocap.pipeline.stages import RunSetup, detect_cameras, detection_processes, open_inputs
 from mvmocap.pipeline.videos import FittedMesh
 from mvmocap.skeletons import BODY25, BODYHANDS
 from mvmocap.triangulate import reprojection_report, triangulate
@@ -90,12 +90,13 @@ def _detect_body_and_hands(ctx: RunContext, frame_range: range) -> np.ndarray:
     """Stage ``detect``: every camera's body (MediaPipe Pose, cached in ``OUT/keypoints2d``) and
     hands about its wrists (``OUT/hands2d``), the hands assigned to the body's left and right
     wrists across the views. Returns (F, V, 67, 3) detections in ``bodyhands`` order."""
-    experiment, names, out, workers = ctx.experiment, ctx.names, ctx.out, ctx.options.worker_count()
+    experiment, names, out, wanted = ctx.experiment, ctx.names, ctx.out, ctx.options.worker_count()
     detect, detect_hands = experiment.detect, experiment.detect_hands
     with ctx.stage("detect"):
         pose = asdict(detect)
         detect_cameras(ctx.sources, out / "keypoints2d", {n: partial(MediaPipePose, **pose) for n in names},
-                       frame_range, detect.identity(), desc="detect bodies", processes=workers)
+                       frame_range, detect.identity(), desc="detect bodies",
+                       processes=detection_processes(ctx.sources, out / "keypoints2d", frame_range, wanted))
         body = read_keypoints2d(out / "keypoints2d", names)
         keep = [i for i, f in enumerate(body.frames) if f in frame_range]
         body2d = body.person()[keep]  # (F, V, 25, 3): the person most seen over all frames cached
@@ -103,7 +104,7 @@ def _detect_body_and_hands(ctx: RunContext, frame_range: range) -> np.ndarray:
         hands = {n: partial(hand_detector, detect_hands, list(frame_range), body2d[:, v]) for v, n in enumerate(names)}
         detect_cameras(ctx.sources, out / "hands2d", hands, frame_range,
                        {**asdict(detect_hands), "body": detect.identity()}, desc="detect hands", save=save_hands,
-                       processes=workers)
+                       processes=detection_processes(ctx.sources, out / "hands2d", frame_range, wanted))
     wrists = body2d[:, :, [BODY25.index("LWrist"), BODY25.index("RWrist")]]
     left, right = assign_hands(load_hands(out / "hands2d", names, frame_range), ctx.rig, body_wrists=wrists)
     return np.concatenate([body2d, left, right], axis=2)

@@ -21,7 +21,7 @@ from mvmocap.detect import MediaPipeHands, load_hands, save_hands
 from mvmocap.io import write_hand_annots, write_keypoints3d
 from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.run import RunOutput
-from mvmocap.pipeline.stages import RunSetup, detect_cameras, open_inputs
+from mvmocap.pipeline.stages import RunSetup, detect_cameras, detection_processes, open_inputs
 from mvmocap.pipeline.videos import FittedMesh
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate import reprojection_report, triangulate
@@ -94,7 +94,9 @@ def _detect_hands(ctx: RunContext, frame_range: range) -> tuple[np.ndarray, np.n
     with ctx.stage("detect"):
         factories = {n: partial(MediaPipeHands, **asdict(detect)) for n in names}
         detected = detect_cameras(ctx.sources, ctx.out / "hands2d", factories, frame_range, asdict(detect),
-                                  desc="detect hands", save=save_hands, processes=ctx.options.worker_count())
+                                  desc="detect hands", save=save_hands,
+                                  processes=detection_processes(ctx.sources, ctx.out / "hands2d", frame_range,
+                                                                ctx.options.worker_count()))
     left, right = assign_hands(load_hands(ctx.out / "hands2d", names, frame_range), ctx.rig)
     write_hand_annots(ctx.out / "keypoints2d_hands", names, list(frame_range), left, right,
                       {n: ctx.rig[n].image_size for n in names})

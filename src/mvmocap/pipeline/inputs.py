@@ -6,6 +6,7 @@ on the same detections (:func:`run_sync`)."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from mvmocap.io import (
 )
 from mvmocap.pipeline.context import RunContext
 from mvmocap.pipeline.options import RunOptions
-from mvmocap.pipeline.stages import RunSetup, camera_frames, detect_cameras, open_inputs, prepare_run
+from mvmocap.pipeline.stages import (
+    RunSetup,
+    camera_frames,
+    detect_cameras,
+    detection_processes,
+    open_inputs,
+    prepare_run,
+)
 from mvmocap.pipeline.timing import Following, estimate_sync
 from mvmocap.pipeline.triangulation import match_cameras
 from mvmocap.sync import SmoothSettings, SyncResult, smooth_detections, write_sync_file
@@ -83,9 +91,11 @@ def open_body_run(setup: RunSetup) -> tuple[RunContext, Inputs]:
 def _detect_bodies(ctx: RunContext, folder: Path, frame_range: range) -> int:
     """Stage ``detect``: every camera's bodies into ``folder`` through the cache, the cameras in
     ``--workers`` processes; returns the view-frames detected now."""
-    processes = min(ctx.options.worker_count(), len(ctx.sources))
+    processes = detection_processes(ctx.sources, folder, frame_range, ctx.options.worker_count())
     detect = ctx.experiment.detect
-    threads = max(1, detect.threads // processes) if processes > 1 and hasattr(detect, "threads") else None
+    # the cores shared among the processes, each network given at most the experiment's threads
+    cores = os.cpu_count() or 1
+    threads = max(1, min(detect.threads, cores // processes)) if processes > 1 and hasattr(detect, "threads") else None
     make_detector = body_detector_factory(detect, f"{ctx.experiment.source}: detect", threads=threads)
     with ctx.stage("detect"):
         detected = detect_cameras(ctx.sources, folder, dict.fromkeys(ctx.sources, make_detector), frame_range,

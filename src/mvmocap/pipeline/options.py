@@ -88,8 +88,8 @@ class RunOptions:
     out: Path | None = option(Flag("output folder (default ROOT/output)"))
     exp: str | Path = option(Flag("experiment: body, multi (everyone in the scene), hands, body+hands, or a YAML "
                                   "file (mvmocap settings --exp NAME prints one with every key)"), default="body")
-    workers: int = option(Flag("processes detecting cameras at once (0: one per core; default 1); the same "
-                               "detections", minimum=0), default=1)
+    workers: int = option(Flag("processes detecting cameras at once (default 0: one per core, at most one per "
+                               "camera); the same detections with any number", minimum=0), default=0)
     max_people: int | None = option(Flag("--exp multi: at most this many people (default: the experiment's "
                                          "people.max_people, 10)", minimum=1))
     model: str | None = option(Flag("body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; hands: "

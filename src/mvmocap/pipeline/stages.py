@@ -29,7 +29,7 @@ from mvmocap.pipeline.triangulation import match_cameras
 from mvmocap.utils import atomic_write_text
 
 __all__ = ["RunSetup", "StageTimer", "camera_frames", "check_folders", "check_output_folder", "detect_cameras",
-           "match_frame_sizes", "open_inputs", "prepare_run", "video_cameras", "write_report"]
+           "detection_processes", "match_frame_sizes", "open_inputs", "prepare_run", "video_cameras", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,18 @@ def camera_frames(frame_range: range, source: FrameSource) -> range:
     return range(frame_range.start, max(frame_range.start, min(frame_range.stop, source.count)))
 
 
+VIEW_FRAMES_PER_PROCESS = 300  # frames to detect that repay one more detection process
+
+
+def detection_processes(sources: dict[str, FrameSource], folder: Path, frame_range: range, wanted: int) -> int:
+    """How many processes should detect ``sources`` into ``folder`` (``wanted`` at most): one per
+    camera at most, and one per ``VIEW_FRAMES_PER_PROCESS`` frames still to detect (a process's
+    start, its imports and its models, costs about what a hundred frames do)."""
+    ranges = [(camera_frames(frame_range, source), folder / name) for name, source in sources.items()]
+    to_detect = sum(len(frames) - _cached_frames(cache, frames) for frames, cache in ranges)
+    return max(1, min(wanted, len(sources), to_detect // VIEW_FRAMES_PER_PROCESS))
+
+
 def detect_cameras(sources: dict[str, FrameSource], folder: Path, factories: dict[str, Callable[[], Callable]],
                    frame_range: range, identity: dict, *, desc: str, save: Callable = save_body,
                    processes: int = 1) -> int:
@@ -161,8 +173,9 @@ def detect_cameras(sources: dict[str, FrameSource], folder: Path, factories: dic
     detections depend on), each within the frames of ``frame_range`` it has; ``factories[camera]()``
     makes that camera's fresh detector. With ``processes`` > 1 the cameras are detected in that
     many worker processes at once (the factories must then be picklable, e.g.
-    ``functools.partial``); each camera's result is the same as in this process. Returns the
-    frames detected now (cached ones are skipped)."""
+    ``functools.partial``; :func:`detection_processes` says how many repay their start); each
+    camera's result is the same as in this process. Returns the frames detected now (cached ones
+    are skipped)."""
     detected = 0
     processes = min(processes, len(sources))
     ranges = {name: camera_frames(frame_range, source) for name, source in sources.items()}
