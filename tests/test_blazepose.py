@@ -202,14 +202,15 @@ def test_heatmap_refinement_equals_the_window_mean():
         out = xy.copy()
         for j in range(len(xy)):
             cx, cy = int(xy[j, 0] / 4), int(xy[j, 1] / 4)
-            cells = [(y, x) for y in range(cy - 3, cy + 4) for x in range(cx - 3, cx + 4) if 0 <= x < 64 and 0 <= y < 64]
+            cells = [(y, x) for y in range(cy - 3, cy + 4) for x in range(cx - 3, cx + 4)
+                     if 0 <= x < 64 and 0 <= y < 64]
             if not cells:
                 continue
             w = np.array([1 / (1 + np.exp(-float(heatmap[y, x, j]))) for y, x in cells])
             if w.max() < 0.5:
                 continue
-            out[j] = [sum((x + 0.5) * wi for (_, x), wi in zip(cells, w)) / w.sum() * 4,
-                      sum((y + 0.5) * wi for (y, _), wi in zip(cells, w)) / w.sum() * 4]
+            out[j] = [sum((x + 0.5) * wi for (_, x), wi in zip(cells, w, strict=True)) / w.sum() * 4,
+                      sum((y + 0.5) * wi for (y, _), wi in zip(cells, w, strict=True)) / w.sum() * 4]
         return out
 
     rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ from mvmocap.associate.subject import (
     mirror_distance,
     packed_candidates,
 )
-from mvmocap.associate.swaps import fix_left_right, limb_groups
+from mvmocap.associate.swaps import fix_left_right, limb_groups, mirror_groups
 
 __all__ = [
     "People",
@@ -22,6 +22,7 @@ __all__ = [
     "choose_subject",
     "cluster_frame_people",
     "fix_left_right",
+    "mirror_groups",
     "limb_groups",
     "link_tracks",
     "mirror_distance",

@@ -18,7 +18,7 @@ from mvmocap.camera import CameraRig
 from mvmocap.skeletons import get_format
 from mvmocap.triangulate.heldout import leave_one_out
 
-__all__ = ["fix_left_right", "limb_groups"]
+__all__ = ["fix_left_right", "limb_groups", "mirror_groups"]
 
 _GROUPS = {
     "arms": ("Shoulder", "Elbow", "Wrist"),
@@ -86,6 +86,17 @@ def fix_left_right(rig: CameraRig, keypoints2d: np.ndarray, *, skeleton: str = "
         if not changed:
             break
     return kp, flips
+
+
+def mirror_groups(keypoints2d: np.ndarray, flips: np.ndarray, *, skeleton: str = "body25") -> np.ndarray:
+    """(F, V, J, 3) detections with the limb groups that ``flips`` (F, V, G, as
+    :func:`fix_left_right` returns) marks mirrored: the swaps it found, applied again."""
+    kp = np.array(keypoints2d, dtype=np.float64)
+    flip = get_format(skeleton).flip_index
+    for g, idx in enumerate(limb_groups(skeleton).values()):
+        for v in range(kp.shape[1]):
+            _mirror(kp, np.flatnonzero(flips[:, v, g]), v, idx, flip)
+    return kp
 
 
 def _mirror(kp: np.ndarray, frames: np.ndarray, v: int, idx: np.ndarray, flip: np.ndarray) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mvmocap.associate import PeopleSettings, SubjectSettings, fix_left_right
+from mvmocap.associate import PeopleSettings, SubjectSettings, fix_left_right, mirror_groups
 from mvmocap.camera import CameraRig
 from mvmocap.io import MultiViewKeypoints
 from mvmocap.pipeline.options import SyncMode
@@ -35,7 +35,7 @@ from mvmocap.pipeline.timing import (
     sync_report,
 )
 from mvmocap.skeletons import get_format
-from mvmocap.sync import SyncResult, SyncSettings, resample_sequence, sync_file_offsets, write_sync_file
+from mvmocap.sync import SyncResult, SyncSettings, frame_times, resample_sequence, sync_file_offsets, write_sync_file
 from mvmocap.triangulate import TriangulateSettings, heldout_errors
 from mvmocap.utils import InputError
 
@@ -55,7 +55,8 @@ class PreparedKeypoints:
         report: JSON-ready account of each stage.
         detections: the subject on each camera's own clock (before resampling).
         resampled: whether ``keypoints`` were resampled from ``detections`` (offsets or irregular times).
-        swapped: (F, V) bool, the view-frames of ``keypoints`` whose left/right labels were swapped back.
+        flips: (F, V, G) bool, the limb groups (:func:`mvmocap.associate.limb_groups`) of ``keypoints``
+            whose left/right labels were swapped back.
     """
 
     keypoints: MultiViewKeypoints
@@ -64,7 +65,26 @@ class PreparedKeypoints:
     report: dict
     detections: MultiViewKeypoints
     resampled: bool
-    swapped: np.ndarray | None = None
+    flips: np.ndarray | None = None
+
+    @property
+    def swapped(self) -> np.ndarray | None:
+        """(F, V) bool: the view-frames of ``keypoints`` with any group swapped back."""
+        return None if self.flips is None else self.flips.any(-1)
+
+    def flips_at(self, clock: MultiViewKeypoints, camera: str, fps: float) -> np.ndarray | None:
+        """(F, V, G) ``flips`` carried to ``clock`` (the detections resampled onto ``camera``'s own
+        frame times): each of its frames takes the swaps of the timeline's frame nearest it in time
+        (None without flips)."""
+        if self.flips is None:
+            return None
+        reference = next(iter(self.keypoints.times), self.keypoints.cameras[0])
+        timeline = frame_times(self.keypoints.frames, fps, self.keypoints.times.get(reference))
+        timeline = timeline + self.offsets.get(reference, 0.0)
+        own = frame_times(clock.frames, fps, clock.times.get(camera)) + self.offsets.get(camera, 0.0)
+        nearest = np.clip(np.searchsorted(timeline, own), 1, len(timeline) - 1)
+        nearest -= (own - timeline[nearest - 1]) < (timeline[nearest] - own)
+        return self.flips[nearest]
 
 
 @dataclass(frozen=True)
@@ -161,27 +181,31 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ou
         if flips.any():
             log.info("left/right: labels swapped back in %d view-frames", int(flips.any(-1).sum()))
     prepared = MultiViewKeypoints(timeline.cameras, timeline.frames, {0: kp}, timeline.skeleton, timeline.times)
-    return PreparedKeypoints(prepared, raw, offsets, report, subject, resampled, flips.any(-1))
+    return PreparedKeypoints(prepared, raw, offsets, report, subject, resampled, flips)
 
 
 def heldout_own_timelines(rig: CameraRig, prepared: PreparedKeypoints, *, fps: float, thresholds: np.ndarray,
                           fix_swaps: bool = True, **triangulate_options) -> np.ndarray:
     """The held-out error of each camera against its *own* detections at its own frame times: the
-    other cameras are resampled onto that camera's clock (with their offsets), swaps undone there
-    the same way, triangulated without it and projected into it; a swapped detection is compared
+    other cameras are resampled onto that camera's clock (with their offsets), the swaps found on the
+    timeline undone there (each frame those of the timeline's frame nearest it: finding them again
+    on every camera's clock cost every camera a left/right search over all the others, cubic in the
+    cameras), triangulated without it and projected into it; a swapped detection is compared
     swapped back. (Measured on the reference timeline instead, the compared detections would be
     interpolations of two frames, with less noise than a camera's real detections.) Returns the
     (F, V, J) errors in pixels, NaN where either is missing; row ``k`` of camera ``v``: its own
-    ``k``-th frame; :func:`mvmocap.triangulate.heldout_summary` sums them up."""
+    ``k``-th frame; :func:`mvmocap.triangulate.heldout_summary` sums them up. Cost: one
+    triangulation of the other cameras per camera, linear in the frames."""
     skeleton = prepared.keypoints.skeleton
     flip = get_format(skeleton).flip_index
     errors = []
     for v, cam in enumerate(rig.names):
         if prepared.resampled:
-            kp = resample_sequence(prepared.detections, prepared.offsets, fps, cam).person(0)
-            if fix_swaps:
-                kp, _ = fix_left_right(rig, kp, skeleton=skeleton, threshold_px=thresholds,
-                                       min_views=triangulate_options.get("min_views", 2))
+            own = resample_sequence(prepared.detections, prepared.offsets, fps, cam)
+            kp = own.person(0)
+            flips = prepared.flips_at(own, cam, fps) if fix_swaps else None
+            if flips is not None:
+                kp = mirror_groups(kp, flips, skeleton=skeleton)
         else:
             kp = prepared.keypoints.person(0)
         errors.append(heldout_errors(rig, kp, flip, views=[v], threshold_px=thresholds,
