@@ -88,6 +88,31 @@ def test_offsets_found_to_a_fraction_of_a_frame(desynced):
         assert c.residual_px < c.residual_px_at_zero or name == "cam1" or abs(c.offset) < 0.01
 
 
+def test_long_captures_are_timed_on_every_kth_frame(desynced, monkeypatch):
+    """SyncSettings.max_frames: a camera's distances are measured on at most that many of its frames,
+    spread over the capture (the search is linear in them, quadratic in the cameras), and the
+    offsets stay within a fifth of a frame; a capture shorter than that uses every frame."""
+    import mvmocap.sync.estimate as estimate
+
+    cap = desynced
+    times = [np.arange(cap.spec.frames) / cap.spec.fps] * cap.spec.cameras
+    tracks = [cap.keypoints2d[:, v] for v in range(cap.spec.cameras)]
+    measured = []
+    real = estimate.sample_track
+    monkeypatch.setattr(estimate, "sample_track", lambda track, t, query: measured.append(len(query))
+                        or real(track, t, query))
+    every = estimate_offsets(cap.rig, tracks, times)
+    assert max(measured) == cap.spec.frames
+    measured.clear()
+    sparse = estimate_offsets(cap.rig, tracks, times, settings=SyncSettings(max_frames=100))
+    assert max(measured) == 80  # every third of 240 frames
+    for result in (every, sparse):
+        est = np.array([result.offsets[n] for n in cap.rig.names])
+        assert np.abs(est - cap.time_offsets).max() * cap.spec.fps < 0.2
+    with pytest.raises(ValueError, match="max_frames must be at least 100"):
+        SyncSettings(max_frames=10)
+
+
 def test_only_the_limb_joints_time_the_cameras(desynced):
     """Trunk and face joints whose detections drift with the body's turning (here: cam3's read two
     frames late) pull its pairs' estimates apart, which their closure shows; the limb joints alone

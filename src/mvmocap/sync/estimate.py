@@ -90,6 +90,11 @@ class SyncSettings:
         rendered capture 0.18-0.43 -> 0.18-0.38 frames, mean 0.33 -> 0.29, over five captures; 0.04-0.2
         -> 0.02-0.08 on six noisy synthetic ones).
     joints: names of the joints timed (module docstring); those the skeleton lacks are skipped.
+    max_frames: each camera's offsets are measured on at most this many of its frames, every k-th,
+        spread over the whole capture (the costs are linear in the frames measured and the pairs
+        quadratic in the cameras: a 9-camera, 3-minute capture at 30 fps spent 4 minutes here;
+        1200 frames are 40 s at 30 fps, thousands of joint-frames a pair). Shorter captures use
+        every frame.
     """
 
     max_offset: float = 0.5
@@ -99,6 +104,7 @@ class SyncSettings:
     max_uncertainty: float = 0.5
     smooth: float = 0.75
     joints: tuple[str, ...] = TIMING_JOINTS
+    max_frames: int = 1200
 
     def __post_init__(self) -> None:
         if isinstance(self.joints, str) or not all(isinstance(j, str) for j in self.joints):
@@ -108,6 +114,8 @@ class SyncSettings:
             raise ValueError(f"sync max_offset must be > 0 seconds, got {self.max_offset}")
         if not 0 < self.fine_step <= 0.5:
             raise ValueError(f"sync fine_step must be in (0, 0.5] frames, got {self.fine_step}")
+        if self.max_frames < 100:
+            raise ValueError(f"sync max_frames must be at least 100, got {self.max_frames}")
 
 
 @dataclass(frozen=True)
@@ -158,8 +166,10 @@ class SyncResult:
 class _PairCosts:
     """Truncated epipolar costs of camera pairs for trial offsets."""
 
-    def __init__(self, rig: CameraRig, normalized: list[np.ndarray], times: list[np.ndarray], truncate: float):
-        self.rig, self.norm, self.times = rig, normalized, times
+    def __init__(self, rig: CameraRig, normalized: list[np.ndarray], times: list[np.ndarray], truncate: float,
+                 measured: list[np.ndarray]):
+        """``measured``: per camera (F_c,) bool, the frames its distances are measured at."""
+        self.rig, self.norm, self.times, self.measured = rig, normalized, times, measured
         self.E = {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a in range(len(rig))
                   for b in range(len(rig)) if a != b}
         self.focal = [float(np.sqrt(c.K[0, 0] * c.K[1, 1])) for c in rig]
@@ -168,10 +178,9 @@ class _PairCosts:
     def distances(self, c: int, b: int, delta: float, keep: np.ndarray | None = None) -> np.ndarray:
         """Symmetric epipolar distances (px) between b's observations and c read at the same
         reference times, where camera c's offset minus b's is ``delta``; (n,) over joint-frames
-        of b's frames (those of the (F_b,) mask ``keep`` only, when given)."""
-        times, xb = self.times[b], self.norm[b]
-        if keep is not None:
-            times, xb = times[keep], xb[keep]
+        of b's measured frames (those of the (F_b,) mask ``keep`` only, when given)."""
+        use = self.measured[b] if keep is None else self.measured[b] & keep
+        times, xb = self.times[b][use], self.norm[b][use]
         xc = sample_track(self.norm[c], self.times[c], times - delta)  # b's frames read on c's own clock
         ok = (xc[..., 2] > 0) & (xb[..., 2] > 0)
         pc = np.concatenate([xc[ok][:, :2], np.ones((ok.sum(), 1))], 1)
@@ -219,7 +228,9 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
         normalized.append(np.concatenate([xy, kp[..., 2:3]], -1))
     times = [np.asarray(t, dtype=np.float64) for t in times]
     steps = [float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30 for t in times]
-    costs = _PairCosts(rig, normalized, times, s.truncate)
+    measured = [np.arange(len(t)) % int(np.ceil(len(t) / s.max_frames)) == 0 if len(t) else np.zeros(0, bool)
+                for t in times]  # every k-th frame (SyncSettings.max_frames)
+    costs = _PairCosts(rig, normalized, times, s.truncate, measured)
     whole = whole_frame_offsets(lambda c, b, delta: costs.cost(c, b, delta, s.min_points), steps, s.max_offset, V,
                                 reference)
     start, beyond = whole.offsets, whole.beyond
@@ -253,7 +264,8 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     method = "epipolar pairs, joint timeline"
     if len(determined) >= 3:
         paired = offsets.copy()
-        _refine_heldout(rig, tracks, times, offsets, determined, reference, steps, s)
+        _refine_heldout(rig, tracks, times, offsets, determined, reference, steps, s,
+                        query=times[reference][measured[reference]])
         method += ", multi-view refinement"
         for c in determined:
             limit = 3 * timeline.sigma[c] + _REFINE_SLACK * steps[c]
@@ -437,18 +449,18 @@ def _trimmed_cost(d: np.ndarray, cap: float) -> float:
 
 
 def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.ndarray], offsets: np.ndarray,
-                    cameras: list[int], reference: int, steps: list[float], s: SyncSettings) -> None:
+                    cameras: list[int], reference: int, steps: list[float], s: SyncSettings, *,
+                    query: np.ndarray) -> None:
     """Refine the offsets of ``cameras`` (3 or more, the reference among them; in place) so that
     each camera's detections best match the projection of the points triangulated from the other
     ``cameras`` at their offsets: a multi-view residual, which also sees motion along the epipolar
     lines that the pairs miss (on rendered captures the largest error fell from 0.36-0.38 to
-    0.18-0.32 frames). Each moves within a frame of the pairs' timeline per round. The reference is
+    0.18-0.32 frames), at the reference's measured frame times ``query``. Each moves within a frame of the pairs' timeline per round. The reference is
     refined like the others and the offsets then counted from it again: held fixed, its own
     detector bias would pull every other camera with it."""
     from mvmocap.triangulate import triangulate
 
     diag = np.array([c.image_diagonal for c in rig])
-    query = times[reference]
     for _ in range(_HELDOUT_ROUNDS):
         for c in cameras:
             others = [b for b in cameras if b != c]
