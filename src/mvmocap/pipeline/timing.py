@@ -59,6 +59,7 @@ _OUT_OF_STEP_SECONDS = 0.25
 # A camera's own detection is the person followed on the timeline when within this fraction of its image diagonal.
 _BACK_MATCH_FRACTION = 0.03
 _AUTO_SYNC_TOLERANCE = 0.02  # estimated offsets may not raise the held-out error by more than this fraction
+_CHECK_FRAMES = 1200  # frames the held-out check of estimated offsets measures at most (offsets_help)
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,16 @@ def offsets_help(rig: CameraRig, people: MultiViewKeypoints, offsets: dict[str, 
     """Whether the estimated ``offsets`` keep the held-out error of ``people`` (on each camera's own
     frames; the median over every person's, camera's and joint's, each camera predicted by the
     others) within ``_AUTO_SYNC_TOLERANCE`` of the error without offsets; both figures go into
-    the sync ``report``, and ``report["applied"]`` is False when they would not."""
+    the sync ``report``, and ``report["applied"]`` is False when they would not. Both are measured
+    on every k-th frame, ``_CHECK_FRAMES`` at most (a median: a long capture needs no more)."""
     if len(rig) < 3 or not any(offsets.values()):
         return True
     flip = get_format(people.skeleton).flip_index
+    stride = max(1, int(np.ceil(len(people.frames) / _CHECK_FRAMES)))
     figures = {}
     for name, trial in (("with_offsets", offsets), ("without", {cam: 0.0 for cam in offsets})):
         line = on_one_timeline(people, trial, fps, reference)[0]
-        errors = np.concatenate([heldout_errors(rig, line.person(pid), flip, threshold_px=thresholds).ravel()
+        errors = np.concatenate([heldout_errors(rig, line.person(pid)[::stride], flip, threshold_px=thresholds).ravel()
                                  for pid in line.people])
         figures[name] = float(np.nanmedian(errors)) if np.isfinite(errors).any() else float("inf")
     report["heldout_px"] = {k: round(v, 3) for k, v in figures.items()}
