@@ -48,6 +48,7 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
     terms_start = problem.weighted_totals(shares)
     damping = torch.full((len(frame_loss),), _LEAST_DAMPING, dtype=torch.float64)
     steps = evaluations = cg_steps = 0
+    small_before = False  # the last step taken gained less than the tolerance
     for _ in range(settings.iterations):
         with torch.no_grad():
             lin = problem.linearise(x, free)
@@ -90,8 +91,10 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
         steps += 1
         gain = (current - value) / max(current, 1e-30)
         x, shares, frame_loss, current = trial, trial_shares, trial_loss, value
-        if gain < settings.tolerance and predicted < settings.tolerance * current:
+        small = gain < settings.tolerance
+        if small and (predicted < settings.tolerance * current or small_before):
             break
+        small_before = small
     with torch.no_grad():
         for name in free:
             params[name].copy_(x[name])
