@@ -34,7 +34,8 @@ def test_opensim_reads_our_markers_and_angles(tmp_path):
     export_run(out, tmp_path / "markers.trc")
     export_angles(out, to=tmp_path / "angles.mot")
     done = subprocess.run([str(OPENSIM_PYTHON), str(HERE / "opensim_read.py"), str(tmp_path / "markers.trc"),
-                           str(tmp_path / "angles.mot")], capture_output=True, text=True, timeout=300)
+                           str(tmp_path / "angles.mot")], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)  # OpenSim writes its opensim.log where it runs
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
     points, names, rate, units = read_trc(tmp_path / "markers.trc")
