@@ -82,6 +82,9 @@ class PreparedKeypoints:
         timeline = frame_times(self.keypoints.frames, fps, self.keypoints.times.get(reference))
         timeline = timeline + self.offsets.get(reference, 0.0)
         own = frame_times(clock.frames, fps, clock.times.get(camera)) + self.offsets.get(camera, 0.0)
+        if len(timeline) < 2:  # one frame (or none) on the timeline: its swaps everywhere
+            first = self.flips[:1] if len(self.flips) else np.zeros((1,) + self.flips.shape[1:], bool)
+            return np.repeat(first, len(own), axis=0)
         nearest = np.clip(np.searchsorted(timeline, own), 1, len(timeline) - 1)
         nearest -= (own - timeline[nearest - 1]) < (timeline[nearest] - own)
         return self.flips[nearest]
