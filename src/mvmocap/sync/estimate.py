@@ -455,9 +455,10 @@ def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nda
     each camera's detections best match the projection of the points triangulated from the other
     ``cameras`` at their offsets: a multi-view residual, which also sees motion along the epipolar
     lines that the pairs miss (on rendered captures the largest error fell from 0.36-0.38 to
-    0.18-0.32 frames), at the reference's measured frame times ``query``. Each moves within a frame of the pairs' timeline per round. The reference is
-    refined like the others and the offsets then counted from it again: held fixed, its own
-    detector bias would pull every other camera with it."""
+    0.18-0.32 frames), at the reference's measured frame times ``query``. Each moves within a
+    frame of the pairs' timeline per round. The reference is refined like the others and the
+    offsets then counted from it again: held fixed, its own detector bias would pull every other
+    camera with it."""
     from mvmocap.triangulate import triangulate
 
     diag = np.array([c.image_diagonal for c in rig])
