@@ -160,8 +160,8 @@ def test_cameras_detected_in_worker_processes_equal_one_after_another(tmp_path):
 def test_detection_rounds_search_a_few_squares_in_turn(two_people):
     """A round runs the person detector on the whole-frame squares and the next few small squares,
     not on all of them (a 1080 x 1920 frame has 3 + 15: 18 detector runs every round cost two
-    thirds of the detection time); rounds every ``detect_every`` frames, none while ``max_people``
-    are followed."""
+    thirds of the detection time), except on a camera's first frame; rounds every ``detect_every``
+    frames, none while ``max_people`` are followed."""
     from mvmocap.detect.blazepose import detector_squares
 
     frames, _ = two_people
@@ -178,15 +178,16 @@ def test_detection_rounds_search_a_few_squares_in_turn(two_people):
     detector = Counting(max_people=4, detect_every=2, search_squares=3)
     for f in range(8):
         assert len(detector(frames[f % 3], f)) == 2
-    rounds = [searched[k:k + 6] for k in range(0, len(searched), 6)]
-    assert len(searched) == 4 * 6 and len(rounds) == 4  # frames 0, 2, 4, 6: 3 whole + 3 small each
+    assert searched[:18] == whole + small  # a camera's first frame: every square
+    rounds = [searched[k:k + 6] for k in range(18, len(searched), 6)]
+    assert len(searched) == 18 + 3 * 6 and len(rounds) == 3  # frames 2, 4, 6: 3 whole + 3 small each
     assert all(r[:3] == whole for r in rounds)
-    assert [s for r in rounds for s in r[3:]] == small[:12]  # in turn
+    assert [s for r in rounds for s in r[3:]] == small[:9]  # in turn
     searched.clear()
     one = Counting(max_people=1, detect_every=1)
     for f in range(3):
         assert len(one(frames[f], f)) == 1
-    assert len(searched) == 6  # the first frame's round only: one person followed is all it wants
+    assert len(searched) == 18  # the first frame's round only: one person followed is all it wants
     searched.clear()
     everything = Counting(max_people=4, detect_every=1, search_squares=0)
     everything(frames[0], 0)

@@ -34,7 +34,9 @@ def run_demo(out: Path, frames: int = 150, cameras: int = 4, seed: int = 0,
     root = make_video_capture(out / "data", model, frames=frames, cameras=cameras, image_size=image_size, seed=seed)
     synth_seconds = time.perf_counter() - start
     run = run_experiment(RunOptions(root=root, out=out / "output", videos=videos, sync=sync, workers=workers))
-    truth = dict(np.load(root / "gt" / "params.npz"))
+    rows = np.asarray(run.frames)  # the frames fitted: a frame too few cameras saw is left out
+    truth = {k: v[rows] if k in ("poses", "Rh", "Th", "keypoints3d") else v
+             for k, v in np.load(root / "gt" / "params.npz").items()}
     true_kp = truth["keypoints3d"]
     seen = run.keypoints3d[..., 3] > 0
     tri_err = np.linalg.norm(run.keypoints3d[..., :3] - true_kp, axis=-1)[seen]

@@ -8,7 +8,9 @@ chain them, and follows several people per view:
    followed, every frame while nobody is): the frame letterboxed into 224 x 224 and the two squares
    covering its longer side, and ``search_squares`` of the overlapping squares of half its shorter
    side (people far from the camera, groups), taken in turn from round to round, so that a round
-   costs a few detector runs, not one per square (a 1080 x 1920 frame has 15); values in [-1, 1]; 2254
+   costs a few detector runs, not one per square (a 1080 x 1920 frame has 15; a camera's first
+   frame is searched in all of them, so that everyone seen from the start is followed from it);
+   values in [-1, 1]; 2254
    SSD anchors (strides 8, 16, 32, 32, 32, two anchors per cell, fixed size); scores through a
    sigmoid (raw values clipped to +-100); weighted non-maximum suppression (IoU 0.3). Each
    detection carries 4 keypoints: 0 the hip centre, 1 a point that gives the body's scale and
@@ -339,9 +341,9 @@ class BlazePoseMulti:
 
     def _round_squares(self, rgb: np.ndarray) -> list[_Square]:
         """The squares of this detection round: the whole-frame ones and the next ``search_squares``
-        small ones (all of them with ``search_squares`` 0)."""
+        small ones (all of them on a camera's first frame, and with ``search_squares`` 0)."""
         whole, small = detector_squares(rgb.shape[1], rgb.shape[0])
-        if not self.search_squares or self.search_squares >= len(small):
+        if self._calls == 0 or not self.search_squares or self.search_squares >= len(small):
             return whole + small
         start = self._next_square % len(small)
         self._next_square = (start + self.search_squares) % len(small)
