@@ -209,7 +209,7 @@ class BlazePoseMulti:
     ``max_people`` people (see the module docstring)."""
 
     def __init__(self, *, max_people: int = 4, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, detect_every: int = 10, search_squares: int = 3,
+                 min_tracking_confidence: float = 0.5, detect_every: int = 5, search_squares: int = 3,
                  threads: int = 2):
         det_path, lmk_path = blazepose_model_paths()
         self._det = _interpreter(det_path, threads)

@@ -46,7 +46,7 @@ class BlazePoseSettings:
 
     BACKEND: ClassVar[str] = "blazepose"
     max_people: int = 4
-    detect_every: int = 10
+    detect_every: int = 5
     search_squares: int = 3
     threads: int = 2
     min_detection_confidence: float = 0.5
