@@ -228,8 +228,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
         normalized.append(np.concatenate([xy, kp[..., 2:3]], -1))
     times = [np.asarray(t, dtype=np.float64) for t in times]
     steps = [float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30 for t in times]
-    measured = [np.arange(len(t)) % int(np.ceil(len(t) / s.max_frames)) == 0 if len(t) else np.zeros(0, bool)
-                for t in times]  # every k-th frame (SyncSettings.max_frames)
+    measured = [_measured(len(t), s.max_frames) for t in times]
     costs = _PairCosts(rig, normalized, times, s.truncate, measured)
     whole = whole_frame_offsets(lambda c, b, delta: costs.cost(c, b, delta, s.min_points), steps, s.max_offset, V,
                                 reference)
@@ -264,8 +263,7 @@ def estimate_offsets(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nd
     method = "epipolar pairs, joint timeline"
     if len(determined) >= 3:
         paired = offsets.copy()
-        _refine_heldout(rig, tracks, times, offsets, determined, reference, steps, s,
-                        query=times[reference][measured[reference]])
+        _refine_heldout(rig, tracks, times, offsets, determined, reference, steps, s)
         method += ", multi-view refinement"
         for c in determined:
             limit = 3 * timeline.sigma[c] + _REFINE_SLACK * steps[c]
@@ -449,19 +447,19 @@ def _trimmed_cost(d: np.ndarray, cap: float) -> float:
 
 
 def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.ndarray], offsets: np.ndarray,
-                    cameras: list[int], reference: int, steps: list[float], s: SyncSettings, *,
-                    query: np.ndarray) -> None:
+                    cameras: list[int], reference: int, steps: list[float], s: SyncSettings) -> None:
     """Refine the offsets of ``cameras`` (3 or more, the reference among them; in place) so that
     each camera's detections best match the projection of the points triangulated from the other
     ``cameras`` at their offsets: a multi-view residual, which also sees motion along the epipolar
     lines that the pairs miss (on rendered captures the largest error fell from 0.36-0.38 to
-    0.18-0.32 frames), at the reference's measured frame times ``query``. Each moves within a
+    0.18-0.32 frames), at the reference's measured frame times (:func:`_measured`). Each moves within a
     frame of the pairs' timeline per round. The reference is refined like the others and the
     offsets then counted from it again: held fixed, its own detector bias would pull every other
     camera with it."""
     from mvmocap.triangulate import triangulate
 
     diag = np.array([c.image_diagonal for c in rig])
+    query = times[reference][_measured(len(times[reference]), s.max_frames)]
     for _ in range(_HELDOUT_ROUNDS):
         for c in cameras:
             others = [b for b in cameras if b != c]
@@ -481,6 +479,11 @@ def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nda
             if found is not None:
                 offsets[c] = found
     offsets[cameras] -= offsets[reference]
+
+
+def _measured(frames: int, max_frames: int) -> np.ndarray:
+    """(frames,) bool: every k-th frame, ``max_frames`` at most (:class:`SyncSettings`)."""
+    return np.arange(frames) % max(1, int(np.ceil(frames / max_frames))) == 0
 
 
 def _median_residual(costs: _PairCosts, c: int, offsets: np.ndarray, V: int) -> float:
