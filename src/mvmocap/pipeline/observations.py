@@ -35,7 +35,15 @@ from mvmocap.pipeline.timing import (
     sync_report,
 )
 from mvmocap.skeletons import get_format
-from mvmocap.sync import SyncResult, SyncSettings, frame_times, resample_sequence, sync_file_offsets, write_sync_file
+from mvmocap.sync import (
+    SyncResult,
+    SyncSettings,
+    frame_times,
+    nearest_frames,
+    resample_sequence,
+    sync_file_offsets,
+    write_sync_file,
+)
 from mvmocap.triangulate import TriangulateSettings, heldout_errors
 from mvmocap.utils import InputError
 
@@ -82,12 +90,9 @@ class PreparedKeypoints:
         timeline = frame_times(self.keypoints.frames, fps, self.keypoints.times.get(reference))
         timeline = timeline + self.offsets.get(reference, 0.0)
         own = frame_times(clock.frames, fps, clock.times.get(camera)) + self.offsets.get(camera, 0.0)
-        if len(timeline) < 2:  # one frame (or none) on the timeline: its swaps everywhere
-            first = self.flips[:1] if len(self.flips) else np.zeros((1,) + self.flips.shape[1:], bool)
-            return np.repeat(first, len(own), axis=0)
-        nearest = np.clip(np.searchsorted(timeline, own), 1, len(timeline) - 1)
-        nearest -= (own - timeline[nearest - 1]) < (timeline[nearest] - own)
-        return self.flips[nearest]
+        if not len(self.flips):
+            return np.zeros((len(own),) + self.flips.shape[1:], bool)
+        return self.flips[nearest_frames(timeline, own)]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from mvmocap.sync.estimate import (
     SyncSettings,
     estimate_offsets,
 )
-from mvmocap.sync.resample import frame_times, sample_track, smooth_track
+from mvmocap.sync.resample import frame_times, nearest_frames, sample_track, smooth_track
 from mvmocap.sync.smoothing import SmoothSettings, smooth_detections
 from mvmocap.sync.timeline import read_sync_file, resample_sequence, sync_file_offsets, write_sync_file
 
@@ -25,6 +25,7 @@ __all__ = [
     "SyncSettings",
     "estimate_offsets",
     "frame_times",
+    "nearest_frames",
     "read_sync_file",
     "resample_sequence",
     "rough_offsets",

@@ -24,6 +24,7 @@ from mvmocap.camera import CameraRig
 from mvmocap.geometry import essential_matrix
 from mvmocap.skeletons import get_format
 from mvmocap.sync.estimate import SyncSettings, _timed_joints, _trimmed_cost, whole_frame_offsets
+from mvmocap.sync.resample import nearest_frames
 
 __all__ = ["rough_offsets"]
 
@@ -60,8 +61,7 @@ class _CrowdCosts:
         tc = self.times[c]
         if len(tc) < 2:
             return float("nan")
-        near = np.clip(np.searchsorted(tc, query), 1, len(tc) - 1)
-        near = np.where(np.abs(tc[near - 1] - query) < np.abs(tc[near] - query), near - 1, near)
+        near = nearest_frames(tc, query)
         paired = np.abs(tc[near] - query) <= 0.5 * self.steps[c] + 1e-9
         paired &= self.seen[c][near].any((1, 2)) & self.seen[b][frames_b].any((1, 2))
         if paired.sum() < _MIN_FRAMES:

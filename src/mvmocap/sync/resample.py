@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["frame_times", "sample_track", "smooth_track"]
+__all__ = ["frame_times", "nearest_frames", "sample_track", "smooth_track"]
 
 
 def frame_times(frames: list[int], fps: float, timestamps: np.ndarray | None = None) -> np.ndarray:
@@ -22,6 +22,15 @@ def frame_times(frames: list[int], fps: float, timestamps: np.ndarray | None = N
         ts = np.asarray(timestamps, dtype=np.float64)
         times = np.where(np.isfinite(ts), ts, times)
     return times
+
+
+def nearest_frames(times: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """(Q,) index of the frame of ``times`` (F,) sorted, F >= 1) nearest each of ``query`` (Q,)
+    (the earlier one where two are equally near)."""
+    if len(times) < 2:
+        return np.zeros(len(query), dtype=np.intp)
+    near = np.clip(np.searchsorted(times, query), 1, len(times) - 1)
+    return np.where(np.abs(times[near - 1] - query) < np.abs(times[near] - query), near - 1, near)
 
 
 def sample_track(track: np.ndarray, times: np.ndarray, query: np.ndarray) -> np.ndarray:
