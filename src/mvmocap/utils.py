@@ -23,7 +23,7 @@ import numpy as np
 __all__ = ["FileInputError", "InputError", "natural_key", "natural_sorted", "atomic_path", "atomic_write_text",
            "merge_settings",
            "native_output_to_log", "remove_stale_frames", "temporary_name", "remove_leftover_temporaries",
-           "output_lock", "LOCK_NAME", "true_runs"]
+           "output_lock", "LOCK_NAME", "thinning_stride", "true_runs"]
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -252,6 +252,11 @@ def native_output_to_log(logger: logging.Logger) -> Iterator[None]:
             sink.seek(0)
             for line in sink.read().decode("utf-8", "replace").splitlines():
                 logger.debug("native: %s", line)
+
+
+def thinning_stride(count: int, at_most: int) -> int:
+    """The step k that keeps every k-th of ``count`` items, ``at_most`` of them at most."""
+    return max(1, -(-count // max(at_most, 1)))
 
 
 def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:

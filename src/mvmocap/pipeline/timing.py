@@ -46,6 +46,7 @@ from mvmocap.sync import (
     sample_track,
 )
 from mvmocap.triangulate import heldout_errors
+from mvmocap.utils import thinning_stride
 
 __all__ = ["Following", "Synchronisation", "estimate_sync", "needs_resampling", "offsets_help", "on_one_timeline",
            "sync_report"]
@@ -168,7 +169,7 @@ def offsets_help(rig: CameraRig, people: MultiViewKeypoints, offsets: dict[str, 
     if len(rig) < 3 or not any(offsets.values()):
         return True
     flip = get_format(people.skeleton).flip_index
-    stride = max(1, int(np.ceil(len(people.frames) / _CHECK_FRAMES)))
+    stride = thinning_stride(len(people.frames), _CHECK_FRAMES)
     figures = {}
     for name, trial in (("with_offsets", offsets), ("without", {cam: 0.0 for cam in offsets})):
         line = on_one_timeline(people, trial, fps, reference)[0]

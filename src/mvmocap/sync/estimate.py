@@ -47,7 +47,7 @@ from mvmocap.geometry import essential_matrix
 from mvmocap.skeletons import get_format
 from mvmocap.sync.joint import PairOffset, Timeline, solve_timeline, triangle_closures
 from mvmocap.sync.resample import sample_track, smooth_track
-from mvmocap.utils import InputError
+from mvmocap.utils import InputError, thinning_stride
 
 __all__ = ["TIMING_JOINTS", "CameraOffset", "PairEstimate", "SyncError", "SyncResult", "SyncSettings",
            "WholeFrames", "estimate_offsets", "whole_frame_offsets"]
@@ -483,7 +483,7 @@ def _refine_heldout(rig: CameraRig, tracks: list[np.ndarray], times: list[np.nda
 
 def _measured(frames: int, max_frames: int) -> np.ndarray:
     """(frames,) bool: every k-th frame, ``max_frames`` at most (:class:`SyncSettings`)."""
-    return np.arange(frames) % max(1, int(np.ceil(frames / max_frames))) == 0
+    return np.arange(frames) % thinning_stride(frames, max_frames) == 0
 
 
 def _median_residual(costs: _PairCosts, c: int, offsets: np.ndarray, V: int) -> float:
