@@ -88,3 +88,18 @@ def test_default_model_dtypes_gradients_and_empty_batch():
     assert empty.vertices.shape == (0, model.num_vertices, 3) and empty.keypoints.shape == (0, 25, 3)
     with pytest.raises(ValueError, match="unknown body model 'smpl-y'"):
         load_body_model("smpl-y")
+
+
+@pytest.mark.parametrize("rig", ["fingers", "hand"])
+def test_posed_chain_equals_annys_whole_rig_chain(rig):
+    """The transforms from the chain of posed bones (root, body, fingers; or a hand rig) are Anny's own."""
+    from mvmocap.bodymodels.anny_model import ANNY_BODY_BONES, ANNY_FINGER_BONES, AnnyModel
+
+    model = AnnyModel(posed_bones=ANNY_BODY_BONES + ANNY_FINGER_BONES, dtype=torch.float64) if rig == "fingers" \
+        else AnnyModel(hand="R", dtype=torch.float64)
+    poses, shapes, _, _ = _params(model, 5, seed=3)
+    rest = model._rest(shapes)["rest_bone_poses"]
+    ours = model._bone_transforms(poses, rest)
+    theirs = model.anny.get_bone_transforms(model._bone_deltas(poses), rest)
+    for mine, anny_own in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine.numpy(), anny_own.numpy(), atol=1e-12)

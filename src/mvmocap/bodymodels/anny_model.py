@@ -20,6 +20,7 @@ and the outputs cast back, gradients flowing through.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -99,6 +100,10 @@ class AnnyModel(BodyModel):
             raise ValueError(f"anny: unknown bones {unknown}; bones are {self.joint_names}")
         self.posed_bones = list(posed_bones)
         self.register_buffer("posed_index", torch.tensor([self.joint_names.index(b) for b in posed_bones]))
+        if self.anny.pose_parameterization != "local-ref":
+            raise ValueError(f"anny: expected the 'local-ref' pose parameterization, got "
+                             f"{self.anny.pose_parameterization!r}")
+        self._chain = _PosedChain.build(self.parents, self.posed_index.tolist())
         self.pose_dim = 3 * len(posed_bones)
         self.num_shapes = len(ANNY_PHENOTYPES)
         self.num_vertices = int(self.anny.template_vertices.shape[0])
@@ -198,7 +203,7 @@ class AnnyModel(BodyModel):
                               empty(0, get_format(keypoints).num_joints, 3).to(dtype) if keypoints else None)
         shared = shapes.shape[0] == 1 or bool((shapes == shapes[:1]).all())
         rest = self._rest(shapes[:1] if shared else shapes)
-        transforms, bone_poses = self.anny.get_bone_transforms(self._bone_deltas(poses), rest["rest_bone_poses"])
+        transforms, bone_poses = self._bone_transforms(poses, rest["rest_bone_poses"])
         joints = bone_poses[..., :3, 3]
         kmap = self.regressors[keypoints] if keypoints else None
         verts = support = None
@@ -232,7 +237,7 @@ class AnnyModel(BodyModel):
             return super().keypoint_jacobian(poses, shapes, format)
         poses, shapes = poses.to(self._dtype), shapes[:1].to(self._dtype)
         rest = self._rest(shapes)
-        transforms, bone_poses = self.anny.get_bone_transforms(self._bone_deltas(poses), rest["rest_bone_poses"])
+        transforms, bone_poses = self._bone_transforms(poses, rest["rest_bone_poses"])
         fold, kmap = self.folded[format], self.regressors[format]
         like = dict(dtype=self._dtype, device=poses.device)
         rest_points = fold.template.to(**like) + torch.einsum("ba,akjc->bkjc", rest["coeffs"].to(**like),
@@ -257,7 +262,7 @@ class AnnyModel(BodyModel):
     def skinning(self, poses: torch.Tensor, shapes: torch.Tensor) -> dict[str, np.ndarray]:
         poses, shapes = poses.to(self._dtype), shapes[:1].to(self._dtype)
         rest = self._rest(shapes)
-        transforms, _ = self.anny.get_bone_transforms(self._bone_deltas(poses), rest["rest_bone_poses"])
+        transforms, _ = self._bone_transforms(poses, rest["rest_bone_poses"])
         weights = np.zeros((self.num_vertices, len(self.joint_names)))
         index = self.anny.vertex_bone_indices.cpu().numpy()
         np.add.at(weights, (np.arange(len(index))[:, None], index),
@@ -265,6 +270,49 @@ class AnnyModel(BodyModel):
         return {"rest_joints": rest["rest_bone_poses"][0, :, :3, 3].double().numpy(),
                 "rest_vertices": rest["rest_vertices"][0].double().numpy(), "weights": weights,
                 "transforms": transforms[..., :3, :].double().numpy()}
+
+    def _bone_transforms(self, poses: torch.Tensor, rest_bone_poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, J, 4, 4) rest-to-posed transforms ``T_j`` and posed bone poses ``W_j``, as Anny's
+        ``get_bone_transforms`` gives them, for (B, pose_dim) poses and (1, J, 4, 4) rest bone poses.
+
+        Anny's chain runs over all of its bones (163 for the body, most never posed). Here it runs
+        over the posed ones (:class:`_PosedChain`): with ``W^0`` the poses at zero deltas (Anny's
+        reference pose, from Anny itself for one frame), a bone c posed by ``D_c`` whose nearest
+        posed ancestor is a has ``W_c = W_a (W^0_a)^-1 W^0_c [U_c^T D_c U_c | 0]`` in the
+        local-ref parameterization (``U`` the reference orientations), and every bone j follows
+        its nearest posed bone-or-ancestor s: ``W_j = W_s (W^0_s)^-1 W^0_j``, ``T_j = W_j P_j^-1``
+        (``P`` the rest poses). Rest poses per frame (B, J, 4, 4) take Anny's own chain."""
+        if rest_bone_poses.shape[0] != 1:
+            return self.anny.get_bone_transforms(self._bone_deltas(poses), rest_bone_poses)
+        chain = self._chain
+        B, J = poses.shape[0], len(self.joint_names)
+        identity = torch.eye(4, dtype=rest_bone_poses.dtype, device=rest_bone_poses.device).expand(1, J, 4, 4)
+        reference = self.anny.get_bone_transforms(identity, rest_bone_poses)[1][0]  # W^0 (J, 4, 4)
+        reference_inverse = _rigid_inverse(reference)
+        U = self.anny.reference_bone_orientations
+        U = (rest_bone_poses[0, :, :3, :3] if U is None else U).to(reference)
+        # the constant part of each chain link, (W^0_a)^-1 W^0_c (the root: W^0_0), then its posed turn
+        links = reference[chain.bones].clone()
+        has_parent = chain.parent >= 0
+        links[has_parent] = reference_inverse[chain.bones[chain.parent[has_parent]]] @ links[has_parent]
+        turns = links[:, :3, :3].expand(B, -1, -1, -1).clone()
+        posed = chain.slot >= 0
+        U_posed = U[chain.bones[posed]]
+        D = axis_angle_to_matrix_t(poses.reshape(B, -1, 3))[:, chain.slot[posed]]
+        turns[:, posed] = links[posed, :3, :3] @ (U_posed.transpose(-1, -2) @ D @ U_posed)
+        rotations, translations = [], []
+        for i, parent in enumerate(chain.parent.tolist()):  # parents come first
+            if parent < 0:
+                rotations.append(turns[:, i])
+                translations.append(links[i, :3, 3].expand(B, 3))
+            else:
+                rotations.append(rotations[parent] @ turns[:, i])
+                translations.append(rotations[parent] @ links[i, :3, 3] + translations[parent])
+        Rw = torch.stack(rotations, 1)[:, chain.anchor]  # (B, J, 3, 3): each bone's nearest posed bone
+        tw = torch.stack(translations, 1)[:, chain.anchor]
+        follow = reference_inverse[chain.bones[chain.anchor]] @ reference  # (J, 4, 4) (W^0_s)^-1 W^0_j
+        to_transform = follow @ _rigid_inverse(rest_bone_poses[0])
+        return _compose(Rw, tw, to_transform), _compose(Rw, tw, follow)
 
     def _bone_deltas(self, poses: torch.Tensor) -> torch.Tensor:
         """(B, J, 4, 4) per-bone rotations of Anny's local-ref pose from (B, pose_dim) axis-angle."""
@@ -276,6 +324,54 @@ class AnnyModel(BodyModel):
     def _skin(self, rest_vertices: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
         """Anny's own skinning kernel (validated against our reference in the tests)."""
         return self.anny.get_skinned_vertices(rest_vertices.expand(transforms.shape[0], -1, -1), transforms)
+
+
+@dataclass(frozen=True)
+class _PosedChain:
+    """The posed bones of a rig (and its root) as a kinematic chain of their own.
+
+    Attributes:
+        bones: (C,) bone index of each chain member, parents before children.
+        parent: (C,) position in ``bones`` of each member's nearest posed ancestor (-1: the root).
+        slot: (C,) the member's position in the poses (-1: the root, when it is not posed).
+        anchor: (J,) position in ``bones`` of each bone's nearest chain member at or above it.
+    """
+
+    bones: np.ndarray
+    parent: np.ndarray
+    slot: np.ndarray
+    anchor: np.ndarray
+
+    @staticmethod
+    def build(parents: np.ndarray, posed: list[int]) -> _PosedChain:
+        members = sorted(set(posed) | {0})
+        position = {bone: i for i, bone in enumerate(members)}
+        anchor = np.zeros(len(parents), dtype=np.int64)
+        for j in range(1, len(parents)):  # parents come before their children
+            anchor[j] = position[j] if j in position else anchor[parents[j]]
+        parent = np.array([-1 if bone == 0 else anchor[parents[bone]] for bone in members])
+        slot = np.array([posed.index(bone) if bone in posed else -1 for bone in members])
+        return _PosedChain(np.array(members), parent, slot, anchor)
+
+
+def _rigid_inverse(pose: torch.Tensor) -> torch.Tensor:
+    """(..., 4, 4) inverse of rigid transforms ``[R | t]``: ``[R^T | -R^T t]``."""
+    inverse = torch.zeros_like(pose)
+    rotation_t = pose[..., :3, :3].transpose(-1, -2)
+    inverse[..., :3, :3] = rotation_t
+    inverse[..., :3, 3] = -(rotation_t @ pose[..., :3, 3:])[..., 0]
+    inverse[..., 3, 3] = 1.0
+    return inverse
+
+
+def _compose(rotations: torch.Tensor, translations: torch.Tensor, constant: torch.Tensor) -> torch.Tensor:
+    """(B, J, 4, 4) ``[R | t] C``: (B, J, 3, 3) rotations and (B, J, 3) translations times (J, 4, 4) ``C``
+    (an einsum: half the time of the broadcast ``@`` over a batch of 3 x 3 products)."""
+    out = torch.zeros(rotations.shape[:2] + (4, 4), dtype=rotations.dtype, device=rotations.device)
+    out[..., :3, :] = torch.einsum("bjik,jkl->bjil", rotations, constant[:, :3, :])
+    out[..., :3, 3] += translations
+    out[..., 3, 3] = 1.0
+    return out
 
 
 def anny_with_fingers() -> AnnyModel:
