@@ -22,6 +22,7 @@ __all__ = [
     "reweighted_dlt",
     "solve_summed",
     "solve_weighted",
+    "squared_pixel_errors",
 ]
 
 
@@ -63,20 +64,26 @@ def solve_summed(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve3(M: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched 3x3 solve by Cramer's rule with a relative singularity test."""
-    c0, c1, c2 = M[..., :, 0], M[..., :, 1], M[..., :, 2]
-    c12 = np.cross(c1, c2)
-    det = np.sum(c0 * c12, -1)
-    scale = np.abs(np.trace(M, axis1=-2, axis2=-1)) ** 3
+    """Batched 3x3 solve by Cramer's rule with a relative singularity test (the cross products of
+    the columns written out: ``np.cross`` on (..., 3) rows cost more than the rest of the solve)."""
+    (a0, a1, a2), (b0, b1, b2), (c0, c1, c2) = ([M[..., r, k] for r in range(3)] for k in range(3))  # columns a, b, c
+    bc = (b1 * c2 - b2 * c1, b2 * c0 - b0 * c2, b0 * c1 - b1 * c0)  # b x c
+    det = a0 * bc[0] + a1 * bc[1] + a2 * bc[2]
+    scale = np.abs(a0 + b1 + c2) ** 3
     ok = np.abs(det) > 1e-10 * np.maximum(scale, 1e-300)
     safe = np.where(ok, det, 1.0)
-    x = np.stack([np.sum(b * c12, -1), np.sum(c0 * np.cross(b, c2), -1), np.sum(c0 * np.cross(c1, b), -1)], -1)
+    r0, r1, r2 = b[..., 0], b[..., 1], b[..., 2]  # the right-hand side r
+    x = np.stack([r0 * bc[0] + r1 * bc[1] + r2 * bc[2],  # r . (b x c)
+                  a0 * (r1 * c2 - r2 * c1) + a1 * (r2 * c0 - r0 * c2) + a2 * (r0 * c1 - r1 * c0),  # a . (r x c)
+                  a0 * (b1 * r2 - b2 * r1) + a1 * (b2 * r0 - b0 * r2) + a2 * (b0 * r1 - b1 * r0)], -1)  # a . (b x r)
     return np.where(ok[..., None], x / safe[..., None], 0.0), ok
 
 
 def project_normalized(X: np.ndarray, Rt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, ..., 3) points -> ((N, ..., V, 2) normalised projections, (N, ..., V) depths)."""
-    xc = np.einsum("vij,...j->...vi", Rt[:, :, :3], X) + Rt[:, :, 3]
+    """(N, ..., 3) points -> ((N, ..., V, 2) normalised projections, (N, ..., V) depths).
+    (One matrix product for all views: the robust search projects every proposal into every view.)"""
+    V = len(Rt)
+    xc = (X.reshape(-1, 3) @ Rt[:, :, :3].reshape(3 * V, 3).T).reshape(X.shape[:-1] + (V, 3)) + Rt[:, :, 3]
     z = xc[..., 2]
     safe = np.where(np.abs(z) < 1e-12, 1e-12, z)
     return xc[..., :2] / safe[..., None], z
@@ -92,11 +99,16 @@ def pixel_errors(proj: np.ndarray, xn: np.ndarray, K: np.ndarray) -> np.ndarray:
     Returns:
         (N, ..., V) Euclidean pixel distances.
     """
+    return np.sqrt(squared_pixel_errors(proj, xn, K))
+
+
+def squared_pixel_errors(proj: np.ndarray, xn: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """:func:`pixel_errors` squared (what a threshold test and a truncated cost need)."""
     extra = proj.ndim - 3
     d = proj - xn.reshape(xn.shape[:1] + (1,) * extra + xn.shape[1:])
     du = K[:, 0, 0] * d[..., 0] + K[:, 0, 1] * d[..., 1]
     dv = K[:, 1, 1] * d[..., 1]
-    return np.sqrt(du * du + dv * dv)
+    return du * du + dv * dv
 
 
 def reweighted_dlt(

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from mvmocap.camera import CameraRig
-from mvmocap.triangulate.triangulate import triangulate
+from mvmocap.triangulate.triangulate import Observations, triangulate_observations
 
 __all__ = ["detection_errors", "heldout_errors", "heldout_summary", "leave_one_out", "nan_median"]
 
@@ -25,11 +25,12 @@ def leave_one_out(rig: CameraRig, keypoints2d: np.ndarray, views: list[int] | No
     if V < 3:
         return out
     threshold = options.pop("threshold_px", 20.0)
+    observations = Observations.of(rig, kp)  # undistorted once for every camera left out
     for v in range(V) if views is None else views:
         others = [i for i in range(V) if i != v]
         thr = threshold[others] if np.ndim(threshold) else threshold
-        out[v] = triangulate(rig.subset([rig.names[i] for i in others]), kp[:, others], threshold_px=thr,
-                             **options).keypoints3d
+        X, _, conf = triangulate_observations(observations.views(others), threshold_px=thr, **options)
+        out[v] = np.concatenate([X, conf[:, None]], -1).reshape(F, J, 4)
     return out
 
 

@@ -34,15 +34,15 @@ import numpy as np
 from mvmocap.camera import CameraRig
 from mvmocap.triangulate.dlt import (
     observation_matrices,
-    pixel_errors,
     project_normalized,
     reweighted_dlt,
-    solve_summed,
+    squared_pixel_errors,
 )
+from mvmocap.triangulate.proposals import best_proposal_inliers
 
-__all__ = ["Triangulation", "triangulate", "triangulate_dlt"]
+__all__ = ["Observations", "Triangulation", "triangulate", "triangulate_dlt", "triangulate_observations"]
 
-_CHUNK_ELEMENTS = 2_000_000  # bound on points x hypotheses x views held at once
+_CHUNK_ELEMENTS = 2_000_000  # bound on the values of the DLT matrices held at once (points x views x 4 x 4)
 
 
 @dataclass
@@ -91,6 +91,43 @@ def triangulate_dlt(rig: CameraRig, keypoints2d: np.ndarray, min_views: int = 2)
     return triangulate(rig, keypoints2d, robust=False, min_views=min_views, refine_iterations=0)
 
 
+@dataclass(frozen=True)
+class Observations:
+    """Points' observations ready to triangulate: N points (the leading axes and joints,
+    flattened) in V views.
+
+    Attributes:
+        cameras: Rt (V, 3, 4), K (V, 3, 3), focal (V,) of the views.
+        conf: (N, V) confidence, 0 where missing (or not finite); uv: (N, V, 2) distorted pixels
+            (0 where missing); xn: (N, V, 2) undistorted normalised coordinates.
+    """
+
+    cameras: tuple[np.ndarray, np.ndarray, np.ndarray]
+    conf: np.ndarray
+    uv: np.ndarray
+    xn: np.ndarray
+
+    @classmethod
+    def of(cls, rig: CameraRig, keypoints2d: np.ndarray) -> Observations:
+        """From ``(..., V, J, 3)`` keypoints (views in rig order)."""
+        kp = _check_inputs(rig, keypoints2d)
+        V = kp.shape[-3]
+        obs = np.moveaxis(kp, -3, -2).reshape(-1, V, 3)  # (N, V, 3) with N = prod(lead) * J
+        conf = np.where(np.isfinite(obs[..., 2]) & (obs[..., 2] > 0), obs[..., 2], 0.0)
+        conf = np.where(np.all(np.isfinite(obs[..., :2]), -1), conf, 0.0)
+        uv = np.where(conf[..., None] > 0, obs[..., :2], 0.0)
+        xn = np.moveaxis(rig.undistort_points(np.moveaxis(uv, 1, 0), normalized=True), 0, 1)  # (N, V, 2)
+        Rt = np.stack([c.Rt for c in rig]) if V else np.zeros((0, 3, 4))
+        K = np.stack([c.K for c in rig]) if V else np.zeros((0, 3, 3))
+        focal = np.sqrt(K[:, 0, 0] * K[:, 1, 1])
+        return cls((Rt, K, focal), conf, uv, xn)
+
+    def views(self, index: list[int]) -> Observations:
+        """The same points seen by the views ``index`` only."""
+        return Observations(tuple(c[index] for c in self.cameras), self.conf[:, index], self.uv[:, index],
+                            self.xn[:, index])
+
+
 def triangulate(
     rig: CameraRig,
     keypoints2d: np.ndarray,
@@ -112,45 +149,46 @@ def triangulate(
         refine_iterations: passes re-weighting to pixel-error least squares (module docstring).
         proposal_views: two-view proposals come from pairs among this many most confident views.
     """
-    if min_views < 2:
-        raise ValueError(f"min_views must be at least 2, got {min_views}")
     kp = _check_inputs(rig, keypoints2d)
     lead, (V, J) = kp.shape[:-3], kp.shape[-3:-1]
-    # (..., V, J, 3) -> (N, V, 3) with N = prod(lead) * J.
-    obs = np.moveaxis(kp, -3, -2).reshape(-1, V, 3)
-    N = obs.shape[0]
-    conf = np.where(np.isfinite(obs[..., 2]) & (obs[..., 2] > 0), obs[..., 2], 0.0)
-    conf = np.where(np.all(np.isfinite(obs[..., :2]), -1), conf, 0.0)
-    uv = np.where(conf[..., None] > 0, obs[..., :2], 0.0)
-    xn = np.moveaxis(rig.undistort_points(np.moveaxis(uv, 1, 0), normalized=True), 0, 1)  # (N, V, 2)
-
-    Rt = np.stack([c.Rt for c in rig]) if V else np.zeros((0, 3, 4))
-    K = np.stack([c.K for c in rig]) if V else np.zeros((0, 3, 3))
-    focal = np.sqrt(K[:, 0, 0] * K[:, 1, 1])
-    # Pairs of positions in each point's confidence ranking of the views.
-    pairs = np.array(list(itertools.combinations(range(min(V, proposal_views)), 2)), dtype=np.intp).reshape(-1, 2)
-
-    X = np.zeros((N, 3))
-    used = np.zeros((N, V), dtype=bool)
-    chunk = max(256, _CHUNK_ELEMENTS // max(1, len(pairs) * V)) if robust else max(N, 1)
-    for start in range(0, N, chunk):
-        s = slice(start, start + chunk)
-        X[s], used[s] = _solve_chunk(xn[s], conf[s], (Rt, K, focal), pairs, robust=robust, threshold_px=threshold_px,
-                                     min_views=min_views, refine_iterations=refine_iterations)
-
-    found = used.sum(-1) >= min_views
-    point_conf = np.where(found, (conf * used).sum(-1) / np.maximum(used.sum(-1), 1), 0.0)
-    X = np.where(found[:, None], X, 0.0)
-    used &= found[:, None]
+    observations = Observations.of(rig, kp)
+    X, used, point_conf = triangulate_observations(observations, robust=robust, threshold_px=threshold_px,
+                                                   min_views=min_views, refine_iterations=refine_iterations,
+                                                   proposal_views=proposal_views)
+    found = point_conf > 0
     reproj = np.moveaxis(rig.project(X), 0, 1)  # (N, V, 2)
-    err = np.linalg.norm(reproj - uv, axis=-1)
-    err = np.where((conf > 0) & found[:, None], err, np.nan)
+    err = np.linalg.norm(reproj - observations.uv, axis=-1)
+    err = np.where((observations.conf > 0) & found[:, None], err, np.nan)
 
     def per_view(a: np.ndarray) -> np.ndarray:  # (N, V) -> (..., V, J)
         return np.moveaxis(a.reshape(lead + (J, V)), -1, -2)
 
     keypoints3d = np.concatenate([X, point_conf[:, None]], -1).reshape(lead + (J, 4))
     return Triangulation(keypoints3d, per_view(used), per_view(err))
+
+
+def triangulate_observations(observations: Observations, *, robust: bool = True, threshold_px: float = 20.0,
+                             min_views: int = 2, refine_iterations: int = 0,
+                             proposal_views: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`triangulate` on prepared observations: X (N, 3), used (N, V) and each point's
+    confidence (N,), 0 (and X 0) where fewer than ``min_views`` consistent views see it."""
+    if min_views < 2:
+        raise ValueError(f"min_views must be at least 2, got {min_views}")
+    conf, xn = observations.conf, observations.xn
+    N, V = conf.shape
+    # Pairs of positions in each point's confidence ranking of the views.
+    pairs = np.array(list(itertools.combinations(range(min(V, proposal_views)), 2)), dtype=np.intp).reshape(-1, 2)
+    X = np.zeros((N, 3))
+    used = np.zeros((N, V), dtype=bool)
+    chunk = max(256, _CHUNK_ELEMENTS // max(1, V * 16))
+    for start in range(0, N, chunk):
+        s = slice(start, start + chunk)
+        X[s], used[s] = _solve_chunk(xn[s], conf[s], observations.cameras, pairs, robust=robust,
+                                     threshold_px=threshold_px, min_views=min_views,
+                                     refine_iterations=refine_iterations)
+    found = used.sum(-1) >= min_views
+    point_conf = np.where(found, (conf * used).sum(-1) / np.maximum(used.sum(-1), 1), 0.0)
+    return np.where(found[:, None], X, 0.0), used & found[:, None], point_conf
 
 
 def _solve_chunk(xn, conf, cameras, pairs, *, robust, threshold_px, min_views, refine_iterations):
@@ -167,7 +205,7 @@ def _solve_chunk(xn, conf, cameras, pairs, *, robust, threshold_px, min_views, r
     if robust:
         # Re-admit views consistent with the refined point, drop those that are not; solve again.
         proj, z = project_normalized(X, Rt)
-        inliers = seen & (pixel_errors(proj, xn, K) < threshold_px) & (z > 0) & ok[:, None]
+        inliers = seen & (squared_pixel_errors(proj, xn, K) < np.square(threshold_px)) & (z > 0) & ok[:, None]
         X, ok = reweighted_dlt(A, conf * inliers, Rt, focal, refine_iterations)
     _, z = project_normalized(X, Rt)
     used = inliers & ok[:, None] & (z > 0)
@@ -175,24 +213,10 @@ def _solve_chunk(xn, conf, cameras, pairs, *, robust, threshold_px, min_views, r
 
 
 def _best_pair_inliers(A, xn, conf, Rt, K, pairs, threshold_px):
-    """Score two-view proposals over all views; return (n, V) inliers of the best one.
+    """Score two-view proposals over all views; return (n, V) inliers of the best one
+    (:mod:`mvmocap.triangulate.proposals`).
 
     ``pairs`` (H, 2) index positions in each point's ranking of views by confidence.
     """
-    n = len(conf)
-    seen = conf > 0
     ranking = np.argsort(-conf, axis=1, kind="stable")
-    point = np.arange(n)[:, None]
-    view_i, view_j = ranking[:, pairs[:, 0]], ranking[:, pairs[:, 1]]  # (n, H)
-    both = seen[point, view_i] & seen[point, view_j]
-    X_h, ok_h = solve_summed(A[point, view_i] + A[point, view_j])  # (n, H, 3)
-    proj, z = project_normalized(X_h, Rt)  # (n, H, V, 2), (n, H, V)
-    err = pixel_errors(proj, xn, K)
-    thr2 = threshold_px**2
-    truncated = np.where(seen[:, None, :] & (z > 0), np.minimum(err * err, thr2), thr2)
-    cost = np.where(seen[:, None, :], truncated, 0.0).sum(-1)
-    cost = np.where(both & ok_h, cost, np.inf)
-    best = np.argmin(cost, axis=1)
-    pick = np.arange(n)
-    inliers = seen & (err[pick, best] < threshold_px) & (z[pick, best] > 0)
-    return inliers & np.isfinite(cost[pick, best])[:, None]
+    return best_proposal_inliers(A, xn, conf, Rt, K, ranking[:, pairs[:, 0]], ranking[:, pairs[:, 1]], threshold_px)
