@@ -19,7 +19,7 @@ from mvmocap.fit.losses import (
     rotation_smoothness,
 )
 from mvmocap.fit.priors import GMMPosePrior, pose_regulariser, shape_regulariser
-from mvmocap.fit.projection import project_rig
+from mvmocap.fit.projection import project_rig, project_rig_jacobian
 from mvmocap.fit.smoothing import lambda_for_cutoff, robust_smooth, whittaker_smooth
 from mvmocap.geometry import axis_angle_to_matrix, rotation_about_axis
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t
@@ -66,6 +66,24 @@ def test_projection_matches_the_camera_model(rig, rng):
     X = rng.uniform(-0.5, 0.5, (4, 6, 3)) + [0, 0, 1]
     ours = project_rig(torch.tensor(X), rig).numpy()
     np.testing.assert_allclose(ours, np.moveaxis(rig.project(X), 0, 1), atol=1e-8)
+
+
+def test_projection_jacobian_is_the_derivative(rig, rng):
+    """The chain-rule Jacobian equals forward-mode differentiation, lens distortion included, and a
+    point behind a camera (its depth clamped) gets no depth derivative there, as autograd."""
+    from mvmocap.camera import Camera, CameraRig
+
+    lens = np.array([-0.25, 0.08, 0.002, -0.003, 0.01])
+    bent = CameraRig([Camera(c.name, c.K, lens, c.R, c.t, c.image_size) for c in rig])
+    X = torch.tensor(rng.uniform(-0.5, 0.5, (3, 5, 3)) + [0, 0, 1])
+    X[0, 0] = torch.as_tensor(rig[0].R.T @ (np.array([0.1, 0.1, -1.0]) - rig[0].t))  # behind camera 0
+    for cameras in (rig, bent):
+        pixels, jacobian = project_rig_jacobian(X, cameras)
+        torch.testing.assert_close(pixels, project_rig(X, cameras))
+        columns = [torch.func.jvp(lambda p, c=cameras: project_rig(p, c), (X,), (torch.eye(3, dtype=X.dtype)[a]
+                                                                                   .expand_as(X),))[1]
+                   for a in range(3)]
+        torch.testing.assert_close(jacobian, torch.stack(columns, -1), rtol=1e-9, atol=1e-9)
 
 
 def test_limb_length_loss():

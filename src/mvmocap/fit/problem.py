@@ -41,7 +41,7 @@ from mvmocap.fit.losses import (
     rotation_smoothness,
 )
 from mvmocap.fit.priors import GMMPosePrior, pose_regulariser
-from mvmocap.fit.projection import project_rig
+from mvmocap.fit.projection import project_rig, project_rig_jacobian
 from mvmocap.geometry.torch_rotations import axis_angle_to_matrix_t, left_jacobian_t, skew_t
 
 __all__ = ["Linearisation", "PARAMETERS", "PoseProblem"]
@@ -207,15 +207,11 @@ class PoseProblem:
 
     def _reprojection(self, kp: torch.Tensor, grad_kp: torch.Tensor) -> torch.Tensor:
         """The 2D term in keypoint space: each view's error pulled back through its projection's
-        2x3 Jacobian (forward-mode, one tangent per coordinate), added to ``grad_kp``; returns
-        the (F, K, 3, 3) metric."""
-        uv = self._pixels(kp)
-        columns = []
-        for axis in range(3):
-            tangent = torch.zeros_like(kp)
-            tangent[..., axis] = 1.0
-            columns.append(torch.func.jvp(self._pixels, (kp,), (tangent,))[1])
-        proj = torch.stack(columns, -1)  # (F, V, K, 2, 3)
+        2x3 Jacobian (:func:`~mvmocap.fit.projection.project_rig_jacobian`), added to ``grad_kp``;
+        returns the (F, K, 3, 3) metric."""
+        uv, proj = project_rig_jacobian(kp, self.rig)  # (F, V, K, 2), (F, V, K, 2, 3)
+        uv = uv * self._view_scale[:, None, None]
+        proj = proj * self._view_scale[:, None, None, None]
         conf = self.target2d[..., 2]
         error = uv - self._target_pixels[..., :2]
         scale = self.weight("reprojection") * conf * _robust_weight(error.square().sum(-1), self.sigma2d)

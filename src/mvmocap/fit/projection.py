@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 
 from mvmocap.camera import CameraRig, distort
+from mvmocap.camera.distortion import distortion_jacobian
 
-__all__ = ["project_rig"]
+__all__ = ["project_rig", "project_rig_jacobian"]
 
 
 def project_rig(points: torch.Tensor, rig: CameraRig) -> torch.Tensor:
@@ -23,3 +24,27 @@ def project_rig(points: torch.Tensor, rig: CameraRig) -> torch.Tensor:
         v = K[1, 1] * xy[..., 1] + K[1, 2]
         views.append(torch.stack([u, v], -1))
     return torch.stack(views, 1)
+
+
+def project_rig_jacobian(points: torch.Tensor, rig: CameraRig) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`project_rig` and its derivative: (F, V, K, 2) pixels and (F, V, K, 2, 3) ``d pixel / d point``,
+    by the chain rule (pixels from distorted normalised coordinates, the distortion's own Jacobian,
+    the perspective division (nothing through a depth clamped at 1e-6, as autograd), the rotation)."""
+    views, jacobians = [], []
+    for cam in rig:
+        like = dict(dtype=points.dtype, device=points.device)
+        R, t, K = (torch.as_tensor(x, **like) for x in (cam.R, cam.t, cam.K))
+        xc = points @ R.T + t
+        depth = xc[..., 2:].clamp_min(1e-6)
+        xy = xc[..., :2] / depth
+        # d xy / d xc: [I / z | -xy / z], the last column 0 where the depth is clamped
+        division = torch.cat([torch.eye(2, **like).expand(xy.shape[:-1] + (2, 2)) / depth[..., None],
+                              (-xy / depth * (xc[..., 2:] >= 1e-6))[..., None]], -1)
+        if cam.has_distortion:
+            division = distortion_jacobian(xy, cam.dist) @ division
+            xy = distort(xy, cam.dist)
+        u = K[0, 0] * xy[..., 0] + K[0, 1] * xy[..., 1] + K[0, 2]
+        v = K[1, 1] * xy[..., 1] + K[1, 2]
+        views.append(torch.stack([u, v], -1))
+        jacobians.append(K[:2, :2] @ division @ R)
+    return torch.stack(views, 1), torch.stack(jacobians, 1)
