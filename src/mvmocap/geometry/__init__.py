@@ -4,7 +4,7 @@ NumPy functions are here (cameras, files); the PyTorch ones for solvers and body
 :mod:`mvmocap.geometry.torch_rotations`, imported explicitly so NumPy-only users never load torch.
 """
 
-from mvmocap.geometry.epipolar import essential_matrix
+from mvmocap.geometry.epipolar import essential_matrix, symmetric_epipolar_px
 from mvmocap.geometry.rotations import (
     axis_angle_to_matrix,
     euler_zxy_to_matrix,
@@ -28,4 +28,5 @@ __all__ = [
     "matrix_to_rot6d",
     "rot6d_to_matrix",
     "rotation_about_axis",
+    "symmetric_epipolar_px",
 ]

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvmocap.camera import CameraRig
-from mvmocap.geometry import essential_matrix
+from mvmocap.geometry import essential_matrix, symmetric_epipolar_px
 from mvmocap.skeletons import get_format
 from mvmocap.sync.joint import PairOffset, Timeline, solve_timeline, triangle_closures
 from mvmocap.sync.resample import sample_track, smooth_track
@@ -170,6 +170,8 @@ class _PairCosts:
                  measured: list[np.ndarray]):
         """``measured``: per camera (F_c,) bool, the frames its distances are measured at."""
         self.rig, self.norm, self.times, self.measured = rig, normalized, times, measured
+        self._measured_times = [t[m] for t, m in zip(times, measured, strict=True)]
+        self._measured_norm = [x[m] for x, m in zip(normalized, measured, strict=True)]
         self.E = {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a in range(len(rig))
                   for b in range(len(rig)) if a != b}
         self.focal = [float(np.sqrt(c.K[0, 0] * c.K[1, 1])) for c in rig]
@@ -179,19 +181,12 @@ class _PairCosts:
         """Symmetric epipolar distances (px) between b's observations and c read at the same
         reference times, where camera c's offset minus b's is ``delta``; (n,) over joint-frames
         of b's measured frames (those of the (F_b,) mask ``keep`` only, when given)."""
-        use = self.measured[b] if keep is None else self.measured[b] & keep
-        times, xb = self.times[b][use], self.norm[b][use]
+        times, xb = self._measured_times[b], self._measured_norm[b]
+        if keep is not None:
+            times, xb = times[keep[self.measured[b]]], xb[keep[self.measured[b]]]
         xc = sample_track(self.norm[c], self.times[c], times - delta)  # b's frames read on c's own clock
         ok = (xc[..., 2] > 0) & (xb[..., 2] > 0)
-        pc = np.concatenate([xc[ok][:, :2], np.ones((ok.sum(), 1))], 1)
-        pb = np.concatenate([xb[ok][:, :2], np.ones((ok.sum(), 1))], 1)
-        E = self.E[(c, b)]  # x_b^T E x_c = 0
-        line_b = pc @ E.T
-        line_c = pb @ E
-        num = np.abs((pb * line_b).sum(-1))
-        d_b = num / np.maximum(np.linalg.norm(line_b[:, :2], axis=-1), 1e-12) * self.focal[b]
-        d_c = num / np.maximum(np.linalg.norm(line_c[:, :2], axis=-1), 1e-12) * self.focal[c]
-        return 0.5 * (d_b + d_c)
+        return symmetric_epipolar_px(xc[ok], xb[ok], self.E[(c, b)], self.focal[c], self.focal[b])
 
     def cost(self, c: int, b: int, delta: float, min_points: int, keep: np.ndarray | None = None) -> float:
         """Trimmed truncated cost of the pair; NaN when they share fewer than ``min_points``."""

@@ -10,6 +10,7 @@ gap of more than 1.5 frame intervals, or where a neighbour is missing.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = ["frame_times", "nearest_frames", "sample_track", "smooth_track"]
@@ -52,26 +53,35 @@ def sample_track(track: np.ndarray, times: np.ndarray, query: np.ndarray) -> np.
             exact = np.isclose(query, times[0], atol=1e-6)
             out[exact] = track[0]
         return out
-    step = np.median(np.diff(times))
-    hi = np.clip(np.searchsorted(times, query, side="right"), 1, F - 1)
-    lo = hi - 1
-    span = times[hi] - times[lo]
-    w = np.clip((query - times[lo]) / np.where(span > 0, span, 1), 0.0, 1.0)
-    inside = (query >= times[0] - 1e-9) & (query <= times[-1] + 1e-9) & (span <= 1.5 * step + 1e-9)
-    shape = (-1,) + (1,) * (track.ndim - 1)
-    w = w.reshape(shape)
-    a, b = track[lo], track[hi]
-    # a neighbour that hardly counts (w ~ 0 or 1) need not be seen
-    wc = w[..., 0]
-    conf_a = np.where(wc < 1 - 1e-6, a[..., 2], np.inf)
-    conf_b = np.where(wc > 1e-6, b[..., 2], np.inf)
-    conf = np.minimum(conf_a, conf_b)
-    xy = (1 - w) * a[..., :2] + w * b[..., :2]
-    out[..., :2] = xy
-    inside = inside.reshape((-1,) + (1,) * (track.ndim - 2))
-    out[..., 2] = np.where(inside & np.isfinite(conf), conf, 0.0)
-    out[out[..., 2] <= 0] = 0.0
+    flat = np.ascontiguousarray(track.reshape(F, -1, 3))
+    _sample(flat, np.ascontiguousarray(times), np.ascontiguousarray(query), float(np.median(np.diff(times))),
+            out.reshape(len(query), -1, 3))
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _sample(track, times, query, step, out):  # pragma: no cover - compiled
+    """:func:`sample_track` on (F, M, 3) ``track`` into the zeroed (Q, M, 3) ``out``, query by query."""
+    F = len(times)
+    for q in range(len(query)):
+        t = query[q]
+        hi = min(max(np.searchsorted(times, t, side="right"), 1), F - 1)
+        lo = hi - 1
+        span = times[hi] - times[lo]
+        w = min(max((t - times[lo]) / (span if span > 0 else 1.0), 0.0), 1.0)
+        if not (times[0] - 1e-9 <= t <= times[F - 1] + 1e-9 and span <= 1.5 * step + 1e-9):
+            continue
+        for m in range(track.shape[1]):
+            # a neighbour that hardly counts (w ~ 0 or 1) need not be seen
+            conf_lo = track[lo, m, 2] if w < 1 - 1e-6 else np.inf
+            conf_hi = track[hi, m, 2] if w > 1e-6 else np.inf
+            if np.isnan(conf_lo) or np.isnan(conf_hi):
+                continue
+            conf = min(conf_lo, conf_hi)
+            if np.isfinite(conf) and conf > 0:
+                out[q, m, 0] = (1 - w) * track[lo, m, 0] + w * track[hi, m, 0]
+                out[q, m, 1] = (1 - w) * track[lo, m, 1] + w * track[hi, m, 1]
+                out[q, m, 2] = conf
 
 
 def smooth_track(track: np.ndarray, sigma: float) -> np.ndarray:
