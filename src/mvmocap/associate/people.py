@@ -241,13 +241,12 @@ def _mirrored(cand: np.ndarray, proj: np.ndarray, views: np.ndarray, flip: np.nd
     direct one): a view seeing the person from the front labels them the other way, and
     triangulated unswapped their shoulders come out a metre apart (a real capture: the track then
     lost the person as implausible in every frame two views saw them)."""
-    T, V = views.shape
-    out = np.zeros((T, V), dtype=bool)
-    for t, v in zip(*np.nonzero(views >= 0), strict=True):
-        det = cand[v, views[t, v]]
-        direct = mirror_distance(det, proj[v, t], np.arange(len(flip)), min_confidence)
-        swapped = mirror_distance(det[flip], proj[v, t], np.arange(len(flip)), min_confidence)
-        out[t, v] = swapped < _MIRROR_MARGIN * direct
+    out = np.zeros(views.shape, dtype=bool)
+    t, v = np.nonzero(views >= 0)
+    det, points, same = cand[v, views[t, v]], proj[v, t], np.arange(len(flip))  # (n, J, 3), (n, J, 2)
+    direct = mirror_distance(det, points, same, min_confidence)
+    swapped = mirror_distance(det[:, flip], points, same, min_confidence)
+    out[t, v] = swapped < _MIRROR_MARGIN * direct
     return out
 
 
