@@ -6,6 +6,7 @@ import pytest
 from mvmocap.associate import (
     SubjectSettings,
     choose_subject,
+    cluster_frame_people,
     fix_left_right,
     limb_groups,
     link_tracks,
@@ -47,6 +48,19 @@ def test_subject_chosen_in_every_view_frame_never_the_bystander(scene):
     assert choice.tracks >= 2  # the bystander was seen as a person (two views), then dropped
     assert choice.report["view_frames_assigned"] == int(seen.sum())
     assert choice.report["detections_dropped"] == int((cands[..., 2].max(-1) > 0).sum() - seen.sum())
+
+
+def test_frames_clustered_in_threads_give_the_same_people(scene):
+    """Chunks of frames clustered side by side (threads) find the clusters found one after another."""
+    rig, _, _, cands, _ = scene
+    long = np.concatenate([cands] * 8)  # 480 frames: two chunks of frames
+    one, three = (cluster_frame_people(rig, long, settings=SubjectSettings(), threads=n) for n in (1, 3))
+    assert sum(map(len, one)) >= len(long)  # everyone found
+    for a, b in zip(one, three, strict=True):
+        assert len(a) == len(b)
+        for (views_a, centre_a), (views_b, centre_b) in zip(a, b, strict=True):
+            np.testing.assert_array_equal(views_a, views_b)
+            np.testing.assert_array_equal(centre_a, centre_b)
 
 
 def test_most_confident_detection_does_not_win(scene):

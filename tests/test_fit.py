@@ -84,6 +84,10 @@ def test_windows_cover_the_sequence_without_a_seam(model, truth):
         border = slice(start - 2, start + 14)  # the cross-faded overlap and its edges
         assert accel[border].max() < true_accel[border].max() + 3 * np.median(accel)
     assert len({e["window"] for e in result.log if "window" in e}) == len(windows)
+    # windows fitted side by side (threads) give the same fit as one after another
+    in_threads = BodyFitter(model, config).fit(observed, threads=3)
+    for key in ("poses", "Rh", "Th", "keypoints"):
+        np.testing.assert_array_equal(getattr(in_threads, key), getattr(result, key))
 
 
 @pytest.mark.slow

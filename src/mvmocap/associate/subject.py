@@ -31,6 +31,7 @@ vectorised. Frames are processed in chunks to bound memory.
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,11 +171,14 @@ def _frame_picks(norm: np.ndarray, support: np.ndarray, origins: np.ndarray, min
 
 
 def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str = "body25",
-                         settings: SubjectSettings | None = None) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+                         settings: SubjectSettings | None = None, *, threads: int = 1
+                         ) -> list[list[tuple[np.ndarray, np.ndarray]]]:
     """Per frame, the people seen consistently by several views.
 
     Args:
         candidates: (F, V, P, J, 3) detections.
+        threads: chunks of frames clustered at once (NumPy releases the GIL in its kernels); the
+            same clusters with any number.
     Returns:
         per frame a list of clusters ``(views (V,) candidate index or -1, centre (3,))``,
         best supported first.
@@ -194,7 +198,9 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
     pairs = list(itertools.combinations(range(V), 2))
     essentials = {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a, b in pairs}
     chunk = max(1, 400_000 // (len(pairs) * P * P * J))
-    for start in range(0, F, chunk):
+
+    def clusters_of(start: int) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
+        """The clusters of the chunk of frames from ``start``: (frame, cluster) pairs."""
         sl = slice(start, min(start + chunk, F))
         cand, xn, size = pix_all[sl], xn_all[sl], sizes[sl]  # (f, V, P, J, 3), (f, V, P, J, 2), (f, V, P)
         f = cand.shape[0]
@@ -224,7 +230,7 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
                 X_parts.append(np.concatenate([X, found[..., None].astype(float)], -1))
                 origin_parts.append(np.stack([k, np.full_like(k, a), np.full_like(k, b), i, j], -1))
         if not X_parts:
-            continue
+            return []
         X = np.concatenate(X_parts)  # (n, J, 4)
         origins = np.concatenate(origin_parts)  # (n, 5): frame in chunk, view a, view b, cand i, cand j
         # 2. every proposal against every detection of its frame, in every view
@@ -242,9 +248,13 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
         norm = dist / np.maximum(scale, 1e-9)
         support = (norm < s.gate) & usable[sl][origins[:, 0]]
         picks = _frame_picks(norm, support, origins, s.min_views)
-        for (k, _), cluster in zip(picks, _verify_all(rig, cand, picks, flip, s), strict=True):
-            if cluster is not None:
-                out[start + k].append(cluster)
+        return [(start + k, cluster) for (k, _), cluster in zip(picks, _verify_all(rig, cand, picks, flip, s),
+                                                                 strict=True) if cluster is not None]
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for found in pool.map(clusters_of, range(0, F, chunk)):
+            for frame, cluster in found:
+                out[frame].append(cluster)
     return out
 
 
@@ -385,8 +395,9 @@ def packed_candidates(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 
 def choose_subject(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "body25", fps: float = 30.0,
-                   settings: SubjectSettings | None = None) -> SubjectChoice:
-    """The single subject's detections among ``(F, V, P, J, 3)`` candidates (module docstring)."""
+                   settings: SubjectSettings | None = None, threads: int = 1) -> SubjectChoice:
+    """The single subject's detections among ``(F, V, P, J, 3)`` candidates (module docstring);
+    ``threads`` as :func:`cluster_frame_people`'s."""
     s = settings or SubjectSettings()
     candidates = np.asarray(candidates, dtype=np.float64)
     if candidates.ndim != 5 or candidates.shape[-1] != 3 or candidates.shape[1] != len(rig):
@@ -401,7 +412,7 @@ def choose_subject(rig: CameraRig, candidates: np.ndarray, *, skeleton: str = "b
         picked[packed[:, :, 0, :, 2].max(-1) > 0] = 0
         num_tracks = 1
     else:
-        clusters = cluster_frame_people(rig, packed, skeleton, s)
+        clusters = cluster_frame_people(rig, packed, skeleton, s, threads=threads)
         tracks = link_tracks(clusters, fps, s)
         num_tracks = len(tracks)
         if tracks:

@@ -21,9 +21,12 @@ each stage's own iteration budget.
 
 By default (``init.fit_smoothed``) stages 3-4 fit the smoothed keypoints, whose confidence is
 the local density of trusted observations; set it false to fit the raw ones. All frames of a
-window are optimised jointly; windows overlap and are cross-faded (rotations averaged on SO(3)),
-and each window starts its overlap from the previous window's result, so there is no seam.
-Frames without any detection are bridged by the smoother and the smoothness terms.
+window are optimised jointly; windows overlap and are cross-faded (rotations averaged on SO(3)).
+Windows are fitted in two rounds: the even-numbered ones from their own start, then the odd ones
+with both overlaps starting from their neighbours' results, so every seam joins two solutions
+that began alike and there is no seam to see; the windows of a round are independent and run
+``threads`` at a time (PyTorch and NumPy release the GIL in their kernels), the result the same
+for any number. Frames without any detection are bridged by the smoother and the smoothness terms.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -232,9 +236,11 @@ class BodyFitter:
 
     def fit_window(self, kp: np.ndarray, shapes: np.ndarray, warm: dict[str, np.ndarray] | None = None,
                    kp2d: np.ndarray | None = None, rig: CameraRig | None = None,
-                   advance: Callable[[float], None] | None = None) -> tuple[dict, list[dict]]:
-        """Fit one window. ``warm`` holds poses/Rh/Th for its first frames (the overlap);
-        ``advance(fraction)`` is called after each stage with the fraction of the window it did."""
+                   advance: Callable[[float], None] | None = None, *,
+                   warm_end: dict[str, np.ndarray] | None = None) -> tuple[dict, list[dict]]:
+        """Fit one window. ``warm`` holds poses/Rh/Th to start its first frames from (the overlap),
+        ``warm_end`` its last frames'; ``advance(fraction)`` is called after each stage with the
+        fraction of the window it did."""
         n = len(kp)
         stages = self.config.stages
         shapes_t = self._t(shapes)
@@ -248,9 +254,10 @@ class BodyFitter:
             ik = initial_poses(clean[..., :3], Rh0, rest_kp, self.anatomy, self.format, self.model.posed_joints,
                                self.model.num_joints)
             poses0[:, :ik.shape[1]] = ik  # hand PCA coefficients, if any, follow the joints' axis-angle
-        if warm is not None:
-            m = len(warm["poses"])
-            poses0[:m], Rh0[:m], Th0[:m] = warm["poses"], warm["Rh"], warm["Th"]
+        for part, at_end in ((warm, False), (warm_end, True)):
+            if part is not None:
+                rows = slice(n - len(part["poses"]), n) if at_end else slice(0, len(part["poses"]))
+                poses0[rows], Rh0[rows], Th0[rows] = part["poses"], part["Rh"], part["Th"]
         target = self._t(clean if self.config.fit_smoothed else kp)
         reference = self._t(poses0)
         state = {"poses": self._t(poses0).requires_grad_(True), "Rh": self._t(Rh0).requires_grad_(True),
@@ -286,8 +293,9 @@ class BodyFitter:
 
     # ---------------------------------------------------------------- whole sequence
     def fit(self, keypoints3d: np.ndarray, keypoints2d: np.ndarray | None = None,
-            rig: CameraRig | None = None) -> FitResult:
-        """Fit ``(F, K, 4)`` keypoints (and optionally ``(F, V, K, 3)`` detections seen by ``rig``)."""
+            rig: CameraRig | None = None, *, threads: int = 1) -> FitResult:
+        """Fit ``(F, K, 4)`` keypoints (and optionally ``(F, V, K, 3)`` detections seen by ``rig``),
+        ``threads`` windows at a time (module docstring: the result does not depend on it)."""
         start = time.perf_counter()
         kp = np.asarray(keypoints3d, dtype=np.float64)
         if kp.ndim != 3 or kp.shape[1:] != (self.format.num_joints, 4):
@@ -307,25 +315,37 @@ class BodyFitter:
         else:
             shapes = np.zeros((1, self.model.num_shapes))
         windows = plan_windows(F, self.config.window_size, self.config.window_overlap)
+        fitted: dict[int, tuple[dict, list[dict]]] = {}
+
+        def fit_one(w: int, bar) -> tuple[dict, list[dict]]:
+            """Window w, its overlaps starting from the neighbours fitted already (the odd windows)."""
+            s, e = windows[w]
+            before, after = fitted.get(w - 1), fitted.get(w + 1)
+            warm = None if before is None else {k: v[s - windows[w - 1][0]:] for k, v in before[0].items()}
+            warm_end = None if after is None else {k: v[:e - windows[w + 1][0]] for k, v in after[0].items()}
+            return self.fit_window(kp[s:e], shapes, warm, None if keypoints2d is None else keypoints2d[s:e], rig,
+                                   advance=lambda fraction: bar.update((e - s) * fraction), warm_end=warm_end)
+
+        with progress(sum(e - s for s, e in windows), desc="fit", unit="frame") as bar, \
+                ThreadPoolExecutor(max(1, min(threads, (len(windows) + 1) // 2))) as pool:
+            for first in (0, 1):  # the even windows, then the odd ones between them
+                rounds = list(range(first, len(windows), 2))
+                for w, result in zip(rounds, pool.map(lambda w: fit_one(w, bar), rounds), strict=True):
+                    fitted[w] = result
+                    log.debug("fitted window %d/%d (frames %d-%d)", w + 1, len(windows), *windows[w])
         out = {"poses": np.zeros((F, self.model.pose_dim)), "Rh": np.zeros((F, 3)), "Th": np.zeros((F, 3))}
         prev_end = 0
-        with progress(F, desc="fit", unit="frame") as bar:
-            for w, (s, e) in enumerate(windows):
-                overlap = prev_end - s
-                warm = {k: v[s:prev_end] for k, v in out.items()} if overlap > 0 else None
-                new_frames = e - max(s, prev_end)
-                result, window_logs = self.fit_window(kp[s:e], shapes, warm,
-                                                      None if keypoints2d is None else keypoints2d[s:e], rig,
-                                                      advance=lambda fraction, n=new_frames: bar.update(n * fraction))
-                if overlap > 0:
-                    self._cross_fade(out, result, s, prev_end)
-                for key in out:
-                    out[key][s + max(overlap, 0):e] = result[key][max(overlap, 0):]
-                logs += [{"window": w, "frames": [s, e], **entry} for entry in window_logs]
-                prev_end = e
-                log.debug("fitted window %d/%d (frames %d-%d)", w + 1, len(windows), s, e - 1)
-        fitted = self.evaluate(out["poses"], shapes, out["Rh"], out["Th"])
-        return FitResult(out["poses"], shapes, out["Rh"], out["Th"], fitted, logs, time.perf_counter() - start)
+        for w, (s, e) in enumerate(windows):
+            result, window_logs = fitted[w]
+            overlap = prev_end - s
+            if overlap > 0:
+                self._cross_fade(out, result, s, prev_end)
+            for key in out:
+                out[key][s + max(overlap, 0):e] = result[key][max(overlap, 0):]
+            logs += [{"window": w, "frames": [s, e], **entry} for entry in window_logs]
+            prev_end = e
+        fitted_kp = self.evaluate(out["poses"], shapes, out["Rh"], out["Th"])
+        return FitResult(out["poses"], shapes, out["Rh"], out["Th"], fitted_kp, logs, time.perf_counter() - start)
 
     def _cross_fade(self, out: dict[str, np.ndarray], result: dict[str, np.ndarray], start: int, stop: int) -> None:
         """Blend ``out``'s frames ``start:stop`` (the previous window's end) into the new window's

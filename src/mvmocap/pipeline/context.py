@@ -119,7 +119,8 @@ class RunContext:
             return result
         fitter = BodyFitter(model, config, keypoint_format=keypoint_format,
                             gmm=str(options.gmm) if options.gmm else None, fps=self.fps)
-        result = fitter.fit(keypoints3d, keypoints2d if use_2d else None, self.rig if use_2d else None)
+        result = fitter.fit(keypoints3d, keypoints2d if use_2d else None, self.rig if use_2d else None,
+                            threads=options.worker_count())
         write_fit(folder, model, result, frames, self.fps, extra=extra, key=key)
         return result
 

@@ -117,10 +117,11 @@ class SynchronisedSubject:
 def synchronised_subject(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float,
                          sync_settings: SyncSettings | None = None,
                          subject_settings: SubjectSettings | None = None,
-                         people_settings: PeopleSettings | None = None) -> SynchronisedSubject:
+                         people_settings: PeopleSettings | None = None, threads: int = 1) -> SynchronisedSubject:
     """The offsets from everyone (:func:`mvmocap.pipeline.timing.estimate_sync`), then the subject
-    chosen in step with them."""
-    following = Following(rig, seq, seq.candidates(), fps, association=subject_settings, people=people_settings)
+    chosen in step with them (``threads`` as :class:`~mvmocap.pipeline.timing.Following`'s)."""
+    following = Following(rig, seq, seq.candidates(), fps, association=subject_settings, people=people_settings,
+                          threads=threads)
     sync = estimate_sync(following, settings=sync_settings)
     raw, subject_report = following.subject(sync.result.offsets, sync.result.reference)
     return SynchronisedSubject(raw, subject_report, sync)
@@ -147,10 +148,11 @@ _NO_FILE, _TRIANGULATE = SyncPlan(), TriangulateSettings()  # the defaults: no s
 
 def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, out: Path, sync: SyncPlan = _NO_FILE,
                       triangulation: TriangulateSettings = _TRIANGULATE,
-                      subject_settings: SubjectSettings | None = None) -> PreparedKeypoints:
+                      subject_settings: SubjectSettings | None = None, threads: int = 1) -> PreparedKeypoints:
     """Run the stages of the module docstring on ``seq`` (cameras in ``rig`` order), timed as
     ``sync`` says (``auto`` writes ``out/sync.yml``), left/right fixed and inliers judged as
-    ``triangulation`` says."""
+    ``triangulation`` says; the subject chosen ``threads`` chunks of frames at a time (the same
+    choice with any number)."""
     thresholds, fix_swaps = triangulation.thresholds(rig), triangulation.fix_left_right
     sync_settings, sync_file = sync.settings, sync.file
     report: dict = {}
@@ -158,7 +160,7 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ou
     reference = seq.cameras[0]
     if sync.mode == SyncMode.AUTO:
         synced = synchronised_subject(rig, seq, fps=fps, sync_settings=sync_settings,
-                                      subject_settings=subject_settings)
+                                      subject_settings=subject_settings, threads=threads)
         raw, report["subject"] = synced.keypoints2d, synced.subject_report
         offsets, reference = synced.result.offsets, synced.result.reference
         written = write_sync_file(out / "sync.yml", synced.result)
@@ -171,8 +173,8 @@ def prepare_keypoints(rig: CameraRig, seq: MultiViewKeypoints, *, fps: float, ou
             report["sync"] = {"source": str(sync_file), "reference": reference, "offsets": offsets}
         else:
             report["sync"] = {"source": None}
-        raw, report["subject"] = Following(rig, seq, seq.candidates(), fps,
-                                           association=subject_settings).subject(offsets, reference)
+        raw, report["subject"] = Following(rig, seq, seq.candidates(), fps, association=subject_settings,
+                                           threads=threads).subject(offsets, reference)
     subject = MultiViewKeypoints(seq.cameras, seq.frames, {0: raw}, seq.skeleton, seq.times)
     if sync.mode == SyncMode.AUTO and not offsets_help(rig, subject, offsets, fps=fps, reference=reference,
                                                        thresholds=thresholds, report=report["sync"]):

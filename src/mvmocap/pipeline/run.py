@@ -99,7 +99,8 @@ def _follow_subject(ctx: RunContext, inputs: Inputs) -> tuple[PreparedKeypoints,
         experiment, options = ctx.experiment, ctx.options
         plan = SyncPlan(options.sync, options.sync_file or ctx.setup.root / "sync.yml", experiment.sync)
         prepared = prepare_keypoints(ctx.rig, seq, fps=ctx.fps, out=ctx.out, sync=plan,
-                                     triangulation=experiment.triangulate, subject_settings=experiment.associate)
+                                     triangulation=experiment.triangulate, subject_settings=experiment.associate,
+                                     threads=options.worker_count())
     return prepared, Detected(list(seq.frames), seen, nobody)
 
 

@@ -82,18 +82,19 @@ class Synchronisation:
 class Following:
     """The subject, or everyone, followed across ``seq``'s views in step with trial offsets
     (module docstring, step 2). ``candidates``: ``seq``'s (F, V, P, J, 3) people
-    (:meth:`MultiViewKeypoints.candidates`, a copy made once by the caller)."""
+    (:meth:`MultiViewKeypoints.candidates`, a copy made once by the caller); ``threads``: chunks of
+    frames the subject's choice clusters at once (:func:`mvmocap.associate.cluster_frame_people`)."""
 
     def __init__(self, rig: CameraRig, seq: MultiViewKeypoints, candidates: np.ndarray, fps: float, *,
-                 association: SubjectSettings | None = None, people: PeopleSettings | None = None):
+                 association: SubjectSettings | None = None, people: PeopleSettings | None = None, threads: int = 1):
         self.rig, self.seq, self.candidates, self.fps = rig, seq, candidates, fps
-        self.association, self.people = association, people
+        self.association, self.people, self.threads = association, people, threads
 
     def subject(self, offsets: dict[str, float], reference: str) -> tuple[np.ndarray, dict]:
         """The subject's (F, V, J, 3) detections on each camera's own frames and the choice's report."""
         def choose(candidates: np.ndarray) -> tuple[list[np.ndarray], dict]:
             choice = choose_subject(self.rig, candidates, skeleton=self.seq.skeleton, fps=self.fps,
-                                    settings=self.association)
+                                    settings=self.association, threads=self.threads)
             r = choice.report
             log.info("subject: %d of %d view-frames with detections assigned (%d detections dropped, up to %d "
                      "people per view)", r["view_frames_assigned"], r["view_frames_with_detections"],
