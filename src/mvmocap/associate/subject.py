@@ -170,6 +170,83 @@ def _frame_picks(norm: np.ndarray, support: np.ndarray, origins: np.ndarray, min
     return picks
 
 
+@dataclass(frozen=True)
+class _Views:
+    """What :func:`cluster_frame_people` prepares once for all frames: the cameras (``Rt`` (V, 3, 4),
+    ``K`` (V, 3, 3), ``focal`` (V,), ``essentials`` per pair), the candidates' normalised ``xn``
+    (F, V, P, J, 2) and undistorted pixels ``pix`` (F, V, P, J, 3), their box ``sizes`` (F, V, P)."""
+
+    rig: CameraRig
+    settings: SubjectSettings
+    flip: np.ndarray
+    Rt: np.ndarray
+    K: np.ndarray
+    focal: np.ndarray
+    essentials: dict[tuple[int, int], np.ndarray]
+    xn: np.ndarray
+    pix: np.ndarray
+    sizes: np.ndarray
+
+    def proposals(self, sl: slice) -> tuple[np.ndarray, np.ndarray] | None:
+        """Two-view proposals of the frames ``sl`` from the pairs of detections that agree with the
+        epipolar geometry (an epipolar distance bounds the proposal's own reprojection errors from
+        below): points (n, J, 4) and origins (n, 5) (frame in chunk, view a, view b, cand i, cand j);
+        None if there is none."""
+        s, flip, focal = self.settings, self.flip, self.focal
+        cand, xn, size, usable = self.pix[sl], self.xn[sl], self.sizes[sl], self.sizes[sl] > 0
+        f, V, P, J = cand.shape[:4]
+        conf = np.where(cand[..., 2] > s.min_confidence, cand[..., 2], 0.0)  # (f, V, P, J)
+        homog = np.concatenate([xn, np.ones(xn.shape[:-1] + (1,))], -1)  # (f, V, P, J, 3)
+        A = observation_matrices(xn.reshape(f, V, P * J, 2).transpose(0, 2, 1, 3), self.Rt).reshape(f, P, J, V, 4, 4)
+        X_parts, origin_parts = [], []
+        for (a, b), E in self.essentials.items():
+            lines_b = homog[:, a] @ E.T  # (f, P, J, 3): a's points as lines in b
+            for swapped in (False, True):
+                jb = flip if swapped else np.arange(J)
+                xb = homog[:, b][:, :, jb]  # (f, P, J, 3)
+                lines_a = xb @ E  # b's points as lines in a
+                d = _epipolar_px(lines_b, xb, lines_a, focal[a], focal[b])  # (f, Pa, Pb, J)
+                both = (conf[:, a, :, None] > 0) & (conf[:, b][:, :, jb][:, None] > 0)
+                epipolar = _median_of_confident(d, both) / np.maximum(
+                    np.minimum(size[:, a, :, None], size[:, b, None, :]), 1e-9)
+                k, i, j = np.nonzero((epipolar < 2 * s.gate) & usable[:, a, :, None] & usable[:, b, None, :])
+                if not len(k):
+                    continue
+                M = conf[k, a, i][..., None, None] * A[k, i, :, a] + conf[k, b, j][:, jb][..., None, None] * A[k, j][
+                    :, jb, b]
+                X, ok = solve_summed(M)  # (n, J, 3)
+                found = both[k, i, j] & ok
+                X_parts.append(np.concatenate([X, found[..., None].astype(float)], -1))
+                origin_parts.append(np.stack([k, np.full_like(k, a), np.full_like(k, b), i, j], -1))
+        return (np.concatenate(X_parts), np.concatenate(origin_parts)) if X_parts else None
+
+    def clusters(self, start: int, stop: int) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
+        """The clusters of frames ``start:stop``, as (frame, cluster) pairs: every proposal against
+        every detection of its frame, in every view, grouped and verified."""
+        s, sl = self.settings, slice(start, stop)
+        found = self.proposals(sl)
+        if found is None:
+            return []
+        X, origins = found
+        cand, size = self.pix[sl], self.sizes[sl]
+        proj_n, depth = project_normalized(X[..., :3], self.Rt)  # (n, J, V, 2), (n, J, V)
+        proj = np.einsum("vij,nkvj->nvki", self.K[:, :2, :2], proj_n) + self.K[None, :, None, :2, 2]  # (n, V, J, 2)
+        in_front = (np.moveaxis(depth, -1, 1) > 0) & (X[:, None, :, 3] > 0)  # (n, V, J)
+        projected_size = box_sizes(np.concatenate([proj, in_front[..., None].astype(float)], -1), 0.5)[..., None]
+        proj = np.where(in_front[..., None], proj, 1e9)
+        # float32: the distances need pixels, not micro-pixels, and half the memory traffic is most of the cost
+        dist = mirror_distance(cand.astype(np.float32)[origins[:, 0]], proj[:, :, None].astype(np.float32), self.flip,
+                               s.min_confidence)  # (n, V, P)
+        # relative to the smaller of the detection and the proposal as seen by that camera: a large
+        # person near the camera must not get a generous gate for a small one behind them
+        scale = np.minimum(size[origins[:, 0]], np.where(projected_size > 0, projected_size, np.inf))
+        norm = dist / np.maximum(scale, 1e-9)
+        support = (norm < s.gate) & (size > 0)[origins[:, 0]]
+        picks = _frame_picks(norm, support, origins, s.min_views)
+        return [(start + k, cluster) for (k, _), cluster in zip(picks, _verify_all(self.rig, cand, picks, self.flip, s),
+                                                                 strict=True) if cluster is not None]
+
+
 def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str = "body25",
                          settings: SubjectSettings | None = None, *, threads: int = 1
                          ) -> list[list[tuple[np.ndarray, np.ndarray]]]:
@@ -185,74 +262,19 @@ def cluster_frame_people(rig: CameraRig, candidates: np.ndarray, skeleton: str =
     """
     s = settings or SubjectSettings()
     F, V, P, J = candidates.shape[:4]
-    flip = get_format(skeleton).flip_index
     out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(F)]
     if V < 2 or P == 0:
         return out
-    Rt = np.stack([cam.Rt for cam in rig])  # (V, 3, 4)
     K = np.stack([cam.K for cam in rig])
-    focal = np.sqrt(K[:, 0, 0] * K[:, 1, 1])
-    xn_all, pix_all = undistorted_candidates(rig, candidates)
-    sizes = box_sizes(pix_all, s.min_confidence)  # (F, V, P)
-    usable = sizes > 0
+    xn, pix = undistorted_candidates(rig, candidates)
     pairs = list(itertools.combinations(range(V), 2))
-    essentials = {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a, b in pairs}
+    views = _Views(rig, s, get_format(skeleton).flip_index, np.stack([cam.Rt for cam in rig]), K,
+                   np.sqrt(K[:, 0, 0] * K[:, 1, 1]),
+                   {(a, b): essential_matrix(rig[a].R, rig[a].t, rig[b].R, rig[b].t) for a, b in pairs}, xn, pix,
+                   box_sizes(pix, s.min_confidence))
     chunk = max(1, 400_000 // (len(pairs) * P * P * J))
-
-    def clusters_of(start: int) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
-        """The clusters of the chunk of frames from ``start``: (frame, cluster) pairs."""
-        sl = slice(start, min(start + chunk, F))
-        cand, xn, size = pix_all[sl], xn_all[sl], sizes[sl]  # (f, V, P, J, 3), (f, V, P, J, 2), (f, V, P)
-        f = cand.shape[0]
-        conf = np.where(cand[..., 2] > s.min_confidence, cand[..., 2], 0.0)  # (f, V, P, J)
-        homog = np.concatenate([xn, np.ones(xn.shape[:-1] + (1,))], -1)  # (f, V, P, J, 3)
-        A = observation_matrices(xn.reshape(f, V, P * J, 2).transpose(0, 2, 1, 3), Rt).reshape(f, P, J, V, 4, 4)
-        # 1. two-view proposals from the pairs of detections that agree with the epipolar geometry
-        #    (an epipolar distance bounds the proposal's own reprojection errors from below)
-        X_parts, origin_parts = [], []
-        for a, b in pairs:
-            lines_b = homog[:, a] @ essentials[(a, b)].T  # (f, P, J, 3): a's points as lines in b
-            for swapped in (False, True):
-                jb = flip if swapped else np.arange(J)
-                xb = homog[:, b][:, :, jb]  # (f, P, J, 3)
-                lines_a = xb @ essentials[(a, b)]  # b's points as lines in a
-                d = _epipolar_px(lines_b, xb, lines_a, focal[a], focal[b])  # (f, Pa, Pb, J)
-                both = (conf[:, a, :, None] > 0) & (conf[:, b][:, :, jb][:, None] > 0)
-                epipolar = _median_of_confident(d, both) / np.maximum(
-                    np.minimum(size[:, a, :, None], size[:, b, None, :]), 1e-9)
-                k, i, j = np.nonzero((epipolar < 2 * s.gate) & usable[sl][:, a, :, None] & usable[sl][:, b, None, :])
-                if not len(k):
-                    continue
-                M = conf[k, a, i][..., None, None] * A[k, i, :, a] + conf[k, b, j][:, jb][..., None, None] * A[k, j][
-                    :, jb, b]
-                X, ok = solve_summed(M)  # (n, J, 3)
-                found = both[k, i, j] & ok
-                X_parts.append(np.concatenate([X, found[..., None].astype(float)], -1))
-                origin_parts.append(np.stack([k, np.full_like(k, a), np.full_like(k, b), i, j], -1))
-        if not X_parts:
-            return []
-        X = np.concatenate(X_parts)  # (n, J, 4)
-        origins = np.concatenate(origin_parts)  # (n, 5): frame in chunk, view a, view b, cand i, cand j
-        # 2. every proposal against every detection of its frame, in every view
-        proj_n, depth = project_normalized(X[..., :3], Rt)  # (n, J, V, 2), (n, J, V)
-        proj = np.einsum("vij,nkvj->nvki", K[:, :2, :2], proj_n) + K[None, :, None, :2, 2]  # (n, V, J, 2)
-        in_front = (np.moveaxis(depth, -1, 1) > 0) & (X[:, None, :, 3] > 0)  # (n, V, J)
-        projected_size = box_sizes(np.concatenate([proj, in_front[..., None].astype(float)], -1), 0.5)[..., None]
-        proj = np.where(in_front[..., None], proj, 1e9)
-        # float32: the distances need pixels, not micro-pixels, and half the memory traffic is most of the cost
-        dist = mirror_distance(cand.astype(np.float32)[origins[:, 0]], proj[:, :, None].astype(np.float32), flip,
-                               s.min_confidence)  # (n, V, P)
-        # relative to the smaller of the detection and the proposal as seen by that camera: a large
-        # person near the camera must not get a generous gate for a small one behind them
-        scale = np.minimum(size[origins[:, 0]], np.where(projected_size > 0, projected_size, np.inf))
-        norm = dist / np.maximum(scale, 1e-9)
-        support = (norm < s.gate) & usable[sl][origins[:, 0]]
-        picks = _frame_picks(norm, support, origins, s.min_views)
-        return [(start + k, cluster) for (k, _), cluster in zip(picks, _verify_all(rig, cand, picks, flip, s),
-                                                                 strict=True) if cluster is not None]
-
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        for found in pool.map(clusters_of, range(0, F, chunk)):
+        for found in pool.map(lambda start: views.clusters(start, min(start + chunk, F)), range(0, F, chunk)):
             for frame, cluster in found:
                 out[frame].append(cluster)
     return out
