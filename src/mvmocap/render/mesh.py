@@ -75,7 +75,8 @@ class Rendering:
 @dataclass
 class Scene:
     """Meshes to render together. Add with :meth:`add`; render with :meth:`render` (one scene can
-    be rendered for several cameras: the shading normals are computed once)."""
+    be rendered for several cameras, in threads too: the shading normals are computed once, when a
+    mesh is added)."""
 
     meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, bool]] = field(default_factory=list)
     _normals: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
@@ -90,6 +91,8 @@ class Scene:
         self.meshes.append((np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64),
                             None if vertex_colours is None else np.asarray(vertex_colours, dtype=np.float32),
                             np.asarray(colour, dtype=np.float64), lit))
+        if vertex_colours is None:  # here, not on first render: a frame's views render in threads at once
+            self._normals[len(self.meshes) - 1] = vertex_normals(*self.meshes[-1][:2])
         return self
 
     def render(self, camera: Camera, size: tuple[int, int] | None = None, *,
@@ -116,8 +119,6 @@ class Scene:
             cam_pts = camera.world_to_camera(vertices)
             uv = camera.project(vertices)
             if vcolours is None:
-                if index not in self._normals:
-                    self._normals[index] = vertex_normals(vertices, faces)
                 vcolours = shade(self._normals[index] @ camera.R.T, colour, lit)
             starts.append(base)
             rasterize(uv, cam_pts[:, 2], faces, vcolours, RasterBuffers(inv_depth, image, triangles), base_id=base,
