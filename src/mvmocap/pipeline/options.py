@@ -88,8 +88,9 @@ class RunOptions:
     out: Path | None = option(Flag("output folder (default ROOT/output)"))
     exp: str | Path = option(Flag("experiment: body, multi (everyone in the scene), hands, body+hands, or a YAML "
                                   "file (mvmocap settings --exp NAME prints one with every key)"), default="body")
-    workers: int = option(Flag("processes detecting cameras, and threads fitting a long capture's windows, at once "
-                               "(default 0: one per core); the same results with any number", minimum=0), default=0)
+    workers: int = option(Flag("processes detecting cameras, and threads choosing the subject and fitting a long "
+                               "capture's windows, at once (default 0: one per core); the same results with any "
+                               "number", minimum=0), default=0)
     max_people: int | None = option(Flag("--exp multi: at most this many people (default: the experiment's "
                                          "people.max_people, 10)", minimum=1))
     model: str | None = option(Flag("body: anny (default), smpl, smplh, smplx [:neutral|male|female|:PATH]; hands: "
@@ -143,8 +144,8 @@ class RunOptions:
         return (self.frames.start, self.frames.stop) if self.frames else (0, None)
 
     def worker_count(self) -> int:
-        """The processes that detect cameras and the threads that fit windows (``workers``, 0 meaning
-        one per core)."""
+        """The processes that detect cameras and the threads that choose the subject and fit windows
+        (``workers``, 0 meaning one per core)."""
         return self.workers or (os.cpu_count() or 1)
 
     @property

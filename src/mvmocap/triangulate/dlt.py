@@ -63,16 +63,17 @@ def solve_summed(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _solve3(M[..., :3, :3], -M[..., :3, 3])
 
 
-def _solve3(M: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched 3x3 solve by Cramer's rule with a relative singularity test (the cross products of
-    the columns written out: ``np.cross`` on (..., 3) rows cost more than the rest of the solve)."""
+def _solve3(M: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched 3x3 solve of ``M x = rhs`` by Cramer's rule with a relative singularity test (the
+    cross products of the columns written out: ``np.cross`` on (..., 3) rows cost more than the
+    rest of the solve)."""
     (a0, a1, a2), (b0, b1, b2), (c0, c1, c2) = ([M[..., r, k] for r in range(3)] for k in range(3))  # columns a, b, c
     bc = (b1 * c2 - b2 * c1, b2 * c0 - b0 * c2, b0 * c1 - b1 * c0)  # b x c
     det = a0 * bc[0] + a1 * bc[1] + a2 * bc[2]
     scale = np.abs(a0 + b1 + c2) ** 3
     ok = np.abs(det) > 1e-10 * np.maximum(scale, 1e-300)
     safe = np.where(ok, det, 1.0)
-    r0, r1, r2 = b[..., 0], b[..., 1], b[..., 2]  # the right-hand side r
+    r0, r1, r2 = rhs[..., 0], rhs[..., 1], rhs[..., 2]
     x = np.stack([r0 * bc[0] + r1 * bc[1] + r2 * bc[2],  # r . (b x c)
                   a0 * (r1 * c2 - r2 * c1) + a1 * (r2 * c0 - r0 * c2) + a2 * (r0 * c1 - r1 * c0),  # a . (r x c)
                   a0 * (b1 * r2 - b2 * r1) + a1 * (b2 * r0 - b0 * r2) + a2 * (b0 * r1 - b1 * r0)], -1)  # a . (b x r)
