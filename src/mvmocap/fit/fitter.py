@@ -317,7 +317,7 @@ class BodyFitter:
         windows = plan_windows(F, self.config.window_size, self.config.window_overlap)
         fitted: dict[int, tuple[dict, list[dict]]] = {}
 
-        def fit_one(w: int, bar) -> tuple[dict, list[dict]]:
+        def fit_one(w: int) -> tuple[dict, list[dict]]:
             """Window w, its overlaps starting from the neighbours fitted already (the odd windows)."""
             s, e = windows[w]
             before, after = fitted.get(w - 1), fitted.get(w + 1)
@@ -330,7 +330,7 @@ class BodyFitter:
                 ThreadPoolExecutor(max(1, min(threads, (len(windows) + 1) // 2))) as pool:
             for first in (0, 1):  # the even windows, then the odd ones between them
                 rounds = list(range(first, len(windows), 2))
-                for w, result in zip(rounds, pool.map(lambda w: fit_one(w, bar), rounds), strict=True):
+                for w, result in zip(rounds, pool.map(fit_one, rounds), strict=True):
                     fitted[w] = result
                     log.debug("fitted window %d/%d (frames %d-%d)", w + 1, len(windows), *windows[w])
         out = {"poses": np.zeros((F, self.model.pose_dim)), "Rh": np.zeros((F, 3)), "Th": np.zeros((F, 3))}

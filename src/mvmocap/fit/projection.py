@@ -20,10 +20,13 @@ def project_rig(points: torch.Tensor, rig: CameraRig) -> torch.Tensor:
         xy = xc[..., :2] / xc[..., 2:].clamp_min(1e-6)
         if cam.has_distortion:
             xy = distort(xy, cam.dist)
-        u = K[0, 0] * xy[..., 0] + K[0, 1] * xy[..., 1] + K[0, 2]
-        v = K[1, 1] * xy[..., 1] + K[1, 2]
-        views.append(torch.stack([u, v], -1))
+        views.append(_to_pixels(xy, K))
     return torch.stack(views, 1)
+
+
+def _to_pixels(xy: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """(..., 2) distorted normalised coordinates -> (..., 2) pixels by ``K`` (skew included)."""
+    return torch.stack([K[0, 0] * xy[..., 0] + K[0, 1] * xy[..., 1] + K[0, 2], K[1, 1] * xy[..., 1] + K[1, 2]], -1)
 
 
 def project_rig_jacobian(points: torch.Tensor, rig: CameraRig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,8 +46,6 @@ def project_rig_jacobian(points: torch.Tensor, rig: CameraRig) -> tuple[torch.Te
         if cam.has_distortion:
             division = distortion_jacobian(xy, cam.dist) @ division
             xy = distort(xy, cam.dist)
-        u = K[0, 0] * xy[..., 0] + K[0, 1] * xy[..., 1] + K[0, 2]
-        v = K[1, 1] * xy[..., 1] + K[1, 2]
-        views.append(torch.stack([u, v], -1))
+        views.append(_to_pixels(xy, K))
         jacobians.append(K[:2, :2] @ division @ R)
     return torch.stack(views, 1), torch.stack(jacobians, 1)

@@ -183,7 +183,8 @@ class _PairCosts:
         of b's measured frames (those of the (F_b,) mask ``keep`` only, when given)."""
         times, xb = self._measured_times[b], self._measured_norm[b]
         if keep is not None:
-            times, xb = times[keep[self.measured[b]]], xb[keep[self.measured[b]]]
+            kept = keep[self.measured[b]]
+            times, xb = times[kept], xb[kept]
         xc = sample_track(self.norm[c], self.times[c], times - delta)  # b's frames read on c's own clock
         ok = (xc[..., 2] > 0) & (xb[..., 2] > 0)
         return symmetric_epipolar_px(xc[ok], xb[ok], self.E[(c, b)], self.focal[c], self.focal[b])

@@ -17,7 +17,6 @@ import numpy as np
 
 __all__ = [
     "observation_matrices",
-    "pixel_errors",
     "project_normalized",
     "reweighted_dlt",
     "solve_summed",
@@ -90,21 +89,17 @@ def project_normalized(X: np.ndarray, Rt: np.ndarray) -> tuple[np.ndarray, np.nd
     return xc[..., :2] / safe[..., None], z
 
 
-def pixel_errors(proj: np.ndarray, xn: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Reprojection error in (undistorted) pixels.
+def squared_pixel_errors(proj: np.ndarray, xn: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Squared reprojection error in (undistorted) pixels (what a threshold test and a truncated
+    cost need).
 
     Args:
         proj: (N, ..., V, 2) projected normalised coordinates.
         xn: (N, V, 2) observed normalised coordinates (broadcast over the middle dims).
         K: (V, 3, 3) intrinsics.
     Returns:
-        (N, ..., V) Euclidean pixel distances.
+        (N, ..., V) squared Euclidean pixel distances.
     """
-    return np.sqrt(squared_pixel_errors(proj, xn, K))
-
-
-def squared_pixel_errors(proj: np.ndarray, xn: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """:func:`pixel_errors` squared (what a threshold test and a truncated cost need)."""
     extra = proj.ndim - 3
     d = proj - xn.reshape(xn.shape[:1] + (1,) * extra + xn.shape[1:])
     du = K[:, 0, 0] * d[..., 0] + K[:, 0, 1] * d[..., 1]
