@@ -157,11 +157,33 @@ def test_cameras_detected_in_worker_processes_equal_one_after_another(tmp_path):
     assert len(results[1]) == 12 and results[1] == results[2]
 
 
+def test_a_detection_worker_starts_without_pytorch():
+    """A spawned detection worker imports the program's main module (``mvmocap``'s command line),
+    the function it runs and the detector; none of them may load PyTorch, which cost every worker
+    2 s of its start (a tenth of a 4-camera detection on 2 cores)."""
+    import subprocess
+    import sys
+
+    from mvmocap.detect import detect_camera_in_worker
+
+    code = (f"import sys, mvmocap.cli.main, mvmocap.detect.blazepose, {detect_camera_in_worker.__module__}; "
+            "print(sorted(m for m in ('torch', 'mvmocap.fit') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+    import mvmocap.pipeline as pipeline
+    from mvmocap.pipeline import RunOptions, run_experiment  # the package's names still import on use
+
+    assert callable(run_experiment) and RunOptions.__name__ == "RunOptions"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        pipeline.nothing  # noqa: B018
+
+
 def test_detection_rounds_search_a_few_squares_in_turn(two_people):
-    """A round runs the person detector on the whole-frame squares and the next few small squares,
-    not on all of them (a 1080 x 1920 frame has 3 + 15: 18 detector runs every round cost two
-    thirds of the detection time), except on a camera's first frame; rounds every ``detect_every``
-    frames, none while ``max_people`` are followed."""
+    """A round runs the person detector on one whole-frame square and the next few small squares,
+    each in turn, not on all of them (a 1080 x 1920 frame has 3 + 15: 18 detector runs every round
+    cost two thirds of the detection time, the three whole-frame ones a third where one person is
+    followed), except on a camera's first frame; rounds every ``detect_every`` frames, none while
+    ``max_people`` are followed; every whole-frame square while nobody is followed."""
     from mvmocap.detect.blazepose import detector_squares
 
     frames, _ = two_people
@@ -179,10 +201,12 @@ def test_detection_rounds_search_a_few_squares_in_turn(two_people):
     for f in range(8):
         assert len(detector(frames[f % 3], f)) == 2
     assert searched[:18] == whole + small  # a camera's first frame: every square
-    rounds = [searched[k:k + 6] for k in range(18, len(searched), 6)]
-    assert len(searched) == 18 + 3 * 6 and len(rounds) == 3  # frames 2, 4, 6: 3 whole + 3 small each
-    assert all(r[:3] == whole for r in rounds)
-    assert [s for r in rounds for s in r[3:]] == small[:9]  # in turn
+    rounds = [searched[k:k + 4] for k in range(18, len(searched), 4)]
+    assert len(searched) == 18 + 3 * 4 and len(rounds) == 3  # frames 2, 4, 6: 1 whole + 3 small each
+    assert [r[0] for r in rounds] == whole  # in turn
+    assert [s for r in rounds for s in r[1:]] == small[:9]  # in turn
+    state = detector.state()
+    assert (state["next_whole"], state["next_square"]) == (0, 9)
     searched.clear()
     one = Counting(max_people=1, detect_every=1)
     for f in range(3):
@@ -192,6 +216,12 @@ def test_detection_rounds_search_a_few_squares_in_turn(two_people):
     everything = Counting(max_people=4, detect_every=1, search_squares=0)
     everything(frames[0], 0)
     assert len(searched) == 18
+    searched.clear()
+    nobody = Counting(max_people=4, detect_every=1, search_squares=2)
+    blank = np.zeros_like(frames[0])
+    for f in range(2):
+        assert nobody(blank, f) == {}
+    assert searched[18:] == whole + small[:2]  # nobody followed: every whole-frame square
 
 
 def test_heatmap_refinement_equals_the_window_mean():

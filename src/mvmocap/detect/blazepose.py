@@ -5,11 +5,15 @@ MediaPipe's legacy Pose solution follows one person. This detector runs the same
 chain them, and follows several people per view:
 
 1. person detection, in rounds (every ``detect_every`` frames while fewer than ``max_people`` are
-   followed, every frame while nobody is): the frame letterboxed into 224 x 224 and the two squares
-   covering its longer side, and ``search_squares`` of the overlapping squares of half its shorter
-   side (people far from the camera, groups), taken in turn from round to round, so that a round
-   costs a few detector runs, not one per square (a 1080 x 1920 frame has 15; a camera's first
-   frame is searched in all of them, so that everyone seen from the start is followed from it);
+   followed, every frame while nobody is) over squares of the frame, each taken in turn from round
+   to round, so that a round costs a few detector runs, not one per square: one of the three
+   whole-frame squares (the frame letterboxed into 224 x 224, the two squares covering its longer
+   side; all three while nobody is followed) and ``search_squares`` of the overlapping squares of
+   half its shorter side (people far from the camera, groups; a 1080 x 1920 frame has 15). A
+   camera's first frame is searched in all of them, so that everyone seen from the start is
+   followed from it. (On the Pose2Sim recordings every person found after the first frame and
+   followed for 5 frames or more was found in a small square; the whole-frame squares every
+   round cost a third of the detection time where one person is followed.)
    values in [-1, 1]; 2254
    SSD anchors (strides 8, 16, 32, 32, 32, two anchors per cell, fixed size); scores through a
    sigmoid (raw values clipped to +-100); weighted non-maximum suppression (IoU 0.3). Each
@@ -95,16 +99,28 @@ def ssd_anchors(size: int = _DET_SIZE, strides: tuple[int, ...] = (8, 16, 32, 32
     return np.concatenate(centres)
 
 
-def _interpreter(path: str, threads: int):
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError as err:
-        raise ImportError("detect.backend 'blazepose' needs LiteRT: pip install ai-edge-litert "
-                          "(make install does this)") from err
-    with native_output_to_log(log):  # LiteRT announces its CPU delegate on stderr
-        interp = Interpreter(model_path=path, num_threads=threads)
-        interp.allocate_tensors()
-    return interp
+class _Network:
+    """One TFLite model through LiteRT: ``run(x)`` -> its outputs by shape (less the batch axis).
+    The tensors' indices are looked up once (LiteRT builds its detail dictionaries on every call)."""
+
+    def __init__(self, path: str, threads: int):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as err:
+            raise ImportError("detect.backend 'blazepose' needs LiteRT: pip install ai-edge-litert "
+                              "(make install does this)") from err
+        with native_output_to_log(log):  # LiteRT announces its CPU delegate on stderr
+            self._interpreter = Interpreter(model_path=path, num_threads=threads)
+            self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._outputs = [(tuple(int(n) for n in o["shape"][1:]), o["index"])
+                         for o in self._interpreter.get_output_details()]
+
+    def run(self, x: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
+        """``x`` (1, H, W, 3) float32 -> ``{shape: output}`` of the one batch item."""
+        self._interpreter.set_tensor(self._input, x)
+        self._interpreter.invoke()
+        return {shape: self._interpreter.get_tensor(index)[0] for shape, index in self._outputs}
 
 
 @dataclass
@@ -212,8 +228,8 @@ class BlazePoseMulti:
                  min_tracking_confidence: float = 0.5, detect_every: int = 5, search_squares: int = 3,
                  threads: int = 2):
         det_path, lmk_path = blazepose_model_paths()
-        self._det = _interpreter(det_path, threads)
-        self._lmk = _interpreter(lmk_path, threads)
+        self._det = _Network(det_path, threads)
+        self._lmk = _Network(lmk_path, threads)
         self._anchors = ssd_anchors()
         self.max_people = max_people
         self.min_detection_confidence = min_detection_confidence
@@ -224,6 +240,7 @@ class BlazePoseMulti:
         self._next_id = 0
         self._calls = 0
         self._next_square = 0  # the small square the next detection round starts from
+        self._next_whole = 0  # the whole-frame square the next detection round searches
 
     # -- the two networks ------------------------------------------------------------------------
     def detect_people(self, rgb: np.ndarray, regions: list[_Square] | None = None) -> list[tuple[float, np.ndarray]]:
@@ -250,11 +267,7 @@ class BlazePoseMulti:
         scale = _DET_SIZE / size
         M = np.array([[scale, 0, (_DET_SIZE - 1) / 2 - scale * cx], [0, scale, (_DET_SIZE - 1) / 2 - scale * cy]])
         img = cv2.warpAffine(rgb, M, (_DET_SIZE, _DET_SIZE), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-        x = img.astype(np.float32)[None] / 127.5 - 1.0
-        inp = self._det.get_input_details()[0]
-        self._det.set_tensor(inp["index"], x)
-        self._det.invoke()
-        outs = {o["shape"][-1]: self._det.get_tensor(o["index"])[0] for o in self._det.get_output_details()}
+        outs = {shape[-1]: out for shape, out in self._det.run(img.astype(np.float32)[None] / 127.5 - 1.0).items()}
         raw, logits = outs[12], outs[1][:, 0]
         scores = _sigmoid(np.clip(logits, -100, 100))
         keep = np.flatnonzero(scores >= self.min_detection_confidence)
@@ -286,10 +299,7 @@ class BlazePoseMulti:
         M = roi.crop_matrix(_LMK_SIZE)
         crop = cv2.warpAffine(rgb, M, (_LMK_SIZE, _LMK_SIZE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-        inp = self._lmk.get_input_details()[0]
-        self._lmk.set_tensor(inp["index"], crop.astype(np.float32)[None] / 255.0)
-        self._lmk.invoke()
-        return {tuple(o["shape"][1:]): self._lmk.get_tensor(o["index"])[0] for o in self._lmk.get_output_details()}
+        return self._lmk.run(crop.astype(np.float32)[None] / 255.0)
 
     def silhouette(self, rgb: np.ndarray, hip: np.ndarray, top: np.ndarray) -> np.ndarray:
         """(H, W) float32: the probability of each pixel of ``rgb`` being the person whose hip
@@ -321,7 +331,7 @@ class BlazePoseMulti:
             tracks.append(track)
         tracks = self._merge_duplicates(tracks)
         if len(tracks) < self.max_people and (not tracks or self._calls % self.detect_every == 0):
-            for _score, kps in self.detect_people(rgb, self._round_squares(rgb)):
+            for _score, kps in self.detect_people(rgb, self._round_squares(rgb, anyone_followed=bool(tracks))):
                 if len(tracks) >= self.max_people:
                     break
                 roi = _Roi.from_points(kps[0], kps[1])
@@ -339,11 +349,18 @@ class BlazePoseMulti:
         self._tracks = tracks
         return {t.id: convert_keypoints(t.landmarks, "blazepose33", "body25") for t in tracks}
 
-    def _round_squares(self, rgb: np.ndarray) -> list[_Square]:
-        """The squares of this detection round: the whole-frame ones and the next ``search_squares``
-        small ones (all of them on a camera's first frame, and with ``search_squares`` 0)."""
+    def _round_squares(self, rgb: np.ndarray, *, anyone_followed: bool) -> list[_Square]:
+        """The squares of this detection round: the next whole-frame one (all of them while nobody
+        is followed) and the next ``search_squares`` small ones; every square on a camera's first
+        frame, and every small one with ``search_squares`` 0."""
         whole, small = detector_squares(rgb.shape[1], rgb.shape[0])
-        if self._calls == 0 or not self.search_squares or self.search_squares >= len(small):
+        if self._calls == 0:
+            return whole + small
+        if anyone_followed:
+            turn = self._next_whole % len(whole)
+            self._next_whole = (turn + 1) % len(whole)
+            whole = [whole[turn]]
+        if not self.search_squares or self.search_squares >= len(small):
             return whole + small
         start = self._next_square % len(small)
         self._next_square = (start + self.search_squares) % len(small)
@@ -355,12 +372,13 @@ class BlazePoseMulti:
         exactly (arrays keep their dtypes), so a camera resumed after an interruption is detected
         as if it never stopped."""
         return {"calls": self._calls, "next_id": self._next_id, "next_square": self._next_square,
+                "next_whole": self._next_whole,
                 "tracks": [{"id": t.id, "centre": _packed(t.roi.centre), "side": t.roi.side,
                             "axes": _packed(t.roi.axes), "landmarks": _packed(t.landmarks)} for t in self._tracks]}
 
     def restore(self, state: dict) -> None:
         self._calls, self._next_id = int(state["calls"]), int(state["next_id"])
-        self._next_square = int(state["next_square"])
+        self._next_square, self._next_whole = int(state["next_square"]), int(state["next_whole"])
         self._tracks = [_Track(int(t["id"]), _Roi(_unpacked(t["centre"]), t["side"], _unpacked(t["axes"])),
                                _unpacked(t["landmarks"])) for t in state["tracks"]]
 

@@ -28,8 +28,8 @@ from mvmocap.detect.mediapipe_hands import HandDetection
 from mvmocap.io import FrameSource, MultiViewKeypoints, write_annots
 from mvmocap.utils import atomic_write_text
 
-__all__ = ["MARKER", "TRACKER", "UNDECODABLE", "WARMUP_FRAMES", "detect_camera", "save_body", "save_hands",
-           "load_hands", "undecodable_frames"]
+__all__ = ["MARKER", "TRACKER", "UNDECODABLE", "WARMUP_FRAMES", "detect_camera", "detect_camera_in_worker", "save_body",
+           "save_hands", "load_hands", "undecodable_frames"]
 
 log = logging.getLogger(__name__)
 MARKER = ".complete"  # not a .json: readers of the folder never see it
@@ -114,6 +114,16 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
     atomic_write_text(marker, json.dumps(identity))
     (folder / TRACKER).unlink(missing_ok=True)
     return count
+
+
+def detect_camera_in_worker(path: Path, cam: str, out: Path, make_detector: Callable, frames: range, settings: dict,
+                            save: Callable) -> int:
+    """:func:`detect_camera` in a worker process, the camera given by its file. (This module imports
+    neither PyTorch nor the pipeline: a worker starts in a fraction of a second.)"""
+    from mvmocap.console import quiet_native_libraries
+
+    quiet_native_libraries()
+    return detect_camera(FrameSource(path), cam, out, make_detector, frames, settings, save=save)
 
 
 def undecodable_frames(out: Path, cams: list[str]) -> dict[str, list[int]]:

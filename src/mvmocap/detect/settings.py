@@ -59,7 +59,7 @@ class BlazePoseSettings:
                              f"got {self.search_squares!r}")
         _check_confidences(self)
 
-    REVISION: ClassVar[int] = 3  # raised when mvmocap's own detection code changes its results
+    REVISION: ClassVar[int] = 4  # raised when mvmocap's own detection code changes its results
 
     def identity(self) -> dict:
         """What the detections depend on (the detection cache's key): the settings and the

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mvmocap.camera import CameraRig, load_calibration
 from mvmocap.console import progress
-from mvmocap.detect import detect_camera, save_body
+from mvmocap.detect import detect_camera, detect_camera_in_worker, save_body
 from mvmocap.io import DataError, FrameSource, check_dataset_folder, list_video_cameras
 from mvmocap.pipeline.experiment import Experiment, load_experiment
 from mvmocap.pipeline.options import RunOptions
@@ -187,8 +187,8 @@ def detect_cameras(sources: dict[str, FrameSource], folder: Path, factories: dic
             return detected
         log.info("detecting %d cameras in %d processes", len(sources), processes)
         with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-            jobs = {pool.submit(_detect_camera_job, source.path, name, folder, factories[name], ranges[name], identity,
-                                save): name for name, source in sources.items()}
+            jobs = {pool.submit(detect_camera_in_worker, source.path, name, folder, factories[name], ranges[name],
+                                identity, save): name for name, source in sources.items()}
             shown = 0
             pending = set(jobs)
             while pending:
@@ -206,15 +206,6 @@ def _cached_frames(folder: Path, frame_range: range) -> int:
     if not folder.is_dir():
         return 0
     return sum(1 for p in folder.glob("[0-9]*.json") if p.stem.isdigit() and int(p.stem) in frame_range)
-
-
-def _detect_camera_job(path: Path, name: str, folder: Path, factory: Callable, frame_range: range, identity: dict,
-                       save: Callable) -> int:
-    """One camera's detection in a worker process."""
-    from mvmocap.console import quiet_native_libraries
-
-    quiet_native_libraries()
-    return detect_camera(FrameSource(path), name, folder, factory, frame_range, identity, save=save)
 
 
 @dataclass
