@@ -97,3 +97,23 @@ def test_corrupt_packets_in_the_middle_leave_the_rest_in_place(tmp_path, caplog)
     after = list(range(10 * (max(lost) // 10 + 1), 90))
     assert len(after) >= 20 and all(np.array_equal(frames[i], reference[i]) for i in after)
     assert all(np.array_equal(frames[i], reference[i]) for i in range(10 * (min(lost) // 10)))
+
+
+def test_chosen_frames_equal_those_of_a_whole_pass(tmp_path):
+    """``read_frames`` decodes the frames between the chosen ones without converting them (the
+    silhouette check and the thumbnails read a few frames each): the chosen frames are exactly
+    those a whole pass yields, in one pass (a clean video and a damaged one, whose undecodable
+    frames are grey there too) or seek by seek."""
+    _numbered_video(tmp_path / "clean.mp4")
+    data = bytearray((tmp_path / "clean.mp4").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 3000] = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    (tmp_path / "damaged.mp4").write_bytes(bytes(data))
+    for name, one_pass in (("clean.mp4", 400), ("clean.mp4", 10), ("damaged.mp4", 400)):
+        source = FrameSource(tmp_path / name)
+        whole = dict(source.frames())
+        wanted = [2, 3, 17, 44, 45, 60, 89] + source.undecodable[:2]
+        assert (name == "damaged.mp4") == bool(source.undecodable)
+        chosen = FrameSource(tmp_path / name).read_frames(wanted, one_pass=one_pass)
+        assert sorted(chosen) == sorted(set(wanted)), (name, one_pass)
+        assert all(np.array_equal(chosen[k], whole[k]) for k in chosen), (name, one_pass)

@@ -130,9 +130,32 @@ class FrameSource:
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (index, rgb) for frames ``start`` .. ``stop - 1``."""
+        yield from self._frames(start, stop)
+
+    def read_frames(self, wanted: list[int], *, one_pass: int = 400) -> dict[int, np.ndarray]:
+        """Frames ``wanted`` (frame numbers) as RGB: read in one pass from the first to the last
+        when they lie within ``one_pass`` frames of each other (a seek decodes from the keyframe
+        before it: one pass is never slower than two seeks there; the frames between are decoded
+        but not converted to RGB), else each with its own seek; a frame the camera lacks is left out."""
+        wanted = sorted(set(wanted))
+        if not wanted:
+            return {}
+        if wanted[-1] - wanted[0] <= one_pass:
+            return dict(self._frames(wanted[0], wanted[-1] + 1, only=set(wanted)))
+        images: dict[int, np.ndarray] = {}
+        for frame in wanted:
+            images.update(self._frames(frame, frame + 1))
+        return images
+
+    def _frames(self, start: int, stop: int | None, *,
+                only: set[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, rgb) of frames ``start`` .. ``stop - 1``, those in ``only`` when given (the
+        others of a video are decoded, as they must be, but not converted)."""
         stop = self.count if stop is None else min(stop, self.count)
         if self.images is not None:
             for i in range(start, stop):
+                if only is not None and i not in only:
+                    continue
                 bgr = cv2.imread(str(self.images[i]), cv2.IMREAD_COLOR)
                 if bgr is None:
                     raise DataError(self.images[i], "unreadable image")
@@ -143,32 +166,18 @@ class FrameSource:
             if start:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, start)
             for i in range(start, stop):
-                ok, bgr = cap.read()
+                ok = cap.grab()
+                if ok and only is not None and i not in only:
+                    continue
+                ok, bgr = cap.retrieve() if ok else (False, None)
                 if not ok:  # a corrupt packet or a cut: FFmpeg decodes on past it
                     cap.release()
-                    yield from self._frames_past_damage(i, stop)
+                    yield from ((k, rgb) for k, rgb in self._frames_past_damage(i, stop) if only is None or k in only)
                     return
                 self.current_time = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 yield i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()
-
-    def read_frames(self, wanted: list[int], *, one_pass: int = 400) -> dict[int, np.ndarray]:
-        """Frames ``wanted`` (frame numbers) as RGB: read in one pass from the first to the last
-        when they lie within ``one_pass`` frames of each other (a seek decodes from the keyframe
-        before it: one pass is never slower than two seeks there), else each with its own seek;
-        a frame the camera lacks is left out."""
-        wanted = sorted(set(wanted))
-        images: dict[int, np.ndarray] = {}
-        if not wanted:
-            return images
-        if wanted[-1] - wanted[0] <= one_pass:
-            chosen = set(wanted)
-            images.update((i, rgb) for i, rgb in self.frames(wanted[0], wanted[-1] + 1) if i in chosen)
-            return images
-        for frame in wanted:
-            images.update(self.frames(frame, frame + 1))
-        return images
 
     def _frames_past_damage(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         """Frames ``start`` .. ``stop - 1`` decoded by FFmpeg (which skips what it cannot decode),

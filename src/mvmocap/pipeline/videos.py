@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -34,6 +34,7 @@ from mvmocap.render import (
 __all__ = ["FittedMesh", "Footage", "render_run_videos"]
 
 _BACKGROUND = (70, 80, 95)
+_FRAMES_IN_FLIGHT = 3  # frames being drawn while the oldest is encoded
 
 
 @dataclass
@@ -147,10 +148,14 @@ def render_run_videos(out: Path, footage: Footage, meshes: list[FittedMesh],
         chunks = [_vertex_chunks(mesh.model, mesh.result) for mesh in meshes]
         tiles = _tile_cameras(rig, vis_cams, settings.overlay_width)
         bar = stack.enter_context(progress(len(frames), desc="render", unit="frame"))
-        # the views of a frame are drawn in threads; BLAS called from several threads at once must
-        # not thread itself too (a threaded OpenBLAS ran 15x slower so, and once never returned)
+        # the views are drawn in threads; BLAS called from several threads at once must not thread
+        # itself too (a threaded OpenBLAS ran 15x slower so, and once never returned)
         stack.enter_context(threadpool_limits(1, user_api="blas"))
-        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, len(vis_cams)))))
+        # one thread per view (and one for the ground view), so that each camera's frames are
+        # decoded in order, and several frames in flight: the views of the next frames are drawn
+        # while this one is encoded (decoding, resizing and rasterising release the GIL)
+        lanes = {name: stack.enter_context(ThreadPoolExecutor(max_workers=1)) for name in vis_cams}
+        ground_lane = stack.enter_context(ThreadPoolExecutor(max_workers=1)) if ground is not None else None
 
         def view(f: int, cam_name: str, scene: Scene) -> np.ndarray:
             """One tile: the view's frame at its tile size, the meshes, the detections, a label."""
@@ -171,26 +176,28 @@ def render_run_videos(out: Path, footage: Footage, meshes: list[FittedMesh],
                 draw_skeleton(image, points, fmt, colour=rgb, thickness=2)
             return put_label(image, f"{cam_name}  frame {frames[f]}")
 
-        def floor_view(f: int, bodies: list) -> np.ndarray:
+        def floor_view(f: int, scene: Scene) -> np.ndarray:
             image, floor_depth = floor.render(ground_cams[f])
-            scene = Scene()
-            for vertices, fc, colour in bodies:
-                scene.add(vertices, fc, colour)
             image = composite(image, scene.render(ground_cams[f], behind=floor_depth), alpha=1.0)
             return put_label(image, f"frame {frames[f]}")
 
-        for f in range(len(frames)):
-            bar.update(1)
-            bodies = [(next(chunk), fc, colour) for mesh, chunk, fc, colour in zip(meshes, chunks, faces, colours,
-                                                                                   strict=True) if mesh.covers(f)]
-            scene = Scene()  # one scene for every view of the frame
-            for vertices, fc, colour in bodies:
-                scene.add(vertices, fc, colour)
-            # the views of a frame in threads: decoding, resizing and rasterising release the GIL
-            drawn = [pool.submit(view, f, cam_name, scene) for cam_name in vis_cams]
-            floor_image = pool.submit(floor_view, f, bodies) if ground is not None else None
-            overlay.write(tile_views([d.result() for d in drawn], tiles.columns, settings.overlay_width // 2 * 2,
+        def write(views: list, floor_image) -> None:
+            overlay.write(tile_views([v.result() for v in views], tiles.columns, settings.overlay_width // 2 * 2,
                                      cell=tiles.cell))
             if floor_image is not None:
                 ground.write(floor_image.result())
+            bar.update(1)
+
+        in_flight: deque = deque()
+        for f in range(len(frames)):
+            scene = Scene()  # one scene for every view of the frame
+            for mesh, chunk, fc, colour in zip(meshes, chunks, faces, colours, strict=True):
+                if mesh.covers(f):
+                    scene.add(next(chunk), fc, colour)
+            in_flight.append(([lanes[name].submit(view, f, name, scene) for name in vis_cams],
+                              ground_lane.submit(floor_view, f, scene) if ground_lane is not None else None))
+            if len(in_flight) > _FRAMES_IN_FLIGHT:
+                write(*in_flight.popleft())
+        while in_flight:
+            write(*in_flight.popleft())
     return paths

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from mvmocap.camera import Camera
-from mvmocap.render.raster import RasterBuffers, rasterize
+from mvmocap.render.raster import RasterBuffers, drawable_bounds, rasterize
 
 __all__ = ["Scene", "Rendering", "vertex_normals", "shade", "PERSON_COLOURS", "composite"]
 
@@ -51,25 +51,43 @@ def shade(normals_cam: np.ndarray, colour: np.ndarray, lit: bool = True) -> np.n
 
 
 class Rendering:
-    """Rendered buffers: rgb (H, W, 3) float32 in [0, 1], mask (H, W) bool; on first use, depth
-    (H, W) metres (inf where empty) and owner (H, W) the index of the mesh drawn at each pixel (-1
-    empty), computed from the z-buffer only when asked for (an overlay needs neither)."""
+    """Rendered buffers of an image of ``size`` (W, H), drawn in the window ``box`` (x0, y0, x1,
+    y1; pixels x0 <= x < x1, y0 <= y < y1) that bounds the meshes: nothing outside it. Whole-image
+    views on first use: rgb (H, W, 3) float32 in [0, 1], mask (H, W) bool, depth (H, W) metres
+    (inf where empty) and owner (H, W) the index of the mesh drawn at each pixel (-1 empty); an
+    overlay needs only the window (:func:`composite`)."""
 
-    def __init__(self, rgb: np.ndarray, inv_depth: np.ndarray, triangles: np.ndarray, starts: list[int]):
-        self.rgb = rgb
-        self.mask = triangles >= 0
+    def __init__(self, size: tuple[int, int], box: tuple[int, int, int, int], rgb: np.ndarray,
+                 inv_depth: np.ndarray, triangles: np.ndarray, starts: list[int]):
+        self.size, self.box = size, box
+        self.window_rgb, self.window_mask = rgb, triangles >= 0
         self._inv_depth, self._triangles, self._starts = inv_depth, triangles, np.asarray(starts, dtype=np.int64)
+
+    def _whole(self, window: np.ndarray, empty) -> np.ndarray:
+        W, H = self.size
+        x0, y0, x1, y1 = self.box
+        out = np.full((H, W, *window.shape[2:]), empty, dtype=window.dtype)
+        out[y0:y1, x0:x1] = window
+        return out
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        return self._whole(self.window_rgb, 0)
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        return self._whole(self.window_mask, False)
 
     @cached_property
     def depth(self) -> np.ndarray:
-        return np.where(self.mask, 1.0 / np.maximum(self._inv_depth, 1e-300), np.inf)
+        return self._whole(np.where(self.window_mask, 1.0 / np.maximum(self._inv_depth, 1e-300), np.inf), np.inf)
 
     @cached_property
     def owner(self) -> np.ndarray:
-        owner = np.full(self.mask.shape, -1, dtype=np.int32)
+        owner = np.full(self.window_mask.shape, -1, dtype=np.int32)
         if len(self._starts):
-            owner[self.mask] = np.searchsorted(self._starts, self._triangles[self.mask], side="right") - 1
-        return owner
+            owner[self.window_mask] = np.searchsorted(self._starts, self._triangles[self.window_mask], side="right") - 1
+        return self._whole(owner, -1)
 
 
 @dataclass
@@ -105,37 +123,49 @@ class Scene:
         if size is None:
             raise ValueError(f"camera '{camera.name}' has no image size; pass size=(width, height)")
         W, H = size
+        if behind is not None and behind.shape != (H, W):
+            raise ValueError(f"behind is {behind.shape}, the image {(H, W)}")
+        projected = [(camera.world_to_camera(vertices)[:, 2], camera.project(vertices)) for vertices, *_ in self.meshes]
+        x0, y0, x1, y1 = _drawn_window(projected, W, H)
         if behind is None:
-            inv_depth = np.zeros((H, W))
+            inv_depth = np.zeros((y1 - y0, x1 - x0))
         else:
-            if behind.shape != (H, W):
-                raise ValueError(f"behind is {behind.shape}, the image {(H, W)}")
-            inv_depth = 1.0 / np.asarray(behind, dtype=np.float64)  # inf -> 0: nothing there
-        image = np.zeros((H, W, 3), dtype=np.float32)
-        triangles = np.full((H, W), -1, dtype=np.int32)  # the triangle drawn at each pixel
+            inv_depth = 1.0 / np.asarray(behind[y0:y1, x0:x1], dtype=np.float64)  # inf -> 0: nothing there
+        image = np.zeros((y1 - y0, x1 - x0, 3), dtype=np.float32)
+        triangles = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)  # the triangle drawn at each pixel
         starts = []
         base = 0
-        for index, (vertices, faces, vcolours, colour, lit) in enumerate(self.meshes):
-            cam_pts = camera.world_to_camera(vertices)
-            uv = camera.project(vertices)
+        for index, ((_, faces, vcolours, colour, lit), (z, uv)) in enumerate(zip(self.meshes, projected, strict=True)):
             if vcolours is None:
                 vcolours = shade(self._normals[index] @ camera.R.T, colour, lit)
             starts.append(base)
-            rasterize(uv, cam_pts[:, 2], faces, vcolours, RasterBuffers(inv_depth, image, triangles), base_id=base,
+            rasterize(uv, z, faces, vcolours, RasterBuffers(inv_depth, image, triangles, (x0, y0)), base_id=base,
                       near=NEAR)
             base += len(faces)
-        return Rendering(image, inv_depth, triangles, starts)
+        return Rendering((W, H), (x0, y0, x1, y1), image, inv_depth, triangles, starts)
+
+
+def _drawn_window(projected: list[tuple[np.ndarray, np.ndarray]], width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the pixels of a ``width`` x ``height`` image that the meshes' triangles can
+    cover, from their vertices' (z (V,), pixels (V, 2)) (:func:`drawable_bounds`); empty (0, 0, 0,
+    0) when none can."""
+    bounds = np.array([drawable_bounds(uv, z, NEAR) for z, uv in projected]).reshape(-1, 4)
+    lo, hi = bounds[:, :2].min(0, initial=np.inf), bounds[:, 2:].max(0, initial=-np.inf)
+    if not np.all(lo <= hi):
+        return 0, 0, 0, 0
+    x0, y0 = (int(np.clip(np.ceil(v), 0, n)) for v, n in zip(lo, (width, height), strict=True))
+    x1, y1 = (int(np.clip(np.floor(v) + 1, 0, n)) for v, n in zip(hi, (width, height), strict=True))
+    return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else (0, 0, 0, 0)
 
 
 def composite(background: np.ndarray, rendering: Rendering, alpha: float = 0.8) -> np.ndarray:
     """Blend ``rendering`` over a uint8 RGB (H, W, 3) image; returns a new uint8 image."""
     out = background.copy()
-    if not rendering.mask.any():
+    x0, y0, x1, y1 = rendering.box
+    m = rendering.window_mask[..., None]
+    if not m.any():
         return out
-    ys, xs = np.nonzero(rendering.mask)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1  # blend only the bounding box
-    m = rendering.mask[y0:y1, x0:x1, None]
     region = out[y0:y1, x0:x1].astype(np.float32)
-    blended = (1 - alpha) * region + alpha * 255.0 * rendering.rgb[y0:y1, x0:x1]
+    blended = (1 - alpha) * region + alpha * 255.0 * rendering.window_rgb
     out[y0:y1, x0:x1] = np.where(m, np.clip(blended + 0.5, 0, 255), region).astype(np.uint8)
     return out
