@@ -94,7 +94,8 @@ def test_cache_holds_every_person_and_the_frame_time(tmp_path):
 
 
 def test_an_interrupted_camera_resumes_to_the_same_detections(tmp_path):
-    """The tracker's state after every frame lets a resumed camera continue exactly where it stopped."""
+    """The tracker's state, saved every few frames, lets a resumed camera continue exactly as if it had
+    not stopped (the frames after the saved state detected again)."""
     from mvmocap.detect import MARKER, TRACKER, detect_camera
     from mvmocap.io import FrameSource
     from mvmocap.synthetic import make_video_capture
@@ -114,10 +115,11 @@ def test_an_interrupted_camera_resumes_to_the_same_detections(tmp_path):
             return super().__call__(rgb, index)
 
     with pytest.raises(KeyboardInterrupt):
-        detect_camera(source, "cam1", tmp_path / "resumed", Interrupted, frames, settings)
+        detect_camera(source, "cam1", tmp_path / "resumed", Interrupted, frames, settings, state_every=4)
     folder = tmp_path / "resumed" / "cam1"
-    assert json.loads((folder / TRACKER).read_text())["frame"] == 5 and not (folder / MARKER).exists()
-    assert detect_camera(source, "cam1", tmp_path / "resumed", make, frames, settings) == 4
+    assert json.loads((folder / TRACKER).read_text())["frame"] == 3 and not (folder / MARKER).exists()
+    assert (folder / "000005.json").is_file()
+    assert detect_camera(source, "cam1", tmp_path / "resumed", make, frames, settings) == 6  # 4 .. 9
     for f in frames:
         name = f"{f:06d}.json"
         assert (folder / name).read_text() == (tmp_path / "whole" / "cam1" / name).read_text(), name

@@ -7,18 +7,17 @@ chain them, and follows several people per view:
 1. person detection, in rounds (every ``detect_every`` frames while fewer than ``max_people`` are
    followed, every frame while nobody is) over squares of the frame, each taken in turn from round
    to round, so that a round costs a few detector runs, not one per square: one of the three
-   whole-frame squares (the frame letterboxed into 224 x 224, the two squares covering its longer
-   side; all three while nobody is followed) and ``search_squares`` of the overlapping squares of
-   half its shorter side (people far from the camera, groups; a 1080 x 1920 frame has 15). A
-   camera's first frame is searched in all of them, so that everyone seen from the start is
-   followed from it. (On the Pose2Sim recordings every person found after the first frame and
-   followed for 5 frames or more was found in a small square; the whole-frame squares every
-   round cost a third of the detection time where one person is followed.)
-   values in [-1, 1]; 2254
-   SSD anchors (strides 8, 16, 32, 32, 32, two anchors per cell, fixed size); scores through a
-   sigmoid (raw values clipped to +-100); weighted non-maximum suppression (IoU 0.3). Each
-   detection carries 4 keypoints: 0 the hip centre, 1 a point that gives the body's scale and
-   direction.
+   whole-frame squares (the whole frame, the two squares covering its longer side; all three
+   while nobody is followed) and ``search_squares`` of the overlapping squares of half its
+   shorter side (people far from the camera, groups; a 1080 x 1920 frame has 15). A camera's
+   first frame is searched in all of them, so that everyone seen from the start is followed from
+   it. (On the Pose2Sim recordings every person found after the first frame and followed for 5
+   frames or more was found in a small square; the whole-frame squares every round cost a third
+   of the detection time where one person is followed.) Each square is letterboxed into 224 x
+   224, values in [-1, 1]; 2254 SSD anchors (strides 8, 16, 32, 32, 32, two anchors per cell,
+   fixed size); scores through a sigmoid (raw values clipped to +-100); weighted non-maximum
+   suppression (IoU 0.3). Each detection carries 4 keypoints: 0 the hip centre, 1 a point that
+   gives the body's scale and direction.
 2. region of interest (ROI): centred on keypoint 0, rotated so that keypoint 1 lies straight
    above it, a square of side 2 x 1.25 x |kp1 - kp0|.
 3. landmarks: the ROI warped to 256 x 256 (values in [0, 1]); 39 landmarks (33 BlazePose ones and

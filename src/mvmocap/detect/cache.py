@@ -9,8 +9,8 @@ detector settings changed).
 
 Resuming gives the same detections as an uninterrupted run: a detector that tracks people from
 frame to frame and can save its state (``state()`` / ``restore(state)``, as the BlazePose
-detector does) leaves it in ``<cam>/.tracker.json`` after every frame, and a resumed camera
-starts from it (re-detecting a frame whose state was not saved yet). A detector without that
+detector does) leaves it in ``<cam>/.tracker.json`` every ``TRACKER_EVERY`` frames, and a resumed
+camera starts from it (detecting the frames after it again: the same detections). A detector without that
 (MediaPipe's legacy solution) is warmed up on the ``WARMUP_FRAMES`` frames before the first
 missing one, their results discarded, so that its tracking and filters are close to what they were.
 """
@@ -36,6 +36,7 @@ MARKER = ".complete"  # not a .json: readers of the folder never see it
 TRACKER = ".tracker.json"  # the detector's state after a frame: {"frame": index, "identity": ..., "state": ...}
 UNDECODABLE = ".undecodable.json"  # the frames of the video that could not be decoded (sorted list)
 WARMUP_FRAMES = 15
+TRACKER_EVERY = 10  # frames between two saves of the detector's state (one file write a frame fewer)
 
 
 def save_body(out: Path, cam: str, index: int, people, size: tuple[int, int], timestamp: float = float("nan")) -> None:
@@ -59,12 +60,13 @@ def save_hands(out: Path, cam: str, index: int, hands, size: tuple[int, int], ti
 
 
 def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Callable, frames: range,
-                  settings: dict, save: Callable = save_body, bar=None) -> int:
+                  settings: dict, save: Callable = save_body, bar=None, state_every: int = TRACKER_EVERY) -> int:
     """Detect ``frames`` of one camera into ``out/<cam>/`` (one file per frame, written by
     ``save``); returns how many frames were detected now. ``make_detector()`` returns a
     ``detector(rgb, index)``; ``settings`` (with anything else the result depends on) key the cache.
     ``bar`` (a progress bar, see :func:`mvmocap.console.progress`) advances by one per frame of
-    ``frames``, cached ones included."""
+    ``frames``, cached ones included. A tracking detector's state is saved after every frame whose
+    number + 1 is a multiple of ``state_every`` (module docstring)."""
     folder = out / cam
     marker = folder / MARKER
     stat = source.path.stat()
@@ -101,7 +103,7 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
         if index < write_from:  # detected before: only the detector's state was wanted
             continue
         save(out, cam, index, people, (rgb.shape[1], rgb.shape[0]), source.current_time)
-        if hasattr(detector, "state"):
+        if hasattr(detector, "state") and (index + 1) % state_every == 0:
             atomic_write_text(folder / TRACKER, json.dumps({"frame": index, "identity": identity,
                                                             "state": detector.state()}))
         count += 1

@@ -37,8 +37,9 @@ class BlazePoseSettings:
     max_people: people followed per view
     detect_every: a person detection round every N frames while fewer than max_people are followed
         (every frame while nobody is)
-    search_squares: the small squares (half the frame's shorter side) a round searches besides the
-        whole frame, in turn from round to round (0: all of them every round; a 1080 x 1920 frame has 15)
+    search_squares: the small squares (half the frame's shorter side) a round searches besides one
+        of the three whole-frame squares, each in turn from round to round (0: all small squares every
+        round; a 1080 x 1920 frame has 15)
     threads: LiteRT threads per network (2: 18.6 -> 11.8 ms a frame on 2 cores)
     min_detection_confidence: person detections below this score are ignored
     min_tracking_confidence: a followed person whose presence score falls below this is dropped
