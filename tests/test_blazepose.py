@@ -93,7 +93,7 @@ def test_cache_holds_every_person_and_the_frame_time(tmp_path):
     assert seq.candidates().shape == (2, 1, 2, 25, 3)
 
 
-def test_an_interrupted_camera_resumes_to_the_same_detections(tmp_path):
+def test_an_interrupted_camera_resumes_to_the_same_detections(tmp_path, monkeypatch):
     """The tracker's state, saved every few frames, lets a resumed camera continue exactly as if it had
     not stopped (the frames after the saved state detected again)."""
     from mvmocap.detect import MARKER, TRACKER, detect_camera
@@ -114,8 +114,9 @@ def test_an_interrupted_camera_resumes_to_the_same_detections(tmp_path):
                 raise KeyboardInterrupt
             return super().__call__(rgb, index)
 
+    monkeypatch.setattr("mvmocap.detect.cache.TRACKER_EVERY", 4)  # the state saved after frames 3, 7, ...
     with pytest.raises(KeyboardInterrupt):
-        detect_camera(source, "cam1", tmp_path / "resumed", Interrupted, frames, settings, state_every=4)
+        detect_camera(source, "cam1", tmp_path / "resumed", Interrupted, frames, settings)
     folder = tmp_path / "resumed" / "cam1"
     assert json.loads((folder / TRACKER).read_text())["frame"] == 3 and not (folder / MARKER).exists()
     assert (folder / "000005.json").is_file()

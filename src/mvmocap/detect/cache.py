@@ -60,13 +60,13 @@ def save_hands(out: Path, cam: str, index: int, hands, size: tuple[int, int], ti
 
 
 def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Callable, frames: range,
-                  settings: dict, save: Callable = save_body, bar=None, state_every: int = TRACKER_EVERY) -> int:
+                  settings: dict, save: Callable = save_body, bar=None) -> int:
     """Detect ``frames`` of one camera into ``out/<cam>/`` (one file per frame, written by
     ``save``); returns how many frames were detected now. ``make_detector()`` returns a
     ``detector(rgb, index)``; ``settings`` (with anything else the result depends on) key the cache.
     ``bar`` (a progress bar, see :func:`mvmocap.console.progress`) advances by one per frame of
     ``frames``, cached ones included. A tracking detector's state is saved after every frame whose
-    number + 1 is a multiple of ``state_every`` (module docstring)."""
+    number + 1 is a multiple of ``TRACKER_EVERY`` (module docstring)."""
     folder = out / cam
     marker = folder / MARKER
     stat = source.path.stat()
@@ -103,7 +103,7 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
         if index < write_from:  # detected before: only the detector's state was wanted
             continue
         save(out, cam, index, people, (rgb.shape[1], rgb.shape[0]), source.current_time)
-        if hasattr(detector, "state") and (index + 1) % state_every == 0:
+        if hasattr(detector, "state") and (index + 1) % TRACKER_EVERY == 0:
             atomic_write_text(folder / TRACKER, json.dumps({"frame": index, "identity": identity,
                                                             "state": detector.state()}))
         count += 1
