@@ -160,7 +160,8 @@ VIEW_FRAMES_PER_PROCESS = 300  # frames to detect that repay one more detection 
 def detection_processes(sources: dict[str, FrameSource], folder: Path, frame_range: range, wanted: int) -> int:
     """How many processes should detect ``sources`` into ``folder`` (``wanted`` at most): one per
     camera at most, and one per ``VIEW_FRAMES_PER_PROCESS`` frames still to detect (a process's
-    start, its imports and its models, costs about what a hundred frames do)."""
+    start, its imports and its models, costs about 1 s, what thirty 1080 x 1920 frames do; a
+    short clip stays in the run's own process)."""
     ranges = [(camera_frames(frame_range, source), folder / name) for name, source in sources.items()]
     to_detect = sum(len(frames) - _cached_frames(cache, frames) for frames, cache in ranges)
     return max(1, min(wanted, len(sources), to_detect // VIEW_FRAMES_PER_PROCESS))
