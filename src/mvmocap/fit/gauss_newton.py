@@ -103,7 +103,9 @@ def levenberg_marquardt(params: dict[str, torch.Tensor], free: tuple[str, ...], 
             "cg_steps": cg_steps, "solver": "gauss-newton", "seconds": round(time.perf_counter() - start, 3)}
 
 
-_FORWARD_PASS_COST = 5  # one forward-mode pass costs about this many reverse-mode rows (4-5.5 measured)
+# forward mode only where residuals outnumber parameters this many times: a forward-mode pass costs
+# 4 to 5.5 reverse-mode rows (measured below), and the first one in a process loads torch.func (0.2 s)
+_FORWARD_MODE_RATIO = 6
 
 
 def _jacobian(residuals: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, count: int) -> torch.Tensor:
@@ -111,7 +113,7 @@ def _jacobian(residuals: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     pass per residual, unless forward mode's one pass per parameter is cheaper. Measured on shape
     fits: SMPL (10 parameters, 34 residuals) 37 ms reverse, 55 forward; Anny (6, 32) 162 / 161 ms;
     Anny with fingers (6, 74) 584 / 195 ms."""
-    if count <= _FORWARD_PASS_COST * len(x):
+    if count <= _FORWARD_MODE_RATIO * len(x):
         return torch.autograd.functional.jacobian(residuals, x)
     basis = torch.eye(len(x), dtype=x.dtype)
     return torch.stack([torch.func.jvp(residuals, (x,), (direction,))[1] for direction in basis], 1)
