@@ -121,7 +121,7 @@ def detect_camera(source: FrameSource, cam: str, out: Path, make_detector: Calla
 def detect_camera_in_worker(path: Path, cam: str, out: Path, make_detector: Callable, frames: range, settings: dict,
                             save: Callable) -> int:
     """:func:`detect_camera` in a worker process, the camera given by its file. (This module imports
-    neither PyTorch nor the pipeline: a worker starts in a fraction of a second.)"""
+    neither PyTorch nor the pipeline: a worker starts in about 1 s, not 2.7.)"""
     from mvmocap.console import quiet_native_libraries
 
     quiet_native_libraries()
